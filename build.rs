@@ -1,0 +1,26 @@
+//! Compiles `proto/satpam/v1/*.proto` with protox (pure Rust, no system
+//! `protoc`) into prost types plus pbjson serde impls for the canonical
+//! proto3 JSON mapping.
+
+use std::path::PathBuf;
+
+const PROTOS: &[&str] = &["proto/satpam/v1/event.proto", "proto/satpam/v1/signal.proto"];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    for proto in PROTOS {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    let descriptors = protox::compile(PROTOS, ["proto"])?;
+    let descriptor_bytes = prost::Message::encode_to_vec(&descriptors);
+    std::fs::write(out_dir.join("satpam_descriptor.bin"), &descriptor_bytes)?;
+
+    prost_build::Config::new()
+        .out_dir(&out_dir)
+        .compile_fds(descriptors)?;
+    pbjson_build::Builder::new()
+        .out_dir(&out_dir)
+        .register_descriptors(&descriptor_bytes)?
+        .build(&[".satpam.v1"])?;
+    Ok(())
+}

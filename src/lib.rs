@@ -1,0 +1,2 @@
+//! satpam: keeps general-purpose AI assistants off the WhatsApp Business Platform.
+pub mod pb;
