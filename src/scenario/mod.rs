@@ -1,0 +1,1 @@
+//! Labelled scenario traffic: see docs/scenario.md.
