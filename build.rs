@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
-const PROTOS: &[&str] = &["proto/satpam/v1/event.proto", "proto/satpam/v1/signal.proto"];
+const PROTOS: &[&str] = &[
+    "proto/satpam/v1/event.proto",
+    "proto/satpam/v1/signal.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

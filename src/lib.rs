@@ -1,3 +1,21 @@
 //! satpam: keeps general-purpose AI assistants off the WhatsApp Business Platform.
+//!
+//! Data flows one way, and the modules follow it:
+//! `pb` (wire types) -> `convert` -> `event` -> `state` -> `features` ->
+//! `rules` -> `decide` -> signals, driven by `engine` on event time.
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod convert;
+pub mod decide;
+pub mod engine;
+pub mod event;
+pub mod features;
 pub mod pb;
+pub mod rules;
 pub mod scenario;
+pub mod state;
+
+pub use engine::{Engine, EngineConfig, Outcome, Scratch};
+pub use event::Event;
+pub use rules::RuleSet;

@@ -10,4 +10,5 @@ pub mod v1 {
 }
 
 /// The encoded `FileDescriptorSet` of every satpam proto (for reflection).
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/satpam_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/satpam_descriptor.bin"));

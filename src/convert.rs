@@ -1,0 +1,314 @@
+//! The edge between wire types (`pb::v1`) and domain types: validation with
+//! reasons on the way in, signal encoding on the way out.
+
+use crate::decide::{Action, Signal};
+use crate::event::{Country, Direction, Event, MessageKind, Sender, TemplateCategory};
+use crate::pb::v1 as pb;
+
+/// Longest identifier accepted, in bytes.
+pub const MAX_ID_LEN: usize = 256;
+/// Longest text accepted, in bytes (WhatsApp caps text bodies at 4096 chars).
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// Why an event was rejected. The reason never quotes message text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// A required field is empty.
+    #[error("missing required field `{0}`")]
+    Missing(&'static str),
+    /// An identifier is longer than [`MAX_ID_LEN`].
+    #[error("field `{0}` is longer than {MAX_ID_LEN} bytes")]
+    TooLong(&'static str),
+    /// The text is longer than [`MAX_TEXT_BYTES`].
+    #[error("text is longer than {MAX_TEXT_BYTES} bytes")]
+    TextTooLong,
+    /// An enum field holds an unknown or unspecified value.
+    #[error("field `{field}` has invalid value {value}")]
+    InvalidEnum {
+        /// The field.
+        field: &'static str,
+        /// The raw value.
+        value: i32,
+    },
+    /// The timestamp is not positive.
+    #[error("timestamp_ms must be positive, got {0}")]
+    BadTimestamp(i64),
+    /// The country is not a two-letter code.
+    #[error("user_country must be an ISO 3166-1 alpha-2 code")]
+    BadCountry,
+}
+
+fn required(field: &'static str, value: String) -> Result<String, ValidationError> {
+    if value.is_empty() {
+        return Err(ValidationError::Missing(field));
+    }
+    bounded(field, value)
+}
+
+fn bounded(field: &'static str, value: String) -> Result<String, ValidationError> {
+    if value.len() > MAX_ID_LEN {
+        return Err(ValidationError::TooLong(field));
+    }
+    Ok(value)
+}
+
+impl TryFrom<pb::MessageEvent> for Event {
+    type Error = ValidationError;
+
+    fn try_from(m: pb::MessageEvent) -> Result<Self, Self::Error> {
+        let direction = match pb::Direction::try_from(m.direction) {
+            Ok(pb::Direction::Inbound) => Direction::Inbound,
+            Ok(pb::Direction::Outbound) => Direction::Outbound,
+            _ => {
+                return Err(ValidationError::InvalidEnum {
+                    field: "direction",
+                    value: m.direction,
+                })
+            }
+        };
+        let kind = match pb::MessageKind::try_from(m.kind) {
+            Ok(pb::MessageKind::Unspecified) | Ok(pb::MessageKind::Text) => MessageKind::Text,
+            Ok(pb::MessageKind::Template) => MessageKind::Template,
+            Ok(pb::MessageKind::Interactive) => MessageKind::Interactive,
+            Ok(pb::MessageKind::ButtonReply) => MessageKind::ButtonReply,
+            Ok(
+                pb::MessageKind::Image
+                | pb::MessageKind::Document
+                | pb::MessageKind::Audio
+                | pb::MessageKind::Video
+                | pb::MessageKind::Sticker,
+            ) => MessageKind::Media,
+            Ok(pb::MessageKind::Location) => MessageKind::Location,
+            Ok(pb::MessageKind::Reaction) => MessageKind::Reaction,
+            Ok(pb::MessageKind::Other) => MessageKind::Other,
+            Err(_) => {
+                return Err(ValidationError::InvalidEnum {
+                    field: "kind",
+                    value: m.kind,
+                })
+            }
+        };
+        let template_category = match pb::TemplateCategory::try_from(m.template_category) {
+            Ok(pb::TemplateCategory::Unspecified) => None,
+            Ok(pb::TemplateCategory::Marketing) => Some(TemplateCategory::Marketing),
+            Ok(pb::TemplateCategory::Utility) => Some(TemplateCategory::Utility),
+            Ok(pb::TemplateCategory::Authentication) => Some(TemplateCategory::Authentication),
+            Err(_) => {
+                return Err(ValidationError::InvalidEnum {
+                    field: "template_category",
+                    value: m.template_category,
+                })
+            }
+        };
+        let sender = match pb::Sender::try_from(m.sender) {
+            Ok(pb::Sender::Bot) => Sender::Bot,
+            Ok(pb::Sender::HumanAgent) => Sender::HumanAgent,
+            Ok(pb::Sender::Unknown) | Ok(pb::Sender::Unspecified) => Sender::Unknown,
+            Err(_) => {
+                return Err(ValidationError::InvalidEnum {
+                    field: "sender",
+                    value: m.sender,
+                })
+            }
+        };
+        if m.timestamp_ms <= 0 {
+            return Err(ValidationError::BadTimestamp(m.timestamp_ms));
+        }
+        if m.text.len() > MAX_TEXT_BYTES {
+            return Err(ValidationError::TextTooLong);
+        }
+        let user_country = Country::parse(&m.user_country).ok_or(ValidationError::BadCountry)?;
+        let account_id = required("account_id", m.account_id)?;
+        let user_id = required("user_id", m.user_id)?;
+        let conversation_id = if m.conversation_id.is_empty() {
+            format!("{account_id}:{user_id}")
+        } else {
+            bounded("conversation_id", m.conversation_id)?
+        };
+        let text_len = if m.text.is_empty() {
+            m.text_length
+        } else {
+            u32::try_from(m.text.chars().count()).unwrap_or(u32::MAX)
+        };
+        let reply_to = if m.reply_to.is_empty() {
+            None
+        } else {
+            Some(bounded("reply_to", m.reply_to)?)
+        };
+        Ok(Event {
+            event_id: required("event_id", m.event_id)?,
+            tenant_id: required("tenant_id", m.tenant_id)?,
+            account_id,
+            waba_id: bounded("waba_id", m.waba_id)?,
+            user_id,
+            conversation_id,
+            direction,
+            kind,
+            template_category,
+            sender,
+            timestamp_ms: m.timestamp_ms,
+            text: m.text,
+            text_len,
+            user_country,
+            handoff: m.handoff,
+            reply_to,
+        })
+    }
+}
+
+impl From<Action> for pb::Action {
+    fn from(a: Action) -> Self {
+        match a {
+            Action::None => pb::Action::Unspecified,
+            Action::Flag => pb::Action::Flag,
+            Action::Throttle => pb::Action::Throttle,
+            Action::Suspend => pb::Action::Suspend,
+            Action::Restore => pb::Action::Restore,
+            Action::Charge => pb::Action::Charge,
+        }
+    }
+}
+
+impl From<&Signal> for pb::EnforcementSignal {
+    fn from(s: &Signal) -> Self {
+        let rules = s
+            .evidence
+            .rules
+            .iter()
+            .map(|r| pb::RuleHit {
+                rule_id: r.rule_id.clone(),
+                rule_version: r.rule_version,
+                score: r.score,
+                last_fired_ms: r.last_fired_ms,
+                hits: r.hits,
+                features: r
+                    .features
+                    .iter()
+                    .map(|(name, value)| pb::FeatureValue {
+                        name: name.clone(),
+                        value: *value,
+                    })
+                    .collect(),
+            })
+            .collect();
+        pb::EnforcementSignal {
+            signal_id: s.signal_id.clone(),
+            tenant_id: s.tenant_id.clone(),
+            account_id: s.account_id.clone(),
+            action: pb::Action::from(s.action) as i32,
+            score: s.score,
+            throttle_mps: s.throttle_mps.unwrap_or(0.0),
+            evidence: Some(pb::Evidence {
+                rules,
+                conversations: s.evidence.conversations,
+                users: s.evidence.users,
+                events: s.evidence.events,
+                reason: s.evidence.reason.clone(),
+            }),
+            rule_set_version: s.rule_set_version.clone(),
+            event_time_ms: s.event_time_ms,
+            decided_at_ms: s.decided_at_ms,
+            trigger_event_id: s.trigger_event_id.clone(),
+            previous_action: pb::Action::from(s.previous_action) as i32,
+            policy_country: s
+                .policy_country
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> pb::MessageEvent {
+        pb::MessageEvent {
+            event_id: "wamid.1".into(),
+            tenant_id: "bsp".into(),
+            account_id: "acc".into(),
+            user_id: "u1".into(),
+            direction: pb::Direction::Inbound as i32,
+            kind: pb::MessageKind::Text as i32,
+            timestamp_ms: 1_000,
+            text: "héllo".into(),
+            user_country: "id".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn valid_event_converts_with_defaults() {
+        let e = Event::try_from(valid()).expect("valid");
+        assert_eq!(e.conversation_id, "acc:u1");
+        assert_eq!(e.text_len, 5, "length counts chars, not bytes");
+        assert_eq!(e.user_country.as_str(), "ID");
+        assert_eq!(e.sender, Sender::Unknown);
+        assert!(e.reply_to.is_none());
+    }
+
+    #[test]
+    fn withheld_text_keeps_reported_length() {
+        let mut m = valid();
+        m.text.clear();
+        m.text_length = 321;
+        assert_eq!(Event::try_from(m).expect("valid").text_len, 321);
+    }
+
+    #[test]
+    fn invalid_events_are_rejected_with_reasons() {
+        type Mutate = fn(&mut pb::MessageEvent);
+        let cases: &[(Mutate, ValidationError)] = &[
+            (|m| m.event_id.clear(), ValidationError::Missing("event_id")),
+            (
+                |m| m.tenant_id.clear(),
+                ValidationError::Missing("tenant_id"),
+            ),
+            (
+                |m| m.account_id.clear(),
+                ValidationError::Missing("account_id"),
+            ),
+            (|m| m.user_id.clear(), ValidationError::Missing("user_id")),
+            (
+                |m| m.direction = 0,
+                ValidationError::InvalidEnum {
+                    field: "direction",
+                    value: 0,
+                },
+            ),
+            (
+                |m| m.kind = 99,
+                ValidationError::InvalidEnum {
+                    field: "kind",
+                    value: 99,
+                },
+            ),
+            (|m| m.timestamp_ms = 0, ValidationError::BadTimestamp(0)),
+            (
+                |m| m.user_country = "IDN".into(),
+                ValidationError::BadCountry,
+            ),
+            (
+                |m| m.account_id = "x".repeat(300),
+                ValidationError::TooLong("account_id"),
+            ),
+            (
+                |m| m.text = "x".repeat(MAX_TEXT_BYTES + 1),
+                ValidationError::TextTooLong,
+            ),
+        ];
+        for (mutate, want) in cases {
+            let mut m = valid();
+            mutate(&mut m);
+            assert_eq!(Event::try_from(m).err().as_ref(), Some(want));
+        }
+    }
+
+    #[test]
+    fn debug_output_never_contains_text() {
+        let mut m = valid();
+        m.text = "secret-prompt-words".into();
+        let e = Event::try_from(m).expect("valid");
+        assert!(!format!("{e:?}").contains("secret-prompt-words"));
+    }
+}

@@ -1,0 +1,102 @@
+//! Rules that fired recently for one account. A firing keeps its rule
+//! active for the rule's hold time; the account score combines the active
+//! enforcing rules.
+
+use crate::rules::RuleSet;
+
+/// One rule active for an account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveRule {
+    /// Index of the rule in its rule set.
+    pub rule: u16,
+    /// Event time of the first firing in this activation.
+    pub first_fired_ms: i64,
+    /// Event time of the latest firing.
+    pub last_fired_ms: i64,
+    /// Firings in this activation.
+    pub hits: u32,
+    /// The values of the rule's features at the latest firing.
+    pub features: Box<[f64]>,
+}
+
+/// The active rules of one account, tied to one rule-set version.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleActivity {
+    /// Fingerprint of the rule set the indexes refer to.
+    set_fingerprint: u64,
+    active: Vec<ActiveRule>,
+}
+
+fn fingerprint(rules: &RuleSet) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(rules.version().as_bytes())
+}
+
+impl RuleActivity {
+    /// Records the rules in `fired` (indexes into `rules`) at `now_ms`, with
+    /// the feature values they saw, and expires rules past their hold.
+    pub fn record(&mut self, rules: &RuleSet, fired: &[u16], features: &[f64], now_ms: i64) {
+        let fp = fingerprint(rules);
+        if self.set_fingerprint != fp {
+            // Rule indexes of another rule set mean nothing here.
+            self.active.clear();
+            self.set_fingerprint = fp;
+        }
+        for &i in fired {
+            let Some(rule) = rules.rules().get(usize::from(i)) else {
+                continue;
+            };
+            let values: Box<[f64]> = rule
+                .slots
+                .iter()
+                .map(|s| features.get(usize::from(*s)).copied().unwrap_or(0.0))
+                .collect();
+            match self.active.iter_mut().find(|a| a.rule == i) {
+                Some(a) => {
+                    a.last_fired_ms = a.last_fired_ms.max(now_ms);
+                    a.hits = a.hits.saturating_add(1);
+                    a.features = values;
+                }
+                None => self.active.push(ActiveRule {
+                    rule: i,
+                    first_fired_ms: now_ms,
+                    last_fired_ms: now_ms,
+                    hits: 1,
+                    features: values,
+                }),
+            }
+        }
+        let all = rules.rules();
+        self.active.retain(|a| {
+            all.get(usize::from(a.rule))
+                .is_some_and(|r| now_ms - a.last_fired_ms < r.hold_ms)
+        });
+    }
+
+    /// The account score: `1 - prod(1 - score)` over active enforcing rules.
+    pub fn score(&self, rules: &RuleSet) -> f64 {
+        let all = rules.rules();
+        let keep: f64 = self
+            .active
+            .iter()
+            .filter_map(|a| all.get(usize::from(a.rule)))
+            .filter(|r| !r.shadow)
+            .map(|r| 1.0 - r.score)
+            .product();
+        1.0 - keep
+    }
+
+    /// The active rules.
+    pub fn active(&self) -> &[ActiveRule] {
+        &self.active
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.active.capacity() * std::mem::size_of::<ActiveRule>()
+            + self
+                .active
+                .iter()
+                .map(|a| a.features.len() * 8)
+                .sum::<usize>()
+    }
+}

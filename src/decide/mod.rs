@@ -1,0 +1,58 @@
+//! Decisions: from the rules that fired to an action per account, with
+//! minimum evidence, hysteresis, cooldown, country policy and overrides;
+//! and the signal that explains each decision.
+
+pub mod activity;
+pub mod config;
+pub mod ladder;
+pub mod overrides;
+pub mod policy;
+pub mod signal;
+
+pub use activity::{ActiveRule, RuleActivity};
+pub use config::{DecisionConfig, MinEvidence};
+pub use ladder::{DecisionState, LadderInput, Level, Transition};
+pub use overrides::{Override, OverrideMode, Overrides};
+pub use policy::{CountryPolicy, PolicyOutcome};
+pub use signal::{Evidence, RuleEvidence, Signal};
+
+/// What a signal asks the BSP to do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// Nothing in force.
+    #[default]
+    None,
+    /// Put the account in front of an analyst.
+    Flag,
+    /// Cap the account's outbound rate.
+    Throttle,
+    /// Stop the account's traffic.
+    Suspend,
+    /// Lift an earlier action.
+    Restore,
+    /// Country policy: charge per AI reply instead of throttling or suspending.
+    Charge,
+}
+
+impl Action {
+    /// Upper-case name, as in signal summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::None => "NONE",
+            Action::Flag => "FLAG",
+            Action::Throttle => "THROTTLE",
+            Action::Suspend => "SUSPEND",
+            Action::Restore => "RESTORE",
+            Action::Charge => "CHARGE",
+        }
+    }
+
+    /// Every action a signal can carry.
+    pub const SIGNALLED: [Action; 5] = [
+        Action::Flag,
+        Action::Throttle,
+        Action::Suspend,
+        Action::Restore,
+        Action::Charge,
+    ];
+}

@@ -1,0 +1,127 @@
+//! Analyst overrides: allow or deny one account, with a reason and an
+//! optional expiry. An allowed account is never actioned; a denied one is
+//! suspended whatever its score.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// What an override forces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverrideMode {
+    /// Never action the account (a cleared appeal, a known partner).
+    Allow,
+    /// Suspend the account.
+    Deny,
+}
+
+/// One override.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The account.
+    pub account_id: String,
+    /// Allow or deny.
+    pub mode: OverrideMode,
+    /// Why (required; shown on signals).
+    pub reason: String,
+    /// Expiry, ms since the Unix epoch (by the engine's clock); none = never.
+    #[serde(default)]
+    pub expires_at_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideFile {
+    #[serde(default)]
+    overrides: Vec<Override>,
+}
+
+/// The overrides in force, by (tenant, account).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    by_account: HashMap<(String, String), Override>,
+}
+
+impl Overrides {
+    /// Parses an overrides file (`overrides: [...]`).
+    pub fn from_yaml(src: &str, file: &str) -> Result<Self, String> {
+        let f: OverrideFile = serde_yaml::from_str(src)
+            .map_err(|e| format!("{file}:{}: {e}", e.location().map_or(0, |l| l.line())))?;
+        let mut o = Overrides::default();
+        for item in f.overrides {
+            o.set(item).map_err(|e| format!("{file}: {e}"))?;
+        }
+        Ok(o)
+    }
+
+    /// Reads an overrides file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let src = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_yaml(&src, &path.display().to_string())
+    }
+
+    /// Adds or replaces an override. The reason is required.
+    pub fn set(&mut self, o: Override) -> Result<(), String> {
+        if o.reason.trim().is_empty() {
+            return Err(format!("override for `{}` needs a reason", o.account_id));
+        }
+        if o.account_id.is_empty() || o.tenant_id.is_empty() {
+            return Err("override needs tenant_id and account_id".to_string());
+        }
+        self.by_account
+            .insert((o.tenant_id.clone(), o.account_id.clone()), o);
+        Ok(())
+    }
+
+    /// Removes an override; returns whether one was there.
+    pub fn clear(&mut self, tenant_id: &str, account_id: &str) -> bool {
+        self.by_account
+            .remove(&(tenant_id.to_string(), account_id.to_string()))
+            .is_some()
+    }
+
+    /// The override in force for an account at `now_ms`, if any.
+    pub fn get(&self, tenant_id: &str, account_id: &str, now_ms: i64) -> Option<&Override> {
+        if self.by_account.is_empty() {
+            return None;
+        }
+        self.by_account
+            .get(&(tenant_id.to_string(), account_id.to_string()))
+            .filter(|o| o.expires_at_ms.is_none_or(|t| now_ms < t))
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_account.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_and_reason() {
+        let o = Overrides::from_yaml(
+            "overrides:\n  - {tenant_id: t, account_id: a, mode: allow, reason: appeal 42, expires_at_ms: 100}\n",
+            "o.yaml",
+        )
+        .expect("parses");
+        assert_eq!(
+            o.get("t", "a", 99).map(|o| o.mode),
+            Some(OverrideMode::Allow)
+        );
+        assert!(o.get("t", "a", 100).is_none(), "expired");
+        assert!(o.get("t2", "a", 0).is_none(), "other tenant");
+        let e = Overrides::from_yaml(
+            "overrides:\n  - {tenant_id: t, account_id: a, mode: deny, reason: ' '}\n",
+            "o.yaml",
+        );
+        assert!(e.is_err_and(|m| m.contains("needs a reason")));
+    }
+}

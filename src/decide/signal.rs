@@ -1,0 +1,111 @@
+//! The signal: one decision about one account, explained without any text.
+
+use xxhash_rust::xxh3::xxh3_128;
+
+use super::Action;
+use crate::event::Country;
+
+/// One rule behind a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleEvidence {
+    /// Rule id.
+    pub rule_id: String,
+    /// Rule version.
+    pub rule_version: u32,
+    /// Its score contribution.
+    pub score: f64,
+    /// Event time it last fired.
+    pub last_fired_ms: i64,
+    /// Firings while active.
+    pub hits: u64,
+    /// Its condition's features as they were when it last fired.
+    pub features: Vec<(String, f64)>,
+}
+
+/// Why a decision was taken.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    /// The active enforcing rules.
+    pub rules: Vec<RuleEvidence>,
+    /// Conversation sessions, 24 hours.
+    pub conversations: u64,
+    /// Distinct users, 24 hours.
+    pub users: u64,
+    /// Events, 1 hour.
+    pub events: u64,
+    /// The ladder step, override or policy.
+    pub reason: String,
+}
+
+/// A decision about one account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// Deterministic id.
+    pub signal_id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Account.
+    pub account_id: String,
+    /// What to do.
+    pub action: Action,
+    /// The action in force before.
+    pub previous_action: Action,
+    /// Account score.
+    pub score: f64,
+    /// For THROTTLE: the allowed rate.
+    pub throttle_mps: Option<f64>,
+    /// Why.
+    pub evidence: Evidence,
+    /// The rule set that decided.
+    pub rule_set_version: String,
+    /// Event time of the trigger.
+    pub event_time_ms: i64,
+    /// When it was decided, by the engine's clock.
+    pub decided_at_ms: i64,
+    /// The triggering event.
+    pub trigger_event_id: String,
+    /// The country whose policy applied.
+    pub policy_country: Option<Country>,
+}
+
+/// The deterministic id of a decision: the same input always gives the same id.
+pub fn signal_id(
+    tenant: &str,
+    account: &str,
+    action: Action,
+    trigger_event_id: &str,
+    rule_set_version: &str,
+) -> String {
+    let mut buf = Vec::with_capacity(
+        tenant.len() + account.len() + trigger_event_id.len() + rule_set_version.len() + 16,
+    );
+    for part in [
+        tenant,
+        account,
+        action.name(),
+        trigger_event_id,
+        rule_set_version,
+    ] {
+        buf.extend_from_slice(part.as_bytes());
+        buf.push(0);
+    }
+    format!("sig-{:032x}", xxh3_128(&buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let a = signal_id("t", "a", Action::Flag, "e1", "v1");
+        assert_eq!(a, signal_id("t", "a", Action::Flag, "e1", "v1"));
+        assert_ne!(a, signal_id("t", "a", Action::Throttle, "e1", "v1"));
+        assert_ne!(a, signal_id("t", "a", Action::Flag, "e2", "v1"));
+        assert_ne!(
+            signal_id("t", "ab", Action::Flag, "", "v"),
+            signal_id("t", "a", Action::Flag, "b", "v")
+        );
+        assert_eq!(a.len(), 36);
+    }
+}

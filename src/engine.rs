@@ -1,0 +1,372 @@
+//! The engine: one event through state -> features -> rules -> decision.
+//! No I/O; time comes from the events and an injected [`Clock`], so the
+//! same events always give the same signals.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::clock::Clock;
+use crate::decide::signal::signal_id;
+use crate::decide::{
+    Action, CountryPolicy, Evidence, LadderInput, Overrides, RuleActivity, RuleEvidence, Signal,
+};
+use crate::event::{Direction, Event};
+use crate::features::{extract, ExtractInput, FeatureVector, Side};
+use crate::rules::RuleSet;
+use crate::state::account::{day, hour};
+use crate::state::{key_of, AccountEntry, ScanFacts, StateLimits, StateStore, StoreStats};
+
+/// Engine settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How long idle state is kept.
+    pub limits: StateLimits,
+    /// Event time between two sweeps of idle state.
+    pub sweep_every_ms: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            limits: StateLimits::default(),
+            sweep_every_ms: 5 * 60_000,
+        }
+    }
+}
+
+/// Per-thread scratch: reused buffers, so the hot path does not allocate.
+#[derive(Default)]
+pub struct Scratch {
+    features: FeatureVector,
+    fired: Vec<u16>,
+}
+
+/// What processing one event did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Processed; a signal when the action in force changed.
+    Processed(Option<Signal>),
+    /// The event id was seen recently in its conversation: ignored.
+    Duplicate,
+    /// Older than the account's 1-hour window: counted in no window, no decision.
+    Late,
+}
+
+/// Counters of everything the engine did since it started.
+#[derive(Debug, Default)]
+pub struct EngineCounters {
+    events: AtomicU64,
+    duplicates: AtomicU64,
+    late: AtomicU64,
+    signals: [AtomicU64; 6],
+}
+
+/// A snapshot of [`EngineCounters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Events processed (duplicates and late ones included).
+    pub events: u64,
+    /// Duplicates ignored.
+    pub duplicates: u64,
+    /// Late events.
+    pub late: u64,
+    /// Signals by action: FLAG, THROTTLE, SUSPEND, RESTORE, CHARGE.
+    pub signals: [u64; 5],
+}
+
+fn action_index(a: Action) -> usize {
+    match a {
+        Action::None => 0,
+        Action::Flag => 1,
+        Action::Throttle => 2,
+        Action::Suspend => 3,
+        Action::Restore => 4,
+        Action::Charge => 5,
+    }
+}
+
+/// The enforcement engine. Share it between threads (`&self` everywhere);
+/// give each thread its own [`Scratch`].
+pub struct Engine {
+    store: StateStore,
+    rules: ArcSwap<RuleSet>,
+    policy: ArcSwap<CountryPolicy>,
+    overrides: ArcSwap<Overrides>,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    counters: EngineCounters,
+    watermark_ms: AtomicI64,
+    next_sweep_ms: AtomicI64,
+}
+
+impl Engine {
+    /// An engine over these rules, policy and clock, with no overrides.
+    pub fn new(
+        rules: Arc<RuleSet>,
+        policy: CountryPolicy,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Self {
+        Engine {
+            store: StateStore::new(config.limits),
+            rules: ArcSwap::new(rules),
+            policy: ArcSwap::from_pointee(policy),
+            overrides: ArcSwap::from_pointee(Overrides::default()),
+            clock,
+            config,
+            counters: EngineCounters::default(),
+            watermark_ms: AtomicI64::new(i64::MIN),
+            next_sweep_ms: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    /// The rule set in use.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.load_full()
+    }
+
+    /// Swaps in a new rule set (already validated and compiled).
+    pub fn swap_rules(&self, rules: Arc<RuleSet>) {
+        self.rules.store(rules);
+    }
+
+    /// Swaps in a new country policy.
+    pub fn swap_policy(&self, policy: CountryPolicy) {
+        self.policy.store(Arc::new(policy));
+    }
+
+    /// Swaps in new overrides.
+    pub fn swap_overrides(&self, overrides: Overrides) {
+        self.overrides.store(Arc::new(overrides));
+    }
+
+    /// The overrides in force.
+    pub fn overrides(&self) -> Arc<Overrides> {
+        self.overrides.load_full()
+    }
+
+    /// The state store (read access for reports and admin).
+    pub fn store(&self) -> &StateStore {
+        &self.store
+    }
+
+    /// Sizes of the state.
+    pub fn store_stats(&self) -> StoreStats {
+        self.store.stats()
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> EngineStats {
+        let c = &self.counters;
+        let mut signals = [0; 5];
+        for (i, a) in Action::SIGNALLED.iter().enumerate() {
+            signals[i] = c.signals[action_index(*a)].load(Ordering::Relaxed);
+        }
+        EngineStats {
+            events: c.events.load(Ordering::Relaxed),
+            duplicates: c.duplicates.load(Ordering::Relaxed),
+            late: c.late.load(Ordering::Relaxed),
+            signals,
+        }
+    }
+
+    /// The latest event time seen.
+    pub fn watermark_ms(&self) -> i64 {
+        self.watermark_ms.load(Ordering::Relaxed)
+    }
+
+    /// Processes one event.
+    pub fn process(&self, e: &Event, scratch: &mut Scratch) -> Outcome {
+        self.counters.events.fetch_add(1, Ordering::Relaxed);
+        let rules = self.rules.load();
+        let mut scan = if e.has_text() {
+            rules.scan(&e.text)
+        } else {
+            ScanFacts::default()
+        };
+        let sides = rules.pattern_sets();
+        for (i, (_, side)) in sides.iter().enumerate() {
+            let on_side = matches!(
+                (side, e.direction),
+                (Side::Inbound, Direction::Inbound) | (Side::Outbound, Direction::Outbound)
+            );
+            if !on_side {
+                scan.pattern_hits &= !(1 << i);
+            }
+        }
+        if e.direction == Direction::Outbound {
+            scan.topics = 0;
+        }
+
+        let conv_key = key_of(&e.tenant_id, &e.conversation_id);
+        let id_hash = xxh3_64(e.event_id.as_bytes());
+        let (conv_update, conv_view) = self.store.with_conversation(conv_key, |c| {
+            let u = c.observe(e, id_hash, scan.topics);
+            (u, c.view(e.timestamp_ms))
+        });
+        if conv_update.duplicate {
+            self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+            return Outcome::Duplicate;
+        }
+        self.watermark_ms
+            .fetch_max(e.timestamp_ms, Ordering::Relaxed);
+        self.maybe_sweep(e.timestamp_ms);
+
+        let account_key = key_of(&e.tenant_id, &e.account_id);
+        let user_hash = xxh3_64(e.user_id.as_bytes());
+        let pattern_sides = rules.pattern_sides();
+        let policy = self.policy.load();
+        let overrides = self.overrides.load();
+        let now_ms = self.clock.now_ms();
+        let outcome = self
+            .store
+            .with_account(account_key, &e.tenant_id, &e.account_id, |acct| {
+                if !acct.behaviour.observe(e, &conv_update, &scan, user_hash) {
+                    return Outcome::Late;
+                }
+                let at_ms = acct.behaviour.last_ms();
+                let totals = acct.behaviour.totals(at_ms);
+                extract(
+                    &ExtractInput {
+                        event: e,
+                        conv_update: &conv_update,
+                        conv: &conv_view,
+                        totals: &totals,
+                        scan: &scan,
+                        pattern_sides: &pattern_sides,
+                    },
+                    &mut scratch.features,
+                );
+                rules.evaluate(scratch.features.values(), &mut scratch.fired);
+                acct.activity
+                    .record(&rules, &scratch.fired, scratch.features.values(), at_ms);
+                let score = acct.activity.score(&rules);
+                let sessions = totals.day[day::SESSIONS];
+                let users = totals.users_day.round() as u64;
+                let country = acct.behaviour.main_country();
+                let input = LadderInput {
+                    score,
+                    sessions,
+                    users,
+                    now_ms: at_ms,
+                    override_mode: overrides
+                        .get(&e.tenant_id, &e.account_id, now_ms)
+                        .map(|o| o.mode),
+                    policy: policy.outcome(country),
+                };
+                let Some(t) = acct.decision.step(rules.decision(), &input) else {
+                    return Outcome::Processed(None);
+                };
+                let reason = match overrides.get(&e.tenant_id, &e.account_id, now_ms) {
+                    Some(o) => format!("{}: {}", t.reason, o.reason),
+                    None => t.reason.to_string(),
+                };
+                let evidence = Evidence {
+                    rules: rule_evidence(&acct.activity, &rules),
+                    conversations: sessions,
+                    users,
+                    events: totals.hour[hour::IN] + totals.hour[hour::OUT],
+                    reason,
+                };
+                Outcome::Processed(Some(Signal {
+                    signal_id: signal_id(
+                        &e.tenant_id,
+                        &e.account_id,
+                        t.action,
+                        &e.event_id,
+                        rules.version(),
+                    ),
+                    tenant_id: e.tenant_id.clone(),
+                    account_id: e.account_id.clone(),
+                    action: t.action,
+                    previous_action: t.previous,
+                    score,
+                    throttle_mps: (t.action == Action::Throttle)
+                        .then_some(rules.decision().throttle_mps),
+                    evidence,
+                    rule_set_version: rules.version().to_string(),
+                    event_time_ms: e.timestamp_ms,
+                    decided_at_ms: now_ms,
+                    trigger_event_id: e.event_id.clone(),
+                    policy_country: country,
+                }))
+            });
+        match &outcome {
+            Outcome::Late => {
+                self.counters.late.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::Processed(Some(s)) => {
+                self.counters.signals[action_index(s.action)].fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        outcome
+    }
+
+    fn maybe_sweep(&self, ts: i64) {
+        let next = self.next_sweep_ms.load(Ordering::Relaxed);
+        if next == i64::MIN {
+            let _ = self.next_sweep_ms.compare_exchange(
+                i64::MIN,
+                ts + self.config.sweep_every_ms,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            return;
+        }
+        if ts < next {
+            return;
+        }
+        let won = self
+            .next_sweep_ms
+            .compare_exchange(
+                next,
+                ts + self.config.sweep_every_ms,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+        if won {
+            self.store.evict_idle(self.watermark_ms());
+        }
+    }
+
+    /// A copy of one account's state, if tracked.
+    pub fn account(&self, tenant_id: &str, account_id: &str) -> Option<AccountEntry> {
+        self.store.account(key_of(tenant_id, account_id))
+    }
+}
+
+/// The evidence of the active enforcing rules, strongest first.
+pub fn rule_evidence(activity: &RuleActivity, rules: &RuleSet) -> Vec<RuleEvidence> {
+    let all = rules.rules();
+    let catalog = rules.catalog();
+    let mut out: Vec<RuleEvidence> = activity
+        .active()
+        .iter()
+        .filter_map(|a| all.get(usize::from(a.rule)).map(|r| (a, r)))
+        .filter(|(_, r)| !r.shadow)
+        .map(|(a, r)| RuleEvidence {
+            rule_id: r.id.clone(),
+            rule_version: r.version,
+            score: r.score,
+            last_fired_ms: a.last_fired_ms,
+            hits: u64::from(a.hits),
+            features: r
+                .slots
+                .iter()
+                .zip(a.features.iter())
+                .map(|(s, v)| (catalog.name(*s).to_string(), *v))
+                .collect(),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+    });
+    out
+}

@@ -1,0 +1,197 @@
+//! The named features rules can read: a fixed catalog, plus two features per
+//! pattern set that a rule set declares (`msg.<set>` and `account.<set>_share`).
+
+/// The type of a feature, as rule conditions see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureKind {
+    /// A number (f64).
+    Number,
+    /// A boolean (stored as 0.0 / 1.0).
+    Bool,
+}
+
+/// One feature of the fixed catalog.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureDef {
+    /// The dotted name used in conditions.
+    pub name: &'static str,
+    /// Its type.
+    pub kind: FeatureKind,
+    /// What it measures.
+    pub doc: &'static str,
+}
+
+macro_rules! catalog {
+    ($( $id:ident = $name:literal, $kind:ident, $doc:literal; )*) => {
+        /// Slot indexes of the fixed features in a [`super::FeatureVector`].
+        #[allow(missing_docs)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u16)]
+        pub enum F { $( $id ),* }
+
+        /// The fixed catalog, in slot order.
+        pub const FIXED: &[FeatureDef] = &[
+            $( FeatureDef { name: $name, kind: FeatureKind::$kind, doc: $doc } ),*
+        ];
+    };
+}
+
+catalog! {
+    MsgInbound = "msg.inbound", Bool, "The message is from the user.";
+    MsgOutbound = "msg.outbound", Bool, "The message is from the business.";
+    MsgTextLen = "msg.text_len", Number, "Length of the message in characters (text or reported length).";
+    MsgHasText = "msg.has_text", Bool, "The message text was present and scanned.";
+    MsgTemplate = "msg.template", Bool, "The message is a template.";
+    MsgInteractive = "msg.interactive", Bool, "The message is interactive (buttons, list).";
+    MsgBot = "msg.bot", Bool, "An outbound message sent by a bot.";
+    MsgHuman = "msg.human", Bool, "An outbound message sent by a human agent.";
+    MsgStructured = "msg.structured", Bool, "The text has list, heading or code structure.";
+    MsgTopics = "msg.topics", Number, "Distinct topics the message raised.";
+    MsgReplyLatencyS = "msg.reply_latency_s", Number, "Seconds this outbound message took to answer the user (0 when it answers nothing).";
+    ConvTurns = "conv.turns", Number, "Completed user -> business exchanges in the conversation.";
+    ConvInbound = "conv.inbound", Number, "User messages in the conversation.";
+    ConvOutbound = "conv.outbound", Number, "Business messages in the conversation.";
+    ConvTopics = "conv.topics", Number, "Distinct topics the user raised in the conversation.";
+    ConvAgeMin = "conv.age_min", Number, "Minutes since the conversation's first message.";
+    ConvHandedOff = "conv.handed_off", Bool, "A human took the conversation over at some point.";
+    AccInbound1h = "account.inbound_1h", Number, "User messages to the account, last hour.";
+    AccOutbound1h = "account.outbound_1h", Number, "Business messages from the account, last hour.";
+    AccInboundPerMin = "account.inbound_per_min", Number, "User messages per minute, last minute.";
+    AccOutboundPerMin = "account.outbound_per_min", Number, "Business messages per minute, last minute.";
+    AccUsers1h = "account.users_1h", Number, "Approximate distinct users, last hour.";
+    AccUsers24h = "account.users_24h", Number, "Approximate distinct users, last 24 hours (saturates near 1,400).";
+    AccSessions24h = "account.sessions_24h", Number, "Conversation sessions started, last 24 hours (a session opens after 30 min of silence).";
+    AccNewConversations24h = "account.new_conversations_24h", Number, "Conversations seen for the first time, last 24 hours.";
+    AccReturningShare24h = "account.returning_share_24h", Number, "Share of sessions opened by a returning user, last 24 hours.";
+    AccRepliesPerInbound = "account.replies_per_inbound", Number, "Answers per user message, last hour.";
+    AccBotShare = "account.bot_share", Number, "Share of business messages sent by a bot, last hour.";
+    AccHumanShare = "account.human_share", Number, "Share of business messages sent by a human agent, last hour.";
+    AccReplyLatencyP50S = "account.reply_latency_p50_s", Number, "Median seconds to answer a user, last hour.";
+    AccFastReplyShare = "account.fast_reply_share", Number, "Share of answers sent within 10 s, last hour.";
+    AccOutLenP50 = "account.out_len_p50", Number, "Median length of free-form business messages, last hour.";
+    AccOutLenP90 = "account.out_len_p90", Number, "90th percentile length of free-form business messages, last hour.";
+    AccLongReplyShare = "account.long_reply_share", Number, "Share of free-form business messages of 400+ characters, last hour.";
+    AccVeryLongReplyShare = "account.very_long_reply_share", Number, "Share of free-form business messages of 800+ characters, last hour.";
+    AccInLenP50 = "account.in_len_p50", Number, "Median length of user text messages, last hour.";
+    AccLongPromptShare = "account.long_prompt_share", Number, "Share of user text messages of 100+ characters, last hour.";
+    AccStructuredShare = "account.structured_share", Number, "Share of scanned business texts with list, heading or code structure, last hour.";
+    AccTemplateShare = "account.template_share", Number, "Share of business messages that are templates, last hour.";
+    AccMarketingShare = "account.marketing_share", Number, "Share of templates that are marketing, last hour.";
+    AccUtilityShare = "account.utility_share", Number, "Share of templates that are utility, last hour.";
+    AccAuthShare = "account.auth_share", Number, "Share of templates that are authentication, last hour.";
+    AccInteractiveShare = "account.interactive_share", Number, "Share of business messages that are interactive, last hour.";
+    AccButtonReplyShare = "account.button_reply_share", Number, "Share of user messages that are button replies, last hour.";
+    AccMediaShare = "account.media_share", Number, "Share of all messages that are media, last hour.";
+    AccHandoffRate = "account.handoff_rate", Number, "Hand-offs to a human per session, last 24 hours.";
+    AccHandoffs24h = "account.handoffs_24h", Number, "Hand-offs to a human, last 24 hours.";
+    AccTurnsPerSession = "account.turns_per_session", Number, "User messages per session, last hour.";
+    AccTopics1h = "account.topics_1h", Number, "Distinct topics raised by users, last hour.";
+    AccTopicalShare = "account.topical_share", Number, "Share of scanned user texts that raised a topic, last hour.";
+    AccTextShare = "account.text_share", Number, "Share of user text messages whose text was present, last hour.";
+    AccAgeMin = "account.age_min", Number, "Minutes since the account's first event.";
+}
+
+/// Slots reserved for pattern-set features after the fixed ones.
+pub const PATTERN_FEATURES_PER_SET: usize = 2;
+
+/// Total slots of a feature vector.
+pub const MAX_FEATURES: usize =
+    FIXED.len() + PATTERN_FEATURES_PER_SET * crate::state::account::MAX_PATTERN_SETS;
+
+/// Slot of `msg.<set>` for pattern set `i`.
+pub fn pattern_msg_slot(i: usize) -> usize {
+    FIXED.len() + PATTERN_FEATURES_PER_SET * i
+}
+
+/// Slot of `account.<set>_share` for pattern set `i`.
+pub fn pattern_share_slot(i: usize) -> usize {
+    pattern_msg_slot(i) + 1
+}
+
+/// The features of one rule set: the fixed catalog plus its pattern sets.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    names: Vec<(String, FeatureKind, String)>,
+}
+
+impl Catalog {
+    /// The catalog for a rule set with these pattern sets (in slot order).
+    pub fn new<'a>(pattern_sets: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut names: Vec<(String, FeatureKind, String)> = FIXED
+            .iter()
+            .map(|d| (d.name.to_string(), d.kind, d.doc.to_string()))
+            .collect();
+        for set in pattern_sets {
+            names.push((
+                format!("msg.{set}"),
+                FeatureKind::Bool,
+                format!("The message matched pattern set `{set}`."),
+            ));
+            names.push((
+                format!("account.{set}_share"),
+                FeatureKind::Number,
+                format!(
+                    "Share of scanned messages on the set's side that matched `{set}`, last hour."
+                ),
+            ));
+        }
+        Catalog { names }
+    }
+
+    /// The slot and kind of a feature by name.
+    pub fn lookup(&self, name: &str) -> Option<(u16, FeatureKind)> {
+        self.names
+            .iter()
+            .position(|(n, _, _)| n == name)
+            .and_then(|i| u16::try_from(i).ok().map(|slot| (slot, self.names[i].1)))
+    }
+
+    /// The name of a slot.
+    pub fn name(&self, slot: u16) -> &str {
+        self.names
+            .get(usize::from(slot))
+            .map(|(n, _, _)| n.as_str())
+            .unwrap_or("?")
+    }
+
+    /// Every feature: name, kind, doc.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, FeatureKind, &str)> {
+        self.names
+            .iter()
+            .map(|(n, k, d)| (n.as_str(), *k, d.as_str()))
+    }
+
+    /// How many slots are in use.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether the catalog is empty (never, in practice).
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_slots_match_enum_order_and_names_are_unique() {
+        assert_eq!(FIXED[F::AccUsers24h as usize].name, "account.users_24h");
+        let c = Catalog::new(["open_domain"]);
+        let mut names: Vec<&str> = c.iter().map(|(n, _, _)| n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), c.len());
+        assert_eq!(
+            c.lookup("msg.open_domain").map(|x| x.0 as usize),
+            Some(pattern_msg_slot(0))
+        );
+        assert_eq!(
+            c.lookup("account.open_domain_share").map(|x| x.0 as usize),
+            Some(pattern_share_slot(0))
+        );
+        assert!(c.lookup("account.nope").is_none());
+    }
+}

@@ -1,0 +1,9 @@
+//! Features: a small vector of named numbers computed from an event and the
+//! state it updated. Rules read features, never state.
+
+pub mod catalog;
+pub mod extract;
+pub mod text;
+
+pub use catalog::{Catalog, FeatureDef, FeatureKind, F, FIXED, MAX_FEATURES};
+pub use extract::{extract, ExtractInput, FeatureVector, Side};

@@ -1,0 +1,191 @@
+//! Typed, compiled rule conditions. A condition is parsed as CEL once and
+//! compiled into a tree over feature slots; evaluation reads a slice of
+//! f64s and never looks a name up.
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+/// Arithmetic operators. Division by zero yields 0 (never NaN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+/// A numeric expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NumExpr {
+    /// A literal.
+    Const(f64),
+    /// A feature slot.
+    Feature(u16),
+    /// `-x`
+    Neg(Box<NumExpr>),
+    /// `a op b`
+    Arith(ArithOp, Box<NumExpr>, Box<NumExpr>),
+    /// `c ? a : b`
+    Cond(Box<BoolExpr>, Box<NumExpr>, Box<NumExpr>),
+    /// `min(a, b, ...)`
+    Min(Vec<NumExpr>),
+    /// `max(a, b, ...)`
+    Max(Vec<NumExpr>),
+}
+
+/// A boolean expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BoolExpr {
+    /// A literal.
+    Const(bool),
+    /// A boolean feature slot (non-zero is true).
+    Feature(u16),
+    /// `!x`
+    Not(Box<BoolExpr>),
+    /// `a && b`
+    And(Box<BoolExpr>, Box<BoolExpr>),
+    /// `a || b`
+    Or(Box<BoolExpr>, Box<BoolExpr>),
+    /// `a op b` over numbers.
+    Cmp(CmpOp, Box<NumExpr>, Box<NumExpr>),
+    /// `a == b` (true) or `a != b` (false) over booleans.
+    BoolEq(bool, Box<BoolExpr>, Box<BoolExpr>),
+    /// `c ? a : b`
+    Cond(Box<BoolExpr>, Box<BoolExpr>, Box<BoolExpr>),
+    /// `x in [v, ...]`
+    In(Box<NumExpr>, Vec<f64>),
+}
+
+impl NumExpr {
+    /// Evaluates over feature values.
+    pub fn eval(&self, f: &[f64]) -> f64 {
+        match self {
+            NumExpr::Const(v) => *v,
+            NumExpr::Feature(s) => f.get(usize::from(*s)).copied().unwrap_or(0.0),
+            NumExpr::Neg(x) => -x.eval(f),
+            NumExpr::Arith(op, a, b) => {
+                let (a, b) = (a.eval(f), b.eval(f));
+                match op {
+                    ArithOp::Add => a + b,
+                    ArithOp::Sub => a - b,
+                    ArithOp::Mul => a * b,
+                    ArithOp::Div => {
+                        if b == 0.0 {
+                            0.0
+                        } else {
+                            a / b
+                        }
+                    }
+                }
+            }
+            NumExpr::Cond(c, a, b) => {
+                if c.eval(f) {
+                    a.eval(f)
+                } else {
+                    b.eval(f)
+                }
+            }
+            NumExpr::Min(xs) => xs.iter().map(|x| x.eval(f)).fold(f64::INFINITY, f64::min),
+            NumExpr::Max(xs) => xs
+                .iter()
+                .map(|x| x.eval(f))
+                .fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+
+    /// Feature slots read, appended to `out`.
+    pub fn slots(&self, out: &mut Vec<u16>) {
+        match self {
+            NumExpr::Const(_) => {}
+            NumExpr::Feature(s) => out.push(*s),
+            NumExpr::Neg(x) => x.slots(out),
+            NumExpr::Arith(_, a, b) => {
+                a.slots(out);
+                b.slots(out);
+            }
+            NumExpr::Cond(c, a, b) => {
+                c.slots(out);
+                a.slots(out);
+                b.slots(out);
+            }
+            NumExpr::Min(xs) | NumExpr::Max(xs) => xs.iter().for_each(|x| x.slots(out)),
+        }
+    }
+}
+
+impl BoolExpr {
+    /// Evaluates over feature values.
+    pub fn eval(&self, f: &[f64]) -> bool {
+        match self {
+            BoolExpr::Const(v) => *v,
+            BoolExpr::Feature(s) => f.get(usize::from(*s)).copied().unwrap_or(0.0) != 0.0,
+            BoolExpr::Not(x) => !x.eval(f),
+            BoolExpr::And(a, b) => a.eval(f) && b.eval(f),
+            BoolExpr::Or(a, b) => a.eval(f) || b.eval(f),
+            BoolExpr::Cmp(op, a, b) => {
+                let (a, b) = (a.eval(f), b.eval(f));
+                match op {
+                    CmpOp::Lt => a < b,
+                    CmpOp::Le => a <= b,
+                    CmpOp::Gt => a > b,
+                    CmpOp::Ge => a >= b,
+                    CmpOp::Eq => a == b,
+                    CmpOp::Ne => a != b,
+                }
+            }
+            BoolExpr::BoolEq(eq, a, b) => (a.eval(f) == b.eval(f)) == *eq,
+            BoolExpr::Cond(c, a, b) => {
+                if c.eval(f) {
+                    a.eval(f)
+                } else {
+                    b.eval(f)
+                }
+            }
+            BoolExpr::In(x, vs) => {
+                let x = x.eval(f);
+                vs.contains(&x)
+            }
+        }
+    }
+
+    /// Feature slots read, appended to `out`.
+    pub fn slots(&self, out: &mut Vec<u16>) {
+        match self {
+            BoolExpr::Const(_) => {}
+            BoolExpr::Feature(s) => out.push(*s),
+            BoolExpr::Not(x) => x.slots(out),
+            BoolExpr::And(a, b) | BoolExpr::Or(a, b) | BoolExpr::BoolEq(_, a, b) => {
+                a.slots(out);
+                b.slots(out);
+            }
+            BoolExpr::Cmp(_, a, b) => {
+                a.slots(out);
+                b.slots(out);
+            }
+            BoolExpr::Cond(c, a, b) => {
+                c.slots(out);
+                a.slots(out);
+                b.slots(out);
+            }
+            BoolExpr::In(x, _) => x.slots(out),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Rules: the spec as written, validation and compilation, and the
+//! immutable compiled [`RuleSet`] that the hot path evaluates.
+
+pub mod cel;
+pub mod compile;
+pub mod error;
+pub mod expr;
+pub mod locate;
+pub mod patterns;
+pub mod spec;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use error::{Diagnostic, RuleError};
+pub use expr::{BoolExpr, NumExpr};
+pub use patterns::PatternMatcher;
+
+use crate::decide::DecisionConfig;
+use crate::features::{Catalog, Side};
+use crate::state::ScanFacts;
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// Unique id.
+    pub id: String,
+    /// Version.
+    pub version: u32,
+    /// What it catches.
+    pub description: String,
+    /// Contribution to the score, in (0, 1].
+    pub score: f64,
+    /// Shadow rules are evaluated and counted but never change a decision.
+    pub shadow: bool,
+    /// How long (event time) a firing keeps the rule active for the account.
+    pub hold_ms: i64,
+    /// The typed condition.
+    pub condition: BoolExpr,
+    /// Feature slots the condition reads (the evidence it shows).
+    pub slots: Vec<u16>,
+}
+
+/// A validated, compiled, immutable rule set. `Send + Sync`: share it in an
+/// `Arc` and swap a new one in to reload.
+#[derive(Debug)]
+pub struct RuleSet {
+    version: String,
+    file: String,
+    rules: Vec<CompiledRule>,
+    matcher: PatternMatcher,
+    catalog: Catalog,
+    pattern_sets: Vec<(String, Side)>,
+    topics: Vec<String>,
+    decision: DecisionConfig,
+    hits: Vec<AtomicU64>,
+}
+
+impl RuleSet {
+    /// Compiles YAML `src`; `file` names it in diagnostics.
+    pub fn from_yaml(src: &str, file: &str) -> Result<RuleSet, RuleError> {
+        compile::compile(src, file)
+    }
+
+    /// Reads and compiles a rules file.
+    pub fn load(path: &Path) -> Result<RuleSet, RuleError> {
+        let file = path.display().to_string();
+        let src = std::fs::read_to_string(path).map_err(|e| {
+            RuleError::new(vec![Diagnostic {
+                file: file.clone(),
+                line: 0,
+                reason: format!("cannot read: {e}"),
+            }])
+        })?;
+        Self::from_yaml(&src, &file)
+    }
+
+    /// The built-in default rule pack (`rules/default.yaml`).
+    pub fn default_pack() -> RuleSet {
+        const SRC: &str = include_str!("../../rules/default.yaml");
+        // The default pack is compiled in a test; failing here is a build defect.
+        Self::from_yaml(SRC, "rules/default.yaml")
+            .unwrap_or_else(|e| panic!("default rule pack: {e}"))
+    }
+
+    /// `version@content-hash`, carried on every signal.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The file the rules came from.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// The feature catalog of this rule set.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Pattern-set sides, in slot order.
+    pub fn pattern_sides(&self) -> Vec<Side> {
+        self.pattern_sets.iter().map(|(_, s)| *s).collect()
+    }
+
+    /// Pattern-set names and sides, in slot order.
+    pub fn pattern_sets(&self) -> &[(String, Side)] {
+        &self.pattern_sets
+    }
+
+    /// Topic names, in bit order.
+    pub fn topics(&self) -> &[String] {
+        &self.topics
+    }
+
+    /// Decision settings.
+    pub fn decision(&self) -> &DecisionConfig {
+        &self.decision
+    }
+
+    /// Scans a text once for every pattern set and topic.
+    pub fn scan(&self, text: &str) -> ScanFacts {
+        self.matcher.scan(text)
+    }
+
+    /// Number of distinct terms in the automaton.
+    pub fn term_count(&self) -> usize {
+        self.matcher.term_count()
+    }
+
+    /// Evaluates every rule over `features`; pushes the index of each rule
+    /// that fired (shadow ones included) into `fired` and counts the hit.
+    pub fn evaluate(&self, features: &[f64], fired: &mut Vec<u16>) {
+        fired.clear();
+        for (i, r) in self.rules.iter().enumerate() {
+            if r.condition.eval(features) {
+                self.hits[i].fetch_add(1, Ordering::Relaxed);
+                fired.push(i as u16);
+            }
+        }
+    }
+
+    /// Events each rule fired on since the set was loaded, in rule order.
+    pub fn hit_counts(&self) -> Vec<u64> {
+        self.hits
+            .iter()
+            .map(|h| h.load(Ordering::Relaxed))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_pack_compiles_and_documents_every_rule() {
+        let r = RuleSet::default_pack();
+        assert!(r.rules().len() >= 6);
+        assert!(r.rules().iter().all(|x| !x.description.is_empty()));
+        assert!(r.rules().iter().any(|x| x.shadow), "ships a shadow example");
+        assert!(r.version().starts_with("2026-11-21.1@"));
+    }
+}

@@ -1,0 +1,342 @@
+//! Per-account behaviour counters over event-time windows.
+//!
+//! Three windows: a 1-minute rate window (6 x 10 s), the main 1-hour window
+//! (6 x 10 min) that most features read, and a 24-hour window (8 x 3 h) for
+//! users, sessions and returning users. Distinct users are linear-counting
+//! bitmaps per bucket; topics are a 64-bit mask per bucket.
+
+use super::conversation::ConversationUpdate;
+use super::sketch;
+use super::window::Ring;
+use crate::event::{Country, Direction, Event, MessageKind, Sender, TemplateCategory};
+
+/// Bucket width of the 1-minute rate window.
+pub const MINUTE_BUCKET_MS: i64 = 10_000;
+/// Bucket width of the 1-hour window.
+pub const HOUR_BUCKET_MS: i64 = 10 * 60_000;
+/// Bucket width of the 24-hour window.
+pub const DAY_BUCKET_MS: i64 = 3 * 3_600_000;
+/// Pattern sets whose hits an account can count (a rule set may declare no more).
+pub const MAX_PATTERN_SETS: usize = 8;
+
+/// Upper bounds (ms) of the reply-latency histogram buckets; one more bucket above.
+pub const LATENCY_BOUNDS_MS: [u32; 6] = [2_000, 5_000, 10_000, 30_000, 60_000, 300_000];
+/// Upper bounds (chars) of the outbound-length histogram buckets.
+pub const OUT_LEN_BOUNDS: [u32; 6] = [40, 100, 200, 400, 800, 1_600];
+/// Upper bounds (chars) of the inbound-length histogram buckets.
+pub const IN_LEN_BOUNDS: [u32; 6] = [20, 50, 100, 200, 400, 800];
+
+/// Counter indexes of the 1-hour window.
+pub mod hour {
+    /// Inbound messages.
+    pub const IN: usize = 0;
+    /// Outbound messages.
+    pub const OUT: usize = 1;
+    /// Outbound messages by a bot.
+    pub const OUT_BOT: usize = 2;
+    /// Outbound messages by a human agent.
+    pub const OUT_HUMAN: usize = 3;
+    /// Inbound messages with a length (text or reported).
+    pub const IN_TEXT: usize = 4;
+    /// Outbound free-form messages with a length.
+    pub const OUT_TEXT: usize = 5;
+    /// Templates.
+    pub const TEMPLATE: usize = 6;
+    /// Marketing templates.
+    pub const TPL_MARKETING: usize = 7;
+    /// Utility templates.
+    pub const TPL_UTILITY: usize = 8;
+    /// Authentication templates.
+    pub const TPL_AUTH: usize = 9;
+    /// Interactive messages (buttons, lists).
+    pub const INTERACTIVE: usize = 10;
+    /// Button replies from users.
+    pub const BUTTON_REPLY: usize = 11;
+    /// Media messages.
+    pub const MEDIA: usize = 12;
+    /// Hand-offs to a human.
+    pub const HANDOFF: usize = 13;
+    /// Outbound messages answering a pending inbound one.
+    pub const REPLIES: usize = 14;
+    /// First of 7 reply-latency histogram buckets.
+    pub const LATENCY: usize = 15;
+    /// First of 7 outbound-length histogram buckets.
+    pub const OUT_LEN: usize = 22;
+    /// First of 7 inbound-length histogram buckets.
+    pub const IN_LEN: usize = 29;
+    /// Outbound texts with list, heading or code structure.
+    pub const OUT_STRUCTURED: usize = 36;
+    /// Outbound messages whose text was scanned.
+    pub const OUT_SCANNED: usize = 37;
+    /// Inbound messages whose text was scanned.
+    pub const IN_SCANNED: usize = 38;
+    /// Sessions started.
+    pub const SESSIONS: usize = 39;
+    /// Sessions started by returning users.
+    pub const RETURNING: usize = 40;
+    /// New conversations.
+    pub const NEW_CONV: usize = 41;
+    /// Scanned inbound texts that raised at least one topic.
+    pub const TOPICAL_IN: usize = 42;
+    /// First of [`super::MAX_PATTERN_SETS`] pattern-set hit counters.
+    pub const PATTERN: usize = 43;
+    /// Number of counters.
+    pub const COUNT: usize = PATTERN + super::MAX_PATTERN_SETS;
+}
+
+/// Counter indexes of the 24-hour window.
+pub mod day {
+    /// Inbound messages.
+    pub const IN: usize = 0;
+    /// Outbound messages.
+    pub const OUT: usize = 1;
+    /// Sessions started.
+    pub const SESSIONS: usize = 2;
+    /// Sessions started by returning users.
+    pub const RETURNING: usize = 3;
+    /// Hand-offs to a human.
+    pub const HANDOFF: usize = 4;
+    /// New conversations.
+    pub const NEW_CONV: usize = 5;
+    /// Templates.
+    pub const TEMPLATE: usize = 6;
+    /// Number of counters.
+    pub const COUNT: usize = 7;
+}
+
+/// What the text scan found in one message (no text, only derived facts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanFacts {
+    /// The text was present and scanned.
+    pub scanned: bool,
+    /// Bit i set: pattern set i matched.
+    pub pattern_hits: u32,
+    /// Bit i set: topic i was raised.
+    pub topics: u64,
+    /// The text has list, heading or code structure.
+    pub structured: bool,
+}
+
+/// Behaviour counters of one account.
+#[derive(Clone, Default)]
+pub struct AccountBehaviour {
+    first_ms: i64,
+    last_ms: i64,
+    minute: Ring<[u32; 2], 6>,
+    hour: Ring<[u32; hour::COUNT], 6>,
+    day: Ring<[u32; day::COUNT], 8>,
+    users_hour: Ring<[u64; 2], 6>,
+    users_day: Ring<[u64; 4], 8>,
+    topics_hour: Ring<[u64; 1], 6>,
+    countries: [(Country, u32); 4],
+}
+
+fn bucket_of(value: u32, bounds: &[u32; 6]) -> usize {
+    bounds
+        .iter()
+        .position(|b| value < *b)
+        .unwrap_or(bounds.len())
+}
+
+/// Totals of the account's windows at one moment, for feature extraction.
+#[derive(Debug, Clone)]
+pub struct AccountTotals {
+    /// 1-minute window: inbound, outbound.
+    pub minute: [u64; 2],
+    /// 1-hour window counters, indexed by [`hour`].
+    pub hour: [u64; hour::COUNT],
+    /// 24-hour window counters, indexed by [`day`].
+    pub day: [u64; day::COUNT],
+    /// Estimated distinct users, 1 hour.
+    pub users_hour: f64,
+    /// Estimated distinct users, 24 hours.
+    pub users_day: f64,
+    /// Distinct topics raised, 1 hour.
+    pub topics_hour: u32,
+    /// Minutes since the account's first event.
+    pub age_min: f64,
+}
+
+impl AccountBehaviour {
+    /// Adds one event. Returns false when the event is older than the
+    /// 1-hour window (it is then not counted there).
+    pub fn observe(
+        &mut self,
+        e: &Event,
+        conv: &ConversationUpdate,
+        scan: &ScanFacts,
+        user_hash: u64,
+    ) -> bool {
+        let ts = e.timestamp_ms;
+        if self.first_ms == 0 || ts < self.first_ms {
+            self.first_ms = ts;
+        }
+        self.last_ms = self.last_ms.max(ts);
+        let dir_idx = usize::from(e.direction == Direction::Outbound);
+        self.minute.add(ts, MINUTE_BUCKET_MS, dir_idx, 1);
+        if let Some(b) = self.users_hour.bucket_mut(ts, HOUR_BUCKET_MS) {
+            sketch::insert(b, user_hash);
+        }
+        if let Some(b) = self.users_day.bucket_mut(ts, DAY_BUCKET_MS) {
+            sketch::insert(b, user_hash);
+        }
+        if scan.topics != 0 {
+            if let Some(b) = self.topics_hour.bucket_mut(ts, HOUR_BUCKET_MS) {
+                b[0] |= scan.topics;
+            }
+        }
+        if e.direction == Direction::Inbound && e.user_country.is_known() {
+            self.count_country(e.user_country);
+        }
+        if let Some(d) = self.day.bucket_mut(ts, DAY_BUCKET_MS) {
+            d[if dir_idx == 0 { day::IN } else { day::OUT }] += 1;
+            d[day::SESSIONS] += u32::from(conv.new_session);
+            d[day::RETURNING] += u32::from(conv.returning);
+            d[day::HANDOFF] += u32::from(e.handoff);
+            d[day::NEW_CONV] += u32::from(conv.new_conversation);
+            d[day::TEMPLATE] += u32::from(e.kind == MessageKind::Template);
+        }
+        let Some(h) = self.hour.bucket_mut(ts, HOUR_BUCKET_MS) else {
+            return false;
+        };
+        let mut inc = |i: usize, yes: bool| h[i] = h[i].saturating_add(u32::from(yes));
+        inc(hour::SESSIONS, conv.new_session);
+        inc(hour::RETURNING, conv.returning);
+        inc(hour::NEW_CONV, conv.new_conversation);
+        inc(hour::HANDOFF, e.handoff);
+        inc(hour::MEDIA, e.kind == MessageKind::Media);
+        match e.direction {
+            Direction::Inbound => {
+                inc(hour::IN, true);
+                inc(hour::BUTTON_REPLY, e.kind == MessageKind::ButtonReply);
+                if e.text_len > 0 && e.kind == MessageKind::Text {
+                    inc(hour::IN_TEXT, true);
+                    inc(hour::IN_LEN + bucket_of(e.text_len, &IN_LEN_BOUNDS), true);
+                }
+                inc(hour::IN_SCANNED, scan.scanned);
+                inc(hour::TOPICAL_IN, scan.topics != 0);
+            }
+            Direction::Outbound => {
+                inc(hour::OUT, true);
+                inc(hour::OUT_BOT, e.sender == Sender::Bot);
+                inc(hour::OUT_HUMAN, e.sender == Sender::HumanAgent);
+                inc(hour::INTERACTIVE, e.kind == MessageKind::Interactive);
+                if e.kind == MessageKind::Template {
+                    inc(hour::TEMPLATE, true);
+                    inc(
+                        hour::TPL_MARKETING,
+                        e.template_category == Some(TemplateCategory::Marketing),
+                    );
+                    inc(
+                        hour::TPL_UTILITY,
+                        e.template_category == Some(TemplateCategory::Utility),
+                    );
+                    inc(
+                        hour::TPL_AUTH,
+                        e.template_category == Some(TemplateCategory::Authentication),
+                    );
+                } else if e.text_len > 0 {
+                    inc(hour::OUT_TEXT, true);
+                    inc(hour::OUT_LEN + bucket_of(e.text_len, &OUT_LEN_BOUNDS), true);
+                    inc(hour::OUT_SCANNED, scan.scanned);
+                    inc(hour::OUT_STRUCTURED, scan.structured);
+                }
+                if let Some(lat) = conv.reply_latency_ms {
+                    inc(hour::REPLIES, true);
+                    let lat = u32::try_from(lat).unwrap_or(u32::MAX);
+                    inc(hour::LATENCY + bucket_of(lat, &LATENCY_BOUNDS_MS), true);
+                }
+            }
+        }
+        let mut hits = scan.pattern_hits;
+        while hits != 0 {
+            let i = hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            if i < MAX_PATTERN_SETS {
+                h[hour::PATTERN + i] = h[hour::PATTERN + i].saturating_add(1);
+            }
+        }
+        true
+    }
+
+    /// Misra-Gries heavy hitters over four slots.
+    fn count_country(&mut self, c: Country) {
+        if let Some(slot) = self.countries.iter_mut().find(|(k, n)| *k == c && *n > 0) {
+            slot.1 += 1;
+            return;
+        }
+        if let Some(slot) = self.countries.iter_mut().find(|(_, n)| *n == 0) {
+            *slot = (c, 1);
+            return;
+        }
+        for slot in &mut self.countries {
+            slot.1 -= 1;
+        }
+    }
+
+    /// The country most of the account's users are in, if any stands out.
+    pub fn main_country(&self) -> Option<Country> {
+        self.countries
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(c, _)| *c)
+    }
+
+    /// Event time of the latest event.
+    pub fn last_ms(&self) -> i64 {
+        self.last_ms
+    }
+
+    /// Advances every window to `now_ms` and reads their totals.
+    pub fn totals(&mut self, now_ms: i64) -> AccountTotals {
+        self.minute.advance(now_ms, MINUTE_BUCKET_MS);
+        self.hour.advance(now_ms, HOUR_BUCKET_MS);
+        self.day.advance(now_ms, DAY_BUCKET_MS);
+        self.users_hour.advance(now_ms, HOUR_BUCKET_MS);
+        self.users_day.advance(now_ms, DAY_BUCKET_MS);
+        self.topics_hour.advance(now_ms, HOUR_BUCKET_MS);
+        AccountTotals {
+            minute: self.minute.totals(),
+            hour: self.hour.totals(),
+            day: self.day.totals(),
+            users_hour: sketch::estimate(&self.users_hour.union()),
+            users_day: sketch::estimate(&self.users_day.union()),
+            topics_hour: sketch::popcount(&self.topics_hour.union()),
+            age_min: (now_ms - self.first_ms).max(0) as f64 / 60_000.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_bucketing() {
+        assert_eq!(bucket_of(0, &OUT_LEN_BOUNDS), 0);
+        assert_eq!(bucket_of(39, &OUT_LEN_BOUNDS), 0);
+        assert_eq!(bucket_of(40, &OUT_LEN_BOUNDS), 1);
+        assert_eq!(bucket_of(5_000, &OUT_LEN_BOUNDS), 6);
+    }
+
+    #[test]
+    fn main_country_is_the_heavy_hitter() {
+        let mut a = AccountBehaviour::default();
+        let it = Country::parse("IT").unwrap_or(Country::UNKNOWN);
+        for code in ["IT", "ID", "IT", "BR", "IT", "MX", "DE", "IT", "IT"] {
+            a.count_country(Country::parse(code).unwrap_or(Country::UNKNOWN));
+        }
+        assert_eq!(a.main_country(), Some(it));
+    }
+
+    #[test]
+    fn account_stays_within_its_memory_budget() {
+        // The budget issue 5 sets: 4 KiB per account, counters included.
+        assert!(
+            std::mem::size_of::<AccountBehaviour>() <= 2_400,
+            "{}",
+            std::mem::size_of::<AccountBehaviour>()
+        );
+    }
+}

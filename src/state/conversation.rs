@@ -1,0 +1,187 @@
+//! Per-conversation state: turns, pending inbound for reply latency, sessions,
+//! topics, and a short ring of recent event ids for de-duplication.
+
+use crate::event::{Direction, Event, MessageKind};
+
+/// A gap after which a conversation's next message starts a new session.
+pub const SESSION_GAP_MS: i64 = 30 * 60 * 1_000;
+/// Recent event ids remembered per conversation for de-duplication.
+pub const RECENT_IDS: usize = 8;
+
+/// What one conversation remembers. Small and `Copy`-free of heap data so
+/// that an idle conversation costs a fixed, reported number of bytes.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationState {
+    first_ms: i64,
+    last_ms: i64,
+    /// Event time of the oldest unanswered inbound message, 0 for none.
+    pending_since_ms: i64,
+    inbound: u32,
+    outbound: u32,
+    turns: u32,
+    topic_mask: u64,
+    recent_ids: [u64; RECENT_IDS],
+    recent_pos: u8,
+    handed_off: bool,
+}
+
+/// What observing one event changed in its conversation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConversationUpdate {
+    /// The event id was seen recently in this conversation: ignore the event.
+    pub duplicate: bool,
+    /// The first event of the conversation.
+    pub new_conversation: bool,
+    /// The event starts a session (first event, or after [`SESSION_GAP_MS`]).
+    pub new_session: bool,
+    /// A user came back: an inbound message opened a new session of a known conversation.
+    pub returning: bool,
+    /// The event answers an unanswered inbound message after this many ms.
+    pub reply_latency_ms: Option<i64>,
+}
+
+/// A read-only view of a conversation for features.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ConversationView {
+    /// Completed inbound -> outbound exchanges.
+    pub turns: u32,
+    /// Inbound messages.
+    pub inbound: u32,
+    /// Outbound messages.
+    pub outbound: u32,
+    /// Distinct topics the user raised.
+    pub topics: u32,
+    /// Minutes since the first message.
+    pub age_min: f64,
+    /// Whether a human took over at some point.
+    pub handed_off: bool,
+}
+
+impl ConversationState {
+    /// Observes `event` (whose id hashes to `id_hash`, and whose text raised
+    /// the topics in `topic_mask`).
+    pub fn observe(&mut self, event: &Event, id_hash: u64, topic_mask: u64) -> ConversationUpdate {
+        let mut update = ConversationUpdate::default();
+        let seen = self.inbound + self.outbound > 0;
+        if seen && self.recent_ids.contains(&id_hash) {
+            update.duplicate = true;
+            return update;
+        }
+        self.recent_ids[usize::from(self.recent_pos) % RECENT_IDS] = id_hash;
+        self.recent_pos = self.recent_pos.wrapping_add(1) % RECENT_IDS as u8;
+
+        let ts = event.timestamp_ms;
+        if !seen {
+            update.new_conversation = true;
+            update.new_session = true;
+            self.first_ms = ts;
+        } else if ts - self.last_ms >= SESSION_GAP_MS {
+            update.new_session = true;
+            update.returning = event.direction == Direction::Inbound;
+            // An old unanswered message is not waiting for this session's reply.
+            self.pending_since_ms = 0;
+        }
+        self.last_ms = self.last_ms.max(ts);
+        self.first_ms = self.first_ms.min(ts);
+        self.topic_mask |= topic_mask;
+        self.handed_off |= event.handoff;
+
+        match event.direction {
+            Direction::Inbound => {
+                self.inbound = self.inbound.saturating_add(1);
+                if self.pending_since_ms == 0 {
+                    self.pending_since_ms = ts;
+                }
+            }
+            Direction::Outbound => {
+                self.outbound = self.outbound.saturating_add(1);
+                let answers = !matches!(event.kind, MessageKind::Template | MessageKind::Reaction);
+                if answers && self.pending_since_ms != 0 {
+                    update.reply_latency_ms = Some((ts - self.pending_since_ms).max(0));
+                    self.pending_since_ms = 0;
+                    self.turns = self.turns.saturating_add(1);
+                }
+            }
+        }
+        update
+    }
+
+    /// Event time of the latest message.
+    pub fn last_ms(&self) -> i64 {
+        self.last_ms
+    }
+
+    /// The view features read.
+    pub fn view(&self, now_ms: i64) -> ConversationView {
+        ConversationView {
+            turns: self.turns,
+            inbound: self.inbound,
+            outbound: self.outbound,
+            topics: self.topic_mask.count_ones(),
+            age_min: (now_ms - self.first_ms).max(0) as f64 / 60_000.0,
+            handed_off: self.handed_off,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Country, Sender};
+
+    fn ev(dir: Direction, kind: MessageKind, ts: i64) -> Event {
+        Event {
+            event_id: String::new(),
+            tenant_id: "t".into(),
+            account_id: "a".into(),
+            waba_id: String::new(),
+            user_id: "u".into(),
+            conversation_id: "a:u".into(),
+            direction: dir,
+            kind,
+            template_category: None,
+            sender: Sender::Bot,
+            timestamp_ms: ts,
+            text: String::new(),
+            text_len: 10,
+            user_country: Country::UNKNOWN,
+            handoff: false,
+            reply_to: None,
+        }
+    }
+
+    #[test]
+    fn reply_latency_turns_sessions_and_duplicates() {
+        let mut c = ConversationState::default();
+        let u = c.observe(&ev(Direction::Inbound, MessageKind::Text, 1_000), 1, 0b1);
+        assert!(u.new_conversation && u.new_session && !u.returning);
+        // A second inbound before the reply keeps the oldest pending time.
+        c.observe(&ev(Direction::Inbound, MessageKind::Text, 2_000), 2, 0b10);
+        let u = c.observe(&ev(Direction::Outbound, MessageKind::Text, 4_000), 3, 0);
+        assert_eq!(u.reply_latency_ms, Some(3_000));
+        // A template does not answer.
+        c.observe(&ev(Direction::Inbound, MessageKind::Text, 5_000), 4, 0);
+        let u = c.observe(&ev(Direction::Outbound, MessageKind::Template, 6_000), 5, 0);
+        assert_eq!(u.reply_latency_ms, None);
+        // The same id again is a duplicate and changes nothing.
+        let before = c.view(6_000);
+        assert!(
+            c.observe(&ev(Direction::Outbound, MessageKind::Text, 7_000), 3, 0)
+                .duplicate
+        );
+        assert_eq!(c.view(6_000), before);
+        // After the session gap the user returns.
+        let u = c.observe(
+            &ev(
+                Direction::Inbound,
+                MessageKind::Text,
+                6_000 + SESSION_GAP_MS,
+            ),
+            6,
+            0,
+        );
+        assert!(u.new_session && u.returning && !u.new_conversation);
+        let v = c.view(6_000 + SESSION_GAP_MS);
+        assert_eq!((v.turns, v.inbound, v.outbound, v.topics), (1, 4, 2, 2));
+    }
+}

@@ -1,0 +1,12 @@
+//! Behaviour state: event-time windows, sketches, per-conversation and
+//! per-account state, and the concurrent store that holds them.
+
+pub mod account;
+pub mod conversation;
+pub mod sketch;
+pub mod store;
+pub mod window;
+
+pub use account::{AccountBehaviour, AccountTotals, ScanFacts};
+pub use conversation::{ConversationState, ConversationUpdate, ConversationView};
+pub use store::{key_of, AccountEntry, StateLimits, StateStore, StoreStats};

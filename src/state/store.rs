@@ -1,0 +1,233 @@
+//! The concurrent state store: per-conversation and per-account state in
+//! sharded maps keyed by 128-bit hashes of (tenant, id), idle eviction on
+//! event time, and memory accounting.
+
+use std::hash::{BuildHasherDefault, Hasher};
+use std::mem::size_of;
+
+use dashmap::DashMap;
+use xxhash_rust::xxh3::xxh3_128;
+
+use super::account::AccountBehaviour;
+use super::conversation::ConversationState;
+use crate::decide::{DecisionState, RuleActivity};
+
+/// A hasher for keys that are already uniform hashes: takes the low 64 bits.
+#[derive(Default)]
+pub struct PrehashedKey(u64);
+
+impl Hasher for PrehashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached for non-u128 keys; fold the bytes in.
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
+
+type Map<V> = DashMap<u128, V, BuildHasherDefault<PrehashedKey>>;
+
+/// The key of an id within a tenant.
+pub fn key_of(tenant: &str, id: &str) -> u128 {
+    let mut buf = Vec::with_capacity(tenant.len() + id.len() + 1);
+    buf.extend_from_slice(tenant.as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(id.as_bytes());
+    xxh3_128(&buf)
+}
+
+/// Everything kept about one account.
+#[derive(Clone)]
+pub struct AccountEntry {
+    /// The tenant that owns the account.
+    pub tenant_id: Box<str>,
+    /// The account (business phone number id).
+    pub account_id: Box<str>,
+    /// Windowed behaviour counters.
+    pub behaviour: AccountBehaviour,
+    /// Rules that fired recently and what they saw.
+    pub activity: RuleActivity,
+    /// The action ladder's state.
+    pub decision: DecisionState,
+}
+
+impl AccountEntry {
+    /// A fresh entry.
+    pub fn new(tenant_id: &str, account_id: &str) -> Self {
+        AccountEntry {
+            tenant_id: tenant_id.into(),
+            account_id: account_id.into(),
+            behaviour: AccountBehaviour::default(),
+            activity: RuleActivity::default(),
+            decision: DecisionState::default(),
+        }
+    }
+
+    /// Bytes this entry holds, inline and on the heap.
+    pub fn bytes(&self) -> usize {
+        size_of::<Self>()
+            + self.tenant_id.len()
+            + self.account_id.len()
+            + self.activity.heap_bytes()
+    }
+}
+
+/// How long idle state is kept, in event time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateLimits {
+    /// A conversation idle this long is dropped (returning users are judged within it).
+    pub conversation_idle_ms: i64,
+    /// An account with no action in force, idle this long, is dropped.
+    pub account_idle_ms: i64,
+    /// An account with an action in force, idle this long, is dropped.
+    pub actioned_account_idle_ms: i64,
+}
+
+impl Default for StateLimits {
+    fn default() -> Self {
+        StateLimits {
+            conversation_idle_ms: 26 * 3_600_000,
+            account_idle_ms: 48 * 3_600_000,
+            actioned_account_idle_ms: 14 * 24 * 3_600_000,
+        }
+    }
+}
+
+/// Sizes of the store, for metrics and reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Tracked conversations.
+    pub conversations: usize,
+    /// Tracked accounts.
+    pub accounts: usize,
+    /// Bytes held by conversation state (entries and table slots).
+    pub conversation_bytes: usize,
+    /// Bytes held by account state (entries, heap and table slots).
+    pub account_bytes: usize,
+}
+
+/// Per-conversation and per-account state, safe to share between threads.
+pub struct StateStore {
+    conversations: Map<ConversationState>,
+    accounts: Map<AccountEntry>,
+    limits: StateLimits,
+}
+
+/// Bytes one table slot costs beyond the value: key, and the map's own
+/// bookkeeping (hashbrown control byte, rounded up).
+const SLOT_OVERHEAD: usize = size_of::<u128>() + 8;
+
+impl StateStore {
+    /// An empty store.
+    pub fn new(limits: StateLimits) -> Self {
+        StateStore {
+            conversations: Map::default(),
+            accounts: Map::default(),
+            limits,
+        }
+    }
+
+    /// The eviction limits.
+    pub fn limits(&self) -> StateLimits {
+        self.limits
+    }
+
+    /// Runs `f` on the conversation `key`, creating it if new.
+    pub fn with_conversation<R>(
+        &self,
+        key: u128,
+        f: impl FnOnce(&mut ConversationState) -> R,
+    ) -> R {
+        let mut entry = self.conversations.entry(key).or_default();
+        f(entry.value_mut())
+    }
+
+    /// Runs `f` on the account `key`, creating it from the ids if new.
+    pub fn with_account<R>(
+        &self,
+        key: u128,
+        tenant_id: &str,
+        account_id: &str,
+        f: impl FnOnce(&mut AccountEntry) -> R,
+    ) -> R {
+        let mut entry = self
+            .accounts
+            .entry(key)
+            .or_insert_with(|| AccountEntry::new(tenant_id, account_id));
+        f(entry.value_mut())
+    }
+
+    /// A copy of the account `key`, if tracked.
+    pub fn account(&self, key: u128) -> Option<AccountEntry> {
+        self.accounts.get(&key).map(|e| e.value().clone())
+    }
+
+    /// Calls `f` for every tracked account (order unspecified).
+    pub fn for_each_account(&self, mut f: impl FnMut(&AccountEntry)) {
+        for e in self.accounts.iter() {
+            f(e.value());
+        }
+    }
+
+    /// Drops state idle for longer than the limits allow at `now_ms`.
+    /// Returns (conversations, accounts) dropped.
+    pub fn evict_idle(&self, now_ms: i64) -> (usize, usize) {
+        let l = self.limits;
+        let before = (self.conversations.len(), self.accounts.len());
+        self.conversations
+            .retain(|_, c| now_ms - c.last_ms() < l.conversation_idle_ms);
+        self.accounts.retain(|_, a| {
+            let idle = now_ms - a.behaviour.last_ms();
+            let limit = if a.decision.in_force() {
+                l.actioned_account_idle_ms
+            } else {
+                l.account_idle_ms
+            };
+            idle < limit
+        });
+        (
+            before.0 - self.conversations.len(),
+            before.1 - self.accounts.len(),
+        )
+    }
+
+    /// Counts and bytes held.
+    pub fn stats(&self) -> StoreStats {
+        let conversations = self.conversations.len();
+        let accounts = self.accounts.len();
+        let account_heap: usize = self.accounts.iter().map(|e| e.value().bytes()).sum();
+        StoreStats {
+            conversations,
+            accounts,
+            conversation_bytes: self.conversations.capacity()
+                * (size_of::<ConversationState>() + SLOT_OVERHEAD),
+            account_bytes: account_heap + self.accounts.capacity() * SLOT_OVERHEAD,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_separate_tenants() {
+        assert_ne!(key_of("t1", "a"), key_of("t2", "a"));
+        assert_ne!(key_of("t", "1a"), key_of("t1", "a"));
+        assert_eq!(key_of("t", "a"), key_of("t", "a"));
+    }
+
+    #[test]
+    fn conversation_fits_its_budget() {
+        // Issue 5's budget: 256 bytes per idle conversation, slot included.
+        assert!(size_of::<ConversationState>() + SLOT_OVERHEAD <= 256);
+    }
+}
