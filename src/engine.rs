@@ -47,8 +47,8 @@ pub struct Scratch {
 /// What processing one event did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Processed; a signal when the action in force changed.
-    Processed(Option<Signal>),
+    /// Processed; a signal when the action in force changed (boxed: rare and large).
+    Processed(Option<Box<Signal>>),
     /// The event id was seen recently in its conversation: ignored.
     Duplicate,
     /// Older than the account's 1-hour window: counted in no window, no decision.
@@ -271,7 +271,7 @@ impl Engine {
                     events: totals.hour[hour::IN] + totals.hour[hour::OUT],
                     reason,
                 };
-                Outcome::Processed(Some(Signal {
+                Outcome::Processed(Some(Box::new(Signal {
                     signal_id: signal_id(
                         &e.tenant_id,
                         &e.account_id,
@@ -292,7 +292,7 @@ impl Engine {
                     decided_at_ms: now_ms,
                     trigger_event_id: e.event_id.clone(),
                     policy_country: country,
-                }))
+                })))
             });
         match &outcome {
             Outcome::Late => {

@@ -1,1 +1,92 @@
-fn main() {}
+//! The `satpam` command line: argument parsing only; each command lives in `cli/`.
+
+mod cli;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Keeps general-purpose AI assistants off the WhatsApp Business Platform.
+#[derive(Parser)]
+#[command(name = "satpam", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Files that shape decisions, shared by every command that runs the engine.
+#[derive(clap::Args, Clone, Debug)]
+pub struct EngineFiles {
+    /// Rules file (YAML). Default: the built-in rules/default.yaml.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Country policy table (YAML). Default: the built-in rules/countries.yaml.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Analyst overrides (YAML `overrides: [...]`).
+    #[arg(long)]
+    pub overrides: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a file of events through the engine on event time, at full speed.
+    Replay {
+        /// Events: JSONL (canonical proto3 JSON) or length-delimited protobuf.
+        #[arg(long)]
+        events: PathBuf,
+        #[command(flatten)]
+        files: EngineFiles,
+        /// Write signals here as JSONL (`-` for stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate and inspect rule files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Validate rule files; exits non-zero with file:line: reason on error.
+    Check {
+        /// Rule files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the features conditions can read.
+    Features {
+        /// Include the pattern-set features of this rules file.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay {
+            events,
+            files,
+            out,
+            json,
+        } => cli::replay::run(&events, &files, out.as_deref(), json),
+        Command::Rules { command } => match command {
+            RulesCommand::Check { files } => cli::rules::check(&files),
+            RulesCommand::Features { rules } => cli::rules::features(rules.as_deref()),
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("satpam: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -243,7 +243,8 @@ mod tests {
     fn ladder_table() {
         use Action::*;
         let m = 60_000;
-        let cases: &[(&str, &[(f64, u64, i64)], PolicyOutcome, &[Action])] = &[
+        type Case<'a> = (&'a str, &'a [(f64, u64, i64)], PolicyOutcome, &'a [Action]);
+        let cases: &[Case<'_>] = &[
             (
                 "below flag: nothing",
                 &[(0.4, 50, 0), (0.45, 50, m)],

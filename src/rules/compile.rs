@@ -105,13 +105,13 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             "thresholds must satisfy 0 < flag < throttle < suspend <= 1",
         );
     }
-    if !(0.0..t.flag.max(0.0)).contains(&ds.hysteresis) && ds.hysteresis != 0.0 {
+    if ds.hysteresis.is_nan() || ds.hysteresis < 0.0 || ds.hysteresis >= t.flag {
         d.push(dline, "hysteresis must be in [0, flag)");
     }
-    if !(ds.cooldown_minutes >= 0.0) {
+    if ds.cooldown_minutes.is_nan() || ds.cooldown_minutes < 0.0 {
         d.push(dline, "cooldown_minutes must be >= 0");
     }
-    if !(ds.throttle_mps > 0.0) {
+    if ds.throttle_mps.is_nan() || ds.throttle_mps <= 0.0 {
         d.push(dline, "throttle_mps must be > 0");
     }
 

@@ -1,0 +1,193 @@
+//! Table-driven behaviour of the default rule pack on scripted accounts.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{traffic, Script};
+use satpam::decide::{Action, CountryPolicy, Overrides};
+use satpam::replay::Replayer;
+use satpam::{EngineConfig, RuleSet};
+
+/// Runs events through a fresh engine; returns the actions signalled per account, in order.
+fn actions(
+    events: Vec<satpam::pb::v1::MessageEvent>,
+    policy: CountryPolicy,
+) -> Vec<(String, Action)> {
+    let mut r = Replayer::new(
+        Arc::new(RuleSet::default_pack()),
+        policy,
+        Overrides::default(),
+        EngineConfig::default(),
+    );
+    let mut out = Vec::new();
+    for (i, e) in events.into_iter().enumerate() {
+        if let Some(s) = r.feed(i as u64 + 1, Ok(e)) {
+            out.push((s.account_id.clone(), s.action));
+        }
+    }
+    out
+}
+
+fn strongest(actions: &[(String, Action)], account: &str) -> Action {
+    actions
+        .iter()
+        .filter(|(a, _)| a == account)
+        .map(|(_, x)| *x)
+        .filter(|x| *x != Action::Restore)
+        .max()
+        .unwrap_or(Action::None)
+}
+
+#[test]
+fn default_pack_table() {
+    struct Case {
+        name: &'static str,
+        script: Script,
+        users: usize,
+        with_text: bool,
+        at_least: Action,
+        at_most: Action,
+    }
+    let cases = [
+        Case {
+            name: "assistant with text is suspended",
+            script: Script::Assistant,
+            users: 30,
+            with_text: true,
+            at_least: Action::Suspend,
+            at_most: Action::Suspend,
+        },
+        Case {
+            name: "assistant without text is at least throttled",
+            script: Script::Assistant,
+            users: 30,
+            with_text: false,
+            at_least: Action::Throttle,
+            at_most: Action::Suspend,
+        },
+        Case {
+            name: "small assistant lacks the evidence to suspend",
+            script: Script::Assistant,
+            users: 6,
+            with_text: true,
+            at_least: Action::Flag,
+            at_most: Action::Throttle,
+        },
+        Case {
+            name: "support bot with text is left alone",
+            script: Script::SupportBot,
+            users: 30,
+            with_text: true,
+            at_least: Action::None,
+            at_most: Action::None,
+        },
+        Case {
+            name: "support bot without text is left alone",
+            script: Script::SupportBot,
+            users: 30,
+            with_text: false,
+            at_least: Action::None,
+            at_most: Action::None,
+        },
+    ];
+    for c in cases {
+        let acts = actions(
+            traffic(c.script, "acc", c.users, 180, c.with_text),
+            CountryPolicy::enforce_everywhere(),
+        );
+        let got = strongest(&acts, "acc");
+        assert!(
+            got >= c.at_least && got <= c.at_most,
+            "{}: got {got:?} from {acts:?}",
+            c.name
+        );
+    }
+}
+
+#[test]
+fn mixed_traffic_touches_only_the_assistant() {
+    let mut events = traffic(Script::Assistant, "bad", 30, 120, true);
+    events.extend(traffic(Script::SupportBot, "good", 30, 120, true));
+    events.sort_by_key(|m| m.timestamp_ms);
+    let acts = actions(events, CountryPolicy::enforce_everywhere());
+    assert_eq!(strongest(&acts, "bad"), Action::Suspend);
+    assert_eq!(strongest(&acts, "good"), Action::None);
+}
+
+#[test]
+fn italian_accounts_are_charged_not_suspended() {
+    let mut events = traffic(Script::Assistant, "it", 30, 180, true);
+    for e in &mut events {
+        e.user_country = "IT".into();
+    }
+    let acts = actions(events, CountryPolicy::default());
+    let kinds: Vec<Action> = acts.iter().map(|(_, a)| *a).collect();
+    assert!(kinds.contains(&Action::Charge), "{kinds:?}");
+    assert!(
+        !kinds.contains(&Action::Suspend) && !kinds.contains(&Action::Throttle),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn allow_override_keeps_an_account_untouched_and_deny_suspends() {
+    let overrides = Overrides::from_yaml(
+        "overrides:\n  - {tenant_id: bsp-test, account_id: ok, mode: allow, reason: appeal granted}\n  - {tenant_id: bsp-test, account_id: no, mode: deny, reason: confirmed abuse}\n",
+        "o.yaml",
+    )
+    .expect("overrides");
+    let mut events = traffic(Script::Assistant, "ok", 30, 120, true);
+    events.extend(traffic(Script::SupportBot, "no", 5, 30, true));
+    events.sort_by_key(|m| m.timestamp_ms);
+    let mut r = Replayer::new(
+        Arc::new(RuleSet::default_pack()),
+        CountryPolicy::default(),
+        overrides,
+        EngineConfig::default(),
+    );
+    let mut signals = Vec::new();
+    for (i, e) in events.into_iter().enumerate() {
+        signals.extend(r.feed(i as u64 + 1, Ok(e)));
+    }
+    assert!(
+        signals.iter().all(|s| s.account_id != "ok"),
+        "allowed account was actioned"
+    );
+    let deny: Vec<_> = signals.iter().filter(|s| s.account_id == "no").collect();
+    assert_eq!(deny.len(), 1);
+    assert_eq!(deny[0].action, Action::Suspend);
+    assert!(deny[0].evidence.reason.contains("confirmed abuse"));
+}
+
+#[test]
+fn signals_explain_themselves() {
+    let acts_events = traffic(Script::Assistant, "acc", 30, 120, true);
+    let mut r = Replayer::new(
+        Arc::new(RuleSet::default_pack()),
+        CountryPolicy::enforce_everywhere(),
+        Overrides::default(),
+        EngineConfig::default(),
+    );
+    let mut last = None;
+    for (i, e) in acts_events.into_iter().enumerate() {
+        if let Some(s) = r.feed(i as u64 + 1, Ok(e)) {
+            last = Some(s);
+        }
+    }
+    let s = last.expect("a signal");
+    assert!(!s.evidence.rules.is_empty());
+    assert!(
+        s.evidence.users >= 12 && s.evidence.conversations >= 15,
+        "{:?}",
+        s.evidence
+    );
+    for rule in &s.evidence.rules {
+        assert!(
+            !rule.features.is_empty(),
+            "{} shows no features",
+            rule.rule_id
+        );
+    }
+    assert!(s.score >= 0.88);
+}
