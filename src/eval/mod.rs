@@ -1,0 +1,9 @@
+//! The detection scorecard: signals against ground-truth labels, per
+//! archetype, with account-level precision and recall, harm to legitimate
+//! accounts, time to detect and flapping; and the targets CI holds it to.
+
+pub mod labels;
+pub mod scorecard;
+
+pub use labels::read_labels_csv;
+pub use scorecard::{Scorecard, ScorecardBuilder, Targets};
