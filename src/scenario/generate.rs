@@ -54,7 +54,7 @@ pub(crate) fn mix64(mut z: u64) -> u64 {
 
 /// Global volume calibration: scales every account's conversation rate so
 /// the default mix gives ~2,500 events per account per 24 h.
-const VOLUME_SCALE: f64 = 1.0;
+const VOLUME_SCALE: f64 = 1.17;
 
 /// An account's behaviour parameters, drawn from archetype-specific ranges.
 #[derive(Clone, Debug)]
@@ -91,7 +91,7 @@ fn r<R: Rng>(rng: &mut R, lo: f64, hi: f64) -> f64 {
 impl Params {
     fn draw<R: Rng>(arch: Archetype, rng: &mut R) -> Params {
         let z: f64 = StandardNormal.sample(rng);
-        let base_rate = (6.0f64.ln() + 0.75 * z).exp().clamp(1.0, 40.0);
+        let base_rate = (6.0f64.ln() + z).exp().clamp(1.0, 40.0);
         let mut p = Params {
             conv_per_h: base_rate * VOLUME_SCALE,
             returning: 0.2,
@@ -125,7 +125,7 @@ impl Params {
                 }
             }
             Archetype::NotificationSender => {
-                p.conv_per_h *= 2.5;
+                p.conv_per_h *= 5.0;
                 p.returning = r(rng, 0.02, 0.10);
                 p.turns = (1, rng.random_range(1..=3));
                 p.tpl_mix = [r(rng, 0.2, 1.0), r(rng, 0.0, 1.0), r(rng, 0.0, 0.6)];
