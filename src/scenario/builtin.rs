@@ -387,3 +387,25 @@ pub const SYN_CLOSE_ID: &[&str] = &[
     "Semoga membantu. Mau saya sesuaikan dengan kebutuhanmu?",
     "Silakan tanya lagi kalau masih ada yang kurang jelas.",
 ];
+
+/// Answer synthesis: sub-point elaborations, English.
+pub const SYN_DETAIL_EN: &[&str] = &[
+    "For example, try it first on a small sample and compare the result with what you expected.",
+    "A useful rule of thumb is to spend more time on the part that is hardest to undo later.",
+    "If you are unsure, write the simplest version first and improve it once it works.",
+    "This also makes it easier to explain your reasoning to someone else.",
+    "Keep a short checklist so you do not forget this step next time.",
+    "In practice, this usually saves more time than it costs.",
+    "You can adjust the level of detail depending on who will read or use the result.",
+    "Note that the exact numbers will vary, so treat them as a starting point rather than a rule.",
+];
+
+/// Answer synthesis: sub-point elaborations, Indonesian.
+pub const SYN_DETAIL_ID: &[&str] = &[
+    "Misalnya, coba dulu pada contoh kecil lalu bandingkan hasilnya dengan yang kamu harapkan.",
+    "Kalau ragu, buat versi paling sederhana dulu lalu kembangkan setelah berhasil.",
+    "Cara ini juga memudahkan kamu menjelaskan alasannya kepada orang lain.",
+    "Buat daftar periksa singkat supaya langkah ini tidak terlewat lain kali.",
+    "Dalam praktiknya, langkah ini biasanya lebih banyak menghemat waktu daripada menghabiskannya.",
+    "Angka pastinya bisa berbeda, jadi anggap saja sebagai titik awal.",
+];

@@ -264,3 +264,20 @@ fn malformed_line_names_file_and_line() {
     let msg = format!("{err:#}");
     assert!(msg.contains("business.jsonl:3"), "{msg}");
 }
+
+#[test]
+fn synthesised_answers_are_long_and_structured() {
+    let bank = TextBank::builtin();
+    for lang in [Lang::En, Lang::Id] {
+        let texts = bank.pool_texts(Pool::AssistSynth, lang);
+        assert_eq!(texts.len(), 400);
+        let lens: Vec<usize> = texts.iter().map(|t| t.chars().count()).collect();
+        let (min, max) = (lens.iter().min().copied(), lens.iter().max().copied());
+        eprintln!("{lang:?}: synthesised answers {min:?}..{max:?} chars");
+        assert!(
+            lens.iter().all(|&n| (300..=3000).contains(&n)),
+            "{lang:?} {min:?}..{max:?}"
+        );
+        assert!(texts.iter().all(|t| t.contains("1. ") || t.contains("- ")));
+    }
+}

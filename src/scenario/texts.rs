@@ -105,6 +105,9 @@ struct RawTurn {
     text: String,
 }
 
+/// Business bot turns up to this length also serve as human-agent lines.
+const AGENT_MAX_CHARS: usize = 160;
+
 /// The corpus files `load_dir` reads.
 const FILES: [&str; 3] = ["assistant.jsonl", "business.jsonl", "offtopic.jsonl"];
 
@@ -255,6 +258,11 @@ impl TextBank {
         if role == "agent" {
             self.pool_mut(Pool::Agent, lang).push(idx);
         } else {
+            // Short business replies (e.g. MultiWOZ's human wizards) double as
+            // human-agent lines.
+            if self.texts[idx as usize].chars().count() <= AGENT_MAX_CHARS {
+                self.pool_mut(Pool::Agent, lang).push(idx);
+            }
             self.source_bots[source as usize].push(idx);
             self.pool_mut(Pool::BizBot, lang).push(idx);
         }
@@ -359,12 +367,22 @@ impl TextBank {
     fn finish(&mut self) {
         let mut rng = ChaCha8Rng::seed_from_u64(0x5a7_0a11);
         for lang in [Lang::En, Lang::Id] {
-            let (intro, points, close) = match lang {
-                Lang::En => (b::SYN_INTRO_EN, b::SYN_POINT_EN, b::SYN_CLOSE_EN),
-                Lang::Id => (b::SYN_INTRO_ID, b::SYN_POINT_ID, b::SYN_CLOSE_ID),
+            let phrases = match lang {
+                Lang::En => Phrases {
+                    intro: b::SYN_INTRO_EN,
+                    points: b::SYN_POINT_EN,
+                    details: b::SYN_DETAIL_EN,
+                    close: b::SYN_CLOSE_EN,
+                },
+                Lang::Id => Phrases {
+                    intro: b::SYN_INTRO_ID,
+                    points: b::SYN_POINT_ID,
+                    details: b::SYN_DETAIL_ID,
+                    close: b::SYN_CLOSE_ID,
+                },
             };
             for _ in 0..400 {
-                let text = synthesise(&mut rng, intro, points, close);
+                let text = synthesise(&mut rng, &phrases);
                 let idx = self.push(&text);
                 self.pool_mut(Pool::AssistSynth, lang).push(idx);
             }
@@ -457,6 +475,14 @@ impl TextBank {
     }
 
     #[cfg(test)]
+    pub(crate) fn pool_texts(&self, pool: Pool, lang: Lang) -> Vec<&str> {
+        self.pools[pool as usize * 2 + lang as usize]
+            .iter()
+            .map(|&i| self.text(i))
+            .collect()
+    }
+
+    #[cfg(test)]
     pub(crate) fn dialogue_counts(&self) -> [usize; 4] {
         [
             self.biz[0].len(),
@@ -478,40 +504,50 @@ fn pick_dialogue<R: Rng>(sets: &[Vec<Dialogue>; 2], lang: Lang, rng: &mut R) -> 
     Some(v[rng.random_range(0..v.len())])
 }
 
-/// A long structured answer: intro, numbered or bulleted points, sometimes a
-/// code block, a closing line; 400-3000 characters.
-fn synthesise<R: Rng>(rng: &mut R, intro: &[&str], points: &[&str], close: &[&str]) -> String {
-    let target = rng.random_range(400..=3000usize);
-    let mut out = String::from(intro[rng.random_range(0..intro.len())]);
+/// Phrase sets for answer synthesis.
+struct Phrases {
+    intro: &'static [&'static str],
+    points: &'static [&'static str],
+    details: &'static [&'static str],
+    close: &'static [&'static str],
+}
+
+/// A long structured answer: intro, numbered or bulleted points (some with
+/// an elaboration), sometimes a code block, a closing line; 400-3000 chars.
+fn synthesise<R: Rng>(rng: &mut R, ph: &Phrases) -> String {
+    const MAX: usize = 3000;
+    let target = rng.random_range(400..=MAX);
+    let pick = |rng: &mut R, v: &[&'static str]| v[rng.random_range(0..v.len())];
+    let mut out = String::from(pick(rng, ph.intro));
     out.push_str("\n\n");
     let numbered = rng.random_bool(0.6);
     let with_code = rng.random_bool(0.35);
-    let closing = close[rng.random_range(0..close.len())];
-    let mut order: Vec<usize> = (0..points.len()).collect();
+    let closing = pick(rng, ph.close);
+    let room = MAX - closing.chars().count() - 2;
+    let mut order: Vec<usize> = (0..ph.points.len()).collect();
     for i in (1..order.len()).rev() {
         order.swap(i, rng.random_range(0..=i));
     }
     let mut n = 0;
-    let budget = target.saturating_sub(closing.len() + 4);
-    while out.len() < budget && n < order.len() {
-        let p = points[order[n]];
-        if n > 0 && out.len() + p.len() > 3000 - closing.len() - 4 {
+    while out.chars().count() + closing.chars().count() < target && n < order.len() {
+        let mut item = if numbered {
+            format!("{}. {}\n", n + 1, ph.points[order[n]])
+        } else {
+            format!("- {}\n", ph.points[order[n]])
+        };
+        if rng.random_bool(0.6) {
+            item.push_str(&format!("   {}\n", pick(rng, ph.details)));
+        }
+        if with_code && n == 1 {
+            item.push('\n');
+            item.push_str(pick(rng, b::SYN_CODE));
+            item.push_str("\n\n");
+        }
+        if out.chars().count() + item.chars().count() > room {
             break;
         }
+        out.push_str(&item);
         n += 1;
-        if numbered {
-            out.push_str(&format!("{n}. {p}\n"));
-        } else {
-            out.push_str(&format!("- {p}\n"));
-        }
-        if with_code && n == 2 {
-            let code = b::SYN_CODE[rng.random_range(0..b::SYN_CODE.len())];
-            if out.len() + code.len() < 3000 - closing.len() - 4 {
-                out.push('\n');
-                out.push_str(code);
-                out.push_str("\n\n");
-            }
-        }
     }
     out.push('\n');
     out.push_str(closing);
