@@ -44,6 +44,13 @@ pub struct Scratch {
     fired: Vec<u16>,
 }
 
+impl Scratch {
+    /// The features of the last event processed with this scratch.
+    pub fn features(&self) -> &FeatureVector {
+        &self.features
+    }
+}
+
 /// What processing one event did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod convert;
 pub mod decide;
 pub mod engine;
+pub mod eval;
 pub mod event;
 pub mod features;
 pub mod io;

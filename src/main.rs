@@ -45,6 +45,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Score the engine's decisions against labelled events.
+    Eval {
+        /// Events (JSONL or length-delimited protobuf), in event-time order.
+        #[arg(long)]
+        events: PathBuf,
+        /// Labels CSV: account_id,archetype,violating.
+        #[arg(long)]
+        labels: PathBuf,
+        #[command(flatten)]
+        files: EngineFiles,
+        /// Print the scorecard as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 when these targets are missed.
+        #[arg(long, value_enum)]
+        targets: Option<cli::eval::TargetSet>,
+    },
     /// Validate and inspect rule files.
     Rules {
         #[command(subcommand)]
@@ -77,6 +94,13 @@ fn main() -> ExitCode {
             out,
             json,
         } => cli::replay::run(&events, &files, out.as_deref(), json),
+        Command::Eval {
+            events,
+            labels,
+            files,
+            json,
+            targets,
+        } => cli::eval::run(&events, &labels, &files, json, targets),
         Command::Rules { command } => match command {
             RulesCommand::Check { files } => cli::rules::check(&files),
             RulesCommand::Features { rules } => cli::rules::features(rules.as_deref()),

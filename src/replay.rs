@@ -141,6 +141,11 @@ impl Replayer {
         }
     }
 
+    /// The features of the last event fed (for profiling).
+    pub fn last_features(&self) -> &crate::features::FeatureVector {
+        self.scratch.features()
+    }
+
     /// The engine (for reports during a run).
     pub fn engine(&self) -> &Engine {
         &self.engine

@@ -1,5 +1,7 @@
 //! Command bodies of the `satpam` binary.
 
+pub mod eval;
 pub mod load;
 pub mod replay;
+pub mod report;
 pub mod rules;

@@ -19,7 +19,10 @@ pub fn read_labels_csv<R: BufRead>(input: R, file: &str) -> Result<Vec<Label>> {
         }
         let cols: Vec<&str> = line.split(',').map(str::trim).collect();
         let [account_id, archetype, violating] = cols.as_slice() else {
-            bail!("{file}:{n}: expected 3 columns `account_id,archetype,violating`, got {}", cols.len());
+            bail!(
+                "{file}:{n}: expected 3 columns `account_id,archetype,violating`, got {}",
+                cols.len()
+            );
         };
         let Some(archetype) = Archetype::from_name(archetype) else {
             bail!("{file}:{n}: unknown archetype `{archetype}`");
@@ -51,8 +54,11 @@ mod tests {
         .expect("parses");
         assert_eq!(ok.len(), 2);
         assert!(ok[1].violating);
-        let err = read_labels_csv("account_id,archetype,violating\nacc-1,robot,false\n".as_bytes(), "l.csv")
-            .expect_err("bad archetype");
+        let err = read_labels_csv(
+            "account_id,archetype,violating\nacc-1,robot,false\n".as_bytes(),
+            "l.csv",
+        )
+        .expect_err("bad archetype");
         assert!(err.to_string().starts_with("l.csv:2:"), "{err}");
     }
 }

@@ -3,7 +3,9 @@
 //! accounts, time to detect and flapping; and the targets CI holds it to.
 
 pub mod labels;
+pub mod run;
 pub mod scorecard;
 
 pub use labels::read_labels_csv;
+pub use run::{evaluate, EvalRun};
 pub use scorecard::{Scorecard, ScorecardBuilder, Targets};

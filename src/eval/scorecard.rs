@@ -129,11 +129,17 @@ impl Targets {
         let o = &card.overall;
         let mut out = Vec::new();
         if o.recall_enforced < self.min_recall {
-            out.push(format!("recall {:.4} < {}", o.recall_enforced, self.min_recall));
+            out.push(format!(
+                "recall {:.4} < {}",
+                o.recall_enforced, self.min_recall
+            ));
         }
         if let Some(min) = self.min_recall_evasive {
             if o.recall_enforced_evasive < min {
-                out.push(format!("evasive recall {:.4} < {min}", o.recall_enforced_evasive));
+                out.push(format!(
+                    "evasive recall {:.4} < {min}",
+                    o.recall_enforced_evasive
+                ));
             }
         }
         if o.legitimate_suspended > self.max_legitimate_suspended {
@@ -144,7 +150,10 @@ impl Targets {
         }
         if let Some(max) = self.max_legitimate_throttled_share {
             if o.legitimate_throttled_share > max {
-                out.push(format!("legitimate throttled share {:.4} > {max}", o.legitimate_throttled_share));
+                out.push(format!(
+                    "legitimate throttled share {:.4} > {max}",
+                    o.legitimate_throttled_share
+                ));
             }
         }
         if let Some(max) = self.max_ttd_median_min {
@@ -234,7 +243,11 @@ impl ScorecardBuilder {
             o.strongest = s.action;
         }
         o.flagged |= s.action == Action::Flag;
-        if matches!(s.action, Action::Throttle | Action::Suspend | Action::Charge) && o.first_enforced_ms.is_none() {
+        if matches!(
+            s.action,
+            Action::Throttle | Action::Suspend | Action::Charge
+        ) && o.first_enforced_ms.is_none()
+        {
             o.first_enforced_ms = Some(s.event_time_ms);
         }
     }
@@ -251,10 +264,14 @@ impl ScorecardBuilder {
                 .filter(|(l, _)| l.archetype == a)
                 .collect();
             let n = members.len() as u64;
-            let count = |f: &dyn Fn(&AccountOutcome) -> bool| members.iter().filter(|(_, o)| f(o)).count() as u64;
+            let count = |f: &dyn Fn(&AccountOutcome) -> bool| {
+                members.iter().filter(|(_, o)| f(o)).count() as u64
+            };
             let mut ttd: Vec<f64> = members
                 .iter()
-                .filter_map(|(_, o)| Some((o.first_enforced_ms? - o.first_event_ms?) as f64 / 60_000.0))
+                .filter_map(|(_, o)| {
+                    Some((o.first_enforced_ms? - o.first_event_ms?) as f64 / 60_000.0)
+                })
                 .collect();
             ttd.sort_by(f64::total_cmp);
             if a.is_violating() {
@@ -272,12 +289,18 @@ impl ScorecardBuilder {
                 enforced_share: share(enforced, n),
                 ttd_median_min: quantile(&ttd, 0.5),
                 ttd_p95_min: quantile(&ttd, 0.95),
-                signals_per_account: share(members.iter().map(|(_, o)| u64::from(o.signals)).sum(), n),
+                signals_per_account: share(
+                    members.iter().map(|(_, o)| u64::from(o.signals)).sum(),
+                    n,
+                ),
             });
         }
         all_ttd.sort_by(f64::total_cmp);
-        let pairs: Vec<(&Label, &AccountOutcome)> = self.labels.iter().zip(&self.outcomes).collect();
-        let cnt = |f: &dyn Fn(&Label, &AccountOutcome) -> bool| pairs.iter().filter(|(l, o)| f(l, o)).count() as u64;
+        let pairs: Vec<(&Label, &AccountOutcome)> =
+            self.labels.iter().zip(&self.outcomes).collect();
+        let cnt = |f: &dyn Fn(&Label, &AccountOutcome) -> bool| {
+            pairs.iter().filter(|(l, o)| f(l, o)).count() as u64
+        };
         let violating = cnt(&|l, _| l.violating);
         let legit = cnt(&|l, _| !l.violating);
         let enforced_tp = cnt(&|l, o| l.violating && rank(o.strongest) >= 2);
@@ -285,9 +308,16 @@ impl ScorecardBuilder {
         let suspended_tp = cnt(&|l, o| l.violating && o.strongest == Action::Suspend);
         let suspended_all = cnt(&|_, o| o.strongest == Action::Suspend);
         let evasive = cnt(&|l, _| l.archetype == Archetype::EvasiveAssistant);
-        let evasive_tp = cnt(&|l, o| l.archetype == Archetype::EvasiveAssistant && rank(o.strongest) >= 2);
-        let legit_throttled = cnt(&|l, o| !l.violating && matches!(o.strongest, Action::Throttle | Action::Charge));
-        let signalled: Vec<u32> = self.outcomes.iter().map(|o| o.signals).filter(|s| *s > 0).collect();
+        let evasive_tp =
+            cnt(&|l, o| l.archetype == Archetype::EvasiveAssistant && rank(o.strongest) >= 2);
+        let legit_throttled =
+            cnt(&|l, o| !l.violating && matches!(o.strongest, Action::Throttle | Action::Charge));
+        let signalled: Vec<u32> = self
+            .outcomes
+            .iter()
+            .map(|o| o.signals)
+            .filter(|s| *s > 0)
+            .collect();
         let overall = Overall {
             violating_accounts: violating,
             legitimate_accounts: legit,
@@ -327,7 +357,17 @@ impl Scorecard {
         let mut s = String::new();
         s.push_str(&format!(
             "{:<22} {:>5} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>9} {:>9} {:>8}\n",
-            "archetype", "viol", "accounts", "flagged", "throttl", "suspended", "charged", "enforced", "ttd p50", "ttd p95", "sig/acc"
+            "archetype",
+            "viol",
+            "accounts",
+            "flagged",
+            "throttl",
+            "suspended",
+            "charged",
+            "enforced",
+            "ttd p50",
+            "ttd p95",
+            "sig/acc"
         ));
         for r in &self.archetypes {
             s.push_str(&format!(
@@ -399,10 +439,26 @@ mod tests {
     #[test]
     fn precision_recall_and_time_to_detect() {
         let labels = vec![
-            Label { account_id: "v1".into(), archetype: Archetype::AssistantDistributor, violating: true },
-            Label { account_id: "v2".into(), archetype: Archetype::EvasiveAssistant, violating: true },
-            Label { account_id: "l1".into(), archetype: Archetype::SupportBot, violating: false },
-            Label { account_id: "l2".into(), archetype: Archetype::SupportBot, violating: false },
+            Label {
+                account_id: "v1".into(),
+                archetype: Archetype::AssistantDistributor,
+                violating: true,
+            },
+            Label {
+                account_id: "v2".into(),
+                archetype: Archetype::EvasiveAssistant,
+                violating: true,
+            },
+            Label {
+                account_id: "l1".into(),
+                archetype: Archetype::SupportBot,
+                violating: false,
+            },
+            Label {
+                account_id: "l2".into(),
+                archetype: Archetype::SupportBot,
+                violating: false,
+            },
         ];
         let mut b = ScorecardBuilder::new(labels);
         for a in ["v1", "v2", "l1", "l2"] {
@@ -417,11 +473,31 @@ mod tests {
         let o = &c.overall;
         assert_eq!((o.recall_enforced, o.precision_enforced), (1.0, 1.0));
         assert_eq!((o.recall_suspended, o.recall_enforced_evasive), (0.5, 1.0));
-        assert_eq!((o.legitimate_flagged, o.legitimate_suspended, o.legitimate_throttled), (1, 0, 0));
-        assert_eq!(o.ttd_median_min, Some(10.0), "median of 4 and 10 rounds to the upper");
-        assert!(Targets::TEXT.misses(&c).is_empty(), "{:?}", Targets::TEXT.misses(&c));
+        assert_eq!(
+            (
+                o.legitimate_flagged,
+                o.legitimate_suspended,
+                o.legitimate_throttled
+            ),
+            (1, 0, 0)
+        );
+        assert_eq!(
+            o.ttd_median_min,
+            Some(10.0),
+            "median of 4 and 10 rounds to the upper"
+        );
+        assert!(
+            Targets::TEXT.misses(&c).is_empty(),
+            "{:?}",
+            Targets::TEXT.misses(&c)
+        );
         b.signal(&signal("l2", Action::Suspend, 1));
         let misses = Targets::TEXT.misses(&b.finish());
-        assert!(misses.iter().any(|m| m.contains("legitimate accounts suspended")), "{misses:?}");
+        assert!(
+            misses
+                .iter()
+                .any(|m| m.contains("legitimate accounts suspended")),
+            "{misses:?}"
+        );
     }
 }

@@ -56,6 +56,11 @@ pub(crate) fn mix64(mut z: u64) -> u64 {
 /// the default mix gives ~2,500 events per account per 24 h.
 const VOLUME_SCALE: f64 = 1.17;
 
+/// Reach of a general-purpose assistant relative to a business of the same
+/// size: it is a consumer product people come back to daily, so it opens
+/// several times more conversations per hour (drawn per account, uniform).
+const ASSISTANT_REACH: (f64, f64) = (3.0, 8.0);
+
 /// An account's behaviour parameters, drawn from archetype-specific ranges.
 #[derive(Clone, Debug)]
 struct Params {
@@ -152,6 +157,7 @@ impl Params {
                 p.menu = r(rng, 0.0, 0.2);
             }
             Archetype::AssistantDistributor => {
+                p.conv_per_h *= r(rng, ASSISTANT_REACH.0, ASSISTANT_REACH.1);
                 p.turns = (rng.random_range(3..=6), rng.random_range(10..=25));
                 p.bot_lat = (r(rng, 4.0, 12.0), 0.5, 2.0, 25.0);
                 p.template_conv = r(rng, 0.0, 0.02);
@@ -161,6 +167,7 @@ impl Params {
                 p.media = 0.0;
             }
             Archetype::EvasiveAssistant => {
+                p.conv_per_h *= r(rng, ASSISTANT_REACH.0, ASSISTANT_REACH.1);
                 p.turns = (2, rng.random_range(6..=12));
                 p.bot_lat = (r(rng, 25.0, 70.0), 0.5, 15.0, 120.0);
                 p.handoff = r(rng, 0.0, 0.03);

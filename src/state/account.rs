@@ -68,7 +68,7 @@ pub mod hour {
     pub const OUT_STRUCTURED: usize = 36;
     /// Outbound messages whose text was scanned.
     pub const OUT_SCANNED: usize = 37;
-    /// Inbound messages whose text was scanned.
+    /// Inbound text messages whose text was scanned (button replies excluded).
     pub const IN_SCANNED: usize = 38;
     /// Sessions started.
     pub const SESSIONS: usize = 39;
@@ -212,9 +212,9 @@ impl AccountBehaviour {
                 if e.text_len > 0 && e.kind == MessageKind::Text {
                     inc(hour::IN_TEXT, true);
                     inc(hour::IN_LEN + bucket_of(e.text_len, &IN_LEN_BOUNDS), true);
+                    inc(hour::IN_SCANNED, scan.scanned);
+                    inc(hour::TOPICAL_IN, scan.topics != 0);
                 }
-                inc(hour::IN_SCANNED, scan.scanned);
-                inc(hour::TOPICAL_IN, scan.topics != 0);
             }
             Direction::Outbound => {
                 inc(hour::OUT, true);

@@ -1,0 +1,82 @@
+//! Runs events through a fresh engine and builds the scorecard as they go.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::decide::{Action, CountryPolicy, Overrides, Signal};
+use crate::engine::EngineConfig;
+use crate::io::RecordError;
+use crate::pb::v1::MessageEvent;
+use crate::replay::{ReplaySummary, Replayer};
+use crate::rules::RuleSet;
+use crate::scenario::Label;
+
+use super::scorecard::{Scorecard, ScorecardBuilder};
+
+/// What an evaluation produced.
+pub struct EvalRun {
+    /// The scorecard.
+    pub scorecard: Scorecard,
+    /// The replay counters (throughput, state, rule hits).
+    pub summary: ReplaySummary,
+    /// Per actioned account, its strongest signal (ties: the latest).
+    pub strongest: Vec<Signal>,
+}
+
+fn strength(a: Action) -> u8 {
+    match a {
+        Action::None | Action::Restore => 0,
+        Action::Flag => 1,
+        Action::Throttle => 2,
+        Action::Charge => 3,
+        Action::Suspend => 4,
+    }
+}
+
+/// Runs `events` (in event-time order) against `labels`. `progress` is
+/// called every 65,536 records with the count so far.
+pub fn evaluate(
+    events: impl Iterator<Item = Result<MessageEvent, RecordError>>,
+    labels: Vec<Label>,
+    rules: Arc<RuleSet>,
+    policy: CountryPolicy,
+    overrides: Overrides,
+    mut progress: impl FnMut(u64),
+) -> EvalRun {
+    let mut card = ScorecardBuilder::new(labels);
+    let mut replayer = Replayer::new(rules, policy, overrides, EngineConfig::default());
+    let mut strongest: HashMap<String, Signal> = HashMap::new();
+    let mut n = 0u64;
+    for record in events {
+        n += 1;
+        if let Ok(m) = &record {
+            card.event(&m.account_id, m.timestamp_ms);
+        }
+        if let Some(s) = replayer.feed(n, record) {
+            card.signal(&s);
+            let keep = strongest
+                .get(&s.account_id)
+                .is_none_or(|old| strength(s.action) >= strength(old.action));
+            if keep && strength(s.action) > 0 {
+                strongest.insert(s.account_id.clone(), s);
+            }
+        }
+        if n % 65_536 == 0 {
+            progress(n);
+        }
+    }
+    progress(n);
+    let (summary, _engine) = replayer.finish();
+    let mut strongest: Vec<Signal> = strongest.into_values().collect();
+    strongest.sort_by(|a, b| {
+        strength(b.action)
+            .cmp(&strength(a.action))
+            .then(b.score.total_cmp(&a.score))
+            .then(a.account_id.cmp(&b.account_id))
+    });
+    EvalRun {
+        scorecard: card.finish(),
+        summary,
+        strongest,
+    }
+}
