@@ -23,7 +23,9 @@ fn main() -> anyhow::Result<()> {
         .map(|(n, _)| n.clone())
         .collect();
     // (file, source, lang) -> (turns, hits per set, turns with a topic)
-    let mut table: BTreeMap<(String, String, String), (u64, Vec<u64>, u64)> = BTreeMap::new();
+    type Key = (String, String, String);
+    type Row = (u64, Vec<u64>, u64);
+    let mut table: BTreeMap<Key, Row> = BTreeMap::new();
     for file in ["assistant", "business", "offtopic"] {
         let f = std::fs::File::open(dir.join(format!("{file}.jsonl")))?;
         for line in std::io::BufReader::new(f).lines() {
