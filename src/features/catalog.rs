@@ -56,6 +56,10 @@ catalog! {
     ConvHandedOff = "conv.handed_off", Bool, "A human took the conversation over at some point.";
     AccInbound1h = "account.inbound_1h", Number, "User messages to the account, last hour.";
     AccOutbound1h = "account.outbound_1h", Number, "Business messages from the account, last hour.";
+    AccInboundText1h = "account.inbound_text_1h", Number, "User text messages with a length, last hour (the denominator of length shares).";
+    AccOutboundText1h = "account.outbound_text_1h", Number, "Free-form business messages with a length, last hour (the denominator of reply-length shares).";
+    AccScannedIn1h = "account.scanned_inbound_1h", Number, "User text messages whose text was scanned, last hour (the denominator of inbound pattern shares).";
+    AccScannedOut1h = "account.scanned_outbound_1h", Number, "Business free-form messages whose text was scanned, last hour (the denominator of outbound pattern and structure shares).";
     AccInboundPerMin = "account.inbound_per_min", Number, "User messages per minute, last minute.";
     AccOutboundPerMin = "account.outbound_per_min", Number, "Business messages per minute, last minute.";
     AccUsers1h = "account.users_1h", Number, "Approximate distinct users, last hour.";

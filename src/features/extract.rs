@@ -132,6 +132,10 @@ pub fn extract(input: &ExtractInput<'_>, v: &mut FeatureVector) {
     let t = input.totals;
     v.set(F::AccInbound1h, h[hour::IN] as f64);
     v.set(F::AccOutbound1h, h[hour::OUT] as f64);
+    v.set(F::AccInboundText1h, h[hour::IN_TEXT] as f64);
+    v.set(F::AccOutboundText1h, h[hour::OUT_TEXT] as f64);
+    v.set(F::AccScannedIn1h, h[hour::IN_SCANNED] as f64);
+    v.set(F::AccScannedOut1h, h[hour::OUT_SCANNED] as f64);
     v.set(F::AccInboundPerMin, t.minute[0] as f64);
     v.set(F::AccOutboundPerMin, t.minute[1] as f64);
     v.set(F::AccUsers1h, t.users_hour);

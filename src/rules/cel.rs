@@ -2,7 +2,8 @@
 //!
 //! The supported subset: feature names (`account.users_24h`), number and
 //! bool literals, `! && ||`, `< <= > >= == !=`, `+ - * /`, unary `-`,
-//! `c ? a : b`, `x in [1, 2]`, and `min(...)`, `max(...)`. Anything else is
+//! `c ? a : b`, `x in [1, 2]`, `min(...)`, `max(...)`, and
+//! `wilson_lb(share, n)` (a share's 95% lower confidence bound). Anything else is
 //! refused with a reason, before the rule loads.
 
 use cel_parser::ast::{operators as op, Expr, IdedExpr};
@@ -255,6 +256,12 @@ fn compile(e: &IdedExpr, catalog: &Catalog) -> Result<Typed, CelError> {
                         .collect::<Result<Vec<_>, _>>()?;
                     Ok(Typed::Bool(BoolExpr::In(Box::new(x), values)))
                 }
+                "wilson_lb" => {
+                    arity(2)?;
+                    let p = num(arg(0)?, "wilson_lb")?;
+                    let n = num(arg(1)?, "wilson_lb")?;
+                    Ok(Typed::Num(NumExpr::WilsonLb(Box::new(p), Box::new(n))))
+                }
                 "min" | "max" => {
                     if args.is_empty() {
                         return Err(CelError::at0(format!("`{f}` needs at least one argument")));
@@ -310,6 +317,14 @@ mod tests {
             ("account.users_24h / 0 == 0", true),
             ("min(account.users_24h, 5) == 5", true),
             ("max(account.users_24h, 5, 30) == 30", true),
+            (
+                "wilson_lb(account.bot_share, account.users_24h) > 0.6",
+                true,
+            ),
+            (
+                "wilson_lb(account.bot_share, account.users_24h) > 0.7",
+                false,
+            ),
             ("(msg.inbound ? account.users_24h : 0) > 11", true),
             ("account.users_24h in [1, 12, 20]", true),
             ("-account.users_24h < -11.5", true),

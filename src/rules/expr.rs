@@ -49,6 +49,26 @@ pub enum NumExpr {
     Min(Vec<NumExpr>),
     /// `max(a, b, ...)`
     Max(Vec<NumExpr>),
+    /// `wilson_lb(share, n)`: the lower bound of the 95% one-sided Wilson
+    /// score interval of a share observed over `n` trials (0 when n <= 0).
+    WilsonLb(Box<NumExpr>, Box<NumExpr>),
+}
+
+/// z for a one-sided 95% bound.
+const WILSON_Z: f64 = 1.645;
+
+/// The lower bound of the one-sided 95% Wilson score interval of share `p`
+/// observed over `n` trials: small samples are judged cautiously, large
+/// ones by what they show.
+pub fn wilson_lower_bound(p: f64, n: f64) -> f64 {
+    if n <= 0.0 || p.is_nan() {
+        return 0.0;
+    }
+    let p = p.clamp(0.0, 1.0);
+    let z2 = WILSON_Z * WILSON_Z;
+    let centre = p + z2 / (2.0 * n);
+    let margin = WILSON_Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - margin) / (1.0 + z2 / n)).max(0.0)
 }
 
 /// A boolean expression.
@@ -108,6 +128,7 @@ impl NumExpr {
                 .iter()
                 .map(|x| x.eval(f))
                 .fold(f64::NEG_INFINITY, f64::max),
+            NumExpr::WilsonLb(p, n) => wilson_lower_bound(p.eval(f), n.eval(f)),
         }
     }
 
@@ -127,6 +148,10 @@ impl NumExpr {
                 b.slots(out);
             }
             NumExpr::Min(xs) | NumExpr::Max(xs) => xs.iter().for_each(|x| x.slots(out)),
+            NumExpr::WilsonLb(p, n) => {
+                p.slots(out);
+                n.slots(out);
+            }
         }
     }
 }
@@ -187,5 +212,32 @@ impl BoolExpr {
             }
             BoolExpr::In(x, _) => x.slots(out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wilson_lower_bound as lb;
+
+    #[test]
+    fn wilson_lower_bound_table() {
+        // (share, n, expected bound to 3 decimals)
+        // Expected values computed independently from the textbook formula.
+        let cases = [
+            (0.5, 10.0, 0.269),
+            (0.5, 100.0, 0.419),
+            (0.4, 15.0, 0.223),
+            (0.0, 50.0, 0.0),
+            (1.0, 5.0, 0.649),
+        ];
+        for (p, n, want) in cases {
+            assert!(
+                (lb(p, n) - want).abs() < 0.001,
+                "lb({p}, {n}) = {}",
+                lb(p, n)
+            );
+        }
+        assert_eq!(lb(0.5, 0.0), 0.0);
+        assert!(lb(0.3, 1_000.0) > 0.27 && lb(0.3, 1_000.0) < 0.3);
     }
 }

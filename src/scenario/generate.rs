@@ -56,6 +56,12 @@ pub(crate) fn mix64(mut z: u64) -> u64 {
 /// the default mix gives ~2,500 events per account per 24 h.
 const VOLUME_SCALE: f64 = 1.17;
 
+/// A user returns only after this much silence (a new session, as the
+/// engine and WhatsApp see it); nobody runs two conversations at once.
+const RETURN_GAP_MS: i64 = 30 * 60_000;
+/// Users tried when looking for one who can return.
+const RETURN_CANDIDATES: usize = 8;
+
 /// Reach of a general-purpose assistant relative to a business of the same
 /// size: it is a consumer product people come back to daily, so it opens
 /// several times more conversations per hour (drawn per account, uniform).
@@ -216,6 +222,8 @@ struct Sim<'a> {
     mix: CountryMix,
     account: u32,
     users: Vec<u8>,
+    /// Event time of each user's latest message, to keep returning users realistic.
+    last_seen: Vec<i64>,
     events: Vec<CEvent>,
     end: i64,
     brand: usize,
@@ -240,6 +248,8 @@ impl Sim<'_> {
             return None;
         }
         let local = self.events.len() as u32;
+        let seen = &mut self.last_seen[user as usize];
+        *seen = (*seen).max(ts);
         self.events.push(CEvent {
             ts,
             account: self.account,
@@ -279,15 +289,26 @@ impl Sim<'_> {
         self.push(ts, user, Direction::Outbound, out, cap)
     }
 
-    /// A user for a new conversation: returning at the account's rate, else new.
-    fn pick_user(&mut self, returning: f64) -> (u32, Lang) {
-        let user = if !self.users.is_empty() && self.rng.random_bool(returning) {
-            self.rng.random_range(0..self.users.len()) as u32
-        } else {
+    /// A user for a conversation starting at `t0`: at the account's rate a
+    /// returning user (one silent for at least [`RETURN_GAP_MS`]; a few
+    /// random candidates are tried), else a new one.
+    fn pick_user(&mut self, t0: i64, returning: f64) -> (u32, Lang) {
+        let mut user = None;
+        if !self.users.is_empty() && self.rng.random_bool(returning) {
+            for _ in 0..RETURN_CANDIDATES {
+                let u = self.rng.random_range(0..self.users.len());
+                if self.last_seen[u] + RETURN_GAP_MS <= t0 {
+                    user = Some(u as u32);
+                    break;
+                }
+            }
+        }
+        let user = user.unwrap_or_else(|| {
             let c = self.mix.user_country(&mut self.rng);
             self.users.push(c);
+            self.last_seen.push(i64::MIN / 2);
             (self.users.len() - 1) as u32
-        };
+        });
         (user, lang_of(self.users[user as usize]))
     }
 
@@ -332,7 +353,7 @@ impl Sim<'_> {
 
     /// Support, noisy, AI business bots and human desks.
     fn business_conv(&mut self, t0: i64) -> Option<()> {
-        let (user, lang) = self.pick_user(self.p.returning);
+        let (user, lang) = self.pick_user(t0, self.p.returning);
         let human_desk = self.arch == Archetype::HumanAgentDesk;
         let mut dlg = self.bank.biz_dialogue(lang, &mut self.rng)?;
         let mut pos = 0;
@@ -422,7 +443,7 @@ impl Sim<'_> {
     /// A template to a user, sometimes answered; used by every archetype
     /// that sends templates.
     fn template_conv(&mut self, t0: i64, returning: f64) -> Option<()> {
-        let (user, lang) = self.pick_user(returning);
+        let (user, lang) = self.pick_user(t0, returning);
         let cat = weighted(&mut self.rng, &self.p.tpl_mix);
         self.template(t0, user, lang, cat)?;
         let reply_rate = if self.arch == Archetype::NotificationSender {
@@ -457,7 +478,7 @@ impl Sim<'_> {
 
     /// Open-domain prompts and long answers (distributor and evasive).
     fn assistant_conv(&mut self, t0: i64) -> Option<()> {
-        let (user, lang) = self.pick_user(self.p.returning);
+        let (user, lang) = self.pick_user(t0, self.p.returning);
         let evasive = self.arch == Archetype::EvasiveAssistant;
         let mut dlg = self.bank.assist_dialogue(lang, &mut self.rng)?;
         let mut pos = 0;
@@ -593,6 +614,7 @@ pub(crate) fn generate_account(
         mix,
         account: index,
         users: Vec::new(),
+        last_seen: Vec::new(),
         events: Vec::new(),
         end,
         brand,
