@@ -29,7 +29,7 @@ pub const QUESTIONS: &[&str] = &[
 ];
 
 /// A long, structured assistant-style answer written for these tests.
-pub const ANSWER: &str = "Certainly! Here's a clear explanation.\n\n1. First, consider the main idea and why it matters in practice.\n2. Next, look at how the parts fit together and what each one contributes.\n3. Then, work through a small example to check the reasoning step by step.\n4. Finally, review the result and note any assumptions that were made.\n\nIn summary, breaking the problem into steps makes it easier to understand, and you can apply the same approach to similar questions in the future. Let me know if you would like more detail on any of the steps above.";
+pub const ANSWER: &str = "Certainly! Here's a clear explanation.\n\n1. First, consider the main idea and why it matters in practice.\n2. Next, look at how the parts fit together and what each one contributes.\n3. Then, work through a small example to check the reasoning step by step.\n4. Finally, review the result and note any assumptions that were made.\n\nIn summary, breaking the problem into steps makes it easier to understand, and you can apply the same approach to similar questions in the future. A few more tips: write down what you already know before you start, keep each step small enough to check on its own, and when something does not add up, go back one step rather than starting over. It also helps to explain the idea in your own words once you are done, because teaching it is the quickest way to find the gaps that are left. Let me know if you would like more detail on any of the steps above.";
 
 /// A short support answer.
 pub const SUPPORT_ANSWER: &str = "Thanks! Your order is on its way and should arrive tomorrow.";
