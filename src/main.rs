@@ -45,6 +45,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Simulate labelled BSP traffic in memory, run it, show the scorecard and the evidence.
+    Demo(cli::demo::DemoArgs),
     /// Score the engine's decisions against labelled events.
     Eval {
         /// Events (JSONL or length-delimited protobuf), in event-time order.
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
             out,
             json,
         } => cli::replay::run(&events, &files, out.as_deref(), json),
+        Command::Demo(args) => cli::demo::run(&args),
         Command::Eval {
             events,
             labels,

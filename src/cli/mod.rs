@@ -1,5 +1,6 @@
 //! Command bodies of the `satpam` binary.
 
+pub mod demo;
 pub mod eval;
 pub mod load;
 pub mod replay;
