@@ -47,6 +47,18 @@ impl Action {
         }
     }
 
+    /// How strong the action is, for "strongest action" reports: none and
+    /// restore 0, flag 1, throttle 2, charge 3, suspend 4.
+    pub fn severity(self) -> u8 {
+        match self {
+            Action::None | Action::Restore => 0,
+            Action::Flag => 1,
+            Action::Throttle => 2,
+            Action::Charge => 3,
+            Action::Suspend => 4,
+        }
+    }
+
     /// Every action a signal can carry.
     pub const SIGNALLED: [Action; 5] = [
         Action::Flag,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::decide::{Action, CountryPolicy, Overrides, Signal};
+use crate::decide::{CountryPolicy, Overrides, Signal};
 use crate::engine::EngineConfig;
 use crate::io::RecordError;
 use crate::pb::v1::MessageEvent;
@@ -21,16 +21,6 @@ pub struct EvalRun {
     pub summary: ReplaySummary,
     /// Per actioned account, its strongest signal (ties: the latest).
     pub strongest: Vec<Signal>,
-}
-
-fn strength(a: Action) -> u8 {
-    match a {
-        Action::None | Action::Restore => 0,
-        Action::Flag => 1,
-        Action::Throttle => 2,
-        Action::Charge => 3,
-        Action::Suspend => 4,
-    }
 }
 
 /// Runs `events` (in event-time order) against `labels`. `progress` is
@@ -56,8 +46,8 @@ pub fn evaluate(
             card.signal(&s);
             let keep = strongest
                 .get(&s.account_id)
-                .is_none_or(|old| strength(s.action) >= strength(old.action));
-            if keep && strength(s.action) > 0 {
+                .is_none_or(|old| s.action.severity() >= old.action.severity());
+            if keep && s.action.severity() > 0 {
                 strongest.insert(s.account_id.clone(), s);
             }
         }
@@ -69,8 +59,9 @@ pub fn evaluate(
     let (summary, _engine) = replayer.finish();
     let mut strongest: Vec<Signal> = strongest.into_values().collect();
     strongest.sort_by(|a, b| {
-        strength(b.action)
-            .cmp(&strength(a.action))
+        b.action
+            .severity()
+            .cmp(&a.action.severity())
             .then(b.score.total_cmp(&a.score))
             .then(a.account_id.cmp(&b.account_id))
     });

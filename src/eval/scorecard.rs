@@ -192,16 +192,6 @@ fn share(n: u64, d: u64) -> f64 {
     }
 }
 
-fn rank(a: Action) -> u8 {
-    match a {
-        Action::None | Action::Restore => 0,
-        Action::Flag => 1,
-        Action::Throttle => 2,
-        Action::Charge => 3,
-        Action::Suspend => 4,
-    }
-}
-
 impl ScorecardBuilder {
     /// A builder for these labels.
     pub fn new(labels: Vec<Label>) -> Self {
@@ -239,7 +229,7 @@ impl ScorecardBuilder {
         };
         let o = &mut self.outcomes[i];
         o.signals += 1;
-        if rank(s.action) > rank(o.strongest) {
+        if s.action.severity() > o.strongest.severity() {
             o.strongest = s.action;
         }
         o.flagged |= s.action == Action::Flag;
@@ -277,12 +267,12 @@ impl ScorecardBuilder {
             if a.is_violating() {
                 all_ttd.extend(ttd.iter().copied());
             }
-            let enforced = count(&|o| rank(o.strongest) >= 2);
+            let enforced = count(&|o| o.strongest.severity() >= 2);
             rows.push(ArchetypeRow {
                 archetype: a.name().to_string(),
                 violating: a.is_violating(),
                 accounts: n,
-                flagged: count(&|o| o.flagged || rank(o.strongest) >= 1),
+                flagged: count(&|o| o.flagged || o.strongest.severity() >= 1),
                 throttled: count(&|o| o.strongest == Action::Throttle),
                 suspended: count(&|o| o.strongest == Action::Suspend),
                 charged: count(&|o| o.strongest == Action::Charge),
@@ -303,13 +293,13 @@ impl ScorecardBuilder {
         };
         let violating = cnt(&|l, _| l.violating);
         let legit = cnt(&|l, _| !l.violating);
-        let enforced_tp = cnt(&|l, o| l.violating && rank(o.strongest) >= 2);
-        let enforced_all = cnt(&|_, o| rank(o.strongest) >= 2);
+        let enforced_tp = cnt(&|l, o| l.violating && o.strongest.severity() >= 2);
+        let enforced_all = cnt(&|_, o| o.strongest.severity() >= 2);
         let suspended_tp = cnt(&|l, o| l.violating && o.strongest == Action::Suspend);
         let suspended_all = cnt(&|_, o| o.strongest == Action::Suspend);
         let evasive = cnt(&|l, _| l.archetype == Archetype::EvasiveAssistant);
         let evasive_tp =
-            cnt(&|l, o| l.archetype == Archetype::EvasiveAssistant && rank(o.strongest) >= 2);
+            cnt(&|l, o| l.archetype == Archetype::EvasiveAssistant && o.strongest.severity() >= 2);
         let legit_throttled =
             cnt(&|l, o| !l.violating && matches!(o.strongest, Action::Throttle | Action::Charge));
         let signalled: Vec<u32> = self
@@ -326,7 +316,7 @@ impl ScorecardBuilder {
             precision_suspended: share(suspended_tp, suspended_all),
             recall_suspended: share(suspended_tp, violating),
             recall_enforced_evasive: share(evasive_tp, evasive),
-            legitimate_flagged: cnt(&|l, o| !l.violating && rank(o.strongest) >= 1),
+            legitimate_flagged: cnt(&|l, o| !l.violating && o.strongest.severity() >= 1),
             legitimate_throttled: legit_throttled,
             legitimate_throttled_share: share(legit_throttled, legit),
             legitimate_suspended: cnt(&|l, o| !l.violating && o.strongest == Action::Suspend),

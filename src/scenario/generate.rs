@@ -312,6 +312,16 @@ impl Sim<'_> {
         (user, lang_of(self.users[user as usize]))
     }
 
+    /// The turn at which a conversation of `turns` is handed to a human,
+    /// at the account's hand-off rate; `u32::MAX` for none.
+    fn handoff_turn(&mut self, turns: u32) -> u32 {
+        if self.p.handoff > 0.0 && turns >= 2 && self.rng.random_bool(self.p.handoff) {
+            self.rng.random_range(1..turns)
+        } else {
+            u32::MAX
+        }
+    }
+
     fn turns(&mut self) -> u32 {
         let (lo, hi) = self.p.turns;
         self.rng.random_range(lo..=hi.max(lo))
@@ -358,12 +368,7 @@ impl Sim<'_> {
         let mut dlg = self.bank.biz_dialogue(lang, &mut self.rng)?;
         let mut pos = 0;
         let turns = self.turns();
-        let handoff_at =
-            if self.p.handoff > 0.0 && turns >= 2 && self.rng.random_bool(self.p.handoff) {
-                self.rng.random_range(1..turns)
-            } else {
-                u32::MAX
-            };
+        let handoff_at = self.handoff_turn(turns);
         let mut handed = human_desk;
         let mut t = t0;
         for k in 0..turns {
@@ -483,12 +488,7 @@ impl Sim<'_> {
         let mut dlg = self.bank.assist_dialogue(lang, &mut self.rng)?;
         let mut pos = 0;
         let turns = self.turns();
-        let handoff_at =
-            if self.p.handoff > 0.0 && turns >= 2 && self.rng.random_bool(self.p.handoff) {
-                self.rng.random_range(1..turns)
-            } else {
-                u32::MAX
-            };
+        let handoff_at = self.handoff_turn(turns);
         let mut handed = false;
         let mut t = t0;
         for k in 0..turns {
