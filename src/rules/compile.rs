@@ -198,7 +198,8 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
     }
     let mut rules = Vec::new();
     for (i, r) in spec.rules.iter().enumerate() {
-        let line = d.loc.rule(&r.id);
+        let occurrence = spec.rules[..i].iter().filter(|o| o.id == r.id).count();
+        let line = d.loc.rule_nth(&r.id, occurrence);
         let key = |d: &Diags<'_>, k: &str| line.and_then(|l| d.loc.key_in_block(l, k)).or(line);
         if !is_rule_id(&r.id) {
             d.push(

@@ -34,16 +34,23 @@ impl<'a> Locator<'a> {
 
     /// 1-based line of the rule whose `id` is `id` (the line of `- id:` or `id:`).
     pub fn rule(&self, id: &str) -> Option<usize> {
+        self.rule_nth(id, 0)
+    }
+
+    /// 1-based line of the `n`-th (0-based) rule whose `id` is `id`, so that
+    /// a duplicate is reported where it stands.
+    pub fn rule_nth(&self, id: &str, n: usize) -> Option<usize> {
         let start = self.top_key("rules").unwrap_or(0);
         self.lines
             .iter()
             .enumerate()
             .skip(start)
-            .find_map(|(i, l)| {
+            .filter_map(|(i, l)| {
                 let t = l.trim_start().trim_start_matches("- ").trim_start();
                 let v = t.strip_prefix("id:")?;
                 (strip_quotes(v) == id).then_some(i + 1)
             })
+            .nth(n)
     }
 
     /// 1-based line of `key:` inside the block that starts at 1-based line
@@ -123,6 +130,7 @@ mod tests {
         assert_eq!(l.top_key("rules"), Some(5));
         assert_eq!(l.rule("one"), Some(6));
         assert_eq!(l.rule("two"), Some(9));
+        assert_eq!(l.rule_nth("one", 1), None);
         assert_eq!(l.key_in_block(6, "when"), Some(8));
         assert_eq!(l.key_in_block(9, "score"), Some(10));
         assert_eq!(l.key_in_block(6, "score"), None, "stops at the next rule");
