@@ -58,7 +58,8 @@ pub enum Outcome {
     Processed(Option<Box<Signal>>),
     /// The event id was seen recently in its conversation: ignored.
     Duplicate,
-    /// Older than the account's 1-hour window: counted in no window, no decision.
+    /// Older than the account's 1-hour window: counted in the 1-minute and
+    /// 24-hour windows that still cover it, not in the 1-hour one; no decision.
     Late,
 }
 

@@ -73,6 +73,34 @@ fn replay_twice_gives_byte_identical_signals() {
 }
 
 #[test]
+fn invalid_events_are_reported_at_their_line_after_blank_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("events.jsonl");
+    let mut events = traffic(Script::SupportBot, "good", 1, 10, true);
+    events[1].account_id.clear();
+    let lines: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(e).expect("json"))
+        .collect();
+    // Line 1, two blank lines, then the invalid event on line 4.
+    std::fs::write(
+        &path,
+        format!("{}\n\n\n{}\n", lines[0], lines[1..].join("\n")),
+    )
+    .expect("write");
+    let res = satpam()
+        .args(["replay", "--events"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    let out = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        out.contains("line 4: invalid event: missing required field `account_id`"),
+        "{out}"
+    );
+}
+
+#[test]
 fn replay_reads_length_delimited_protobuf() {
     use prost::Message;
     let dir = tempfile::tempdir().expect("tempdir");

@@ -33,13 +33,8 @@ pub fn run(events: &Path, files: &EngineFiles, out: Option<&Path>, json: bool) -
         loaded.overrides,
         EngineConfig::default(),
     );
-    let mut line = 0u64;
     while let Some(record) = reader.next_record() {
-        line = match &record {
-            Err(e) if e.line > 0 => e.line,
-            _ => line + 1,
-        };
-        if let Some(signal) = replayer.feed(line, record) {
+        if let Some(signal) = replayer.feed(reader.position(), record) {
             if let Some(w) = writer.as_mut() {
                 w.write(&signal).context("writing signals")?;
             }

@@ -96,6 +96,12 @@ impl<R: BufRead> EventReader<R> {
         }
     }
 
+    /// The 1-based line (JSONL) or record number (binary) of the record
+    /// last returned.
+    pub fn position(&self) -> u64 {
+        self.record
+    }
+
     /// The format being read.
     pub fn format(&self) -> EventFormat {
         self.format
