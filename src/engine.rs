@@ -14,7 +14,7 @@ use crate::decide::{
     Action, CountryPolicy, Evidence, LadderInput, Overrides, RuleActivity, RuleEvidence, Signal,
 };
 use crate::event::{Direction, Event};
-use crate::features::{extract, ExtractInput, FeatureVector, Side};
+use crate::features::{extract, ExtractInput, FeatureVector};
 use crate::rules::RuleSet;
 use crate::state::account::{day, hour};
 use crate::state::{key_of, AccountEntry, ScanFacts, StateLimits, StateStore, StoreStats};
@@ -195,16 +195,7 @@ impl Engine {
         } else {
             ScanFacts::default()
         };
-        let sides = rules.pattern_sets();
-        for (i, (_, side)) in sides.iter().enumerate() {
-            let on_side = matches!(
-                (side, e.direction),
-                (Side::Inbound, Direction::Inbound) | (Side::Outbound, Direction::Outbound)
-            );
-            if !on_side {
-                scan.pattern_hits &= !(1 << i);
-            }
-        }
+        scan.pattern_hits &= rules.side_mask(e.direction);
         if e.direction == Direction::Outbound {
             scan.topics = 0;
         }
@@ -225,10 +216,10 @@ impl Engine {
 
         let account_key = key_of(&e.tenant_id, &e.account_id);
         let user_hash = xxh3_64(e.user_id.as_bytes());
-        let pattern_sides = rules.pattern_sides();
         let policy = self.policy.load();
         let overrides = self.overrides.load();
         let now_ms = self.clock.now_ms();
+        let override_in_force = overrides.get(&e.tenant_id, &e.account_id, now_ms);
         let outcome = self
             .store
             .with_account(account_key, &e.tenant_id, &e.account_id, |acct| {
@@ -244,7 +235,7 @@ impl Engine {
                         conv: &conv_view,
                         totals: &totals,
                         scan: &scan,
-                        pattern_sides: &pattern_sides,
+                        pattern_sides: rules.pattern_sides(),
                     },
                     &mut scratch.features,
                 );
@@ -260,15 +251,13 @@ impl Engine {
                     sessions,
                     users,
                     now_ms: at_ms,
-                    override_mode: overrides
-                        .get(&e.tenant_id, &e.account_id, now_ms)
-                        .map(|o| o.mode),
+                    override_mode: override_in_force.map(|o| o.mode),
                     policy: policy.outcome(country),
                 };
                 let Some(t) = acct.decision.step(rules.decision(), &input) else {
                     return Outcome::Processed(None);
                 };
-                let reason = match overrides.get(&e.tenant_id, &e.account_id, now_ms) {
+                let reason = match override_in_force {
                     Some(o) => format!("{}: {}", t.reason, o.reason),
                     None => t.reason.to_string(),
                 };

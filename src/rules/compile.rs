@@ -318,6 +318,13 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
         ],
     };
     let hits = rules.iter().map(|_| AtomicU64::new(0)).collect();
+    let sides: Vec<Side> = sets
+        .iter()
+        .map(|(_, s)| match s.side {
+            SideSpec::Inbound => Side::Inbound,
+            SideSpec::Outbound => Side::Outbound,
+        })
+        .collect();
     Ok(RuleSet {
         version: format!(
             "{}@{:08x}",
@@ -330,16 +337,15 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
         catalog,
         pattern_sets: sets
             .iter()
-            .map(|(n, s)| {
-                (
-                    n.clone(),
-                    match s.side {
-                        SideSpec::Inbound => Side::Inbound,
-                        SideSpec::Outbound => Side::Outbound,
-                    },
-                )
-            })
+            .zip(&sides)
+            .map(|((n, _), side)| (n.clone(), *side))
             .collect(),
+        inbound_mask: sides
+            .iter()
+            .enumerate()
+            .filter(|(_, side)| **side == Side::Inbound)
+            .fold(0, |m, (i, _)| m | (1 << i)),
+        sides,
         topics: spec.topics.keys().cloned().collect(),
         decision,
         hits,
