@@ -49,6 +49,12 @@ impl Scratch {
     pub fn features(&self) -> &FeatureVector {
         &self.features
     }
+
+    /// Indexes (into [`RuleSet::rules`]) of the rules that fired on the last
+    /// event processed with this scratch; empty for a duplicate or late event.
+    pub fn fired(&self) -> &[u16] {
+        &self.fired
+    }
 }
 
 /// What processing one event did.
@@ -96,38 +102,31 @@ fn action_index(a: Action) -> usize {
     }
 }
 
-/// The enforcement engine. Share it between threads (`&self` everywhere);
-/// give each thread its own [`Scratch`].
-pub struct Engine {
-    store: StateStore,
+/// What every shard of an engine shares: the rules, the country policy,
+/// the overrides (each swapped atomically, never pausing the hot path), the
+/// clock and the settings.
+pub struct EngineContext {
     rules: ArcSwap<RuleSet>,
     policy: ArcSwap<CountryPolicy>,
     overrides: ArcSwap<Overrides>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
-    counters: EngineCounters,
-    watermark_ms: AtomicI64,
-    next_sweep_ms: AtomicI64,
 }
 
-impl Engine {
-    /// An engine over these rules, policy and clock, with no overrides.
+impl EngineContext {
+    /// A context over these rules, policy and clock, with no overrides.
     pub fn new(
         rules: Arc<RuleSet>,
         policy: CountryPolicy,
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Self {
-        Engine {
-            store: StateStore::new(config.limits),
+        EngineContext {
             rules: ArcSwap::new(rules),
             policy: ArcSwap::from_pointee(policy),
             overrides: ArcSwap::from_pointee(Overrides::default()),
             clock,
             config,
-            counters: EngineCounters::default(),
-            watermark_ms: AtomicI64::new(i64::MIN),
-            next_sweep_ms: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -146,6 +145,11 @@ impl Engine {
         self.policy.store(Arc::new(policy));
     }
 
+    /// The country policy in use.
+    pub fn policy(&self) -> Arc<CountryPolicy> {
+        self.policy.load_full()
+    }
+
     /// Swaps in new overrides.
     pub fn swap_overrides(&self, overrides: Overrides) {
         self.overrides.store(Arc::new(overrides));
@@ -154,6 +158,102 @@ impl Engine {
     /// The overrides in force.
     pub fn overrides(&self) -> Arc<Overrides> {
         self.overrides.load_full()
+    }
+
+    /// The clock decisions are stamped with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The settings.
+    pub fn config(&self) -> EngineConfig {
+        self.config
+    }
+}
+
+/// The enforcement engine: one shard of state over a shared
+/// [`EngineContext`]. Share it between threads (`&self` everywhere); give
+/// each thread its own [`Scratch`]. A service keeps one engine per input
+/// partition, all over one context.
+pub struct Engine {
+    ctx: Arc<EngineContext>,
+    store: StateStore,
+    counters: EngineCounters,
+    watermark_ms: AtomicI64,
+    next_sweep_ms: AtomicI64,
+}
+
+impl Engine {
+    /// An engine with its own context over these rules, policy and clock, with no overrides.
+    pub fn new(
+        rules: Arc<RuleSet>,
+        policy: CountryPolicy,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Self {
+        Engine::with_context(Arc::new(EngineContext::new(rules, policy, clock, config)))
+    }
+
+    /// An empty shard over a shared context.
+    pub fn with_context(ctx: Arc<EngineContext>) -> Self {
+        let limits = ctx.config.limits;
+        Engine::from_parts(ctx, StateStore::new(limits), i64::MIN, i64::MIN)
+    }
+
+    /// A shard over a shared context with state restored from a snapshot:
+    /// the store, the event-time watermark and the next sweep time.
+    pub fn from_parts(
+        ctx: Arc<EngineContext>,
+        store: StateStore,
+        watermark_ms: i64,
+        next_sweep_ms: i64,
+    ) -> Self {
+        Engine {
+            ctx,
+            store,
+            counters: EngineCounters::default(),
+            watermark_ms: AtomicI64::new(watermark_ms),
+            next_sweep_ms: AtomicI64::new(next_sweep_ms),
+        }
+    }
+
+    /// What a snapshot needs: the store, the watermark and the next sweep time.
+    pub fn parts(&self) -> (&StateStore, i64, i64) {
+        (
+            &self.store,
+            self.watermark_ms.load(Ordering::Relaxed),
+            self.next_sweep_ms.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The shared context.
+    pub fn context(&self) -> &Arc<EngineContext> {
+        &self.ctx
+    }
+
+    /// The rule set in use.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.ctx.rules()
+    }
+
+    /// Swaps in a new rule set (already validated and compiled), for every shard of the context.
+    pub fn swap_rules(&self, rules: Arc<RuleSet>) {
+        self.ctx.swap_rules(rules);
+    }
+
+    /// Swaps in a new country policy, for every shard of the context.
+    pub fn swap_policy(&self, policy: CountryPolicy) {
+        self.ctx.swap_policy(policy);
+    }
+
+    /// Swaps in new overrides, for every shard of the context.
+    pub fn swap_overrides(&self, overrides: Overrides) {
+        self.ctx.swap_overrides(overrides);
+    }
+
+    /// The overrides in force.
+    pub fn overrides(&self) -> Arc<Overrides> {
+        self.ctx.overrides()
     }
 
     /// The state store (read access for reports and admin).
@@ -189,7 +289,9 @@ impl Engine {
     /// Processes one event.
     pub fn process(&self, e: &Event, scratch: &mut Scratch) -> Outcome {
         self.counters.events.fetch_add(1, Ordering::Relaxed);
-        let rules = self.rules.load();
+        scratch.fired.clear();
+        let ctx = &*self.ctx;
+        let rules = ctx.rules.load();
         let mut scan = if e.has_text() {
             rules.scan(&e.text)
         } else {
@@ -216,9 +318,9 @@ impl Engine {
 
         let account_key = key_of(&e.tenant_id, &e.account_id);
         let user_hash = xxh3_64(e.user_id.as_bytes());
-        let policy = self.policy.load();
-        let overrides = self.overrides.load();
-        let now_ms = self.clock.now_ms();
+        let policy = ctx.policy.load();
+        let overrides = ctx.overrides.load();
+        let now_ms = ctx.clock.now_ms();
         let override_in_force = overrides.get(&e.tenant_id, &e.account_id, now_ms);
         let outcome = self
             .store
@@ -308,7 +410,7 @@ impl Engine {
         if next == i64::MIN {
             let _ = self.next_sweep_ms.compare_exchange(
                 i64::MIN,
-                ts + self.config.sweep_every_ms,
+                ts + self.ctx.config.sweep_every_ms,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             );
@@ -321,7 +423,7 @@ impl Engine {
             .next_sweep_ms
             .compare_exchange(
                 next,
-                ts + self.config.sweep_every_ms,
+                ts + self.ctx.config.sweep_every_ms,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             )

@@ -19,6 +19,6 @@ pub mod rules;
 pub mod scenario;
 pub mod state;
 
-pub use engine::{Engine, EngineConfig, Outcome, Scratch};
+pub use engine::{Engine, EngineConfig, EngineContext, Outcome, Scratch};
 pub use event::Event;
 pub use rules::RuleSet;
