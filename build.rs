@@ -1,12 +1,15 @@
 //! Compiles `proto/satpam/v1/*.proto` with protox (pure Rust, no system
 //! `protoc`) into prost types plus pbjson serde impls for the canonical
-//! proto3 JSON mapping.
+//! proto3 JSON mapping, and tonic server and client stubs for the services.
 
 use std::path::PathBuf;
 
 const PROTOS: &[&str] = &[
     "proto/satpam/v1/event.proto",
     "proto/satpam/v1/signal.proto",
+    "proto/satpam/v1/ingest.proto",
+    "proto/satpam/v1/watch.proto",
+    "proto/satpam/v1/admin.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,8 +21,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptor_bytes = prost::Message::encode_to_vec(&descriptors);
     std::fs::write(out_dir.join("satpam_descriptor.bin"), &descriptor_bytes)?;
 
-    prost_build::Config::new()
+    // Messages and the gRPC services (server and client stubs) in one pass.
+    tonic_prost_build::configure()
         .out_dir(&out_dir)
+        .build_client(true)
+        .build_server(true)
         .compile_fds(descriptors)?;
     pbjson_build::Builder::new()
         .out_dir(&out_dir)

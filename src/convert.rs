@@ -1,7 +1,7 @@
 //! The edge between wire types (`pb::v1`) and domain types: validation with
 //! reasons on the way in, signal encoding on the way out.
 
-use crate::decide::{Action, Signal};
+use crate::decide::{Action, Evidence, Signal};
 use crate::event::{Country, Direction, Event, MessageKind, Sender, TemplateCategory};
 use crate::pb::v1 as pb;
 
@@ -169,10 +169,10 @@ impl From<Action> for pb::Action {
     }
 }
 
-impl From<&Signal> for pb::EnforcementSignal {
-    fn from(s: &Signal) -> Self {
-        let rules = s
-            .evidence
+/// Evidence in wire form.
+pub fn evidence_to_pb(e: &Evidence) -> pb::Evidence {
+    pb::Evidence {
+        rules: e
             .rules
             .iter()
             .map(|r| pb::RuleHit {
@@ -190,7 +190,16 @@ impl From<&Signal> for pb::EnforcementSignal {
                     })
                     .collect(),
             })
-            .collect();
+            .collect(),
+        conversations: e.conversations,
+        users: e.users,
+        events: e.events,
+        reason: e.reason.clone(),
+    }
+}
+
+impl From<&Signal> for pb::EnforcementSignal {
+    fn from(s: &Signal) -> Self {
         pb::EnforcementSignal {
             signal_id: s.signal_id.clone(),
             tenant_id: s.tenant_id.clone(),
@@ -198,13 +207,7 @@ impl From<&Signal> for pb::EnforcementSignal {
             action: pb::Action::from(s.action) as i32,
             score: s.score,
             throttle_mps: s.throttle_mps.unwrap_or(0.0),
-            evidence: Some(pb::Evidence {
-                rules,
-                conversations: s.evidence.conversations,
-                users: s.evidence.users,
-                events: s.evidence.events,
-                reason: s.evidence.reason.clone(),
-            }),
+            evidence: Some(evidence_to_pb(&s.evidence)),
             rule_set_version: s.rule_set_version.clone(),
             event_time_ms: s.event_time_ms,
             decided_at_ms: s.decided_at_ms,

@@ -17,7 +17,11 @@ pub mod pb;
 pub mod replay;
 pub mod rules;
 pub mod scenario;
+pub mod service;
+pub mod source;
+pub mod sink;
 pub mod state;
+pub mod telemetry;
 
 pub use engine::{Engine, EngineConfig, EngineContext, Outcome, Scratch};
 pub use event::Event;

@@ -31,6 +31,20 @@ pub struct EngineFiles {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the service: Kafka and gRPC in, signals out, admin API, metrics, hot reload.
+    ///
+    /// With no config it runs the embedded default: no broker, gRPC on
+    /// 127.0.0.1:50051, metrics on http://127.0.0.1:9464/metrics, signals on the
+    /// Watch stream and in satpam-signals.jsonl. SATPAM_<SECTION>__<KEY>
+    /// environment variables override the file.
+    Serve {
+        /// TOML config file (every key is optional; see the README).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print the effective config (file + environment) as TOML and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
     /// Run a file of events through the engine on event time, at full speed.
     Replay {
         /// Events: JSONL (canonical proto3 JSON) or length-delimited protobuf.
@@ -90,6 +104,10 @@ enum RulesCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve {
+            config,
+            print_config,
+        } => cli::serve::run(config.as_deref(), print_config),
         Command::Replay {
             events,
             files,

@@ -2,7 +2,7 @@
 //! proto package. Prost types stay at the edge; `convert` turns them into
 //! domain types once.
 
-/// `satpam.v1`: events, signals and (later) the service APIs.
+/// `satpam.v1`: events, signals and the service APIs (Ingest, Signals, Admin).
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/satpam.v1.rs"));

@@ -6,3 +6,4 @@ pub mod load;
 pub mod replay;
 pub mod report;
 pub mod rules;
+pub mod serve;

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What an override forces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OverrideMode {
     /// Never action the account (a cleared appeal, a known partner).
@@ -18,7 +18,7 @@ pub enum OverrideMode {
 }
 
 /// One override.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Override {
     /// The tenant.
@@ -30,11 +30,11 @@ pub struct Override {
     /// Why (required; shown on signals).
     pub reason: String,
     /// Expiry, ms since the Unix epoch (by the engine's clock); none = never.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at_ms: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OverrideFile {
     #[serde(default)]
@@ -95,6 +95,29 @@ impl Overrides {
             .filter(|o| o.expires_at_ms.is_none_or(|t| now_ms < t))
     }
 
+    /// Every override, sorted by tenant and account.
+    pub fn iter(&self) -> impl Iterator<Item = &Override> {
+        let mut v: Vec<&Override> = self.by_account.values().collect();
+        v.sort_by(|a, b| (&a.tenant_id, &a.account_id).cmp(&(&b.tenant_id, &b.account_id)));
+        v.into_iter()
+    }
+
+    /// The overrides as an overrides file (what [`Overrides::from_yaml`] reads).
+    pub fn to_yaml(&self) -> String {
+        let file = OverrideFile {
+            overrides: self.iter().cloned().collect(),
+        };
+        serde_yaml::to_string(&file).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+
+    /// Writes the overrides file atomically (a temporary file, then a rename).
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let tmp = path.with_extension("yaml.tmp");
+        std::fs::write(&tmp, self.to_yaml())
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.by_account.is_empty()
@@ -123,5 +146,26 @@ mod tests {
             "o.yaml",
         );
         assert!(e.is_err_and(|m| m.contains("needs a reason")));
+    }
+
+    #[test]
+    fn written_file_reads_back_the_same() {
+        let mut o = Overrides::default();
+        for (acct, mode, exp) in [("b", OverrideMode::Deny, None), ("a", OverrideMode::Allow, Some(5))] {
+            o.set(Override {
+                tenant_id: "t".into(),
+                account_id: acct.into(),
+                mode,
+                reason: format!("case {acct}"),
+                expires_at_ms: exp,
+            })
+            .expect("set");
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("o.yaml");
+        o.save(&path).expect("save");
+        assert_eq!(Overrides::load(&path).expect("load"), o);
+        let ids: Vec<&str> = o.iter().map(|x| x.account_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
     }
 }

@@ -1,6 +1,9 @@
 //! Scripted traffic for integration tests: small, hand-written, deterministic.
 #![allow(dead_code)]
 
+pub mod kafka;
+pub mod service;
+
 use satpam::pb::v1::{Direction, MessageEvent, MessageKind, Sender, TemplateCategory};
 
 /// Start of every script: 2026-02-02T00:00:00Z.

@@ -1,0 +1,82 @@
+//! `satpam serve`: load the config, start the service, reload rules on
+//! SIGHUP, shut down gracefully on SIGTERM or SIGINT.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use satpam::service::{self, Config};
+use tokio::signal::unix::{signal, SignalKind};
+
+/// Runs `satpam serve`.
+pub fn run(config_path: Option<&Path>, print_config: bool) -> Result<ExitCode> {
+    // The environment is read here, once, and handed to the config.
+    let config = Config::load(config_path, std::env::vars()).context("config")?;
+    if print_config {
+        print!("{}", config.to_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("satpam-rt")
+        .build()
+        .context("tokio runtime")?;
+    runtime.block_on(serve(config))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SATPAM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn serve(config: Config) -> Result<ExitCode> {
+    let kafka = config.kafka.enabled();
+    let running = service::start(config).await?;
+    tracing::info!(
+        grpc = %running.grpc_addr().map(|a| a.to_string()).unwrap_or_else(|| "off".into()),
+        metrics = %running.metrics_addr().map(|a| format!("http://{a}/metrics")).unwrap_or_else(|| "off".into()),
+        kafka,
+        "satpam serving"
+    );
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+    let mut check = tokio::time::interval(Duration::from_millis(500));
+    let mut failed = false;
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading rules");
+                let rules = running.rules().clone();
+                let _ = tokio::task::spawn_blocking(move || rules.reload_file()).await;
+            }
+            _ = check.tick() => {
+                if running.kafka_failed() {
+                    tracing::error!("the Kafka source stopped; shutting down");
+                    failed = true;
+                    break;
+                }
+            }
+        }
+    }
+    let result = running.shutdown().await;
+    match result {
+        Ok(()) if !failed => {
+            tracing::info!("stopped cleanly");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(()) => Ok(ExitCode::from(1)),
+        Err(e) => {
+            tracing::error!(error = %e, "stopped with an error");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

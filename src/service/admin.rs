@@ -1,0 +1,287 @@
+//! `satpam.v1.Admin`: what analysts and operators ask of a running
+//! instance. Reads go to the shards; writes (overrides, rules) go through
+//! the managers in [`crate::service::reload`], which validate before they swap.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use crate::decide::{Action, Evidence, Override, OverrideMode};
+use crate::engine::rule_evidence;
+use crate::event::{Direction, Event, MessageKind, Sender};
+use crate::features::{extract, ExtractInput, FeatureVector};
+use crate::pb::v1 as pb;
+use crate::rules::RuleSet;
+use crate::service::reload::{OverridesManager, RulesManager};
+use crate::service::shards::Shards;
+use crate::state::account::{day, hour};
+use crate::state::{AccountEntry, ScanFacts};
+
+/// The Admin service.
+pub struct AdminService {
+    shards: Arc<Shards>,
+    rules: Arc<RulesManager>,
+    overrides: Arc<OverridesManager>,
+}
+
+impl AdminService {
+    /// Admin over these shards and managers.
+    pub fn new(shards: Arc<Shards>, rules: Arc<RulesManager>, overrides: Arc<OverridesManager>) -> Self {
+        AdminService {
+            shards,
+            rules,
+            overrides,
+        }
+    }
+
+    fn rule_set_info(&self, rules: &RuleSet) -> pb::RuleSetInfo {
+        let loaded = self.rules.loaded();
+        let hits = rules.hit_counts();
+        pb::RuleSetInfo {
+            version: rules.version().to_string(),
+            source: loaded.source.clone(),
+            loaded_at_ms: loaded.loaded_at_ms,
+            rules: rules
+                .rules()
+                .iter()
+                .enumerate()
+                .map(|(i, r)| pb::RuleInfo {
+                    id: r.id.clone(),
+                    version: r.version,
+                    description: r.description.clone(),
+                    score: r.score,
+                    shadow: r.shadow,
+                    hits: hits.get(i).copied().unwrap_or(0),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn required<'a>(field: &str, v: &'a str) -> Result<&'a str, Status> {
+    if v.trim().is_empty() {
+        Err(Status::invalid_argument(format!("`{field}` is required")))
+    } else {
+        Ok(v)
+    }
+}
+
+/// The account's window features at its last event: the `account.*` part
+/// of the catalog, computed from its counters (no event or text needed).
+fn account_features(entry: &mut AccountEntry, rules: &RuleSet) -> Vec<pb::FeatureValue> {
+    let at_ms = entry.behaviour.last_ms();
+    let totals = entry.behaviour.totals(at_ms);
+    let probe = Event {
+        event_id: String::new(),
+        tenant_id: entry.tenant_id.to_string(),
+        account_id: entry.account_id.to_string(),
+        waba_id: String::new(),
+        user_id: String::new(),
+        conversation_id: String::new(),
+        direction: Direction::Inbound,
+        kind: MessageKind::Text,
+        template_category: None,
+        sender: Sender::Unknown,
+        timestamp_ms: at_ms,
+        text: String::new(),
+        text_len: 0,
+        user_country: Default::default(),
+        handoff: false,
+        reply_to: None,
+    };
+    let mut v = FeatureVector::default();
+    extract(
+        &ExtractInput {
+            event: &probe,
+            conv_update: &Default::default(),
+            conv: &Default::default(),
+            totals: &totals,
+            scan: &ScanFacts::default(),
+            pattern_sides: rules.pattern_sides(),
+        },
+        &mut v,
+    );
+    let catalog = rules.catalog();
+    (0..catalog.len())
+        .filter_map(|slot| {
+            let name = catalog.name(slot as u16);
+            name.starts_with("account.").then(|| pb::FeatureValue {
+                name: name.to_string(),
+                value: v.values().get(slot).copied().unwrap_or(0.0),
+            })
+        })
+        .collect()
+}
+
+fn override_to_pb(o: &Override) -> pb::Override {
+    pb::Override {
+        tenant_id: o.tenant_id.clone(),
+        account_id: o.account_id.clone(),
+        mode: match o.mode {
+            OverrideMode::Allow => pb::OverrideMode::Allow,
+            OverrideMode::Deny => pb::OverrideMode::Deny,
+        } as i32,
+        reason: o.reason.clone(),
+        expires_at_ms: o.expires_at_ms.unwrap_or(0),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::admin_server::Admin for AdminService {
+    async fn get_account(
+        &self,
+        request: Request<pb::GetAccountRequest>,
+    ) -> Result<Response<pb::AccountState>, Status> {
+        let r = request.into_inner();
+        let tenant = required("tenant_id", &r.tenant_id)?;
+        let account = required("account_id", &r.account_id)?;
+        let Some((shard, mut entry)) = self.shards.find_account(tenant, account) else {
+            return Err(Status::not_found(format!(
+                "account `{account}` of tenant `{tenant}` is not tracked by this instance (it owns shards {:?})",
+                self.shards.partition_ids()
+            )));
+        };
+        let ctx = self.shards.context();
+        let rules = ctx.rules();
+        let at_ms = entry.behaviour.last_ms();
+        let totals = entry.behaviour.totals(at_ms);
+        let evidence = Evidence {
+            rules: rule_evidence(&entry.activity, &rules),
+            conversations: totals.day[day::SESSIONS],
+            users: totals.users_day.round() as u64,
+            events: totals.hour[hour::IN] + totals.hour[hour::OUT],
+            reason: String::new(),
+        };
+        let now_ms = ctx.clock().now_ms();
+        let overrides = ctx.overrides();
+        let state = pb::AccountState {
+            tenant_id: tenant.to_string(),
+            account_id: account.to_string(),
+            action: pb::Action::from(entry.decision.action()) as i32,
+            score: entry.activity.score(&rules),
+            evidence: Some(crate::convert::evidence_to_pb(&evidence)),
+            features: account_features(&mut entry, &rules),
+            last_event_ms: at_ms,
+            signals: entry.decision.signals(),
+            r#override: overrides.get(tenant, account, now_ms).map(override_to_pb),
+            main_country: entry
+                .behaviour
+                .main_country()
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default(),
+            shard: shard.number(),
+        };
+        Ok(Response::new(state))
+    }
+
+    async fn list_actioned(
+        &self,
+        request: Request<pb::ListActionedRequest>,
+    ) -> Result<Response<pb::ListActionedResponse>, Status> {
+        let r = request.into_inner();
+        let limit = if r.limit == 0 { 1_000 } else { r.limit as usize };
+        let rules = self.shards.context().rules();
+        let mut out = Vec::new();
+        self.shards.for_each_account(|_, a| {
+            let action = a.decision.action();
+            if action == Action::None {
+                return;
+            }
+            let wire = pb::Action::from(action) as i32;
+            if (!r.tenant_id.is_empty() && *a.tenant_id != *r.tenant_id)
+                || (!r.actions.is_empty() && !r.actions.contains(&wire))
+            {
+                return;
+            }
+            out.push(pb::ActionedAccount {
+                tenant_id: a.tenant_id.to_string(),
+                account_id: a.account_id.to_string(),
+                action: wire,
+                score: a.activity.score(&rules),
+                last_event_ms: a.behaviour.last_ms(),
+            });
+        });
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| (&a.tenant_id, &a.account_id).cmp(&(&b.tenant_id, &b.account_id)))
+        });
+        let truncated = out.len() > limit;
+        out.truncate(limit);
+        Ok(Response::new(pb::ListActionedResponse {
+            accounts: out,
+            truncated,
+        }))
+    }
+
+    async fn set_override(
+        &self,
+        request: Request<pb::SetOverrideRequest>,
+    ) -> Result<Response<pb::Override>, Status> {
+        let o = request
+            .into_inner()
+            .r#override
+            .ok_or_else(|| Status::invalid_argument("`override` is required"))?;
+        required("tenant_id", &o.tenant_id)?;
+        required("account_id", &o.account_id)?;
+        required("reason", &o.reason)?;
+        let mode = match pb::OverrideMode::try_from(o.mode) {
+            Ok(pb::OverrideMode::Allow) => OverrideMode::Allow,
+            Ok(pb::OverrideMode::Deny) => OverrideMode::Deny,
+            _ => return Err(Status::invalid_argument("`mode` must be ALLOW or DENY")),
+        };
+        let domain = Override {
+            tenant_id: o.tenant_id.clone(),
+            account_id: o.account_id.clone(),
+            mode,
+            reason: o.reason.clone(),
+            expires_at_ms: (o.expires_at_ms > 0).then_some(o.expires_at_ms),
+        };
+        self.overrides
+            .set(domain.clone())
+            .map_err(Status::invalid_argument)?;
+        Ok(Response::new(override_to_pb(&domain)))
+    }
+
+    async fn clear_override(
+        &self,
+        request: Request<pb::ClearOverrideRequest>,
+    ) -> Result<Response<pb::ClearOverrideResponse>, Status> {
+        let r = request.into_inner();
+        required("tenant_id", &r.tenant_id)?;
+        required("account_id", &r.account_id)?;
+        required("reason", &r.reason)?;
+        let cleared = self
+            .overrides
+            .clear(&r.tenant_id, &r.account_id, &r.reason)
+            .map_err(Status::invalid_argument)?;
+        Ok(Response::new(pb::ClearOverrideResponse { cleared }))
+    }
+
+    async fn reload_rules(
+        &self,
+        request: Request<pb::ReloadRulesRequest>,
+    ) -> Result<Response<pb::RuleSetInfo>, Status> {
+        let r = request.into_inner();
+        let result = if r.rules_yaml.trim().is_empty() {
+            self.rules.reload_file()
+        } else {
+            self.rules.reload_yaml(&r.rules_yaml)
+        };
+        match result {
+            Ok(rules) => Ok(Response::new(self.rule_set_info(&rules))),
+            Err(e) => Err(Status::invalid_argument(format!(
+                "rules refused, the running rules ({}) stay in force: {e}",
+                self.shards.context().rules().version()
+            ))),
+        }
+    }
+
+    async fn get_rule_set(
+        &self,
+        _request: Request<pb::GetRuleSetRequest>,
+    ) -> Result<Response<pb::RuleSetInfo>, Status> {
+        let rules = self.shards.context().rules();
+        Ok(Response::new(self.rule_set_info(&rules)))
+    }
+}

@@ -1,0 +1,401 @@
+//! `satpam serve` configuration: TOML with documented defaults, then
+//! `SATPAM_<SECTION>__<KEY>` environment overrides. With no file and no
+//! overrides it is the embedded default: no broker, gRPC on
+//! 127.0.0.1:50051, metrics on http://127.0.0.1:9464/metrics, signals on the
+//! Watch stream and in `satpam-signals.jsonl`.
+//!
+//! The config is plain data; [`crate::service::Service::build`] turns it
+//! into running parts.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The environment variable prefix for overrides.
+pub const ENV_PREFIX: &str = "SATPAM_";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Rules, policy, overrides and state limits.
+    pub engine: EngineSection,
+    /// The gRPC server (Ingest, Signals, Admin, health, reflection).
+    pub grpc: GrpcSection,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSection,
+    /// Kafka in and out; absent or `brokers = ""` runs without a broker.
+    pub kafka: KafkaSection,
+    /// Where signals go besides Kafka and the Watch stream.
+    pub sinks: SinksSection,
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSection {
+    /// Rules file (YAML); empty: the built-in rules/default.yaml.
+    pub rules: Option<PathBuf>,
+    /// Country policy table (YAML); empty: the built-in rules/countries.yaml.
+    pub policy: Option<PathBuf>,
+    /// Analyst overrides file (YAML). Admin SetOverride/ClearOverride rewrite
+    /// it, so overrides survive restarts; empty: kept in memory only.
+    pub overrides: Option<PathBuf>,
+    /// How often the rules file is checked for changes, ms; 0: never (SIGHUP
+    /// and Admin ReloadRules still reload).
+    pub reload_poll_ms: u64,
+    /// Shards for events that arrive over gRPC (Kafka events are sharded by
+    /// partition): an account always lands in the same shard.
+    pub grpc_shards: u32,
+    /// Idle conversations are dropped after this long, hours of event time.
+    pub conversation_idle_hours: u32,
+    /// Idle accounts with no action in force are dropped after this long, hours.
+    pub account_idle_hours: u32,
+    /// Idle accounts with an action in force are dropped after this long, hours.
+    pub actioned_account_idle_hours: u32,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        EngineSection {
+            rules: None,
+            policy: None,
+            overrides: None,
+            reload_poll_ms: 2_000,
+            grpc_shards: 16,
+            conversation_idle_hours: 26,
+            account_idle_hours: 48,
+            actioned_account_idle_hours: 14 * 24,
+        }
+    }
+}
+
+/// `[grpc]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcSection {
+    /// Listen address; empty: no gRPC server.
+    pub listen: String,
+    /// Signals buffered per Watch stream before a slow watcher is cut off.
+    pub watch_buffer: usize,
+    /// Largest batch accepted by Ingest, events.
+    pub max_batch: usize,
+}
+
+impl Default for GrpcSection {
+    fn default() -> Self {
+        GrpcSection {
+            listen: "127.0.0.1:50051".into(),
+            watch_buffer: 4_096,
+            max_batch: 10_000,
+        }
+    }
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// Listen address of `/metrics`, `/healthz` and `/readyz`; empty: none.
+    pub listen: String,
+    /// Window of the latency quantiles, seconds.
+    pub quantile_window_s: u64,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection {
+            listen: "127.0.0.1:9464".into(),
+            quantile_window_s: 60,
+        }
+    }
+}
+
+/// `[kafka]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaSection {
+    /// Bootstrap servers (`host:port,...`); empty: no Kafka.
+    pub brokers: String,
+    /// Consumer group; instances with the same group share the partitions.
+    pub group_id: String,
+    /// Input topic of `satpam.v1.MessageEvent` protobuf, keyed by account_id.
+    pub events_topic: String,
+    /// Output topic of `satpam.v1.EnforcementSignal` protobuf, keyed by account_id.
+    pub signals_topic: String,
+    /// Dead-letter topic: the original bytes, the reason in headers.
+    pub dead_letter_topic: String,
+    /// Worker threads; partition p goes to worker p mod workers.
+    pub workers: usize,
+    /// Messages queued per worker before the consumer waits (backpressure).
+    pub queue_capacity: usize,
+    /// How often processed offsets are committed, ms (never per message).
+    pub commit_interval_ms: u64,
+    /// Directory for per-partition state snapshots taken at each commit, so a
+    /// restart resumes with the state it had; empty: no snapshots (a restart
+    /// rebuilds state from the committed offset on).
+    pub state_dir: Option<PathBuf>,
+    /// Extra librdkafka consumer properties (e.g. `security.protocol`).
+    pub consumer: BTreeMap<String, String>,
+    /// Extra librdkafka producer properties.
+    pub producer: BTreeMap<String, String>,
+}
+
+impl Default for KafkaSection {
+    fn default() -> Self {
+        KafkaSection {
+            brokers: String::new(),
+            group_id: "satpam".into(),
+            events_topic: "satpam.events".into(),
+            signals_topic: "satpam.signals".into(),
+            dead_letter_topic: "satpam.events.dlq".into(),
+            workers: 2,
+            queue_capacity: 4_096,
+            commit_interval_ms: 1_000,
+            state_dir: None,
+            consumer: BTreeMap::new(),
+            producer: BTreeMap::new(),
+        }
+    }
+}
+
+impl KafkaSection {
+    /// Whether Kafka is configured.
+    pub fn enabled(&self) -> bool {
+        !self.brokers.trim().is_empty()
+    }
+}
+
+/// `[sinks]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SinksSection {
+    /// Append signals as JSONL (canonical proto3 JSON) here; empty: off.
+    pub jsonl: Option<PathBuf>,
+}
+
+impl Default for SinksSection {
+    fn default() -> Self {
+        SinksSection {
+            jsonl: Some(PathBuf::from("satpam-signals.jsonl")),
+        }
+    }
+}
+
+/// A config that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads `path` (if any), applies the `SATPAM_` overrides in `env`, and
+    /// validates. `env` is passed in (not read here) so tests and callers
+    /// decide what the environment is.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (src, name) = match path {
+            Some(p) => (
+                std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError(format!("{}: {e}", p.display())))?,
+                p.display().to_string(),
+            ),
+            None => (String::new(), "<embedded default>".to_string()),
+        };
+        Config::from_toml(&src, &name, env)
+    }
+
+    /// Parses TOML text, applies overrides, validates.
+    pub fn from_toml(
+        src: &str,
+        name: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = toml::from_str(src).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| src[..s.start.min(src.len())].lines().count().max(1));
+            ConfigError(match line {
+                Some(l) => format!("{name}:{l}: {}", e.message()),
+                None => format!("{name}: {}", e.message()),
+            })
+        })?;
+        for (key, value) in env {
+            let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            if path.len() < 2 || path.iter().any(String::is_empty) {
+                continue;
+            }
+            set_path(&mut table, &path, env_value(&value))
+                .map_err(|e| ConfigError(format!("{key}: {e}")))?;
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(format!("{name}: {}", e.message())))?;
+        config.validate().map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, addr) in [
+            ("grpc.listen", &self.grpc.listen),
+            ("metrics.listen", &self.metrics.listen),
+        ] {
+            if !addr.is_empty() && addr.parse::<SocketAddr>().is_err() {
+                return Err(format!("{key}: `{addr}` is not an ip:port address"));
+            }
+        }
+        if self.engine.grpc_shards == 0 {
+            return Err("engine.grpc_shards must be at least 1".into());
+        }
+        if self.grpc.watch_buffer == 0 || self.grpc.max_batch == 0 {
+            return Err("grpc.watch_buffer and grpc.max_batch must be at least 1".into());
+        }
+        let k = &self.kafka;
+        if k.enabled() {
+            for (key, v) in [
+                ("kafka.group_id", &k.group_id),
+                ("kafka.events_topic", &k.events_topic),
+                ("kafka.signals_topic", &k.signals_topic),
+                ("kafka.dead_letter_topic", &k.dead_letter_topic),
+            ] {
+                if v.trim().is_empty() {
+                    return Err(format!("{key} must be set when kafka.brokers is"));
+                }
+            }
+            if k.workers == 0 || k.queue_capacity == 0 || k.commit_interval_ms == 0 {
+                return Err(
+                    "kafka.workers, kafka.queue_capacity and kafka.commit_interval_ms must be at least 1"
+                        .into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The state limits the engine section asks for.
+    pub fn state_limits(&self) -> crate::state::StateLimits {
+        let h = |hours: u32| i64::from(hours) * 3_600_000;
+        crate::state::StateLimits {
+            conversation_idle_ms: h(self.engine.conversation_idle_hours),
+            account_idle_ms: h(self.engine.account_idle_hours),
+            actioned_account_idle_ms: h(self.engine.actioned_account_idle_hours),
+        }
+    }
+
+    /// The effective config as TOML (for `satpam serve --print-config`).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// An environment value as TOML: integers, floats and booleans keep their
+/// type; anything else is a string.
+fn env_value(v: &str) -> toml::Value {
+    if let Ok(i) = v.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(b) = v.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(f) = v.parse::<f64>() {
+        if v.contains('.') {
+            return toml::Value::Float(f);
+        }
+    }
+    toml::Value::String(v.to_string())
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut t = table;
+    for p in parents {
+        let entry = t
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        t = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{p}` is not a section"))?;
+    }
+    t.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn embedded_default_has_no_broker_and_documented_addresses() {
+        let c = Config::load(None, env(&[])).expect("default");
+        assert!(!c.kafka.enabled());
+        assert_eq!(c.grpc.listen, "127.0.0.1:50051");
+        assert_eq!(c.metrics.listen, "127.0.0.1:9464");
+        assert_eq!(c.sinks.jsonl, Some(PathBuf::from("satpam-signals.jsonl")));
+    }
+
+    #[test]
+    fn env_overrides_win_over_the_file_and_keep_types() {
+        let src = "[kafka]\nbrokers = \"a:9092\"\nworkers = 4\n";
+        let c = Config::from_toml(
+            src,
+            "t.toml",
+            env(&[
+                ("SATPAM_KAFKA__WORKERS", "3"),
+                ("SATPAM_KAFKA__GROUP_ID", "g2"),
+                ("SATPAM_KAFKA__CONSUMER__SECURITY.PROTOCOL", "ssl"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(c.kafka.brokers, "a:9092");
+        assert_eq!(c.kafka.workers, 3);
+        assert_eq!(c.kafka.group_id, "g2");
+        assert_eq!(
+            c.kafka.consumer.get("security.protocol").map(String::as_str),
+            Some("ssl")
+        );
+    }
+
+    #[test]
+    fn bad_configs_say_where_and_why() {
+        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+            ("[grpc]\nlisten = 5\n", &[], "t.toml"),
+            ("[grpc]\nlisten = \"nowhere\"\n", &[], "grpc.listen"),
+            ("[engine]\nbogus = 1\n", &[], "bogus"),
+            ("\n\n[kafka\n", &[], "t.toml:3"),
+            ("", &[("SATPAM_KAFKA__WORKERS", "many")], "t.toml"),
+            (
+                "[kafka]\nbrokers = \"a:1\"\nevents_topic = \"\"\n",
+                &[],
+                "kafka.events_topic",
+            ),
+        ];
+        for (src, vars, want) in cases {
+            let err = Config::from_toml(src, "t.toml", env(vars))
+                .expect_err(src)
+                .to_string();
+            assert!(err.contains(want), "{src:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn printed_config_loads_back_to_the_same() {
+        let c = Config::load(None, env(&[("SATPAM_KAFKA__BROKERS", "b:1")])).expect("c");
+        let again = Config::from_toml(&c.to_toml(), "printed", env(&[])).expect("again");
+        assert_eq!(c, again);
+    }
+}

@@ -1,0 +1,56 @@
+//! The HTTP side: `/metrics` (Prometheus text format), `/healthz` (the
+//! process is up) and `/readyz` (it is serving: rules loaded and, with
+//! Kafka, the consumer running).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use crate::service::shards::Shards;
+use crate::telemetry::Telemetry;
+
+/// What the HTTP handlers read.
+#[derive(Clone)]
+pub struct HttpState {
+    /// Metrics.
+    pub telemetry: Arc<Telemetry>,
+    /// State sizes are read from the shards at scrape time.
+    pub shards: Arc<Shards>,
+    /// Set once the service is serving; cleared when it shuts down.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// The router.
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .with_state(state)
+}
+
+async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
+    let (stats, _) = s.shards.stats();
+    let t = &s.telemetry;
+    t.accounts.set(stats.accounts as f64);
+    t.conversations.set(stats.conversations as f64);
+    t.account_bytes.set(stats.account_bytes as f64);
+    t.conversation_bytes.set(stats.conversation_bytes as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        t.render(),
+    )
+}
+
+async fn ready(State(s): State<HttpState>) -> impl IntoResponse {
+    if s.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    }
+}

@@ -1,0 +1,122 @@
+//! One event through a shard, with telemetry and the signal sinks: the part
+//! the Kafka workers and gRPC Ingest share.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::engine::Outcome;
+use crate::event::Event;
+use crate::sink::kafka::{Delivery, KafkaSink};
+use crate::source::kafka::Fence;
+use crate::sink::{SignalHub, WireSignal};
+use crate::telemetry::{Source, Stage, StageRecorder, Telemetry};
+use crate::{Engine, Scratch};
+
+/// What became of one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handled {
+    /// Processed; the signal it produced, if any.
+    Processed(Option<WireSignal>),
+    /// Seen before in its conversation.
+    Duplicate,
+    /// Older than the 1-hour window.
+    Late,
+}
+
+/// The shared parts every worker uses.
+pub struct Pipeline {
+    /// Watch and JSONL sinks.
+    pub hub: Arc<SignalHub>,
+    /// The signals topic, when Kafka is configured.
+    pub kafka: Option<Arc<KafkaSink>>,
+    /// Metrics.
+    pub telemetry: Arc<Telemetry>,
+}
+
+/// A worker's own mutable state: engine scratch and latency recorder.
+pub struct WorkerState {
+    /// Engine scratch.
+    pub scratch: Scratch,
+    /// Stage latency recorder.
+    pub latency: StageRecorder,
+}
+
+impl Pipeline {
+    /// A fresh worker state.
+    pub fn worker(&self) -> WorkerState {
+        WorkerState {
+            scratch: Scratch::default(),
+            latency: self.telemetry.latency.recorder(),
+        }
+    }
+
+    /// Runs a validated event through `engine`; a signal goes to the in-process
+    /// sinks and, with Kafka, to the signals topic with `delivery` tracking its
+    /// acknowledgement. `dequeued` is when the event left its source queue.
+    pub fn handle(
+        &self,
+        engine: &Engine,
+        event: &Event,
+        source: Source,
+        w: &mut WorkerState,
+        dequeued: Instant,
+        delivery: impl FnOnce() -> Option<Delivery>,
+    ) -> Handled {
+        self.handle_fenced(engine, event, source, w, dequeued, &Fence::default(), delivery)
+    }
+
+    /// As [`Pipeline::handle`], but a signal whose id is in `fence` (already
+    /// produced before a restart) is not produced again.
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle_fenced(
+        &self,
+        engine: &Engine,
+        event: &Event,
+        source: Source,
+        w: &mut WorkerState,
+        dequeued: Instant,
+        fence: &Fence,
+        delivery: impl FnOnce() -> Option<Delivery>,
+    ) -> Handled {
+        let t0 = Instant::now();
+        let outcome = engine.process(event, &mut w.scratch);
+        let t1 = Instant::now();
+        w.latency.record(Stage::Process, t1 - t0);
+        let handled = match outcome {
+            Outcome::Processed(None) => Handled::Processed(None),
+            Outcome::Processed(Some(signal)) if fence.take(&signal.signal_id) => {
+                self.telemetry.signals_fenced.increment(1);
+                Handled::Processed(None)
+            }
+            Outcome::Processed(Some(signal)) => {
+                let wire = self.hub.publish(&signal);
+                if let (Some(k), Some(d)) = (&self.kafka, delivery()) {
+                    let bytes = prost::Message::encode_to_vec(&*wire);
+                    if let Err(e) = k.send_signal(
+                        &signal.account_id,
+                        &signal.signal_id,
+                        signal.action.name(),
+                        &bytes,
+                        d,
+                    ) {
+                        tracing::error!(error = %e, "signal not produced");
+                    }
+                }
+                w.latency.record(Stage::Emit, t1.elapsed());
+                Handled::Processed(Some(wire))
+            }
+            Outcome::Duplicate => {
+                self.telemetry.source(source).duplicates.increment(1);
+                Handled::Duplicate
+            }
+            Outcome::Late => {
+                self.telemetry.source(source).late.increment(1);
+                Handled::Late
+            }
+        };
+        self.telemetry.rule_hits_now().count(w.scratch.fired());
+        w.latency.record(Stage::InService, dequeued.elapsed());
+        w.latency.tick(&self.telemetry.latency);
+        handled
+    }
+}

@@ -1,0 +1,268 @@
+//! Building and running the service: config -> parts -> running servers,
+//! and the shutdown order (stop fetching, drain, flush the producer,
+//! commit, then close the servers).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::clock::SystemClock;
+use crate::decide::{CountryPolicy, Overrides};
+use crate::engine::{EngineConfig, EngineContext};
+use crate::pb::v1 as pb;
+use crate::service::admin::AdminService;
+use crate::service::config::Config;
+use crate::service::http::{router, HttpState};
+use crate::service::pipeline::Pipeline;
+use crate::service::reload::{OverridesManager, RulesManager};
+use crate::service::shards::Shards;
+use crate::service::watch::WatchService;
+use crate::sink::jsonl::JsonlSink;
+use crate::sink::kafka::KafkaSink;
+use crate::sink::SignalHub;
+use crate::source::grpc::IngestService;
+use crate::source::kafka::{Fence, KafkaSource};
+use crate::telemetry::Telemetry;
+
+/// A running service.
+pub struct RunningService {
+    grpc_addr: Option<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
+    shutdown_tx: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    kafka: Option<KafkaSource>,
+    rules: Arc<RulesManager>,
+    hub: Arc<SignalHub>,
+    shards: Arc<Shards>,
+    telemetry: Arc<Telemetry>,
+    ready: Arc<AtomicBool>,
+    health: tonic_health::server::HealthReporter,
+}
+
+/// Starts the service described by `config` on the current tokio runtime
+/// (multi-threaded). Returns once every listener is bound.
+pub async fn start(config: Config) -> anyhow::Result<RunningService> {
+    let telemetry = Telemetry::new(Duration::from_secs(config.metrics.quantile_window_s.max(1)));
+    let e = &config.engine;
+    let rules = RulesManager::load_initial(e.rules.clone())
+        .map_err(|err| anyhow::anyhow!("rules did not load:\n{err}"))?;
+    let policy = match &e.policy {
+        Some(p) => CountryPolicy::load(p).map_err(|err| anyhow::anyhow!("policy did not load: {err}"))?,
+        None => CountryPolicy::default(),
+    };
+    let ctx = Arc::new(EngineContext::new(
+        Arc::new(rules),
+        policy,
+        Arc::new(SystemClock),
+        EngineConfig {
+            limits: config.state_limits(),
+            ..EngineConfig::default()
+        },
+    ));
+    if let Some(p) = e.overrides.as_ref().filter(|p| p.exists()) {
+        let o = Overrides::load(p).map_err(|err| anyhow::anyhow!("overrides did not load: {err}"))?;
+        ctx.swap_overrides(o);
+    }
+    let rules = Arc::new(RulesManager::new(ctx.clone(), e.rules.clone(), telemetry.clone()));
+    let overrides = Arc::new(OverridesManager::new(ctx.clone(), e.overrides.clone()));
+    let shards = Arc::new(Shards::new(ctx.clone(), e.grpc_shards));
+
+    let jsonl = match &config.sinks.jsonl {
+        Some(p) => Some(JsonlSink::open(p).map_err(|err| anyhow::anyhow!("sinks.jsonl {}: {err}", p.display()))?),
+        None => None,
+    };
+    let hub = Arc::new(SignalHub::new(config.grpc.watch_buffer, jsonl, telemetry.clone()));
+    let k = &config.kafka;
+    let kafka_sink = if k.enabled() {
+        Some(Arc::new(
+            KafkaSink::new(&k.brokers, &k.signals_topic, &k.dead_letter_topic, &k.producer, telemetry.clone())
+                .map_err(|err| anyhow::anyhow!("cannot create the Kafka producer: {err}"))?,
+        ))
+    } else {
+        None
+    };
+    let pipeline = Arc::new(Pipeline {
+        hub: hub.clone(),
+        kafka: kafka_sink.clone(),
+        telemetry: telemetry.clone(),
+    });
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let ready = Arc::new(AtomicBool::new(false));
+    let mut servers = Vec::new();
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let mut grpc_addr = None;
+    if !config.grpc.listen.is_empty() {
+        let listener = TcpListener::bind(&config.grpc.listen)
+            .await
+            .map_err(|err| anyhow::anyhow!("grpc.listen {}: {err}", config.grpc.listen))?;
+        grpc_addr = Some(listener.local_addr()?);
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|err| anyhow::anyhow!("reflection: {err}"))?;
+        let ingest = IngestService::new(shards.clone(), pipeline.clone(), config.grpc.max_batch);
+        let watch_svc = WatchService::new(hub.clone(), telemetry.clone(), shutdown_rx.clone());
+        let admin = AdminService::new(shards.clone(), rules.clone(), overrides);
+        let mut stop = shutdown_rx.clone();
+        let router = tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(pb::ingest_server::IngestServer::new(ingest))
+            .add_service(pb::signals_server::SignalsServer::new(watch_svc))
+            .add_service(pb::admin_server::AdminServer::new(admin));
+        servers.push(tokio::spawn(async move {
+            let incoming = TcpListenerStream::new(listener);
+            let stopped = async move {
+                while !*stop.borrow_and_update() {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            };
+            if let Err(err) = router.serve_with_incoming_shutdown(incoming, stopped).await {
+                tracing::error!(error = %err, "gRPC server failed");
+            }
+        }));
+        tracing::info!(addr = %grpc_addr.map(|a| a.to_string()).unwrap_or_default(), "gRPC listening");
+    }
+
+    let mut metrics_addr = None;
+    if !config.metrics.listen.is_empty() {
+        let listener = TcpListener::bind(&config.metrics.listen)
+            .await
+            .map_err(|err| anyhow::anyhow!("metrics.listen {}: {err}", config.metrics.listen))?;
+        metrics_addr = Some(listener.local_addr()?);
+        let app = router(HttpState {
+            telemetry: telemetry.clone(),
+            shards: shards.clone(),
+            ready: ready.clone(),
+        });
+        let mut stop = shutdown_rx.clone();
+        servers.push(tokio::spawn(async move {
+            let stopped = async move {
+                while !*stop.borrow_and_update() {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            };
+            if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+                tracing::error!(error = %err, "metrics server failed");
+            }
+        }));
+        tracing::info!(addr = %metrics_addr.map(|a| a.to_string()).unwrap_or_default(), "metrics on /metrics");
+    }
+
+    let kafka = match kafka_sink {
+        Some(sink) => Some(
+            KafkaSource::start(k.clone(), shards.clone(), pipeline.clone(), sink, Arc::new(Fence::default()))
+                .map_err(|err| anyhow::anyhow!(err))?,
+        ),
+        None => None,
+    };
+
+    if e.reload_poll_ms > 0 && e.rules.is_some() {
+        let rules = rules.clone();
+        let every = Duration::from_millis(e.reload_poll_ms);
+        let mut stop = shutdown_rx.clone();
+        servers.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                if *stop.borrow() {
+                    break;
+                }
+                let r = rules.clone();
+                let _ = tokio::task::spawn_blocking(move || r.reload_if_changed()).await;
+            }
+        }));
+    }
+
+    health.set_serving::<pb::ingest_server::IngestServer<IngestService>>().await;
+    health.set_serving::<pb::signals_server::SignalsServer<WatchService>>().await;
+    health.set_serving::<pb::admin_server::AdminServer<AdminService>>().await;
+    health
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
+    ready.store(true, Ordering::Release);
+    Ok(RunningService {
+        grpc_addr,
+        metrics_addr,
+        shutdown_tx,
+        servers,
+        kafka,
+        rules,
+        hub,
+        shards,
+        telemetry,
+        ready,
+        health,
+    })
+}
+
+impl RunningService {
+    /// The bound gRPC address.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_addr
+    }
+
+    /// The bound metrics address.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// The rules manager (SIGHUP reloads through it).
+    pub fn rules(&self) -> &Arc<RulesManager> {
+        &self.rules
+    }
+
+    /// The shards.
+    pub fn shards(&self) -> &Arc<Shards> {
+        &self.shards
+    }
+
+    /// The metrics.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
+    }
+
+    /// Whether the Kafka source stopped on its own (an error: the service should exit).
+    pub fn kafka_failed(&self) -> bool {
+        self.kafka.as_ref().is_some_and(KafkaSource::finished)
+    }
+
+    /// Graceful shutdown: not ready, stop fetching, drain, flush the
+    /// producer, commit; then close the servers and flush the file sink.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.ready.store(false, Ordering::Release);
+        self.health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        let mut result = Ok(());
+        if let Some(k) = self.kafka.take() {
+            match tokio::task::spawn_blocking(move || k.stop()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => result = Err(anyhow::anyhow!("kafka source: {e}")),
+                Err(e) => result = Err(anyhow::anyhow!("kafka source: {e}")),
+            }
+        }
+        let _ = self.shutdown_tx.send(true);
+        for s in self.servers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), s).await;
+        }
+        self.hub.flush();
+        result
+    }
+}

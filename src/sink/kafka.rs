@@ -1,0 +1,259 @@
+//! The Kafka producer for signals and dead letters: idempotent, acks=all.
+//! Every record carries a [`Delivery`] that is completed by the broker's
+//! acknowledgement, so offsets are committed only past events whose effects
+//! are durable.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::ClientContext;
+
+use crate::telemetry::Telemetry;
+
+/// Effects in flight for one input partition: a worker waits for them to be
+/// acknowledged before it commits the partition's offset.
+#[derive(Debug, Default)]
+pub struct PartitionEffects {
+    pending: AtomicU64,
+    failed: AtomicBool,
+}
+
+impl PartitionEffects {
+    /// Records still waiting for the broker.
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Whether any record was refused for good (the offset must not pass it).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    /// Waits until every record is acknowledged; false on failure or timeout.
+    pub fn wait_acked(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while self.pending() > 0 {
+            if self.failed() || std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        !self.failed()
+    }
+}
+
+/// Who waits for a record's acknowledgement.
+pub enum Delivery {
+    /// A Kafka partition's effects counter.
+    Partition(Arc<PartitionEffects>),
+    /// A task (gRPC Ingest waits before acking its batch).
+    Notify(tokio::sync::oneshot::Sender<Result<(), String>>),
+}
+
+impl Delivery {
+    fn complete(self, result: Result<(), String>) {
+        match self {
+            Delivery::Partition(p) => {
+                if result.is_err() {
+                    p.failed.store(true, Ordering::Release);
+                }
+                p.pending.fetch_sub(1, Ordering::AcqRel);
+            }
+            Delivery::Notify(tx) => {
+                let _ = tx.send(result);
+            }
+        }
+    }
+}
+
+/// Counts failed deliveries and completes [`Delivery`]s.
+pub struct DeliveryContext {
+    telemetry: Arc<Telemetry>,
+}
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = Box<Delivery>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: Box<Delivery>) {
+        match result {
+            Ok(_) => opaque.complete(Ok(())),
+            Err((e, _)) => {
+                self.telemetry.delivery_failures.increment(1);
+                tracing::error!(error = %e, "record not acknowledged by the broker");
+                opaque.complete(Err(e.to_string()));
+            }
+        }
+    }
+}
+
+/// Where a dead letter came from.
+pub struct DeadLetterOrigin<'a> {
+    /// `kafka` or `grpc`.
+    pub source: &'a str,
+    /// Input topic, when from Kafka.
+    pub topic: &'a str,
+    /// Input partition (-1 for gRPC).
+    pub partition: i32,
+    /// Input offset (-1 for gRPC).
+    pub offset: i64,
+}
+
+/// The producer of signals and dead letters.
+pub struct KafkaSink {
+    producer: ThreadedProducer<DeliveryContext>,
+    signals_topic: String,
+    dead_letter_topic: String,
+}
+
+impl KafkaSink {
+    /// An idempotent producer to `brokers`; `extra` properties override the defaults.
+    pub fn new(
+        brokers: &str,
+        signals_topic: &str,
+        dead_letter_topic: &str,
+        extra: &std::collections::BTreeMap<String, String>,
+        telemetry: Arc<Telemetry>,
+    ) -> Result<Self, KafkaError> {
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("compression.type", "lz4")
+            .set("message.timeout.ms", "60000");
+        for (k, v) in extra {
+            cfg.set(k, v);
+        }
+        let producer = cfg.create_with_context(DeliveryContext { telemetry })?;
+        Ok(KafkaSink {
+            producer,
+            signals_topic: signals_topic.to_string(),
+            dead_letter_topic: dead_letter_topic.to_string(),
+        })
+    }
+
+    fn send(
+        &self,
+        mut record: BaseRecord<'_, [u8], [u8], Box<Delivery>>,
+    ) -> Result<(), KafkaError> {
+        // A full local queue is backpressure: wait for room, never drop.
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((e, r)) => {
+                    r.delivery_opaque.complete(Err(e.to_string()));
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Produces a signal (keyed by account) to the signals topic.
+    pub fn send_signal(
+        &self,
+        account_id: &str,
+        signal_id: &str,
+        action: &str,
+        payload: &[u8],
+        delivery: Delivery,
+    ) -> Result<(), KafkaError> {
+        if let Delivery::Partition(p) = &delivery {
+            p.pending.fetch_add(1, Ordering::AcqRel);
+        }
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "satpam-signal-id",
+                value: Some(signal_id),
+            })
+            .insert(Header {
+                key: "satpam-action",
+                value: Some(action),
+            });
+        self.send(
+            BaseRecord::with_opaque_to(&self.signals_topic, Box::new(delivery))
+                .key(account_id.as_bytes())
+                .payload(payload)
+                .headers(headers),
+        )
+    }
+
+    /// Produces a message that could not be processed to the dead-letter
+    /// topic: the original bytes and key, with the reason and origin in headers.
+    pub fn send_dead_letter(
+        &self,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        reason: &str,
+        origin: &DeadLetterOrigin<'_>,
+        delivery: Delivery,
+    ) -> Result<(), KafkaError> {
+        if let Delivery::Partition(p) = &delivery {
+            p.pending.fetch_add(1, Ordering::AcqRel);
+        }
+        let partition = origin.partition.to_string();
+        let offset = origin.offset.to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "satpam-error",
+                value: Some(reason),
+            })
+            .insert(Header {
+                key: "satpam-source",
+                value: Some(origin.source),
+            })
+            .insert(Header {
+                key: "satpam-source-topic",
+                value: Some(origin.topic),
+            })
+            .insert(Header {
+                key: "satpam-source-partition",
+                value: Some(&partition),
+            })
+            .insert(Header {
+                key: "satpam-source-offset",
+                value: Some(&offset),
+            });
+        let mut record = BaseRecord::with_opaque_to(&self.dead_letter_topic, Box::new(delivery))
+            .payload(payload)
+            .headers(headers);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        self.send(record)
+    }
+
+    /// Waits for every record in flight.
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        self.producer.flush(timeout)
+    }
+
+    /// The signals topic.
+    pub fn signals_topic(&self) -> &str {
+        &self.signals_topic
+    }
+
+    /// The high watermark of every partition of the signals topic.
+    pub fn signals_watermarks(&self, timeout: Duration) -> Result<Vec<(i32, i64)>, KafkaError> {
+        let client = self.producer.client();
+        let md = client.fetch_metadata(Some(&self.signals_topic), timeout)?;
+        let mut out = Vec::new();
+        for t in md.topics() {
+            for p in t.partitions() {
+                let (_, high) = client.fetch_watermarks(&self.signals_topic, p.id(), timeout)?;
+                out.push((p.id(), high));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,173 @@
+//! `satpam.v1.Ingest`: a bidirectional stream of event batches, one ack per
+//! batch, in order. A batch is acked once every event in it is processed
+//! and, with Kafka configured, its signals are acknowledged by the broker.
+//! Invalid events are refused in the ack (and dead-lettered to Kafka when
+//! configured); the stream goes on.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::event::Event;
+use crate::pb::v1 as pb;
+use crate::service::pipeline::{Handled, Pipeline, WorkerState};
+use crate::service::shards::Shards;
+use crate::sink::kafka::{DeadLetterOrigin, Delivery};
+use crate::telemetry::{Source, Stage};
+
+/// The Ingest service.
+pub struct IngestService {
+    shards: Arc<Shards>,
+    pipeline: Arc<Pipeline>,
+    max_batch: usize,
+}
+
+impl IngestService {
+    /// Ingest into `shards` through `pipeline`; larger batches than `max_batch` are refused.
+    pub fn new(shards: Arc<Shards>, pipeline: Arc<Pipeline>, max_batch: usize) -> Self {
+        IngestService {
+            shards,
+            pipeline,
+            max_batch,
+        }
+    }
+}
+
+type AckStream = Pin<Box<dyn Stream<Item = Result<pb::BatchAck, Status>> + Send>>;
+
+/// Processes one batch; returns its ack and the broker acknowledgements to await.
+fn process_batch(
+    shards: &Shards,
+    pipeline: &Pipeline,
+    w: &mut WorkerState,
+    batch: pb::EventBatch,
+) -> (
+    pb::BatchAck,
+    Vec<tokio::sync::oneshot::Receiver<Result<(), String>>>,
+) {
+    let counters = pipeline.telemetry.source(Source::Grpc);
+    let mut ack = pb::BatchAck {
+        batch_id: batch.batch_id,
+        ..Default::default()
+    };
+    let mut waits = Vec::new();
+    counters.events.increment(batch.events.len() as u64);
+    for (i, m) in batch.events.into_iter().enumerate() {
+        let dequeued = Instant::now();
+        let dead_letter_bytes = pipeline
+            .kafka
+            .as_ref()
+            .map(|_| prost::Message::encode_to_vec(&m));
+        let event = match Event::try_from(m) {
+            Ok(e) => e,
+            Err(reason) => {
+                counters.validation_failures.increment(1);
+                counters.dead_lettered.increment(1);
+                let reason = reason.to_string();
+                if let (Some(k), Some(bytes)) = (&pipeline.kafka, dead_letter_bytes) {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    let origin = DeadLetterOrigin {
+                        source: "grpc",
+                        topic: "",
+                        partition: -1,
+                        offset: -1,
+                    };
+                    if k.send_dead_letter(None, &bytes, &reason, &origin, Delivery::Notify(tx))
+                        .is_ok()
+                    {
+                        waits.push(rx);
+                    }
+                }
+                ack.rejected += 1;
+                ack.rejections.push(pb::Rejection {
+                    index: i as u32,
+                    reason,
+                });
+                continue;
+            }
+        };
+        w.latency.record(Stage::Decode, dequeued.elapsed());
+        let engine = shards.grpc_shard(&event.tenant_id, &event.account_id);
+        let handled = pipeline.handle(engine, &event, Source::Grpc, w, dequeued, || {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            waits.push(rx);
+            Some(Delivery::Notify(tx))
+        });
+        ack.accepted += 1;
+        match handled {
+            Handled::Processed(Some(_)) => ack.signals += 1,
+            Handled::Duplicate => ack.duplicates += 1,
+            Handled::Processed(None) | Handled::Late => {}
+        }
+    }
+    (ack, waits)
+}
+
+#[tonic::async_trait]
+impl pb::ingest_server::Ingest for IngestService {
+    type IngestStream = AckStream;
+
+    async fn ingest(
+        &self,
+        request: Request<Streaming<pb::EventBatch>>,
+    ) -> Result<Response<AckStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(32);
+        let shards = self.shards.clone();
+        let pipeline = self.pipeline.clone();
+        let max_batch = self.max_batch;
+        tokio::spawn(async move {
+            let mut w = pipeline.worker();
+            loop {
+                let batch = match inbound.message().await {
+                    Ok(Some(b)) => b,
+                    Ok(None) => break,
+                    Err(status) => {
+                        tracing::debug!(%status, "ingest stream ended by the client");
+                        break;
+                    }
+                };
+                if batch.events.len() > max_batch {
+                    let _ = tx
+                        .send(Err(Status::invalid_argument(format!(
+                            "batch {} has {} events; at most {max_batch} are accepted",
+                            batch.batch_id,
+                            batch.events.len()
+                        ))))
+                        .await;
+                    break;
+                }
+                // CPU work of a bounded size (max_batch events, microseconds each).
+                let (ack, waits) = process_batch(&shards, &pipeline, &mut w, batch);
+                let mut failed = None;
+                for rx in waits {
+                    match rx.await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => failed = Some(e),
+                        Err(_) => failed = Some("producer dropped the record".into()),
+                    }
+                }
+                if let Some(e) = failed {
+                    let _ = tx
+                        .send(Err(Status::unavailable(format!(
+                            "batch {}: a signal or dead letter was not acknowledged by Kafka: {e}",
+                            ack.batch_id
+                        ))))
+                        .await;
+                    break;
+                }
+                pipeline.telemetry.ingest_batches.increment(1);
+                if tx.send(Ok(ack)).await.is_err() {
+                    break;
+                }
+            }
+            w.latency.flush(&pipeline.telemetry.latency);
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}

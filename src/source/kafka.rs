@@ -1,0 +1,758 @@
+//! The Kafka source: a consumer group reading `satpam.v1.MessageEvent`
+//! protobuf from the events topic.
+//!
+//! One poll thread owns the consumer; partition p goes to worker
+//! p mod `workers` over a bounded queue, so the events of a partition are
+//! processed in order and an overloaded worker slows the poll thread down
+//! (librdkafka then stops fetching) instead of dropping anything.
+//!
+//! Offsets: a worker checkpoints each partition every `commit_interval_ms`:
+//! it waits until every signal and dead letter of the partition is
+//! acknowledged by the broker, writes the partition's state snapshot (with
+//! `state_dir`), and only then hands the next offset to the poll thread,
+//! which commits. Revocation and shutdown do the same before they let go.
+//!
+//! Restart: with a snapshot whose offset is not behind the group's
+//! committed offset, the partition resumes from the snapshot with the state
+//! it had, and signals already on the signals topic since the snapshot are
+//! fenced (not produced twice). Without one it starts empty at the
+//! committed offset.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::{Headers, Message};
+use rdkafka::statistics::Statistics;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::ClientContext;
+use serde::{Deserialize, Serialize};
+
+use crate::event::Event;
+use crate::pb::v1 as pb;
+use crate::service::config::KafkaSection;
+use crate::service::pipeline::{Pipeline, WorkerState};
+use crate::service::shards::Shards;
+use crate::sink::kafka::{DeadLetterOrigin, Delivery, KafkaSink, PartitionEffects};
+use crate::telemetry::{Source, Stage, Telemetry};
+use crate::Engine;
+
+/// How long a checkpoint waits for the broker to acknowledge a partition's effects.
+const ACK_TIMEOUT: Duration = Duration::from_secs(60);
+/// Messages handed to a worker at once.
+const BATCH: usize = 256;
+
+/// Signal ids already on the signals topic, produced after the snapshots
+/// this instance resumed from: re-processing makes them again, and they
+/// must not be produced twice.
+#[derive(Default)]
+pub struct Fence {
+    ids: Mutex<HashSet<String>>,
+    armed: AtomicBool,
+}
+
+impl Fence {
+    fn add(&self, ids: impl IntoIterator<Item = String>) {
+        if let Ok(mut s) = self.ids.lock() {
+            s.extend(ids);
+            self.armed.store(!s.is_empty(), Ordering::Release);
+        }
+    }
+
+    /// True (once) when `signal_id` is fenced: it was produced before a restart.
+    pub fn take(&self, signal_id: &str) -> bool {
+        if !self.armed.load(Ordering::Acquire) {
+            return false;
+        }
+        let Ok(mut s) = self.ids.lock() else {
+            return false;
+        };
+        let hit = s.remove(signal_id);
+        self.armed.store(!s.is_empty(), Ordering::Release);
+        hit
+    }
+}
+
+/// What a snapshot file carries besides the state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct SnapshotMeta {
+    topic: String,
+    partition: i32,
+    /// The next offset to process.
+    offset: i64,
+    /// High watermarks of the signals topic when the snapshot was taken.
+    signals_watermarks: Vec<(i32, i64)>,
+}
+
+struct Msg {
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    payload: Vec<u8>,
+}
+
+enum Cmd {
+    Batch(Vec<Msg>),
+    /// Checkpoint these partitions, drop their shards, reply with offsets to commit.
+    Revoke(Vec<i32>, SyncSender<Vec<(i32, i64)>>),
+    /// Checkpoint everything and stop.
+    Stop(SyncSender<Vec<(i32, i64)>>),
+}
+
+/// The shared parts the poll thread, its rebalance callback and the workers use.
+struct Shared {
+    cfg: KafkaSection,
+    shards: Arc<Shards>,
+    pipeline: Arc<Pipeline>,
+    sink: Arc<KafkaSink>,
+    fence: Arc<Fence>,
+    telemetry: Arc<Telemetry>,
+    senders: Vec<SyncSender<Cmd>>,
+    batches: Mutex<Vec<Vec<Msg>>>,
+    /// Offsets checkpointed by workers, waiting to be committed.
+    ready: Mutex<HashMap<i32, i64>>,
+    /// Set by a worker that cannot checkpoint (a record the broker refused).
+    fatal: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn worker_of(&self, partition: i32) -> usize {
+        partition.unsigned_abs() as usize % self.senders.len()
+    }
+
+    fn push(&self, m: Msg) {
+        let w = self.worker_of(m.partition);
+        let full = {
+            let Ok(mut b) = self.batches.lock() else {
+                return;
+            };
+            b[w].push(m);
+            (b[w].len() >= BATCH).then(|| std::mem::take(&mut b[w]))
+        };
+        if let Some(batch) = full {
+            // Blocks when the worker is behind: backpressure, not loss.
+            let _ = self.senders[w].send(Cmd::Batch(batch));
+        }
+    }
+
+    fn flush_batches(&self) {
+        let taken: Vec<(usize, Vec<Msg>)> = match self.batches.lock() {
+            Ok(mut b) => b
+                .iter_mut()
+                .enumerate()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(i, v)| (i, std::mem::take(v)))
+                .collect(),
+            Err(_) => return,
+        };
+        for (w, batch) in taken {
+            let _ = self.senders[w].send(Cmd::Batch(batch));
+        }
+    }
+
+    fn snapshot_path(&self, partition: i32) -> Option<PathBuf> {
+        self.cfg
+            .state_dir
+            .as_ref()
+            .map(|d| snapshot_file(d, &self.cfg.events_topic, partition))
+    }
+
+    fn fail(&self, why: String) {
+        tracing::error!(error = %why, "kafka source stopping");
+        if let Ok(mut f) = self.fatal.lock() {
+            f.get_or_insert(why);
+        }
+    }
+}
+
+/// The snapshot file of one partition.
+pub fn snapshot_file(dir: &Path, topic: &str, partition: i32) -> PathBuf {
+    dir.join(format!("{topic}-{partition}.snap"))
+}
+
+/// The consumer's callbacks: rebalances and statistics.
+struct SourceContext {
+    shared: Arc<Shared>,
+}
+
+impl ClientContext for SourceContext {
+    fn stats(&self, stats: Statistics) {
+        let mut total = 0;
+        if let Some(t) = stats.topics.get(&self.shared.cfg.events_topic) {
+            for p in t.partitions.values() {
+                if p.partition >= 0 && p.consumer_lag >= 0 {
+                    self.shared.telemetry.set_lag(p.partition, p.consumer_lag);
+                    total += p.consumer_lag;
+                }
+            }
+        }
+        self.shared.telemetry.lag_total.set(total as f64);
+    }
+}
+
+impl ConsumerContext for SourceContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.prepare_assignment(consumer, tpl);
+                if let Err(e) = consumer.assign(tpl) {
+                    self.shared.fail(format!("cannot take the assigned partitions: {e}"));
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+                tracing::info!(partitions = ?parts, "partitions revoked: draining");
+                let offsets = drain(&self.shared, &parts);
+                commit(consumer, &self.shared, offsets, CommitMode::Sync);
+                if let Err(e) = consumer.unassign() {
+                    tracing::warn!(error = %e, "unassign failed");
+                }
+                self.shared
+                    .telemetry
+                    .shards
+                    .set(self.shared.shards.partition_ids().len() as f64);
+            }
+            other => tracing::warn!(error = ?other, "rebalance error"),
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        match result {
+            Ok(()) => self.shared.telemetry.commits.increment(1),
+            Err(e) => {
+                self.shared.telemetry.commit_failures.increment(1);
+                tracing::warn!(error = %e, "offset commit failed");
+            }
+        }
+    }
+}
+
+impl SourceContext {
+    /// Restores snapshots of the assigned partitions and sets their start offsets.
+    fn prepare_assignment(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
+        let s = &self.shared;
+        let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        tracing::info!(partitions = ?parts, "partitions assigned");
+        let committed: HashMap<i32, i64> = consumer
+            .committed_offsets(tpl.clone(), Duration::from_secs(10))
+            .map(|c| {
+                c.elements()
+                    .iter()
+                    .filter_map(|e| match e.offset() {
+                        Offset::Offset(o) => Some((e.partition(), o)),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut fence_from: Vec<(i32, i64)> = Vec::new();
+        for p in parts {
+            let Some(path) = s.snapshot_path(p) else {
+                continue;
+            };
+            match crate::snapshot::load_from_file(s.shards.context().clone(), &path) {
+                Ok(Some((engine, extra))) => {
+                    let meta: Option<SnapshotMeta> = serde_json::from_slice(&extra).ok();
+                    let Some(meta) = meta.filter(|m| m.topic == s.cfg.events_topic && m.partition == p) else {
+                        tracing::warn!(path = %path.display(), "snapshot of another partition; ignored");
+                        continue;
+                    };
+                    let behind = committed.get(&p).is_some_and(|c| *c > meta.offset);
+                    if behind {
+                        tracing::info!(partition = p, snapshot = meta.offset, committed = ?committed.get(&p),
+                            "snapshot is behind the group's offset (another instance went on); starting empty");
+                        continue;
+                    }
+                    s.shards.install_partition(p, Arc::new(engine));
+                    let _ = tpl.set_partition_offset(&s.cfg.events_topic, p, Offset::Offset(meta.offset));
+                    fence_from.extend(meta.signals_watermarks);
+                    tracing::info!(partition = p, offset = meta.offset, "partition resumed from its snapshot");
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "snapshot unreadable; starting empty"),
+            }
+        }
+        if !fence_from.is_empty() {
+            match read_signal_ids(&s.cfg, &s.sink, &fence_from) {
+                Ok(ids) => {
+                    tracing::info!(signals = ids.len(), "fenced signals produced since the snapshots");
+                    s.fence.add(ids);
+                }
+                Err(e) => s.fail(format!("cannot read the signals topic to fence re-emitted signals: {e}")),
+            }
+        }
+        s.telemetry.shards.set(tpl.count() as f64);
+    }
+}
+
+/// Signal ids on the signals topic from `from` (partition, offset) to its end.
+fn read_signal_ids(
+    cfg: &KafkaSection,
+    sink: &KafkaSink,
+    from: &[(i32, i64)],
+) -> KafkaResult<Vec<String>> {
+    let mut start: HashMap<i32, i64> = HashMap::new();
+    for (p, o) in from {
+        let e = start.entry(*p).or_insert(*o);
+        *e = (*e).min(*o);
+    }
+    let ends: HashMap<i32, i64> = sink
+        .signals_watermarks(Duration::from_secs(10))?
+        .into_iter()
+        .collect();
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &cfg.brokers)
+        .set("group.id", format!("{}-fence", cfg.group_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false");
+    for (k, v) in &cfg.consumer {
+        c.set(k, v);
+    }
+    let reader: BaseConsumer = c.create()?;
+    let mut tpl = TopicPartitionList::new();
+    let mut remaining: HashMap<i32, i64> = HashMap::new();
+    for (p, end) in &ends {
+        let s = start.get(p).copied().unwrap_or(*end);
+        if s < *end {
+            tpl.add_partition_offset(&cfg.signals_topic, *p, Offset::Offset(s))?;
+            remaining.insert(*p, *end);
+        }
+    }
+    let mut ids = Vec::new();
+    if remaining.is_empty() {
+        return Ok(ids);
+    }
+    reader.assign(&tpl)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !remaining.is_empty() && Instant::now() < deadline {
+        let Some(m) = reader.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let m = m?;
+        if let Some(h) = m.headers() {
+            for hdr in h.iter() {
+                if hdr.key == "satpam-signal-id" {
+                    if let Some(v) = hdr.value.and_then(|v| std::str::from_utf8(v).ok()) {
+                        ids.push(v.to_string());
+                    }
+                }
+            }
+        }
+        if remaining.get(&m.partition()).is_some_and(|end| m.offset() + 1 >= *end) {
+            remaining.remove(&m.partition());
+        }
+    }
+    if !remaining.is_empty() {
+        return Err(rdkafka::error::KafkaError::MessageConsumption(
+            rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
+        ));
+    }
+    Ok(ids)
+}
+
+/// Asks the workers to checkpoint `parts` and drop them; returns the offsets to commit.
+fn drain(shared: &Shared, parts: &[i32]) -> Vec<(i32, i64)> {
+    shared.flush_batches();
+    let mut by_worker: HashMap<usize, Vec<i32>> = HashMap::new();
+    for p in parts {
+        by_worker.entry(shared.worker_of(*p)).or_default().push(*p);
+    }
+    let mut replies = Vec::new();
+    for (w, ps) in by_worker {
+        let (tx, rx) = sync_channel(1);
+        if shared.senders[w].send(Cmd::Revoke(ps, tx)).is_ok() {
+            replies.push(rx);
+        }
+    }
+    let mut out: Vec<(i32, i64)> = replies.into_iter().filter_map(|r| r.recv().ok()).flatten().collect();
+    if let Ok(mut ready) = shared.ready.lock() {
+        // Anything checkpointed earlier for these partitions is superseded.
+        for p in parts {
+            if let Some(o) = ready.remove(p) {
+                if !out.iter().any(|(q, _)| q == p) {
+                    out.push((*p, o));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn commit(consumer: &BaseConsumer<SourceContext>, shared: &Shared, offsets: Vec<(i32, i64)>, mode: CommitMode) {
+    if offsets.is_empty() {
+        return;
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (p, o) in &offsets {
+        if tpl
+            .add_partition_offset(&shared.cfg.events_topic, *p, Offset::Offset(*o))
+            .is_err()
+        {
+            return;
+        }
+    }
+    if let Err(e) = consumer.commit(&tpl, mode) {
+        shared.telemetry.commit_failures.increment(1);
+        tracing::warn!(error = %e, "offset commit failed");
+    } else if matches!(mode, CommitMode::Sync) {
+        shared.telemetry.commits.increment(1);
+    }
+}
+
+/// One partition as a worker sees it.
+struct PartState {
+    engine: Arc<Engine>,
+    effects: Arc<PartitionEffects>,
+    /// The next offset to process (what a checkpoint commits).
+    next_offset: i64,
+    dirty: bool,
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    parts: HashMap<i32, PartState>,
+    state: WorkerState,
+}
+
+impl Worker {
+    fn run(mut self, rx: Receiver<Cmd>) {
+        let interval = Duration::from_millis(self.shared.cfg.commit_interval_ms);
+        let mut next_checkpoint = Instant::now() + interval;
+        loop {
+            let wait = next_checkpoint.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(Cmd::Batch(msgs)) => {
+                    for m in msgs {
+                        self.process(m);
+                    }
+                }
+                Ok(Cmd::Revoke(ps, reply)) => {
+                    let offsets = self.checkpoint(&ps);
+                    for p in &ps {
+                        self.parts.remove(p);
+                        self.shared.shards.remove_partition(*p);
+                    }
+                    let _ = reply.send(offsets);
+                }
+                Ok(Cmd::Stop(reply)) => {
+                    let all: Vec<i32> = self.parts.keys().copied().collect();
+                    let _ = reply.send(self.checkpoint(&all));
+                    break;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if Instant::now() >= next_checkpoint {
+                let all: Vec<i32> = self.parts.keys().copied().collect();
+                let offsets = self.checkpoint(&all);
+                if let Ok(mut ready) = self.shared.ready.lock() {
+                    ready.extend(offsets);
+                }
+                next_checkpoint = Instant::now() + interval;
+            }
+        }
+        self.state.latency.flush(&self.shared.telemetry.latency);
+    }
+
+    fn part(&mut self, partition: i32, offset: i64) -> &mut PartState {
+        let shards = &self.shared.shards;
+        self.parts.entry(partition).or_insert_with(|| PartState {
+            engine: shards.partition(partition),
+            effects: Arc::new(PartitionEffects::default()),
+            next_offset: offset,
+            dirty: false,
+        })
+    }
+
+    fn process(&mut self, m: Msg) {
+        let dequeued = Instant::now();
+        let shared = self.shared.clone();
+        let counters = shared.telemetry.source(Source::Kafka);
+        counters.events.increment(1);
+        let (engine, effects) = {
+            let p = self.part(m.partition, m.offset);
+            (p.engine.clone(), p.effects.clone())
+        };
+        let decoded = <pb::MessageEvent as prost::Message>::decode(m.payload.as_slice())
+            .map_err(|e| {
+                counters.decode_failures.increment(1);
+                format!("not a satpam.v1.MessageEvent: {e}")
+            })
+            .and_then(|pbm| {
+                Event::try_from(pbm).map_err(|e| {
+                    counters.validation_failures.increment(1);
+                    format!("invalid event: {e}")
+                })
+            });
+        match decoded {
+            Ok(event) => {
+                self.state.latency.record(Stage::Decode, dequeued.elapsed());
+                let fence = &shared.fence;
+                shared.pipeline.handle_fenced(
+                    &engine,
+                    &event,
+                    Source::Kafka,
+                    &mut self.state,
+                    dequeued,
+                    fence,
+                    || Some(Delivery::Partition(effects.clone())),
+                );
+            }
+            Err(reason) => {
+                counters.dead_lettered.increment(1);
+                let origin = DeadLetterOrigin {
+                    source: "kafka",
+                    topic: &shared.cfg.events_topic,
+                    partition: m.partition,
+                    offset: m.offset,
+                };
+                tracing::warn!(partition = m.partition, offset = m.offset, %reason, "dead-lettered");
+                if let Err(e) = shared.sink.send_dead_letter(
+                    m.key.as_deref(),
+                    &m.payload,
+                    &reason,
+                    &origin,
+                    Delivery::Partition(effects.clone()),
+                ) {
+                    shared.fail(format!("cannot dead-letter offset {} of partition {}: {e}", m.offset, m.partition));
+                }
+            }
+        }
+        let p = self.part(m.partition, m.offset);
+        p.next_offset = m.offset + 1;
+        p.dirty = true;
+    }
+
+    /// Waits for the partitions' effects, snapshots them, returns the offsets to commit.
+    fn checkpoint(&mut self, parts: &[i32]) -> Vec<(i32, i64)> {
+        let mut out = Vec::new();
+        for p in parts {
+            let Some(st) = self.parts.get_mut(p) else {
+                continue;
+            };
+            if !st.dirty {
+                continue;
+            }
+            if !st.effects.wait_acked(ACK_TIMEOUT) {
+                self.shared.fail(format!(
+                    "partition {p}: a signal or dead letter was not acknowledged; offsets stay before it"
+                ));
+                continue;
+            }
+            if let Some(path) = self.shared.snapshot_path(*p) {
+                let meta = match self.shared.sink.signals_watermarks(Duration::from_secs(10)) {
+                    Ok(w) => SnapshotMeta {
+                        topic: self.shared.cfg.events_topic.clone(),
+                        partition: *p,
+                        offset: st.next_offset,
+                        signals_watermarks: w,
+                    },
+                    Err(e) => {
+                        tracing::warn!(partition = p, error = %e, "no snapshot: cannot read signals watermarks");
+                        continue;
+                    }
+                };
+                let extra = serde_json::to_vec(&meta).unwrap_or_default();
+                match crate::snapshot::save_to_file(&st.engine, &path, &extra) {
+                    Ok(()) => self.shared.telemetry.snapshots.increment(1),
+                    Err(e) => {
+                        tracing::warn!(partition = p, error = %e, "snapshot not written; offset not committed");
+                        continue;
+                    }
+                }
+            }
+            st.dirty = false;
+            out.push((*p, st.next_offset));
+        }
+        out
+    }
+}
+
+/// A running Kafka source.
+pub struct KafkaSource {
+    poll: Option<JoinHandle<Result<(), String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl KafkaSource {
+    /// Subscribes and starts the poll thread and the workers.
+    pub fn start(
+        cfg: KafkaSection,
+        shards: Arc<Shards>,
+        pipeline: Arc<Pipeline>,
+        sink: Arc<KafkaSink>,
+        fence: Arc<Fence>,
+    ) -> Result<KafkaSource, String> {
+        if let Some(dir) = &cfg.state_dir {
+            std::fs::create_dir_all(dir).map_err(|e| format!("kafka.state_dir {}: {e}", dir.display()))?;
+        }
+        let telemetry = pipeline.telemetry.clone();
+        let per_worker = (cfg.queue_capacity / BATCH).max(1);
+        let mut receivers = Vec::new();
+        let mut senders = Vec::new();
+        for _ in 0..cfg.workers {
+            let (tx, rx) = sync_channel(per_worker);
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        let shared = Arc::new(Shared {
+            batches: Mutex::new((0..cfg.workers).map(|_| Vec::new()).collect()),
+            cfg,
+            shards,
+            pipeline,
+            sink,
+            fence,
+            telemetry,
+            senders,
+            ready: Mutex::new(HashMap::new()),
+            fatal: Mutex::new(None),
+        });
+        let mut workers = Vec::new();
+        for (i, rx) in receivers.into_iter().enumerate() {
+            let w = Worker {
+                shared: shared.clone(),
+                parts: HashMap::new(),
+                state: shared.pipeline.worker(),
+            };
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("satpam-worker-{i}"))
+                    .spawn(move || w.run(rx))
+                    .map_err(|e| format!("cannot start a worker: {e}"))?,
+            );
+        }
+        let c = &shared.cfg;
+        let mut cc = ClientConfig::new();
+        cc.set("bootstrap.servers", &c.brokers)
+            .set("group.id", &c.group_id)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .set("statistics.interval.ms", "5000")
+            .set("partition.assignment.strategy", "range,roundrobin");
+        for (k, v) in &c.consumer {
+            cc.set(k, v);
+        }
+        let consumer: BaseConsumer<SourceContext> = cc
+            .create_with_context(SourceContext {
+                shared: shared.clone(),
+            })
+            .map_err(|e| format!("cannot create the Kafka consumer: {e}"))?;
+        consumer
+            .subscribe(&[&c.events_topic])
+            .map_err(|e| format!("cannot subscribe to {}: {e}", c.events_topic))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let poll = std::thread::Builder::new()
+            .name("satpam-kafka-poll".into())
+            .spawn(move || poll_loop(consumer, shared, workers, stop2))
+            .map_err(|e| format!("cannot start the poll thread: {e}"))?;
+        Ok(KafkaSource {
+            poll: Some(poll),
+            stop,
+        })
+    }
+
+    /// Whether the source stopped on its own (an error).
+    pub fn finished(&self) -> bool {
+        self.poll.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Stops fetching, drains the workers, commits; returns the source's error, if any.
+    pub fn stop(mut self) -> Result<(), String> {
+        self.stop.store(true, Ordering::Release);
+        match self.poll.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err("the Kafka poll thread panicked".into()),
+            None => Ok(()),
+        }
+    }
+}
+
+fn poll_loop(
+    consumer: BaseConsumer<SourceContext>,
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), String> {
+    let interval = Duration::from_millis(shared.cfg.commit_interval_ms);
+    let mut last_commit = Instant::now();
+    let mut fatal = None;
+    while !stop.load(Ordering::Acquire) {
+        // Drain what is there without waiting, then flush and wait.
+        let msg = match consumer.poll(Duration::ZERO) {
+            Some(m) => Some(m),
+            None => {
+                shared.flush_batches();
+                consumer.poll(Duration::from_millis(100))
+            }
+        };
+        match msg {
+            Some(Ok(m)) => shared.push(Msg {
+                partition: m.partition(),
+                offset: m.offset(),
+                key: m.key().map(<[u8]>::to_vec),
+                payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            }),
+            Some(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
+            None => {}
+        }
+        if last_commit.elapsed() >= interval {
+            let ready: Vec<(i32, i64)> = shared
+                .ready
+                .lock()
+                .map(|mut r| r.drain().collect())
+                .unwrap_or_default();
+            commit(&consumer, &shared, ready, CommitMode::Async);
+            last_commit = Instant::now();
+        }
+        if let Some(f) = shared.fatal.lock().ok().and_then(|f| f.clone()) {
+            fatal = Some(f);
+            break;
+        }
+    }
+    // Shutdown: stop fetching, drain every worker, flush, commit.
+    shared.flush_batches();
+    let mut offsets: Vec<(i32, i64)> = shared
+        .ready
+        .lock()
+        .map(|mut r| r.drain().collect())
+        .unwrap_or_default();
+    for tx in &shared.senders {
+        let (rtx, rrx) = sync_channel(1);
+        if tx.send(Cmd::Stop(rtx)).is_ok() {
+            if let Ok(o) = rrx.recv() {
+                offsets.retain(|(p, _)| !o.iter().any(|(q, _)| q == p));
+                offsets.extend(o);
+            }
+        }
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    if let Err(e) = shared.sink.flush(Duration::from_secs(30)) {
+        tracing::warn!(error = %e, "producer flush incomplete");
+    }
+    if fatal.is_none() {
+        fatal = shared.fatal.lock().ok().and_then(|f| f.clone());
+    }
+    commit(&consumer, &shared, offsets, CommitMode::Sync);
+    tracing::info!("kafka source stopped");
+    match fatal {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}

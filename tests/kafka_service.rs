@@ -1,0 +1,252 @@
+//! `satpam serve` against a real Kafka-protocol broker (Tansu). Run by
+//! `.ci/run` after `scripts/broker.sh start`:
+//!
+//! ```text
+//! SATPAM_TEST_BROKERS=127.0.0.1:19092 cargo test --test kafka_service -- --ignored --test-threads 1
+//! ```
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::kafka::{
+    create_topics, produce, produce_raw, producer, read_topic, signals, unique, Record, Serve,
+};
+use common::{traffic, Script};
+use satpam::clock::ManualClock;
+use satpam::decide::CountryPolicy;
+use satpam::pb::v1 as pb;
+use satpam::{Engine, EngineConfig, Event, Outcome, RuleSet, Scratch};
+
+/// The signal ids the engine decides for `events`, replayed in memory.
+fn expected_signal_ids(events: &[pb::MessageEvent]) -> BTreeSet<String> {
+    let engine = Engine::new(
+        Arc::new(RuleSet::default_pack()),
+        CountryPolicy::default(),
+        Arc::new(ManualClock::new(0)),
+        EngineConfig::default(),
+    );
+    let mut scratch = Scratch::default();
+    let mut ids = BTreeSet::new();
+    for m in events {
+        let e = Event::try_from(m.clone()).expect("valid");
+        if let Outcome::Processed(Some(s)) = engine.process(&e, &mut scratch) {
+            ids.insert(s.signal_id.clone());
+        }
+    }
+    ids
+}
+
+fn ids_of(records: &[Record]) -> Vec<String> {
+    signals(records).into_iter().map(|s| s.signal_id).collect()
+}
+
+fn assert_no_duplicates(ids: &[String]) {
+    let mut seen = BTreeSet::new();
+    for id in ids {
+        assert!(seen.insert(id), "signal {id} emitted twice");
+    }
+}
+
+fn violating_and_legit(tag: &str) -> Vec<pb::MessageEvent> {
+    let mut events = traffic(Script::Assistant, &format!("{tag}-ai"), 25, 120, true);
+    events.extend(traffic(Script::SupportBot, &format!("{tag}-shop"), 25, 120, true));
+    events.sort_by_key(|e| e.timestamp_ms);
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
+async fn signals_topic_carries_the_violating_accounts_signals_and_nothing_else() {
+    let dir = tempfile::tempdir().expect("dir");
+    let topics = create_topics(&unique("sig"), 3).await;
+    let events = violating_and_legit("a");
+    let expected = expected_signal_ids(&events);
+    assert!(!expected.is_empty());
+    let serve = Serve::start(dir.path(), "one", &topics, "");
+    produce(&producer(), &topics.events, &events);
+
+    let records = read_topic(&topics.signals, Duration::from_secs(60), |r| r.len() >= expected.len());
+    let got = ids_of(&records);
+    assert_no_duplicates(&got);
+    assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected);
+    for (r, s) in records.iter().zip(signals(&records)) {
+        assert_eq!(s.account_id, "a-ai", "nothing for the legitimate account");
+        assert_eq!(r.key.as_deref(), Some(s.account_id.as_bytes()), "keyed by account");
+        assert_eq!(r.headers.get("satpam-signal-id"), Some(&s.signal_id));
+    }
+    serve.wait_metric("satpam_events_total{source=\"kafka\"}", Duration::from_secs(30), |v| {
+        v == events.len() as f64
+    });
+    serve.wait_metric("satpam_consumer_lag_total", Duration::from_secs(30), |v| v == 0.0);
+    assert!(serve.terminate().success(), "clean exit on SIGTERM");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
+async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
+    let dir = tempfile::tempdir().expect("dir");
+    let topics = create_topics(&unique("kill"), 2).await;
+    let mut events = Vec::new();
+    for tag in ["k1", "k2", "k3"] {
+        events.extend(violating_and_legit(tag));
+    }
+    events.sort_by_key(|e| e.timestamp_ms);
+    let expected = expected_signal_ids(&events);
+    let state = dir.path().join("state");
+    let extra = format!("state_dir = \"{}\"\n", state.display());
+
+    let p = producer();
+    let first = Serve::start(dir.path(), "first", &topics, &extra);
+    let half = events.len() / 2;
+    produce(&p, &topics.events, &events[..half]);
+    // Let it commit some checkpoints and signal something, then kill it mid-stream.
+    first.wait_metric("satpam_snapshots_total", Duration::from_secs(30), |v| v >= 2.0);
+    let before_kill = read_topic(&topics.signals, Duration::from_secs(30), |r| !r.is_empty());
+    assert!(!before_kill.is_empty(), "signals before the kill");
+    produce(&p, &topics.events, &events[half..half + 2_000]);
+    first.kill();
+
+    produce(&p, &topics.events, &events[half + 2_000..]);
+    let second = Serve::start(dir.path(), "second", &topics, &extra);
+    let records = read_topic(&topics.signals, Duration::from_secs(90), |r| {
+        ids_of(r).into_iter().collect::<BTreeSet<_>>().len() >= expected.len()
+    });
+    second.wait_metric("satpam_consumer_lag_total", Duration::from_secs(60), |v| v == 0.0);
+    // Give a straggler the chance to show up before judging duplicates.
+    let records = read_topic(&topics.signals, Duration::from_secs(3), |r| r.len() > records.len());
+    let got = ids_of(&records);
+    assert_no_duplicates(&got);
+    assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected, "exactly the in-memory decisions");
+
+    // No event skipped or counted twice: the restored state matches an
+    // in-memory replay of every event.
+    let engine = Engine::new(
+        Arc::new(RuleSet::default_pack()),
+        CountryPolicy::default(),
+        Arc::new(ManualClock::new(0)),
+        EngineConfig::default(),
+    );
+    let mut scratch = Scratch::default();
+    for m in &events {
+        let _ = engine.process(&Event::try_from(m.clone()).expect("valid"), &mut scratch);
+    }
+    let mut admin = pb::admin_client::AdminClient::connect(format!("http://{}", second.grpc))
+        .await
+        .expect("admin");
+    for tag in ["k1", "k2", "k3"] {
+        for kind in ["ai", "shop"] {
+            let account = format!("{tag}-{kind}");
+            let want = engine.account("bsp-test", &account).expect("replayed");
+            let got = admin
+                .get_account(pb::GetAccountRequest {
+                    tenant_id: "bsp-test".into(),
+                    account_id: account.clone(),
+                })
+                .await
+                .expect("tracked after restart")
+                .into_inner();
+            assert_eq!(got.signals, want.decision.signals(), "{account}: signals");
+            assert_eq!(got.last_event_ms, want.behaviour.last_ms(), "{account}: last event");
+            assert_eq!(
+                got.action,
+                pb::Action::from(want.decision.action()) as i32,
+                "{account}: action"
+            );
+            let mut want_b = want.behaviour.clone();
+            let totals = want_b.totals(want.behaviour.last_ms());
+            let ev = got.evidence.expect("evidence");
+            assert_eq!(
+                ev.events,
+                totals.hour[satpam::state::account::hour::IN] + totals.hour[satpam::state::account::hour::OUT],
+                "{account}: events in the last hour"
+            );
+        }
+    }
+    assert!(second.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
+async fn a_poison_message_is_dead_lettered_and_the_events_after_it_are_processed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let topics = create_topics(&unique("dlq"), 1).await;
+    let events = violating_and_legit("p");
+    let expected = expected_signal_ids(&events);
+    let serve = Serve::start(dir.path(), "poison", &topics, "");
+    let p = producer();
+    produce(&p, &topics.events, &events[..100]);
+    let poison = b"\xff\xff not a protobuf message \x00\x01";
+    produce_raw(&p, &topics.events, "p-ai", poison);
+    let mut invalid = events[0].clone();
+    invalid.tenant_id.clear();
+    produce(&p, &topics.events, &[invalid]);
+    produce(&p, &topics.events, &events[100..]);
+
+    let dead = read_topic(&topics.dlq, Duration::from_secs(30), |r| r.len() >= 2);
+    assert_eq!(dead.len(), 2);
+    assert_eq!(dead[0].payload, poison, "the original bytes");
+    assert_eq!(dead[0].key.as_deref(), Some(&b"p-ai"[..]));
+    assert!(dead[0].headers["satpam-error"].contains("not a satpam.v1.MessageEvent"));
+    assert_eq!(dead[0].headers["satpam-source-topic"], topics.events);
+    assert_eq!(dead[0].headers["satpam-source-offset"], "100");
+    assert!(dead[1].headers["satpam-error"].contains("tenant_id"));
+
+    let records = read_topic(&topics.signals, Duration::from_secs(60), |r| r.len() >= expected.len());
+    assert_eq!(ids_of(&records).into_iter().collect::<BTreeSet<_>>(), expected);
+    serve.wait_metric("satpam_dead_letters_total{source=\"kafka\"}", Duration::from_secs(10), |v| v == 2.0);
+    assert_eq!(serve.metric("satpam_decode_failures_total{source=\"kafka\"}"), Some(1.0));
+    assert_eq!(serve.metric("satpam_validation_failures_total{source=\"kafka\"}"), Some(1.0));
+    assert!(serve.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
+async fn two_instances_in_one_group_share_the_partitions_and_process_each_event_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let topics = create_topics(&unique("group"), 4).await;
+    let a = Serve::start(dir.path(), "a", &topics, "");
+    let b = Serve::start(dir.path(), "b", &topics, "");
+    // Both hold partitions before any event is produced (no rebalance mid-stream).
+    for s in [&a, &b] {
+        s.wait_metric("satpam_shards", Duration::from_secs(60), |v| v >= 1.0);
+    }
+    let total_shards = a.metric("satpam_shards").unwrap_or(0.0) + b.metric("satpam_shards").unwrap_or(0.0);
+    assert_eq!(total_shards, 4.0, "every partition owned by exactly one instance");
+
+    let mut events = Vec::new();
+    for tag in ["g1", "g2", "g3", "g4"] {
+        events.extend(violating_and_legit(tag));
+    }
+    events.sort_by_key(|e| e.timestamp_ms);
+    let expected = expected_signal_ids(&events);
+    produce(&producer(), &topics.events, &events);
+
+    let records = read_topic(&topics.signals, Duration::from_secs(90), |r| r.len() >= expected.len());
+    let got = ids_of(&records);
+    assert_no_duplicates(&got);
+    assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected);
+
+    let name = "satpam_events_total{source=\"kafka\"}";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (mut ea, mut eb) = (0.0, 0.0);
+    while std::time::Instant::now() < deadline {
+        ea = a.metric(name).unwrap_or(0.0);
+        eb = b.metric(name).unwrap_or(0.0);
+        if ea + eb >= events.len() as f64 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(ea + eb, events.len() as f64, "each event processed exactly once");
+    assert!(ea > 0.0 && eb > 0.0, "both instances worked: {ea} + {eb}");
+    let by_partition: HashMap<i32, usize> = records.iter().fold(HashMap::new(), |mut m, r| {
+        *m.entry(r.partition).or_default() += 1;
+        m
+    });
+    assert!(!by_partition.is_empty());
+    assert!(a.terminate().success());
+    assert!(b.terminate().success());
+}
