@@ -17,6 +17,11 @@ pub mod pb;
 pub mod replay;
 pub mod rules;
 pub mod scenario;
+/// Snapshots of one engine shard: its state written to bytes and restored
+/// exactly, so that a service restarted after a crash reloads a partition's
+/// state and re-processes the events after the snapshot with the same
+/// signals and signal ids.
+pub mod snapshot;
 pub mod state;
 
 pub use engine::{Engine, EngineConfig, EngineContext, Outcome, Scratch};
