@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 /// Who sent the message, from the business's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -89,6 +91,27 @@ impl Country {
     /// Whether the country is known.
     pub fn is_known(&self) -> bool {
         *self != Country::UNKNOWN
+    }
+}
+
+/// Written as its two bytes.
+impl Serialize for Country {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// Read back only when it is two upper-case ASCII letters or `??`.
+impl<'de> Deserialize<'de> for Country {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let b = <[u8; 2]>::deserialize(d)?;
+        if b == Country::UNKNOWN.0 || b.iter().all(u8::is_ascii_uppercase) {
+            Ok(Country(b))
+        } else {
+            Err(serde::de::Error::custom(format_args!(
+                "invalid country code bytes {b:?}"
+            )))
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! Data flows one way, and the modules follow it:
 //! `pb` (wire types) -> `convert` -> `event` -> `state` -> `features` ->
 //! `rules` -> `decide` -> signals, driven by `engine` on event time.
+//! The service (`service`) wraps it: `source` (Kafka, gRPC) -> engine
+//! shards -> `sink` (Kafka, Watch, JSONL), with `telemetry` and `snapshot`.
 #![warn(missing_docs)]
 
 pub mod clock;
@@ -20,6 +22,11 @@ pub mod scenario;
 pub mod service;
 pub mod source;
 pub mod sink;
+/// Snapshots of one engine shard: its state written to bytes and restored
+/// exactly, so that a service restarted after a crash reloads a partition's
+/// state and re-processes the events after the snapshot with the same
+/// signals and signal ids.
+pub mod snapshot;
 pub mod state;
 pub mod telemetry;
 

@@ -2,10 +2,12 @@
 //! active for the rule's hold time; the account score combines the active
 //! enforcing rules.
 
+use serde::{Deserialize, Serialize};
+
 use crate::rules::RuleSet;
 
 /// One rule active for an account.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActiveRule {
     /// Index of the rule in its rule set.
     pub rule: u16,
@@ -20,7 +22,7 @@ pub struct ActiveRule {
 }
 
 /// The active rules of one account, tied to one rule-set version.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleActivity {
     /// Fingerprint of the rule set the indexes refer to.
     set_fingerprint: u64,

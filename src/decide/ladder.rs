@@ -2,13 +2,15 @@
 //! evidence allow; step down only after the score has stayed below the
 //! level's threshold minus the hysteresis for the cooldown.
 
+use serde::{Deserialize, Serialize};
+
 use super::config::DecisionConfig;
 use super::overrides::OverrideMode;
 use super::policy::PolicyOutcome;
 use super::Action;
 
 /// A rung of the ladder.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Level {
     /// Nothing.
     #[default]
@@ -73,7 +75,7 @@ pub struct Transition {
 }
 
 /// The ladder state of one account.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionState {
     level: Level,
     in_force: Action,

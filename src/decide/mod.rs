@@ -9,6 +9,8 @@ pub mod overrides;
 pub mod policy;
 pub mod signal;
 
+use serde::{Deserialize, Serialize};
+
 pub use activity::{ActiveRule, RuleActivity};
 pub use config::{DecisionConfig, MinEvidence};
 pub use ladder::{DecisionState, LadderInput, Level, Transition};
@@ -17,7 +19,9 @@ pub use policy::{CountryPolicy, PolicyOutcome};
 pub use signal::{Evidence, RuleEvidence, Signal};
 
 /// What a signal asks the BSP to do.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum Action {
     /// Nothing in force.
     #[default]

@@ -5,6 +5,8 @@
 //! users, sessions and returning users. Distinct users are linear-counting
 //! bitmaps per bucket; topics are a 64-bit mask per bucket.
 
+use serde::{Deserialize, Serialize};
+
 use super::conversation::ConversationUpdate;
 use super::sketch;
 use super::window::Ring;
@@ -118,7 +120,7 @@ pub struct ScanFacts {
 }
 
 /// Behaviour counters of one account.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct AccountBehaviour {
     first_ms: i64,
     last_ms: i64,

@@ -1,6 +1,8 @@
 //! Per-conversation state: turns, pending inbound for reply latency, sessions,
 //! topics, and a short ring of recent event ids for de-duplication.
 
+use serde::{Deserialize, Serialize};
+
 use crate::event::{Direction, Event, MessageKind};
 
 /// A gap after which a conversation's next message starts a new session.
@@ -10,7 +12,7 @@ pub const RECENT_IDS: usize = 8;
 
 /// What one conversation remembers. Small and `Copy`-free of heap data so
 /// that an idle conversation costs a fixed, reported number of bytes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ConversationState {
     first_ms: i64,
     last_ms: i64,

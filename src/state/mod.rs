@@ -9,4 +9,4 @@ pub mod window;
 
 pub use account::{AccountBehaviour, AccountTotals, ScanFacts};
 pub use conversation::{ConversationState, ConversationUpdate, ConversationView};
-pub use store::{key_of, AccountEntry, StateLimits, StateStore, StoreStats};
+pub use store::{key_of, AccountEntry, StateLimits, StateStore, StoreSeed, StoreStats};

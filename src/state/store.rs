@@ -1,11 +1,20 @@
 //! The concurrent state store: per-conversation and per-account state in
 //! sharded maps keyed by 128-bit hashes of (tenant, id), idle eviction on
 //! event time, and memory accounting.
+//!
+//! A store serializes as its entries sorted by key (the limits are not
+//! part of it: they are configuration), and is read back through
+//! [`StoreSeed`]; see `crate::snapshot`.
 
+use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::marker::PhantomData;
 use std::mem::size_of;
 
 use dashmap::DashMap;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
+use serde::ser::{SerializeSeq, SerializeTuple};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::account::AccountBehaviour;
@@ -47,7 +56,7 @@ pub fn key_of(tenant: &str, id: &str) -> u128 {
 }
 
 /// Everything kept about one account.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct AccountEntry {
     /// The tenant that owns the account.
     pub tenant_id: Box<str>,
@@ -213,6 +222,98 @@ impl StateStore {
                 * (size_of::<ConversationState>() + SLOT_OVERHEAD),
             account_bytes: account_heap + self.accounts.capacity() * SLOT_OVERHEAD,
         }
+    }
+}
+
+/// Written as a tuple of two sequences of `(key, value)`, conversations then
+/// accounts, each sorted by key so that the same state always gives the
+/// same bytes. Each map is read-locked shard by shard while it is written:
+/// pause the writers for a consistent cut.
+impl Serialize for StateStore {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(2)?;
+        t.serialize_element(&SortedEntries(&self.conversations))?;
+        t.serialize_element(&SortedEntries(&self.accounts))?;
+        t.end()
+    }
+}
+
+/// A map's entries as a key-sorted sequence of `(key, value)`.
+struct SortedEntries<'a, V>(&'a Map<V>);
+
+impl<V: Serialize> Serialize for SortedEntries<'_, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<_> = self.0.iter().collect();
+        entries.sort_unstable_by_key(|e| *e.key());
+        let mut seq = s.serialize_seq(Some(entries.len()))?;
+        for e in &entries {
+            seq.serialize_element(&(*e.key(), e.value()))?;
+        }
+        seq.end()
+    }
+}
+
+/// Reads a [`StateStore`] written by its `Serialize` impl, with these limits.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreSeed(pub StateLimits);
+
+impl<'de> DeserializeSeed<'de> for StoreSeed {
+    type Value = StateStore;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore, D::Error> {
+        struct V(StateLimits);
+        impl<'de> Visitor<'de> for V {
+            type Value = StateStore;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a state store: conversations, then accounts")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StateStore, A::Error> {
+                let conversations = seq
+                    .next_element_seed(MapSeed(PhantomData))?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let accounts = seq
+                    .next_element_seed(MapSeed(PhantomData))?
+                    .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                Ok(StateStore {
+                    conversations,
+                    accounts,
+                    limits: self.0,
+                })
+            }
+        }
+        d.deserialize_tuple(2, V(self.0))
+    }
+}
+
+/// Reads a sequence of `(key, value)` straight into a map, one insert at a
+/// time (no intermediate vector). A repeated key is refused.
+struct MapSeed<V>(PhantomData<V>);
+
+impl<'de, V: DeserializeOwned> DeserializeSeed<'de> for MapSeed<V> {
+    type Value = Map<V>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Map<V>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, V: DeserializeOwned> Visitor<'de> for MapSeed<V> {
+    type Value = Map<V>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence of (key, value)")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Map<V>, A::Error> {
+        let map = Map::default();
+        while let Some((k, v)) = seq.next_element::<(u128, V)>()? {
+            if map.insert(k, v).is_some() {
+                return Err(de::Error::custom(format_args!(
+                    "key {k:032x} appears twice"
+                )));
+            }
+        }
+        Ok(map)
     }
 }
 

@@ -4,19 +4,108 @@
 //! bitmap). Adding at an event time moves the head forward and clears the
 //! buckets that fall out of the window; events older than the window are
 //! refused (the caller counts them as late). Reading is a fold over the ring.
+//!
+//! A ring serializes as its head epoch followed by its buckets in slot
+//! order, so a restored ring is the same ring (see `crate::snapshot`).
 
-/// A bucket payload with an all-zero value.
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A bucket payload with an all-zero value, which a snapshot can persist.
 pub trait Bucket: Copy {
     /// The empty bucket.
     const ZERO: Self;
+
+    /// Serializes the bucket as a fixed-length tuple (serde's own array
+    /// impls stop at 32 elements).
+    fn serialize_bucket<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error>;
+
+    /// Reads a bucket written by [`Bucket::serialize_bucket`].
+    fn deserialize_bucket<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
 }
 
 impl<const N: usize> Bucket for [u32; N] {
     const ZERO: Self = [0; N];
+
+    fn serialize_bucket<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_array(self, s)
+    }
+
+    fn deserialize_bucket<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_array(d)
+    }
 }
 
 impl<const N: usize> Bucket for [u64; N] {
     const ZERO: Self = [0; N];
+
+    fn serialize_bucket<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_array(self, s)
+    }
+
+    fn deserialize_bucket<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_array(d)
+    }
+}
+
+/// Writes an array of any length as a tuple: no length prefix, since the
+/// length is part of the type.
+fn serialize_array<E: Serialize, const N: usize, S: Serializer>(
+    a: &[E; N],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut t = s.serialize_tuple(N)?;
+    for e in a {
+        t.serialize_element(e)?;
+    }
+    t.end()
+}
+
+/// Reads an array written by [`serialize_array`].
+fn deserialize_array<'de, E, const N: usize, D>(d: D) -> Result<[E; N], D::Error>
+where
+    E: Deserialize<'de> + Copy + Default,
+    D: Deserializer<'de>,
+{
+    struct V<E, const N: usize>(PhantomData<E>);
+    impl<'de, E: Deserialize<'de> + Copy + Default, const N: usize> Visitor<'de> for V<E, N> {
+        type Value = [E; N];
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "an array of {N} elements")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = [E::default(); N];
+            for (i, slot) in out.iter_mut().enumerate() {
+                *slot = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(i, &self))?;
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_tuple(N, V::<E, N>(PhantomData))
+}
+
+/// Serializes a bucket through [`Bucket::serialize_bucket`].
+struct BucketSer<'a, T>(&'a T);
+
+impl<T: Bucket> Serialize for BucketSer<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_bucket(s)
+    }
+}
+
+/// Deserializes a bucket through [`Bucket::deserialize_bucket`].
+struct BucketDe<T>(T);
+
+impl<'de, T: Bucket> Deserialize<'de> for BucketDe<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize_bucket(d).map(BucketDe)
+    }
 }
 
 /// A window of `B` buckets, each covering `width_ms` of event time (the width
@@ -34,6 +123,47 @@ impl<T: Bucket, const B: usize> Default for Ring<T, B> {
             head: i64::MIN,
             buckets: [T::ZERO; B],
         }
+    }
+}
+
+/// Written as a tuple: the head epoch, then the `B` buckets in slot order.
+impl<T: Bucket, const B: usize> Serialize for Ring<T, B> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(1 + B)?;
+        t.serialize_element(&self.head)?;
+        for b in &self.buckets {
+            t.serialize_element(&BucketSer(b))?;
+        }
+        t.end()
+    }
+}
+
+impl<'de, T: Bucket, const B: usize> Deserialize<'de> for Ring<T, B> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T, const B: usize>(PhantomData<T>);
+        impl<'de, T: Bucket, const B: usize> Visitor<'de> for V<T, B> {
+            type Value = Ring<T, B>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a ring of {B} buckets")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let head: i64 = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let mut ring = Ring::<T, B> {
+                    head,
+                    buckets: [T::ZERO; B],
+                };
+                for (i, slot) in ring.buckets.iter_mut().enumerate() {
+                    let BucketDe(b) = seq
+                        .next_element()?
+                        .ok_or_else(|| de::Error::invalid_length(1 + i, &self))?;
+                    *slot = b;
+                }
+                Ok(ring)
+            }
+        }
+        d.deserialize_tuple(1 + B, V::<T, B>(PhantomData))
     }
 }
 
@@ -173,6 +303,37 @@ mod tests {
         assert_eq!(r.union(), [0b11]);
         r.advance(3_500, W);
         assert_eq!(r.union(), [0b10]);
+    }
+
+    #[test]
+    fn serde_round_trip_keeps_the_ring() {
+        // Wider than 32 counters, as the account's 1-hour window is.
+        let mut r: Ring<[u32; 40], 6> = Ring::default();
+        let empty = postcard::to_stdvec(&r).unwrap();
+        let back: Ring<[u32; 40], 6> = postcard::from_bytes(&empty).unwrap();
+        assert_eq!(back.head_epoch(), None);
+        for (t, i) in [(0, 0), (1_500, 39), (7_200, 3), (9_999, 39)] {
+            assert!(r.add(t, W, i, 2));
+        }
+        let bytes = postcard::to_stdvec(&r).unwrap();
+        let mut back: Ring<[u32; 40], 6> = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.head_epoch(), r.head_epoch());
+        assert_eq!(back.buckets(), r.buckets());
+        // It goes on exactly as the original would.
+        assert_eq!(back.add(4_000, W, 1, 1), r.add(4_000, W, 1, 1));
+        assert_eq!(back.add(11_000, W, 2, 1), r.add(11_000, W, 2, 1));
+        assert_eq!(back.buckets(), r.buckets());
+        // A short input is an error, not a panic.
+        assert!(postcard::from_bytes::<Ring<[u32; 40], 6>>(&bytes[..bytes.len() - 1]).is_err());
+
+        let mut bits: Ring<[u64; 4], 8> = Ring::default();
+        if let Some(b) = bits.bucket_mut(123_456, W) {
+            b[3] = u64::MAX;
+        }
+        let back: Ring<[u64; 4], 8> =
+            postcard::from_bytes(&postcard::to_stdvec(&bits).unwrap()).unwrap();
+        assert_eq!(back.union(), bits.union());
+        assert_eq!(back.head_epoch(), bits.head_epoch());
     }
 
     proptest! {
