@@ -20,13 +20,13 @@ pub mod replay;
 pub mod rules;
 pub mod scenario;
 pub mod service;
-pub mod source;
 pub mod sink;
 /// Snapshots of one engine shard: its state written to bytes and restored
 /// exactly, so that a service restarted after a crash reloads a partition's
 /// state and re-processes the events after the snapshot with the same
 /// signals and signal ids.
 pub mod snapshot;
+pub mod source;
 pub mod state;
 pub mod telemetry;
 

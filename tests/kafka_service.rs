@@ -22,6 +22,14 @@ use satpam::{Engine, EngineConfig, Event, Outcome, RuleSet, Scratch};
 
 /// The signal ids the engine decides for `events`, replayed in memory.
 fn expected_signal_ids(events: &[pb::MessageEvent]) -> BTreeSet<String> {
+    expected_signals(events)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// The signals the engine decides for `events`: (signal id, index of the triggering event).
+fn expected_signals(events: &[pb::MessageEvent]) -> Vec<(String, usize)> {
     let engine = Engine::new(
         Arc::new(RuleSet::default_pack()),
         CountryPolicy::default(),
@@ -29,14 +37,14 @@ fn expected_signal_ids(events: &[pb::MessageEvent]) -> BTreeSet<String> {
         EngineConfig::default(),
     );
     let mut scratch = Scratch::default();
-    let mut ids = BTreeSet::new();
-    for m in events {
+    let mut out = Vec::new();
+    for (i, m) in events.iter().enumerate() {
         let e = Event::try_from(m.clone()).expect("valid");
         if let Outcome::Processed(Some(s)) = engine.process(&e, &mut scratch) {
-            ids.insert(s.signal_id.clone());
+            out.push((s.signal_id.clone(), i));
         }
     }
-    ids
+    out
 }
 
 fn ids_of(records: &[Record]) -> Vec<String> {
@@ -52,7 +60,13 @@ fn assert_no_duplicates(ids: &[String]) {
 
 fn violating_and_legit(tag: &str) -> Vec<pb::MessageEvent> {
     let mut events = traffic(Script::Assistant, &format!("{tag}-ai"), 25, 120, true);
-    events.extend(traffic(Script::SupportBot, &format!("{tag}-shop"), 25, 120, true));
+    events.extend(traffic(
+        Script::SupportBot,
+        &format!("{tag}-shop"),
+        25,
+        120,
+        true,
+    ));
     events.sort_by_key(|e| e.timestamp_ms);
     events
 }
@@ -68,19 +82,29 @@ async fn signals_topic_carries_the_violating_accounts_signals_and_nothing_else()
     let serve = Serve::start(dir.path(), "one", &topics, "");
     produce(&producer(), &topics.events, &events);
 
-    let records = read_topic(&topics.signals, Duration::from_secs(60), |r| r.len() >= expected.len());
+    let records = read_topic(&topics.signals, Duration::from_secs(60), |r| {
+        r.len() >= expected.len()
+    });
     let got = ids_of(&records);
     assert_no_duplicates(&got);
     assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected);
     for (r, s) in records.iter().zip(signals(&records)) {
         assert_eq!(s.account_id, "a-ai", "nothing for the legitimate account");
-        assert_eq!(r.key.as_deref(), Some(s.account_id.as_bytes()), "keyed by account");
+        assert_eq!(
+            r.key.as_deref(),
+            Some(s.account_id.as_bytes()),
+            "keyed by account"
+        );
         assert_eq!(r.headers.get("satpam-signal-id"), Some(&s.signal_id));
     }
-    serve.wait_metric("satpam_events_total{source=\"kafka\"}", Duration::from_secs(30), |v| {
-        v == events.len() as f64
+    serve.wait_metric(
+        "satpam_events_total{source=\"kafka\"}",
+        Duration::from_secs(30),
+        |v| v == events.len() as f64,
+    );
+    serve.wait_metric("satpam_consumer_lag_total", Duration::from_secs(30), |v| {
+        v == 0.0
     });
-    serve.wait_metric("satpam_consumer_lag_total", Duration::from_secs(30), |v| v == 0.0);
     assert!(serve.terminate().success(), "clean exit on SIGTERM");
 }
 
@@ -95,31 +119,69 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
     }
     events.sort_by_key(|e| e.timestamp_ms);
     let expected = expected_signal_ids(&events);
+    let triggers: Vec<usize> = expected_signals(&events)
+        .into_iter()
+        .map(|(_, i)| i)
+        .collect();
+    assert!(triggers.len() >= 3, "signals to split around: {triggers:?}");
     let state = dir.path().join("state");
-    let extra = format!("state_dir = \"{}\"\n", state.display());
+    // Checkpoints 3 s apart leave processed, signalled events after the last
+    // one when the kill comes; a short session timeout lets the group notice
+    // the killed member soon.
+    let extra = format!(
+        "state_dir = \"{}\"\ncommit_interval_ms = 3000\n[kafka.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n",
+        state.display()
+    );
 
     let p = producer();
     let first = Serve::start(dir.path(), "first", &topics, &extra);
-    let half = events.len() / 2;
-    produce(&p, &topics.events, &events[..half]);
+    // First part: up to the first signal. Second: up to the last one, so
+    // the killed instance has signalled after its last checkpoint. Third: the rest.
+    let (third, two_thirds) = (triggers[0] + 1, triggers[triggers.len() - 1] + 1);
+    produce(&p, &topics.events, &events[..third]);
     // Let it commit some checkpoints and signal something, then kill it mid-stream.
-    first.wait_metric("satpam_snapshots_total", Duration::from_secs(30), |v| v >= 2.0);
+    first.wait_metric("satpam_snapshots_total", Duration::from_secs(30), |v| {
+        v >= 1.0
+    });
     let before_kill = read_topic(&topics.signals, Duration::from_secs(30), |r| !r.is_empty());
     assert!(!before_kill.is_empty(), "signals before the kill");
-    produce(&p, &topics.events, &events[half..half + 2_000]);
+    // Killed right after it worked through the next third: processed and
+    // signalled, most likely not yet checkpointed.
+    let snapshots = first.metric("satpam_snapshots_total").unwrap_or(0.0);
+    produce(&p, &topics.events, &events[third..two_thirds]);
+    first.wait_metric(
+        "satpam_events_total{source=\"kafka\"}",
+        Duration::from_secs(30),
+        |v| v >= two_thirds as f64,
+    );
+    let checkpointed_since = first.metric("satpam_snapshots_total").unwrap_or(0.0) > snapshots;
     first.kill();
 
-    produce(&p, &topics.events, &events[half + 2_000..]);
+    produce(&p, &topics.events, &events[two_thirds..]);
     let second = Serve::start(dir.path(), "second", &topics, &extra);
+    second.wait_metric("satpam_shards", Duration::from_secs(60), |v| v == 2.0);
+    second.wait_metric(
+        "satpam_events_total{source=\"kafka\"}",
+        Duration::from_secs(60),
+        |v| v >= (events.len() - two_thirds) as f64,
+    );
     let records = read_topic(&topics.signals, Duration::from_secs(90), |r| {
         ids_of(r).into_iter().collect::<BTreeSet<_>>().len() >= expected.len()
     });
-    second.wait_metric("satpam_consumer_lag_total", Duration::from_secs(60), |v| v == 0.0);
+    second.wait_metric("satpam_consumer_lag_total", Duration::from_secs(60), |v| {
+        v == 0.0
+    });
     // Give a straggler the chance to show up before judging duplicates.
-    let records = read_topic(&topics.signals, Duration::from_secs(3), |r| r.len() > records.len());
+    let records = read_topic(&topics.signals, Duration::from_secs(3), |r| {
+        r.len() > records.len()
+    });
     let got = ids_of(&records);
     assert_no_duplicates(&got);
-    assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected, "exactly the in-memory decisions");
+    assert_eq!(
+        got.iter().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "exactly the in-memory decisions"
+    );
 
     // No event skipped or counted twice: the restored state matches an
     // in-memory replay of every event.
@@ -149,7 +211,11 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
                 .expect("tracked after restart")
                 .into_inner();
             assert_eq!(got.signals, want.decision.signals(), "{account}: signals");
-            assert_eq!(got.last_event_ms, want.behaviour.last_ms(), "{account}: last event");
+            assert_eq!(
+                got.last_event_ms,
+                want.behaviour.last_ms(),
+                "{account}: last event"
+            );
             assert_eq!(
                 got.action,
                 pb::Action::from(want.decision.action()) as i32,
@@ -160,11 +226,35 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
             let ev = got.evidence.expect("evidence");
             assert_eq!(
                 ev.events,
-                totals.hour[satpam::state::account::hour::IN] + totals.hour[satpam::state::account::hour::OUT],
+                totals.hour[satpam::state::account::hour::IN]
+                    + totals.hour[satpam::state::account::hour::OUT],
                 "{account}: events in the last hour"
             );
         }
     }
+    let log = second.log_text();
+    eprintln!(
+        "restart: second instance processed {:?} events, fenced {:?} signals",
+        second.metric("satpam_events_total{source=\"kafka\"}"),
+        second.metric("satpam_signals_fenced_total")
+    );
+    if !checkpointed_since {
+        assert!(
+            second
+                .metric("satpam_events_total{source=\"kafka\"}")
+                .unwrap_or(0.0)
+                > (events.len() - two_thirds) as f64,
+            "events after the last checkpoint were processed again"
+        );
+        assert!(
+            second.metric("satpam_signals_fenced_total").unwrap_or(0.0) >= 1.0,
+            "signals made again after the restart were fenced, not produced twice"
+        );
+    }
+    assert!(
+        log.contains("partition resumed from its snapshot"),
+        "resumed from snapshots:\n{log}"
+    );
     assert!(second.terminate().success());
 }
 
@@ -194,11 +284,26 @@ async fn a_poison_message_is_dead_lettered_and_the_events_after_it_are_processed
     assert_eq!(dead[0].headers["satpam-source-offset"], "100");
     assert!(dead[1].headers["satpam-error"].contains("tenant_id"));
 
-    let records = read_topic(&topics.signals, Duration::from_secs(60), |r| r.len() >= expected.len());
-    assert_eq!(ids_of(&records).into_iter().collect::<BTreeSet<_>>(), expected);
-    serve.wait_metric("satpam_dead_letters_total{source=\"kafka\"}", Duration::from_secs(10), |v| v == 2.0);
-    assert_eq!(serve.metric("satpam_decode_failures_total{source=\"kafka\"}"), Some(1.0));
-    assert_eq!(serve.metric("satpam_validation_failures_total{source=\"kafka\"}"), Some(1.0));
+    let records = read_topic(&topics.signals, Duration::from_secs(60), |r| {
+        r.len() >= expected.len()
+    });
+    assert_eq!(
+        ids_of(&records).into_iter().collect::<BTreeSet<_>>(),
+        expected
+    );
+    serve.wait_metric(
+        "satpam_dead_letters_total{source=\"kafka\"}",
+        Duration::from_secs(10),
+        |v| v == 2.0,
+    );
+    assert_eq!(
+        serve.metric("satpam_decode_failures_total{source=\"kafka\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        serve.metric("satpam_validation_failures_total{source=\"kafka\"}"),
+        Some(1.0)
+    );
     assert!(serve.terminate().success());
 }
 
@@ -213,8 +318,12 @@ async fn two_instances_in_one_group_share_the_partitions_and_process_each_event_
     for s in [&a, &b] {
         s.wait_metric("satpam_shards", Duration::from_secs(60), |v| v >= 1.0);
     }
-    let total_shards = a.metric("satpam_shards").unwrap_or(0.0) + b.metric("satpam_shards").unwrap_or(0.0);
-    assert_eq!(total_shards, 4.0, "every partition owned by exactly one instance");
+    let total_shards =
+        a.metric("satpam_shards").unwrap_or(0.0) + b.metric("satpam_shards").unwrap_or(0.0);
+    assert_eq!(
+        total_shards, 4.0,
+        "every partition owned by exactly one instance"
+    );
 
     let mut events = Vec::new();
     for tag in ["g1", "g2", "g3", "g4"] {
@@ -224,7 +333,9 @@ async fn two_instances_in_one_group_share_the_partitions_and_process_each_event_
     let expected = expected_signal_ids(&events);
     produce(&producer(), &topics.events, &events);
 
-    let records = read_topic(&topics.signals, Duration::from_secs(90), |r| r.len() >= expected.len());
+    let records = read_topic(&topics.signals, Duration::from_secs(90), |r| {
+        r.len() >= expected.len()
+    });
     let got = ids_of(&records);
     assert_no_duplicates(&got);
     assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected);
@@ -240,7 +351,11 @@ async fn two_instances_in_one_group_share_the_partitions_and_process_each_event_
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(ea + eb, events.len() as f64, "each event processed exactly once");
+    assert_eq!(
+        ea + eb,
+        events.len() as f64,
+        "each event processed exactly once"
+    );
     assert!(ea > 0.0 && eb > 0.0, "both instances worked: {ea} + {eb}");
     let by_partition: HashMap<i32, usize> = records.iter().fold(HashMap::new(), |mut m, r| {
         *m.entry(r.partition).or_default() += 1;

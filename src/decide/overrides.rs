@@ -151,7 +151,10 @@ mod tests {
     #[test]
     fn written_file_reads_back_the_same() {
         let mut o = Overrides::default();
-        for (acct, mode, exp) in [("b", OverrideMode::Deny, None), ("a", OverrideMode::Allow, Some(5))] {
+        for (acct, mode, exp) in [
+            ("b", OverrideMode::Deny, None),
+            ("a", OverrideMode::Allow, Some(5)),
+        ] {
             o.set(Override {
                 tenant_id: "t".into(),
                 account_id: acct.into(),

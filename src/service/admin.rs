@@ -26,7 +26,11 @@ pub struct AdminService {
 
 impl AdminService {
     /// Admin over these shards and managers.
-    pub fn new(shards: Arc<Shards>, rules: Arc<RulesManager>, overrides: Arc<OverridesManager>) -> Self {
+    pub fn new(
+        shards: Arc<Shards>,
+        rules: Arc<RulesManager>,
+        overrides: Arc<OverridesManager>,
+    ) -> Self {
         AdminService {
             shards,
             rules,
@@ -179,7 +183,11 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::ListActionedRequest>,
     ) -> Result<Response<pb::ListActionedResponse>, Status> {
         let r = request.into_inner();
-        let limit = if r.limit == 0 { 1_000 } else { r.limit as usize };
+        let limit = if r.limit == 0 {
+            1_000
+        } else {
+            r.limit as usize
+        };
         let rules = self.shards.context().rules();
         let mut out = Vec::new();
         self.shards.for_each_account(|_, a| {

@@ -237,7 +237,9 @@ impl Config {
         let config: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError(format!("{name}: {}", e.message())))?;
-        config.validate().map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        config
+            .validate()
+            .map_err(|e| ConfigError(format!("{name}: {e}")))?;
         Ok(config)
     }
 
@@ -365,14 +367,19 @@ mod tests {
         assert_eq!(c.kafka.workers, 3);
         assert_eq!(c.kafka.group_id, "g2");
         assert_eq!(
-            c.kafka.consumer.get("security.protocol").map(String::as_str),
+            c.kafka
+                .consumer
+                .get("security.protocol")
+                .map(String::as_str),
             Some("ssl")
         );
     }
 
     #[test]
     fn bad_configs_say_where_and_why() {
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        /// (TOML, environment, what the error must mention)
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             ("[grpc]\nlisten = 5\n", &[], "t.toml"),
             ("[grpc]\nlisten = \"nowhere\"\n", &[], "grpc.listen"),
             ("[engine]\nbogus = 1\n", &[], "bogus"),

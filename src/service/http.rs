@@ -42,7 +42,10 @@ async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
     t.account_bytes.set(stats.account_bytes as f64);
     t.conversation_bytes.set(stats.conversation_bytes as f64);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         t.render(),
     )
 }

@@ -1,12 +1,12 @@
 //! `satpam serve`: the engine as a service.
-pub mod config;
-pub mod reload;
-pub mod shards;
-pub mod pipeline;
 pub mod admin;
-pub mod watch;
+pub mod config;
 pub mod http;
+pub mod pipeline;
+pub mod reload;
 pub mod run;
+pub mod shards;
+pub mod watch;
 
 pub use config::Config;
 pub use run::{start, RunningService};

@@ -7,8 +7,8 @@ use std::time::Instant;
 use crate::engine::Outcome;
 use crate::event::Event;
 use crate::sink::kafka::{Delivery, KafkaSink};
-use crate::source::kafka::Fence;
 use crate::sink::{SignalHub, WireSignal};
+use crate::source::kafka::Fence;
 use crate::telemetry::{Source, Stage, StageRecorder, Telemetry};
 use crate::{Engine, Scratch};
 
@@ -62,7 +62,15 @@ impl Pipeline {
         dequeued: Instant,
         delivery: impl FnOnce() -> Option<Delivery>,
     ) -> Handled {
-        self.handle_fenced(engine, event, source, w, dequeued, &Fence::default(), delivery)
+        self.handle_fenced(
+            engine,
+            event,
+            source,
+            w,
+            dequeued,
+            &Fence::default(),
+            delivery,
+        )
     }
 
     /// As [`Pipeline::handle`], but a signal whose id is in `fence` (already
@@ -90,7 +98,7 @@ impl Pipeline {
             }
             Outcome::Processed(Some(signal)) => {
                 let wire = self.hub.publish(&signal);
-                if let (Some(k), Some(d)) = (&self.kafka, delivery()) {
+                if let Some((k, d)) = self.kafka.as_ref().and_then(|k| delivery().map(|d| (k, d))) {
                     let bytes = prost::Message::encode_to_vec(&*wire);
                     if let Err(e) = k.send_signal(
                         &signal.account_id,

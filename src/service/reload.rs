@@ -107,7 +107,11 @@ impl RulesManager {
         }));
         self.telemetry.reloads_ok.increment(1);
         self.telemetry.rules_loaded_at.set(now_ms() as f64 / 1e3);
-        tracing::info!(version = rules.version(), rules = rules.rules().len(), "rules loaded");
+        tracing::info!(
+            version = rules.version(),
+            rules = rules.rules().len(),
+            "rules loaded"
+        );
         rules
     }
 
@@ -119,7 +123,10 @@ impl RulesManager {
 
     /// Re-reads the configured file (the built-in pack when none).
     pub fn reload_file(&self) -> Result<Arc<RuleSet>, String> {
-        let _guard = self.reload_lock.lock().map_err(|_| "reload lock poisoned".to_string())?;
+        let _guard = self
+            .reload_lock
+            .lock()
+            .map_err(|_| "reload lock poisoned".to_string())?;
         if let Some(p) = &self.path {
             if let Ok(mut s) = self.stamp.lock() {
                 *s = stamp_of(p);
@@ -140,7 +147,10 @@ impl RulesManager {
 
     /// Validates and loads rules sent over the Admin API.
     pub fn reload_yaml(&self, src: &str) -> Result<Arc<RuleSet>, String> {
-        let _guard = self.reload_lock.lock().map_err(|_| "reload lock poisoned".to_string())?;
+        let _guard = self
+            .reload_lock
+            .lock()
+            .map_err(|_| "reload lock poisoned".to_string())?;
         match RuleSet::from_yaml(src, "ReloadRules request") {
             Ok(rules) => Ok(self.swap(rules, "ReloadRules request".to_string())),
             Err(e) => Err(self.refuse(e.to_string())),
@@ -178,8 +188,14 @@ impl OverridesManager {
         }
     }
 
-    fn update(&self, f: impl FnOnce(&mut Overrides) -> Result<bool, String>) -> Result<bool, String> {
-        let _guard = self.lock.lock().map_err(|_| "overrides lock poisoned".to_string())?;
+    fn update(
+        &self,
+        f: impl FnOnce(&mut Overrides) -> Result<bool, String>,
+    ) -> Result<bool, String> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| "overrides lock poisoned".to_string())?;
         let mut next = (*self.ctx.overrides()).clone();
         let changed = f(&mut next)?;
         if let Some(p) = &self.path {

@@ -53,7 +53,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let rules = RulesManager::load_initial(e.rules.clone())
         .map_err(|err| anyhow::anyhow!("rules did not load:\n{err}"))?;
     let policy = match &e.policy {
-        Some(p) => CountryPolicy::load(p).map_err(|err| anyhow::anyhow!("policy did not load: {err}"))?,
+        Some(p) => {
+            CountryPolicy::load(p).map_err(|err| anyhow::anyhow!("policy did not load: {err}"))?
+        }
         None => CountryPolicy::default(),
     };
     let ctx = Arc::new(EngineContext::new(
@@ -66,23 +68,41 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         },
     ));
     if let Some(p) = e.overrides.as_ref().filter(|p| p.exists()) {
-        let o = Overrides::load(p).map_err(|err| anyhow::anyhow!("overrides did not load: {err}"))?;
+        let o =
+            Overrides::load(p).map_err(|err| anyhow::anyhow!("overrides did not load: {err}"))?;
         ctx.swap_overrides(o);
     }
-    let rules = Arc::new(RulesManager::new(ctx.clone(), e.rules.clone(), telemetry.clone()));
+    let rules = Arc::new(RulesManager::new(
+        ctx.clone(),
+        e.rules.clone(),
+        telemetry.clone(),
+    ));
     let overrides = Arc::new(OverridesManager::new(ctx.clone(), e.overrides.clone()));
     let shards = Arc::new(Shards::new(ctx.clone(), e.grpc_shards));
 
     let jsonl = match &config.sinks.jsonl {
-        Some(p) => Some(JsonlSink::open(p).map_err(|err| anyhow::anyhow!("sinks.jsonl {}: {err}", p.display()))?),
+        Some(p) => Some(
+            JsonlSink::open(p)
+                .map_err(|err| anyhow::anyhow!("sinks.jsonl {}: {err}", p.display()))?,
+        ),
         None => None,
     };
-    let hub = Arc::new(SignalHub::new(config.grpc.watch_buffer, jsonl, telemetry.clone()));
+    let hub = Arc::new(SignalHub::new(
+        config.grpc.watch_buffer,
+        jsonl,
+        telemetry.clone(),
+    ));
     let k = &config.kafka;
     let kafka_sink = if k.enabled() {
         Some(Arc::new(
-            KafkaSink::new(&k.brokers, &k.signals_topic, &k.dead_letter_topic, &k.producer, telemetry.clone())
-                .map_err(|err| anyhow::anyhow!("cannot create the Kafka producer: {err}"))?,
+            KafkaSink::new(
+                &k.brokers,
+                &k.signals_topic,
+                &k.dead_letter_topic,
+                &k.producer,
+                telemetry.clone(),
+            )
+            .map_err(|err| anyhow::anyhow!("cannot create the Kafka producer: {err}"))?,
         ))
     } else {
         None
@@ -155,7 +175,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
                     }
                 }
             };
-            if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+            if let Err(err) = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
                 tracing::error!(error = %err, "metrics server failed");
             }
         }));
@@ -164,8 +187,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
 
     let kafka = match kafka_sink {
         Some(sink) => Some(
-            KafkaSource::start(k.clone(), shards.clone(), pipeline.clone(), sink, Arc::new(Fence::default()))
-                .map_err(|err| anyhow::anyhow!(err))?,
+            KafkaSource::start(
+                k.clone(),
+                shards.clone(),
+                pipeline.clone(),
+                sink,
+                Arc::new(Fence::default()),
+            )
+            .map_err(|err| anyhow::anyhow!(err))?,
         ),
         None => None,
     };
@@ -190,9 +219,15 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         }));
     }
 
-    health.set_serving::<pb::ingest_server::IngestServer<IngestService>>().await;
-    health.set_serving::<pb::signals_server::SignalsServer<WatchService>>().await;
-    health.set_serving::<pb::admin_server::AdminServer<AdminService>>().await;
+    health
+        .set_serving::<pb::ingest_server::IngestServer<IngestService>>()
+        .await;
+    health
+        .set_serving::<pb::signals_server::SignalsServer<WatchService>>()
+        .await;
+    health
+        .set_serving::<pb::admin_server::AdminServer<AdminService>>()
+        .await;
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;

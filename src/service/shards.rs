@@ -118,7 +118,11 @@ impl Shards {
     }
 
     /// Finds an account in whichever shard holds it.
-    pub fn find_account(&self, tenant_id: &str, account_id: &str) -> Option<(ShardId, AccountEntry)> {
+    pub fn find_account(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+    ) -> Option<(ShardId, AccountEntry)> {
         self.all()
             .into_iter()
             .find_map(|(id, e)| e.account(tenant_id, account_id).map(|a| (id, a)))

@@ -23,7 +23,11 @@ pub struct WatchService {
 
 impl WatchService {
     /// Watch streams over `hub`; they end when `shutdown` turns true.
-    pub fn new(hub: Arc<SignalHub>, telemetry: Arc<Telemetry>, shutdown: watch::Receiver<bool>) -> Self {
+    pub fn new(
+        hub: Arc<SignalHub>,
+        telemetry: Arc<Telemetry>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
         WatchService {
             hub,
             telemetry,

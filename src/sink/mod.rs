@@ -25,7 +25,11 @@ pub struct SignalHub {
 
 impl SignalHub {
     /// A hub whose Watch streams may each fall `watch_buffer` signals behind.
-    pub fn new(watch_buffer: usize, jsonl: Option<jsonl::JsonlSink>, telemetry: Arc<Telemetry>) -> Self {
+    pub fn new(
+        watch_buffer: usize,
+        jsonl: Option<jsonl::JsonlSink>,
+        telemetry: Arc<Telemetry>,
+    ) -> Self {
         let (watch, _) = broadcast::channel(watch_buffer.max(1));
         SignalHub {
             watch,

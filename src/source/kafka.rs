@@ -209,7 +209,8 @@ impl ConsumerContext for SourceContext {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 self.prepare_assignment(consumer, tpl);
                 if let Err(e) = consumer.assign(tpl) {
-                    self.shared.fail(format!("cannot take the assigned partitions: {e}"));
+                    self.shared
+                        .fail(format!("cannot take the assigned partitions: {e}"));
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
@@ -266,7 +267,9 @@ impl SourceContext {
             match crate::snapshot::load_from_file(s.shards.context().clone(), &path) {
                 Ok(Some((engine, extra))) => {
                     let meta: Option<SnapshotMeta> = serde_json::from_slice(&extra).ok();
-                    let Some(meta) = meta.filter(|m| m.topic == s.cfg.events_topic && m.partition == p) else {
+                    let Some(meta) =
+                        meta.filter(|m| m.topic == s.cfg.events_topic && m.partition == p)
+                    else {
                         tracing::warn!(path = %path.display(), "snapshot of another partition; ignored");
                         continue;
                     };
@@ -277,21 +280,38 @@ impl SourceContext {
                         continue;
                     }
                     s.shards.install_partition(p, Arc::new(engine));
-                    let _ = tpl.set_partition_offset(&s.cfg.events_topic, p, Offset::Offset(meta.offset));
+                    let _ = tpl.set_partition_offset(
+                        &s.cfg.events_topic,
+                        p,
+                        Offset::Offset(meta.offset),
+                    );
+                    tracing::debug!(partition = p, watermarks = ?meta.signals_watermarks, "snapshot's signals watermarks");
                     fence_from.extend(meta.signals_watermarks);
-                    tracing::info!(partition = p, offset = meta.offset, "partition resumed from its snapshot");
+                    tracing::info!(
+                        partition = p,
+                        offset = meta.offset,
+                        "partition resumed from its snapshot"
+                    );
                 }
                 Ok(None) => {}
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "snapshot unreadable; starting empty"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "snapshot unreadable; starting empty")
+                }
             }
         }
         if !fence_from.is_empty() {
             match read_signal_ids(&s.cfg, &s.sink, &fence_from) {
                 Ok(ids) => {
-                    tracing::info!(signals = ids.len(), "fenced signals produced since the snapshots");
+                    tracing::info!(
+                        signals = ids.len(),
+                        "fenced signals produced since the snapshots"
+                    );
+                    tracing::debug!(?ids, "fenced ids");
                     s.fence.add(ids);
                 }
-                Err(e) => s.fail(format!("cannot read the signals topic to fence re-emitted signals: {e}")),
+                Err(e) => s.fail(format!(
+                    "cannot read the signals topic to fence re-emitted signals: {e}"
+                )),
             }
         }
         s.telemetry.shards.set(tpl.count() as f64);
@@ -326,22 +346,25 @@ fn read_signal_ids(
     let mut remaining: HashMap<i32, i64> = HashMap::new();
     for (p, end) in &ends {
         let s = start.get(p).copied().unwrap_or(*end);
+        tpl.add_partition_offset(&cfg.signals_topic, *p, Offset::Offset(s))?;
         if s < *end {
-            tpl.add_partition_offset(&cfg.signals_topic, *p, Offset::Offset(s))?;
             remaining.insert(*p, *end);
         }
     }
     let mut ids = Vec::new();
-    if remaining.is_empty() {
-        return Ok(ids);
-    }
     reader.assign(&tpl)?;
+    // Read to the reported end, then on until the topic stays quiet for a
+    // moment: some Kafka-protocol brokers (Tansu 0.6) report a high
+    // watermark below the last offset, and reading too much is harmless.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !remaining.is_empty() && Instant::now() < deadline {
-        let Some(m) = reader.poll(Duration::from_millis(200)) else {
+    let quiet = Duration::from_millis(500);
+    let mut last_seen = Instant::now();
+    while Instant::now() < deadline && (!remaining.is_empty() || last_seen.elapsed() < quiet) {
+        let Some(m) = reader.poll(Duration::from_millis(100)) else {
             continue;
         };
         let m = m?;
+        last_seen = Instant::now();
         if let Some(h) = m.headers() {
             for hdr in h.iter() {
                 if hdr.key == "satpam-signal-id" {
@@ -351,7 +374,10 @@ fn read_signal_ids(
                 }
             }
         }
-        if remaining.get(&m.partition()).is_some_and(|end| m.offset() + 1 >= *end) {
+        if remaining
+            .get(&m.partition())
+            .is_some_and(|end| m.offset() + 1 >= *end)
+        {
             remaining.remove(&m.partition());
         }
     }
@@ -377,7 +403,11 @@ fn drain(shared: &Shared, parts: &[i32]) -> Vec<(i32, i64)> {
             replies.push(rx);
         }
     }
-    let mut out: Vec<(i32, i64)> = replies.into_iter().filter_map(|r| r.recv().ok()).flatten().collect();
+    let mut out: Vec<(i32, i64)> = replies
+        .into_iter()
+        .filter_map(|r| r.recv().ok())
+        .flatten()
+        .collect();
     if let Ok(mut ready) = shared.ready.lock() {
         // Anything checkpointed earlier for these partitions is superseded.
         for p in parts {
@@ -391,7 +421,12 @@ fn drain(shared: &Shared, parts: &[i32]) -> Vec<(i32, i64)> {
     out
 }
 
-fn commit(consumer: &BaseConsumer<SourceContext>, shared: &Shared, offsets: Vec<(i32, i64)>, mode: CommitMode) {
+fn commit(
+    consumer: &BaseConsumer<SourceContext>,
+    shared: &Shared,
+    offsets: Vec<(i32, i64)>,
+    mode: CommitMode,
+) {
     if offsets.is_empty() {
         return;
     }
@@ -527,7 +562,10 @@ impl Worker {
                     &origin,
                     Delivery::Partition(effects.clone()),
                 ) {
-                    shared.fail(format!("cannot dead-letter offset {} of partition {}: {e}", m.offset, m.partition));
+                    shared.fail(format!(
+                        "cannot dead-letter offset {} of partition {}: {e}",
+                        m.offset, m.partition
+                    ));
                 }
             }
         }
@@ -597,7 +635,8 @@ impl KafkaSource {
         fence: Arc<Fence>,
     ) -> Result<KafkaSource, String> {
         if let Some(dir) = &cfg.state_dir {
-            std::fs::create_dir_all(dir).map_err(|e| format!("kafka.state_dir {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("kafka.state_dir {}: {e}", dir.display()))?;
         }
         let telemetry = pipeline.telemetry.clone();
         let per_worker = (cfg.queue_capacity / BATCH).max(1);

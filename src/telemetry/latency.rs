@@ -227,7 +227,12 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("x_seconds{stage=\"emit\",quantile=\"1\"}"))
             .expect("max line");
-        let v: f64 = emit_max.rsplit(' ').next().expect("v").parse().expect("f64");
+        let v: f64 = emit_max
+            .rsplit(' ')
+            .next()
+            .expect("v")
+            .parse()
+            .expect("f64");
         assert!((v - 0.002).abs() < 1e-5, "{emit_max}");
     }
 }

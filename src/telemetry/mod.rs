@@ -165,28 +165,100 @@ impl Telemetry {
         };
         for (name, help, counter) in [
             ("satpam_events_total", "Events received, by source.", true),
-            ("satpam_decode_failures_total", "Messages that did not decode as MessageEvent.", true),
-            ("satpam_validation_failures_total", "Events that failed validation.", true),
-            ("satpam_dead_letters_total", "Messages sent to the dead-letter path.", true),
-            ("satpam_duplicate_events_total", "Events ignored as duplicates.", true),
-            ("satpam_late_events_total", "Events older than the 1-hour window.", true),
+            (
+                "satpam_decode_failures_total",
+                "Messages that did not decode as MessageEvent.",
+                true,
+            ),
+            (
+                "satpam_validation_failures_total",
+                "Events that failed validation.",
+                true,
+            ),
+            (
+                "satpam_dead_letters_total",
+                "Messages sent to the dead-letter path.",
+                true,
+            ),
+            (
+                "satpam_duplicate_events_total",
+                "Events ignored as duplicates.",
+                true,
+            ),
+            (
+                "satpam_late_events_total",
+                "Events older than the 1-hour window.",
+                true,
+            ),
             ("satpam_signals_total", "Signals emitted, by action.", true),
-            ("satpam_rule_hits_total", "Events a rule fired on, by rule.", true),
-            ("satpam_signal_delivery_failures_total", "Signals or dead letters the broker did not acknowledge.", true),
-            ("satpam_rule_reloads_total", "Rule reloads, by result.", true),
-            ("satpam_rules_loaded_timestamp_seconds", "When the rules in force were loaded.", false),
+            (
+                "satpam_rule_hits_total",
+                "Events a rule fired on, by rule.",
+                true,
+            ),
+            (
+                "satpam_signal_delivery_failures_total",
+                "Signals or dead letters the broker did not acknowledge.",
+                true,
+            ),
+            (
+                "satpam_rule_reloads_total",
+                "Rule reloads, by result.",
+                true,
+            ),
+            (
+                "satpam_rules_loaded_timestamp_seconds",
+                "When the rules in force were loaded.",
+                false,
+            ),
             ("satpam_accounts_tracked", "Accounts with state.", false),
-            ("satpam_conversations_tracked", "Conversations with state.", false),
+            (
+                "satpam_conversations_tracked",
+                "Conversations with state.",
+                false,
+            ),
             ("satpam_state_bytes", "Bytes of state, by kind.", false),
-            ("satpam_shards", "State shards (input partitions) owned.", false),
+            (
+                "satpam_shards",
+                "State shards (input partitions) owned.",
+                false,
+            ),
             ("satpam_watch_streams", "Open Signals.Watch streams.", false),
-            ("satpam_watch_lagged_total", "Watch streams cut off for falling behind.", true),
-            ("satpam_ingest_batches_total", "gRPC Ingest batches acknowledged.", true),
-            ("satpam_offset_commits_total", "Kafka offset commits, by result.", true),
-            ("satpam_snapshots_total", "Partition state snapshots written.", true),
-            ("satpam_signals_fenced_total", "Signals not re-emitted after a restart (already on the topic).", true),
-            ("satpam_consumer_lag", "Messages behind the end of the events topic, by partition.", false),
-            ("satpam_consumer_lag_total", "Messages behind the end of the events topic.", false),
+            (
+                "satpam_watch_lagged_total",
+                "Watch streams cut off for falling behind.",
+                true,
+            ),
+            (
+                "satpam_ingest_batches_total",
+                "gRPC Ingest batches acknowledged.",
+                true,
+            ),
+            (
+                "satpam_offset_commits_total",
+                "Kafka offset commits, by result.",
+                true,
+            ),
+            (
+                "satpam_snapshots_total",
+                "Partition state snapshots written.",
+                true,
+            ),
+            (
+                "satpam_signals_fenced_total",
+                "Signals not re-emitted after a restart (already on the topic).",
+                true,
+            ),
+            (
+                "satpam_consumer_lag",
+                "Messages behind the end of the events topic, by partition.",
+                false,
+            ),
+            (
+                "satpam_consumer_lag_total",
+                "Messages behind the end of the events topic.",
+                false,
+            ),
         ] {
             describe(name, None, help, counter);
         }
@@ -209,7 +281,8 @@ impl Telemetry {
                 late: counter("satpam_late_events_total", &l),
             }
         });
-        let signals = SIGNAL_ACTIONS.map(|a| counter("satpam_signals_total", &[("action", action_label(a))]));
+        let signals =
+            SIGNAL_ACTIONS.map(|a| counter("satpam_signals_total", &[("action", action_label(a))]));
         let t = Telemetry {
             sources,
             signals,
@@ -369,7 +442,11 @@ mod tests {
         let a = Telemetry::new(Duration::from_secs(60));
         let b = Telemetry::new(Duration::from_secs(60));
         a.source(Source::Kafka).events.increment(5);
-        assert!(a.render().contains("satpam_events_total{source=\"kafka\"} 5"));
-        assert!(b.render().contains("satpam_events_total{source=\"kafka\"} 0"));
+        assert!(a
+            .render()
+            .contains("satpam_events_total{source=\"kafka\"} 5"));
+        assert!(b
+            .render()
+            .contains("satpam_events_total{source=\"kafka\"} 0"));
     }
 }

@@ -63,7 +63,10 @@ pub async fn create_topics(name: &str, partitions: i32) -> Topics {
         .map(|n| NewTopic::new(n, partitions, TopicReplication::Fixed(1)))
         .collect();
     let results = admin
-        .create_topics(&topics, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+        .create_topics(
+            &topics,
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
         .await
         .expect("create topics");
     for r in results {
@@ -83,10 +86,16 @@ pub fn producer() -> ThreadedProducer<DefaultProducerContext> {
 }
 
 /// Produces events keyed by account_id, then flushes.
-pub fn produce(p: &ThreadedProducer<DefaultProducerContext>, topic: &str, events: &[pb::MessageEvent]) {
+pub fn produce(
+    p: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    events: &[pb::MessageEvent],
+) {
     for e in events {
         let bytes = prost::Message::encode_to_vec(e);
-        let mut record = BaseRecord::to(topic).key(e.account_id.as_bytes()).payload(&bytes);
+        let mut record = BaseRecord::to(topic)
+            .key(e.account_id.as_bytes())
+            .payload(&bytes);
         loop {
             match p.send(record) {
                 Ok(()) => break,
@@ -101,7 +110,12 @@ pub fn produce(p: &ThreadedProducer<DefaultProducerContext>, topic: &str, events
 }
 
 /// Produces raw bytes with a key.
-pub fn produce_raw(p: &ThreadedProducer<DefaultProducerContext>, topic: &str, key: &str, bytes: &[u8]) {
+pub fn produce_raw(
+    p: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    key: &str,
+    bytes: &[u8],
+) {
     p.send(BaseRecord::to(topic).key(key.as_bytes()).payload(bytes))
         .map_err(|(e, _)| e)
         .expect("send");
@@ -119,7 +133,11 @@ pub struct Record {
 }
 
 /// Reads every record of `topic` from the start until `done` says so or `timeout` passes.
-pub fn read_topic(topic: &str, timeout: Duration, mut done: impl FnMut(&[Record]) -> bool) -> Vec<Record> {
+pub fn read_topic(
+    topic: &str,
+    timeout: Duration,
+    mut done: impl FnMut(&[Record]) -> bool,
+) -> Vec<Record> {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .set("group.id", unique("reader"))
@@ -132,7 +150,8 @@ pub fn read_topic(topic: &str, timeout: Duration, mut done: impl FnMut(&[Record]
     let mut tpl = TopicPartitionList::new();
     for t in md.topics() {
         for p in t.partitions() {
-            tpl.add_partition_offset(topic, p.id(), Offset::Beginning).expect("tpl");
+            tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
+                .expect("tpl");
         }
     }
     c.assign(&tpl).expect("assign");
@@ -147,7 +166,9 @@ pub fn read_topic(topic: &str, timeout: Duration, mut done: impl FnMut(&[Record]
                         .map(|x| {
                             (
                                 x.key.to_string(),
-                                x.value.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default(),
+                                x.value
+                                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                                    .unwrap_or_default(),
                             )
                         })
                         .collect()
@@ -201,7 +222,8 @@ impl Serve {
                 "[grpc]\nlisten = \"{grpc}\"\n[metrics]\nlisten = \"{metrics}\"\n\
                  [sinks]\njsonl = \"{jsonl}\"\n\
                  [kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"{group}\"\nevents_topic = \"{events}\"\n\
-                 signals_topic = \"{signals}\"\ndead_letter_topic = \"{dlq}\"\ncommit_interval_ms = 200\n{extra_toml}",
+                 signals_topic = \"{signals}\"\ndead_letter_topic = \"{dlq}\"\n{commit}{extra_toml}",
+                commit = if extra_toml.contains("commit_interval_ms") { "" } else { "commit_interval_ms = 200\n" },
                 jsonl = dir.join(format!("{name}-signals.jsonl")).display(),
                 brokers = brokers(),
                 group = topics.group,
@@ -252,9 +274,11 @@ impl Serve {
     /// A metric sample (exact name with labels), scraped now.
     pub fn metric(&self, name: &str) -> Option<f64> {
         let body = http_get_blocking(self.metrics, "/metrics").ok()?;
-        body.lines()
-            .filter(|l| !l.starts_with('#'))
-            .find_map(|l| l.rsplit_once(' ').filter(|(n, _)| *n == name).and_then(|(_, v)| v.parse().ok()))
+        body.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+            l.rsplit_once(' ')
+                .filter(|(n, _)| *n == name)
+                .and_then(|(_, v)| v.parse().ok())
+        })
     }
 
     /// Waits until `f` holds for this instance's metrics.
@@ -266,7 +290,10 @@ impl Serve {
                 return v;
             }
             if Instant::now() >= deadline {
-                panic!("{name} = {v} did not reach the expected value; log:\n{}", self.log_text());
+                panic!(
+                    "{name} = {v} did not reach the expected value; log:\n{}",
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -282,7 +309,9 @@ impl Serve {
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id() as i32;
         // SAFETY-free: `kill` from the standard library only sends SIGKILL, so use the command.
-        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
