@@ -1,0 +1,130 @@
+//! `satpam serve` as a process without a broker: environment overrides,
+//! SIGHUP reload (a bad file refused, a good one taken), SIGTERM exit.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::kafka::{free_port, http_get_blocking};
+
+fn metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
+    let body = http_get_blocking(addr, "/metrics").ok()?;
+    body.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        l.rsplit_once(' ')
+            .filter(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.parse().ok())
+    })
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+#[test]
+fn sighup_reloads_rules_keeping_the_old_on_error_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().expect("dir");
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, include_str!("../rules/default.yaml")).expect("rules");
+    let config = dir.path().join("satpam.toml");
+    // The file sets a port the environment overrides; polling is off, so only SIGHUP reloads.
+    std::fs::write(
+        &config,
+        format!(
+            "[engine]\nrules = \"{}\"\nreload_poll_ms = 0\n[grpc]\nlisten = \"\"\n[metrics]\nlisten = \"127.0.0.1:1\"\n",
+            rules.display()
+        ),
+    )
+    .expect("config");
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_satpam"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .current_dir(dir.path())
+        .env("SATPAM_METRICS__LISTEN", addr.to_string())
+        .env("SATPAM_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    wait_for("/readyz", || {
+        http_get_blocking(addr, "/readyz").is_ok_and(|b| b.starts_with("ready"))
+    });
+    let reloads = |result: &str| {
+        metric(
+            addr,
+            &format!("satpam_rule_reloads_total{{result=\"{result}\"}}"),
+        )
+    };
+    assert_eq!(reloads("error"), Some(0.0));
+    let loaded_at = metric(addr, "satpam_rules_loaded_timestamp_seconds").expect("loaded at");
+
+    std::fs::write(
+        &rules,
+        "version: broken\nrules:\n  - id: x\n    when: \"nope >\"\n",
+    )
+    .expect("write");
+    signal(child.id(), "-HUP");
+    wait_for("the refused reload", || reloads("error") == Some(1.0));
+    assert_eq!(reloads("ok"), Some(0.0), "the old rules stay");
+
+    std::fs::write(&rules, include_str!("../rules/default.yaml")).expect("write");
+    signal(child.id(), "-HUP");
+    wait_for("the good reload", || reloads("ok") == Some(1.0));
+    assert!(metric(addr, "satpam_rules_loaded_timestamp_seconds").expect("t") >= loaded_at);
+
+    signal(child.id(), "-TERM");
+    let status = child.wait().expect("exit");
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read");
+    assert!(
+        stderr.contains("rules reload refused"),
+        "the refusal is logged: {stderr}"
+    );
+    assert!(
+        stderr.contains("rules.yaml:3: rules[0]: missing field `version`"),
+        "with file and line: {stderr}"
+    );
+}
+
+#[test]
+fn print_config_shows_the_embedded_default_with_overrides() {
+    let out = Command::new(env!("CARGO_BIN_EXE_satpam"))
+        .args(["serve", "--print-config"])
+        .env("SATPAM_KAFKA__BROKERS", "k1:9092")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("listen = \"127.0.0.1:50051\""), "{text}");
+    assert!(text.contains("listen = \"127.0.0.1:9464\""), "{text}");
+    assert!(text.contains("brokers = \"k1:9092\""), "{text}");
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_satpam"))
+        .args(["serve", "--print-config"])
+        .env("SATPAM_GRPC__LISTEN", "not an address")
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("grpc.listen"));
+}
