@@ -105,6 +105,15 @@ async fn signals_topic_carries_the_violating_accounts_signals_and_nothing_else()
     serve.wait_metric("satpam_consumer_lag_total", Duration::from_secs(30), |v| {
         v == 0.0
     });
+    serve.wait_metric(
+        "satpam_offset_commits_total{result=\"ok\"}",
+        Duration::from_secs(10),
+        |v| v >= 1.0,
+    );
+    assert_eq!(
+        serve.metric("satpam_offset_commits_total{result=\"error\"}"),
+        Some(0.0)
+    );
     assert!(serve.terminate().success(), "clean exit on SIGTERM");
 }
 

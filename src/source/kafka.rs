@@ -229,16 +229,6 @@ impl ConsumerContext for SourceContext {
             other => tracing::warn!(error = ?other, "rebalance error"),
         }
     }
-
-    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
-        match result {
-            Ok(()) => self.shared.telemetry.commits.increment(1),
-            Err(e) => {
-                self.shared.telemetry.commit_failures.increment(1);
-                tracing::warn!(error = %e, "offset commit failed");
-            }
-        }
-    }
 }
 
 impl SourceContext {
@@ -439,11 +429,12 @@ fn commit(
             return;
         }
     }
-    if let Err(e) = consumer.commit(&tpl, mode) {
-        shared.telemetry.commit_failures.increment(1);
-        tracing::warn!(error = %e, "offset commit failed");
-    } else if matches!(mode, CommitMode::Sync) {
-        shared.telemetry.commits.increment(1);
+    match consumer.commit(&tpl, mode) {
+        Ok(()) => shared.telemetry.commits.increment(1),
+        Err(e) => {
+            shared.telemetry.commit_failures.increment(1);
+            tracing::warn!(error = %e, "offset commit failed");
+        }
     }
 }
 
@@ -755,7 +746,9 @@ fn poll_loop(
                 .lock()
                 .map(|mut r| r.drain().collect())
                 .unwrap_or_default();
-            commit(&consumer, &shared, ready, CommitMode::Async);
+            // Synchronous, once per interval: the result is known (and
+            // counted), and the round trip is not per message.
+            commit(&consumer, &shared, ready, CommitMode::Sync);
             last_commit = Instant::now();
         }
         if let Some(f) = shared.fatal.lock().ok().and_then(|f| f.clone()) {
