@@ -45,6 +45,21 @@ enum Command {
         #[arg(long)]
         print_config: bool,
     },
+    /// Ask a running service's gRPC health endpoint; exit 0 when SERVING, 1 otherwise.
+    ///
+    /// For container health checks: calls grpc.health.v1.Health/Check and
+    /// prints the status (SERVING, NOT_SERVING, SERVICE_UNKNOWN, UNREACHABLE).
+    Health {
+        /// gRPC address of the service (host:port or http://host:port).
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        grpc: String,
+        /// Health service name; empty: the server as a whole.
+        #[arg(long, default_value = "")]
+        service: String,
+        /// Limit for connecting and answering, ms.
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
     /// Run a file of events through the engine on event time, at full speed.
     Replay {
         /// Events: JSONL (canonical proto3 JSON) or length-delimited protobuf.
@@ -108,6 +123,11 @@ fn main() -> ExitCode {
             config,
             print_config,
         } => cli::serve::run(config.as_deref(), print_config),
+        Command::Health {
+            grpc,
+            service,
+            timeout_ms,
+        } => cli::health::run(&grpc, &service, timeout_ms),
         Command::Replay {
             events,
             files,

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod eval;
+pub mod health;
 pub mod load;
 pub mod replay;
 pub mod report;

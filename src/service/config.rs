@@ -173,6 +173,8 @@ impl KafkaSection {
 #[serde(deny_unknown_fields, default)]
 pub struct SinksSection {
     /// Append signals as JSONL (canonical proto3 JSON) here; empty: off.
+    /// Off is printed as `""` so `--print-config` loads back to the same.
+    #[serde(serialize_with = "path_or_empty")]
     pub jsonl: Option<PathBuf>,
 }
 
@@ -234,13 +236,31 @@ impl Config {
             set_path(&mut table, &path, env_value(&value))
                 .map_err(|e| ConfigError(format!("{key}: {e}")))?;
         }
-        let config: Config = toml::Value::Table(table)
+        let mut config: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError(format!("{name}: {}", e.message())))?;
+        config.empty_paths_to_none();
         config
             .validate()
             .map_err(|e| ConfigError(format!("{name}: {e}")))?;
         Ok(config)
+    }
+
+    /// TOML has no null, so an empty path means "none": the built-in rules
+    /// or policy, no overrides file, no state snapshots, no JSONL sink (as
+    /// the key docs say). A path is never the empty string after loading.
+    fn empty_paths_to_none(&mut self) {
+        for p in [
+            &mut self.engine.rules,
+            &mut self.engine.policy,
+            &mut self.engine.overrides,
+            &mut self.kafka.state_dir,
+            &mut self.sinks.jsonl,
+        ] {
+            if p.as_ref().is_some_and(|x| x.as_os_str().is_empty()) {
+                *p = None;
+            }
+        }
     }
 
     /// Checks values that parse but cannot work.
@@ -312,6 +332,13 @@ fn env_value(v: &str) -> toml::Value {
         }
     }
     toml::Value::String(v.to_string())
+}
+
+fn path_or_empty<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => p.serialize(s),
+        None => s.serialize_str(""),
+    }
 }
 
 fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
@@ -397,6 +424,22 @@ mod tests {
                 .to_string();
             assert!(err.contains(want), "{src:?}: {err}");
         }
+    }
+
+    #[test]
+    fn empty_paths_mean_none_and_print_back_as_empty() {
+        let src = "[engine]\nrules = \"\"\n[kafka]\nstate_dir = \"\"\n[sinks]\njsonl = \"\"\n";
+        let c = Config::from_toml(src, "t.toml", env(&[])).expect("config");
+        assert_eq!(c.engine.rules, None);
+        assert_eq!(c.kafka.state_dir, None);
+        assert_eq!(c.sinks.jsonl, None, "empty jsonl is off");
+        let again = Config::from_toml(&c.to_toml(), "printed", env(&[])).expect("again");
+        assert_eq!(
+            again.sinks.jsonl, None,
+            "off stays off through --print-config"
+        );
+        let off = Config::load(None, env(&[("SATPAM_SINKS__JSONL", "")])).expect("env");
+        assert_eq!(off.sinks.jsonl, None);
     }
 
     #[test]

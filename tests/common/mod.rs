@@ -1,6 +1,7 @@
 //! Scripted traffic for integration tests: small, hand-written, deterministic.
 #![allow(dead_code)]
 
+pub mod embedded;
 pub mod kafka;
 pub mod service;
 
