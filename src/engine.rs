@@ -16,7 +16,6 @@ use crate::decide::{
 use crate::event::{Direction, Event};
 use crate::features::{extract, ExtractInput, FeatureVector};
 use crate::rules::RuleSet;
-use crate::state::account::{day, hour};
 use crate::state::{key_of, AccountEntry, ScanFacts, StateLimits, StateStore, StoreStats};
 
 /// Engine settings.
@@ -345,8 +344,8 @@ impl Engine {
                 acct.activity
                     .record(&rules, &scratch.fired, scratch.features.values(), at_ms);
                 let score = acct.activity.score(&rules);
-                let sessions = totals.day[day::SESSIONS];
-                let users = totals.users_day.round() as u64;
+                let sessions = totals.sessions_day();
+                let users = totals.users_day_rounded();
                 let country = acct.behaviour.main_country();
                 let input = LadderInput {
                     score,
@@ -367,7 +366,7 @@ impl Engine {
                     rules: rule_evidence(&acct.activity, &rules),
                     conversations: sessions,
                     users,
-                    events: totals.hour[hour::IN] + totals.hour[hour::OUT],
+                    events: totals.events_hour(),
                     reason,
                 };
                 Outcome::Processed(Some(Box::new(Signal {

@@ -14,7 +14,6 @@ use crate::pb::v1 as pb;
 use crate::rules::RuleSet;
 use crate::service::reload::{OverridesManager, RulesManager};
 use crate::service::shards::Shards;
-use crate::state::account::{day, hour};
 use crate::state::{AccountEntry, ScanFacts};
 
 /// The Admin service.
@@ -151,9 +150,9 @@ impl pb::admin_server::Admin for AdminService {
         let totals = entry.behaviour.totals(at_ms);
         let evidence = Evidence {
             rules: rule_evidence(&entry.activity, &rules),
-            conversations: totals.day[day::SESSIONS],
-            users: totals.users_day.round() as u64,
-            events: totals.hour[hour::IN] + totals.hour[hour::OUT],
+            conversations: totals.sessions_day(),
+            users: totals.users_day_rounded(),
+            events: totals.events_hour(),
             reason: String::new(),
         };
         let now_ms = ctx.clock().now_ms();

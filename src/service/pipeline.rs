@@ -31,6 +31,8 @@ pub struct Pipeline {
     pub kafka: Option<Arc<KafkaSink>>,
     /// Metrics.
     pub telemetry: Arc<Telemetry>,
+    /// Signals already produced before a restart: not produced again.
+    pub fence: Fence,
 }
 
 /// A worker's own mutable state: engine scratch and latency recorder.
@@ -52,7 +54,8 @@ impl Pipeline {
 
     /// Runs a validated event through `engine`; a signal goes to the in-process
     /// sinks and, with Kafka, to the signals topic with `delivery` tracking its
-    /// acknowledgement. `dequeued` is when the event left its source queue.
+    /// acknowledgement. `dequeued` is when the event left its source queue. A
+    /// signal in the fence (produced before a restart) is not produced again.
     pub fn handle(
         &self,
         engine: &Engine,
@@ -62,37 +65,13 @@ impl Pipeline {
         dequeued: Instant,
         delivery: impl FnOnce() -> Option<Delivery>,
     ) -> Handled {
-        self.handle_fenced(
-            engine,
-            event,
-            source,
-            w,
-            dequeued,
-            &Fence::default(),
-            delivery,
-        )
-    }
-
-    /// As [`Pipeline::handle`], but a signal whose id is in `fence` (already
-    /// produced before a restart) is not produced again.
-    #[allow(clippy::too_many_arguments)]
-    pub fn handle_fenced(
-        &self,
-        engine: &Engine,
-        event: &Event,
-        source: Source,
-        w: &mut WorkerState,
-        dequeued: Instant,
-        fence: &Fence,
-        delivery: impl FnOnce() -> Option<Delivery>,
-    ) -> Handled {
         let t0 = Instant::now();
         let outcome = engine.process(event, &mut w.scratch);
         let t1 = Instant::now();
         w.latency.record(Stage::Process, t1 - t0);
         let handled = match outcome {
             Outcome::Processed(None) => Handled::Processed(None),
-            Outcome::Processed(Some(signal)) if fence.take(&signal.signal_id) => {
+            Outcome::Processed(Some(signal)) if self.fence.take(&signal.signal_id) => {
                 self.telemetry.signals_fenced.increment(1);
                 Handled::Processed(None)
             }

@@ -45,6 +45,11 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// How a rules file is named in `GetRuleSet` and the logs.
+fn source_of(path: Option<&std::path::Path>) -> String {
+    path.map_or_else(|| "built-in".to_string(), |p| p.display().to_string())
+}
+
 fn stamp_of(path: &std::path::Path) -> Option<FileStamp> {
     // `metadata` follows symlinks, so a Kubernetes ConfigMap's swapped
     // `..data` link shows up as a change.
@@ -57,8 +62,8 @@ fn stamp_of(path: &std::path::Path) -> Option<FileStamp> {
 
 impl RulesManager {
     /// Loads the initial rules (`path`, or the built-in pack) and registers their metrics.
-    pub fn load_initial(path: Option<PathBuf>) -> Result<RuleSet, String> {
-        match &path {
+    pub fn load_initial(path: Option<&std::path::Path>) -> Result<RuleSet, String> {
+        match path {
             Some(p) => RuleSet::load(p).map_err(|e| e.to_string()),
             None => Ok(RuleSet::default_pack()),
         }
@@ -67,9 +72,7 @@ impl RulesManager {
     /// A manager of the rules in `ctx`, which were loaded from `path`.
     pub fn new(ctx: Arc<EngineContext>, path: Option<PathBuf>, telemetry: Arc<Telemetry>) -> Self {
         let stamp = path.as_deref().and_then(stamp_of);
-        let source = path
-            .as_ref()
-            .map_or_else(|| "built-in".to_string(), |p| p.display().to_string());
+        let source = source_of(path.as_deref());
         let m = RulesManager {
             ctx,
             path,
@@ -132,15 +135,8 @@ impl RulesManager {
                 *s = stamp_of(p);
             }
         }
-        match Self::load_initial(self.path.clone()) {
-            Ok(rules) => {
-                let source = self.loaded().source.clone();
-                let source = self
-                    .path
-                    .as_ref()
-                    .map_or(source, |p| p.display().to_string());
-                Ok(self.swap(rules, source))
-            }
+        match Self::load_initial(self.path.as_deref()) {
+            Ok(rules) => Ok(self.swap(rules, source_of(self.path.as_deref()))),
             Err(e) => Err(self.refuse(e)),
         }
     }

@@ -50,7 +50,7 @@ pub struct RunningService {
 pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let telemetry = Telemetry::new(Duration::from_secs(config.metrics.quantile_window_s.max(1)));
     let e = &config.engine;
-    let rules = RulesManager::load_initial(e.rules.clone())
+    let rules = RulesManager::load_initial(e.rules.as_deref())
         .map_err(|err| anyhow::anyhow!("rules did not load:\n{err}"))?;
     let policy = match &e.policy {
         Some(p) => {
@@ -111,6 +111,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         hub: hub.clone(),
         kafka: kafka_sink.clone(),
         telemetry: telemetry.clone(),
+        fence: Fence::default(),
     });
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -132,7 +133,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         let ingest = IngestService::new(shards.clone(), pipeline.clone(), config.grpc.max_batch);
         let watch_svc = WatchService::new(hub.clone(), telemetry.clone(), shutdown_rx.clone());
         let admin = AdminService::new(shards.clone(), rules.clone(), overrides);
-        let mut stop = shutdown_rx.clone();
+        let stop = shutdown_rx.clone();
         let router = tonic::transport::Server::builder()
             .add_service(health_service)
             .add_service(reflection)
@@ -141,14 +142,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             .add_service(pb::admin_server::AdminServer::new(admin));
         servers.push(tokio::spawn(async move {
             let incoming = TcpListenerStream::new(listener);
-            let stopped = async move {
-                while !*stop.borrow_and_update() {
-                    if stop.changed().await.is_err() {
-                        break;
-                    }
-                }
-            };
-            if let Err(err) = router.serve_with_incoming_shutdown(incoming, stopped).await {
+            if let Err(err) = router
+                .serve_with_incoming_shutdown(incoming, stopped(stop))
+                .await
+            {
                 tracing::error!(error = %err, "gRPC server failed");
             }
         }));
@@ -166,17 +163,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             shards: shards.clone(),
             ready: ready.clone(),
         });
-        let mut stop = shutdown_rx.clone();
+        let stop = shutdown_rx.clone();
         servers.push(tokio::spawn(async move {
-            let stopped = async move {
-                while !*stop.borrow_and_update() {
-                    if stop.changed().await.is_err() {
-                        break;
-                    }
-                }
-            };
             if let Err(err) = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
+                .with_graceful_shutdown(stopped(stop))
                 .await
             {
                 tracing::error!(error = %err, "metrics server failed");
@@ -187,14 +177,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
 
     let kafka = match kafka_sink {
         Some(sink) => Some(
-            KafkaSource::start(
-                k.clone(),
-                shards.clone(),
-                pipeline.clone(),
-                sink,
-                Arc::new(Fence::default()),
-            )
-            .map_err(|err| anyhow::anyhow!(err))?,
+            KafkaSource::start(k.clone(), shards.clone(), pipeline.clone(), sink)
+                .map_err(|err| anyhow::anyhow!(err))?,
         ),
         None => None,
     };
@@ -202,16 +186,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     if e.reload_poll_ms > 0 && e.rules.is_some() {
         let rules = rules.clone();
         let every = Duration::from_millis(e.reload_poll_ms);
-        let mut stop = shutdown_rx.clone();
+        let stop = stopped(shutdown_rx.clone());
         servers.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
+            tokio::pin!(stop);
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    _ = stop.changed() => break,
-                }
-                if *stop.borrow() {
-                    break;
+                    _ = &mut stop => break,
                 }
                 let r = rules.clone();
                 let _ = tokio::task::spawn_blocking(move || r.reload_if_changed()).await;
@@ -245,6 +227,15 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         ready,
         health,
     })
+}
+
+/// Resolves once shutdown is signalled (or its sender is gone).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            break;
+        }
+    }
 }
 
 impl RunningService {

@@ -113,7 +113,6 @@ struct Shared {
     shards: Arc<Shards>,
     pipeline: Arc<Pipeline>,
     sink: Arc<KafkaSink>,
-    fence: Arc<Fence>,
     telemetry: Arc<Telemetry>,
     senders: Vec<SyncSender<Cmd>>,
     batches: Mutex<Vec<Vec<Msg>>>,
@@ -297,7 +296,7 @@ impl SourceContext {
                         "fenced signals produced since the snapshots"
                     );
                     tracing::debug!(?ids, "fenced ids");
-                    s.fence.add(ids);
+                    s.pipeline.fence.add(ids);
                 }
                 Err(e) => s.fail(format!(
                     "cannot read the signals topic to fence re-emitted signals: {e}"
@@ -493,25 +492,22 @@ impl Worker {
         self.state.latency.flush(&self.shared.telemetry.latency);
     }
 
-    fn part(&mut self, partition: i32, offset: i64) -> &mut PartState {
-        let shards = &self.shared.shards;
-        self.parts.entry(partition).or_insert_with(|| PartState {
-            engine: shards.partition(partition),
-            effects: Arc::new(PartitionEffects::default()),
-            next_offset: offset,
-            dirty: false,
-        })
-    }
-
     fn process(&mut self, m: Msg) {
         let dequeued = Instant::now();
-        let shared = self.shared.clone();
+        // Disjoint borrows: the partition's state and the worker state at once.
+        let Worker {
+            shared,
+            parts,
+            state,
+        } = self;
         let counters = shared.telemetry.source(Source::Kafka);
         counters.events.increment(1);
-        let (engine, effects) = {
-            let p = self.part(m.partition, m.offset);
-            (p.engine.clone(), p.effects.clone())
-        };
+        let part = parts.entry(m.partition).or_insert_with(|| PartState {
+            engine: shared.shards.partition(m.partition),
+            effects: Arc::new(PartitionEffects::default()),
+            next_offset: m.offset,
+            dirty: false,
+        });
         let decoded = <pb::MessageEvent as prost::Message>::decode(m.payload.as_slice())
             .map_err(|e| {
                 counters.decode_failures.increment(1);
@@ -525,16 +521,14 @@ impl Worker {
             });
         match decoded {
             Ok(event) => {
-                self.state.latency.record(Stage::Decode, dequeued.elapsed());
-                let fence = &shared.fence;
-                shared.pipeline.handle_fenced(
-                    &engine,
+                state.latency.record(Stage::Decode, dequeued.elapsed());
+                shared.pipeline.handle(
+                    &part.engine,
                     &event,
                     Source::Kafka,
-                    &mut self.state,
+                    state,
                     dequeued,
-                    fence,
-                    || Some(Delivery::Partition(effects.clone())),
+                    || Some(Delivery::Partition(part.effects.clone())),
                 );
             }
             Err(reason) => {
@@ -551,7 +545,7 @@ impl Worker {
                     &m.payload,
                     &reason,
                     &origin,
-                    Delivery::Partition(effects.clone()),
+                    Delivery::Partition(part.effects.clone()),
                 ) {
                     shared.fail(format!(
                         "cannot dead-letter offset {} of partition {}: {e}",
@@ -560,9 +554,8 @@ impl Worker {
                 }
             }
         }
-        let p = self.part(m.partition, m.offset);
-        p.next_offset = m.offset + 1;
-        p.dirty = true;
+        part.next_offset = m.offset + 1;
+        part.dirty = true;
     }
 
     /// Waits for the partitions' effects, snapshots them, returns the offsets to commit.
@@ -623,7 +616,6 @@ impl KafkaSource {
         shards: Arc<Shards>,
         pipeline: Arc<Pipeline>,
         sink: Arc<KafkaSink>,
-        fence: Arc<Fence>,
     ) -> Result<KafkaSource, String> {
         if let Some(dir) = &cfg.state_dir {
             std::fs::create_dir_all(dir)
@@ -644,7 +636,6 @@ impl KafkaSource {
             shards,
             pipeline,
             sink,
-            fence,
             telemetry,
             senders,
             ready: Mutex::new(HashMap::new()),

@@ -159,6 +159,23 @@ pub struct AccountTotals {
     pub age_min: f64,
 }
 
+impl AccountTotals {
+    /// Conversation sessions in the 24-hour window.
+    pub fn sessions_day(&self) -> u64 {
+        self.day[day::SESSIONS]
+    }
+
+    /// Estimated distinct users in the 24-hour window, rounded.
+    pub fn users_day_rounded(&self) -> u64 {
+        self.users_day.round() as u64
+    }
+
+    /// Events (both directions) in the 1-hour window.
+    pub fn events_hour(&self) -> u64 {
+        self.hour[hour::IN] + self.hour[hour::OUT]
+    }
+}
+
 impl AccountBehaviour {
     /// Adds one event. Returns false when the event is older than the
     /// 1-hour window (it is then not counted there).
