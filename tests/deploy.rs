@@ -307,25 +307,6 @@ fn alert_exprs() -> Vec<(String, String)> {
         .collect()
 }
 
-/// GET over HTTP/1.0: (status, body).
-fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s =
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("write");
-    let mut text = String::new();
-    s.read_to_string(&mut text).expect("read");
-    let (head, body) = text.split_once("\r\n\r\n").expect("response");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, body.to_string())
-}
-
 #[test]
 fn every_metric_the_dashboard_and_alerts_read_is_in_the_real_metrics_output() {
     let serve = Embedded::start();
@@ -456,7 +437,7 @@ fn every_metric_the_dashboard_and_alerts_read_is_in_the_real_metrics_output() {
         );
     }
     for p in &paths {
-        let (status, body) = get(serve.metrics, p);
+        let (status, body) = common::http::get(serve.metrics, p).expect("GET");
         assert_eq!(status, 200, "{p} on the real service");
         assert!(!body.is_empty(), "{p}");
     }
@@ -690,7 +671,7 @@ fn the_dockerfile_matches_the_service() {
         String::from_utf8_lossy(&out.stderr)
     );
     drop(serve);
-    let free: SocketAddr = format!("127.0.0.1:{}", common::kafka::free_port())
+    let free: SocketAddr = format!("127.0.0.1:{}", common::http::free_port())
         .parse()
         .expect("addr");
     let out = run_health_argv(&argv, grpc, free);

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::embedded::Embedded;
-use common::kafka::free_port;
+use common::http::free_port;
 use tonic_health::ServingStatus;
 
 fn health(args: &[&str]) -> Output {

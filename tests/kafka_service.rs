@@ -22,14 +22,12 @@ use satpam::{Engine, EngineConfig, Event, Outcome, RuleSet, Scratch};
 
 /// The signal ids the engine decides for `events`, replayed in memory.
 fn expected_signal_ids(events: &[pb::MessageEvent]) -> BTreeSet<String> {
-    expected_signals(events)
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect()
+    replay(events).1.into_iter().map(|(id, _)| id).collect()
 }
 
-/// The signals the engine decides for `events`: (signal id, index of the triggering event).
-fn expected_signals(events: &[pb::MessageEvent]) -> Vec<(String, usize)> {
+/// `events` replayed in memory: the engine after them, and the signals it
+/// decided as (signal id, index of the triggering event).
+fn replay(events: &[pb::MessageEvent]) -> (Engine, Vec<(String, usize)>) {
     let engine = Engine::new(
         Arc::new(RuleSet::default_pack()),
         CountryPolicy::default(),
@@ -44,7 +42,21 @@ fn expected_signals(events: &[pb::MessageEvent]) -> Vec<(String, usize)> {
             out.push((s.signal_id.clone(), i));
         }
     }
-    out
+    (engine, out)
+}
+
+/// Reads the signals topic until it holds as many records as `expected`,
+/// then checks that they are exactly `expected`, none twice.
+fn read_expected_signals(
+    topic: &str,
+    timeout: Duration,
+    expected: &BTreeSet<String>,
+) -> Vec<Record> {
+    let records = read_topic(topic, timeout, |r| r.len() >= expected.len());
+    let got = ids_of(&records);
+    assert_no_duplicates(&got);
+    assert_eq!(&got.into_iter().collect::<BTreeSet<_>>(), expected);
+    records
 }
 
 fn ids_of(records: &[Record]) -> Vec<String> {
@@ -82,12 +94,7 @@ async fn signals_topic_carries_the_violating_accounts_signals_and_nothing_else()
     let serve = Serve::start(dir.path(), "one", &topics, "");
     produce(&producer(), &topics.events, &events);
 
-    let records = read_topic(&topics.signals, Duration::from_secs(60), |r| {
-        r.len() >= expected.len()
-    });
-    let got = ids_of(&records);
-    assert_no_duplicates(&got);
-    assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected);
+    let records = read_expected_signals(&topics.signals, Duration::from_secs(60), &expected);
     for (r, s) in records.iter().zip(signals(&records)) {
         assert_eq!(s.account_id, "a-ai", "nothing for the legitimate account");
         assert_eq!(
@@ -127,11 +134,9 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
         events.extend(violating_and_legit(tag));
     }
     events.sort_by_key(|e| e.timestamp_ms);
-    let expected = expected_signal_ids(&events);
-    let triggers: Vec<usize> = expected_signals(&events)
-        .into_iter()
-        .map(|(_, i)| i)
-        .collect();
+    let (engine, decided) = replay(&events);
+    let expected: BTreeSet<String> = decided.iter().map(|(id, _)| id.clone()).collect();
+    let triggers: Vec<usize> = decided.iter().map(|(_, i)| *i).collect();
     assert!(triggers.len() >= 3, "signals to split around: {triggers:?}");
     let state = dir.path().join("state");
     // Checkpoints 3 s apart leave processed, signalled events after the last
@@ -194,16 +199,6 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
 
     // No event skipped or counted twice: the restored state matches an
     // in-memory replay of every event.
-    let engine = Engine::new(
-        Arc::new(RuleSet::default_pack()),
-        CountryPolicy::default(),
-        Arc::new(ManualClock::new(0)),
-        EngineConfig::default(),
-    );
-    let mut scratch = Scratch::default();
-    for m in &events {
-        let _ = engine.process(&Event::try_from(m.clone()).expect("valid"), &mut scratch);
-    }
     let mut admin = pb::admin_client::AdminClient::connect(format!("http://{}", second.grpc))
         .await
         .expect("admin");
@@ -235,8 +230,7 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
             let ev = got.evidence.expect("evidence");
             assert_eq!(
                 ev.events,
-                totals.hour[satpam::state::account::hour::IN]
-                    + totals.hour[satpam::state::account::hour::OUT],
+                totals.events_hour(),
                 "{account}: events in the last hour"
             );
         }
@@ -293,13 +287,7 @@ async fn a_poison_message_is_dead_lettered_and_the_events_after_it_are_processed
     assert_eq!(dead[0].headers["satpam-source-offset"], "100");
     assert!(dead[1].headers["satpam-error"].contains("tenant_id"));
 
-    let records = read_topic(&topics.signals, Duration::from_secs(60), |r| {
-        r.len() >= expected.len()
-    });
-    assert_eq!(
-        ids_of(&records).into_iter().collect::<BTreeSet<_>>(),
-        expected
-    );
+    read_expected_signals(&topics.signals, Duration::from_secs(60), &expected);
     serve.wait_metric(
         "satpam_dead_letters_total{source=\"kafka\"}",
         Duration::from_secs(10),
@@ -342,12 +330,7 @@ async fn two_instances_in_one_group_share_the_partitions_and_process_each_event_
     let expected = expected_signal_ids(&events);
     produce(&producer(), &topics.events, &events);
 
-    let records = read_topic(&topics.signals, Duration::from_secs(90), |r| {
-        r.len() >= expected.len()
-    });
-    let got = ids_of(&records);
-    assert_no_duplicates(&got);
-    assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected);
+    let records = read_expected_signals(&topics.signals, Duration::from_secs(90), &expected);
 
     let name = "satpam_events_total{source=\"kafka\"}";
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

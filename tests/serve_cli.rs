@@ -6,16 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::kafka::{free_port, http_get_blocking};
-
-fn metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
-    let body = http_get_blocking(addr, "/metrics").ok()?;
-    body.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
-        l.rsplit_once(' ')
-            .filter(|(n, _)| *n == name)
-            .and_then(|(_, v)| v.parse().ok())
-    })
-}
+use common::http::{free_port, get_body, metric};
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -66,7 +57,7 @@ fn sighup_reloads_rules_keeping_the_old_on_error_and_sigterm_stops_cleanly() {
         .spawn()
         .expect("serve");
     wait_for("/readyz", || {
-        http_get_blocking(addr, "/readyz").is_ok_and(|b| b.starts_with("ready"))
+        get_body(addr, "/readyz").is_ok_and(|b| b.starts_with("ready"))
     });
     let reloads = |result: &str| {
         metric(

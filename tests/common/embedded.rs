@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::kafka::{free_port, http_get_blocking};
+use super::http::{free_port, get_body};
 
 /// A running `satpam serve` with no config file.
 pub struct Embedded {
@@ -41,7 +41,7 @@ impl Embedded {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if http_get_blocking(metrics, "/readyz").is_ok_and(|b| b.starts_with("ready")) {
+            if get_body(metrics, "/readyz").is_ok_and(|b| b.starts_with("ready")) {
                 return s;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -51,7 +51,7 @@ impl Embedded {
 
     /// The `/metrics` body, scraped now.
     pub fn scrape(&self) -> String {
-        http_get_blocking(self.metrics, "/metrics").expect("scrape /metrics")
+        get_body(self.metrics, "/metrics").expect("scrape /metrics")
     }
 }
 

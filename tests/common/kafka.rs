@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,6 +18,8 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use satpam::pb::v1 as pb;
+
+use super::http::{free_port, get_body, metric};
 
 /// The broker under test: `SATPAM_TEST_BROKERS`, set by `.ci/run` after
 /// `scripts/broker.sh start`. These tests are `#[ignore]`d in the plain
@@ -194,14 +196,6 @@ pub fn signals(records: &[Record]) -> Vec<pb::EnforcementSignal> {
         .collect()
 }
 
-/// A free loopback port (bound and released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 /// `satpam serve` as a child process; killed when dropped.
 pub struct Serve {
     pub child: Child,
@@ -256,7 +250,7 @@ impl Serve {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(body) = http_get_blocking(self.metrics, "/readyz") {
+            if let Ok(body) = get_body(self.metrics, "/readyz") {
                 if body.starts_with("ready") {
                     return;
                 }
@@ -273,12 +267,7 @@ impl Serve {
 
     /// A metric sample (exact name with labels), scraped now.
     pub fn metric(&self, name: &str) -> Option<f64> {
-        let body = http_get_blocking(self.metrics, "/metrics").ok()?;
-        body.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
-            l.rsplit_once(' ')
-                .filter(|(n, _)| *n == name)
-                .and_then(|(_, v)| v.parse().ok())
-        })
+        metric(self.metrics, name)
     }
 
     /// Waits until `f` holds for this instance's metrics.
@@ -330,18 +319,4 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// GET over plain HTTP/1.0, blocking.
-pub fn http_get_blocking(addr: SocketAddr, path: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
-    let mut text = String::new();
-    s.read_to_string(&mut text)?;
-    Ok(text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default())
 }

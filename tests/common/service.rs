@@ -2,29 +2,14 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// GET `path` over plain HTTP/1.0; returns (status, body).
+/// GET `path` from async code (the blocking GET on a blocking thread).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+    let path = path.to_string();
+    tokio::task::spawn_blocking(move || super::http::get(addr, &path))
         .await
-        .expect("write");
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
-        .await
-        .expect("response in time")
-        .expect("read");
-    let text = String::from_utf8(buf).expect("utf-8");
-    let (head, body) = text.split_once("\r\n\r\n").expect("http response");
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, body.to_string())
+        .expect("join")
+        .expect("GET")
 }
 
 /// Parses Prometheus text exposition strictly enough to catch format errors;
