@@ -42,7 +42,10 @@ fn main() -> anyhow::Result<()> {
                 if t["role"] != "user" {
                     continue;
                 }
-                let facts = rules.scan(t["text"].as_str().unwrap_or(""));
+                let facts = rules.scan(
+                    t["text"].as_str().unwrap_or(""),
+                    satpam::event::Direction::Inbound,
+                );
                 row.0 += 1;
                 for (i, h) in row.1.iter_mut().enumerate() {
                     *h += u64::from(facts.pattern_hits & (1 << i) != 0);

@@ -13,7 +13,7 @@ use crate::decide::signal::signal_id;
 use crate::decide::{
     Action, CountryPolicy, Evidence, LadderInput, Overrides, RuleActivity, RuleEvidence, Signal,
 };
-use crate::event::{Direction, Event};
+use crate::event::Event;
 use crate::features::{extract, ExtractInput, FeatureVector};
 use crate::rules::RuleSet;
 use crate::state::{key_of, AccountEntry, ScanFacts, StateLimits, StateStore, StoreStats};
@@ -291,15 +291,11 @@ impl Engine {
         scratch.fired.clear();
         let ctx = &*self.ctx;
         let rules = ctx.rules.load();
-        let mut scan = if e.has_text() {
-            rules.scan(&e.text)
+        let scan = if e.has_text() {
+            rules.scan(&e.text, e.direction)
         } else {
             ScanFacts::default()
         };
-        scan.pattern_hits &= rules.side_mask(e.direction);
-        if e.direction == Direction::Outbound {
-            scan.topics = 0;
-        }
 
         let conv_key = key_of(&e.tenant_id, &e.conversation_id);
         let id_hash = xxh3_64(e.event_id.as_bytes());

@@ -1,7 +1,7 @@
 //! A snapshot holds a shard's state store, event-time watermark and next
 //! sweep time.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //!
 //! | bytes | field                                            |
 //! |-------|--------------------------------------------------|
@@ -42,8 +42,11 @@ use crate::state::StoreSeed;
 /// The first bytes of every shard snapshot.
 pub const MAGIC: [u8; 8] = *b"SATPAMSS";
 
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes and reads. Version 2: a
+/// conversation remembers 32-bit event-id hashes (version 1: 64-bit); a
+/// version-1 snapshot is refused and the partition starts empty at the
+/// committed offset.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Bytes before the payload: magic, version, payload length, checksum.
 pub const HEADER_LEN: usize = 8 + 4 + 8 + 8;
@@ -420,10 +423,16 @@ mod tests {
         assert!(matches!(read_err(b"SAT"), SnapshotError::Truncated { .. }));
 
         let mut version = good.clone();
-        version[8..12].copy_from_slice(&2u32.to_le_bytes());
+        version[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
         let e = read_err(&version);
-        assert!(matches!(e, SnapshotError::UnsupportedVersion { found: 2 }));
-        assert!(e.to_string().contains("version 2"), "{e}");
+        assert!(
+            matches!(e, SnapshotError::UnsupportedVersion { found } if found == FORMAT_VERSION + 1)
+        );
+        assert!(
+            e.to_string()
+                .contains(&format!("version {}", FORMAT_VERSION + 1)),
+            "{e}"
+        );
 
         let mut flipped = good.clone();
         let mid = HEADER_LEN + payload_len / 2;

@@ -76,7 +76,11 @@ fn rule_local_pattern_sets_and_shadow_mode_compile() {
     let r = RuleSet::from_yaml(&src, "r.yaml").expect("compiles");
     assert!(r.rules()[0].shadow);
     assert_eq!(r.pattern_sets().len(), 1);
-    assert_ne!(r.scan("halo kak").pattern_hits, 0);
+    assert_ne!(
+        r.scan("halo kak", satpam::event::Direction::Inbound)
+            .pattern_hits,
+        0
+    );
 }
 
 #[test]

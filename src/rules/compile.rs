@@ -14,6 +14,7 @@ use super::patterns::{normalise_term, PatternMatcher, TermGroup};
 use super::spec::{ModeSpec, PatternSetSpec, RuleFileSpec, SideSpec};
 use super::{CompiledRule, RuleSet};
 use crate::decide::{DecisionConfig, MinEvidence};
+use crate::event::Direction;
 use crate::features::{Catalog, Side};
 use crate::state::account::MAX_PATTERN_SETS;
 
@@ -280,6 +281,10 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             terms: s.terms.values().flatten().map(String::as_str).collect(),
             topic: false,
             index: i as u8,
+            direction: match s.side {
+                SideSpec::Inbound => Direction::Inbound,
+                SideSpec::Outbound => Direction::Outbound,
+            },
         })
         .chain(
             spec.topics
@@ -289,6 +294,7 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
                     terms: langs.values().flatten().map(String::as_str).collect(),
                     topic: true,
                     index: i as u8,
+                    direction: Direction::Inbound,
                 }),
         )
         .collect();

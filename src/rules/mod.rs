@@ -136,9 +136,10 @@ impl RuleSet {
         &self.decision
     }
 
-    /// Scans a text once for every pattern set and topic.
-    pub fn scan(&self, text: &str) -> ScanFacts {
-        self.matcher.scan(text)
+    /// Scans a text sent in `direction` once: the pattern sets of that
+    /// side and, for inbound texts, the topics.
+    pub fn scan(&self, text: &str, direction: crate::event::Direction) -> ScanFacts {
+        self.matcher.scan(text, direction)
     }
 
     /// Number of distinct terms in the automaton.

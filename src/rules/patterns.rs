@@ -1,50 +1,111 @@
-//! One Aho-Corasick automaton over every pattern set and topic term: the
-//! text is scanned once per event. A set's confirming regex runs only after
-//! one of its terms hit.
+//! The text matcher of a rule set: one Aho-Corasick DFA per message side
+//! (inbound: the inbound pattern sets and the topics; outbound: the
+//! outbound pattern sets), so each text is scanned once, by the automaton
+//! of its side only. The scan is a hand-written loop over the DFA's
+//! transitions (every match of every term, overlapping), with whole-word
+//! checks out of line at match states; a set's confirming regex runs only after one
+//! of its terms hit.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use regex::Regex;
 
+use crate::event::Direction;
 use crate::features::text::is_structured;
 use crate::state::ScanFacts;
 
-/// What a term feeds when it matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
-    /// Pattern set slot.
-    Set(u8),
-    /// Topic bit.
-    Topic(u8),
-}
-
-#[derive(Debug, Clone)]
+/// What a term feeds when it matches, as masks.
+#[derive(Debug, Clone, Copy, Default)]
 struct TermInfo {
+    /// Bytes in the term.
+    len: u32,
     /// A trailing `*` in the rule file: the word may continue.
     prefix: bool,
-    targets: Vec<Target>,
+    /// Pattern set slots it feeds.
+    sets: u32,
+    /// Topic bits it raises.
+    topics: u64,
 }
 
 /// A term list to add to the matcher, with where its hits go.
 pub struct TermGroup<'a> {
     /// Terms as written (case-insensitive; trailing `*` = prefix).
     pub terms: Vec<&'a str>,
-    /// True: a topic (bit `index`); false: a pattern set (slot `index`).
+    /// True: a topic (bit `index`, inbound texts); false: a pattern set (slot `index`).
     pub topic: bool,
     /// Slot or bit.
     pub index: u8,
+    /// The side whose texts the group is matched against (topics: inbound).
+    pub direction: Direction,
 }
+
+/// What the matches of one scan fed.
+#[derive(Default)]
+struct Hits {
+    sets: u32,
+    topics: u64,
+}
+
+impl Hits {
+    /// Adds the terms that match, as whole words, where state `sid` (a
+    /// special state: a match or a start state) was reached, just before
+    /// `bytes[end]`.
+    #[inline(never)]
+    fn add(&mut self, m: &SideMatcher, sid: StateID, bytes: &[u8], end: usize) {
+        if !m.dfa.is_match(sid) {
+            return;
+        }
+        let ends_word = bytes.get(end).is_none_or(|&n| !WORD[usize::from(n)]);
+        for k in 0..m.dfa.match_len(sid) {
+            let Some(info) = m.terms.get(m.dfa.match_pattern(sid, k).as_usize()) else {
+                continue;
+            };
+            if !(ends_word || info.prefix) {
+                continue;
+            }
+            let start = end.saturating_sub(info.len as usize);
+            if start > 0 && WORD[usize::from(bytes[start - 1])] {
+                continue;
+            }
+            self.sets |= info.sets;
+            self.topics |= info.topics;
+        }
+    }
+}
+
+/// The automaton of one side and what each of its terms feeds.
+#[derive(Debug, Clone)]
+struct SideMatcher {
+    dfa: DFA,
+    terms: Vec<TermInfo>,
+    /// Bytes in the longest term.
+    max_term_len: usize,
+}
+
+/// Texts at least this long are walked as two halves at once.
+const SPLIT_MIN_BYTES: usize = 96;
 
 /// The immutable matcher of a rule set. `Send + Sync`; scanning needs no scratch.
 #[derive(Debug, Clone)]
 pub struct PatternMatcher {
-    automaton: Option<AhoCorasick>,
-    terms: Vec<TermInfo>,
+    inbound: Option<SideMatcher>,
+    outbound: Option<SideMatcher>,
     confirm: Vec<Option<Regex>>,
 }
 
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
-}
+/// Whether a byte belongs to a word: ASCII letters and digits, `_`, and
+/// every byte of a multi-byte UTF-8 character.
+const WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        t[b] = byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
+        b += 1;
+    }
+    t
+};
 
 /// Normalises a term: lower case, trimmed, `*` stripped. Returns None for an empty term.
 pub fn normalise_term(raw: &str) -> Option<(String, bool)> {
@@ -59,83 +120,144 @@ pub fn normalise_term(raw: &str) -> Option<(String, bool)> {
     Some((t.to_lowercase(), prefix))
 }
 
-impl PatternMatcher {
-    /// Builds the matcher. `confirm[i]` is pattern set i's regex, if any.
-    pub fn build(groups: &[TermGroup<'_>], confirm: Vec<Option<Regex>>) -> Result<Self, String> {
+impl SideMatcher {
+    /// Builds the automaton of the groups matched on `direction`; None when they have no terms.
+    fn build(groups: &[TermGroup<'_>], direction: Direction) -> Result<Option<Self>, String> {
         let mut index: std::collections::HashMap<(String, bool), usize> = Default::default();
         let mut patterns: Vec<String> = Vec::new();
         let mut terms: Vec<TermInfo> = Vec::new();
-        for g in groups {
+        for g in groups.iter().filter(|g| g.direction == direction) {
             for raw in &g.terms {
                 let Some((term, prefix)) = normalise_term(raw) else {
                     continue;
                 };
-                let target = if g.topic {
-                    Target::Topic(g.index)
-                } else {
-                    Target::Set(g.index)
-                };
                 let id = *index.entry((term.clone(), prefix)).or_insert_with(|| {
-                    patterns.push(term);
                     terms.push(TermInfo {
+                        len: u32::try_from(term.len()).unwrap_or(u32::MAX),
                         prefix,
-                        targets: Vec::new(),
+                        ..TermInfo::default()
                     });
+                    patterns.push(term);
                     terms.len() - 1
                 });
-                if !terms[id].targets.contains(&target) {
-                    terms[id].targets.push(target);
+                if g.topic {
+                    terms[id].topics |= 1u64 << (g.index & 63);
+                } else {
+                    terms[id].sets |= 1u32 << (g.index & 31);
                 }
             }
         }
-        let automaton = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)
-                    .map_err(|e| format!("pattern automaton: {e}"))?,
-            )
-        };
-        Ok(PatternMatcher {
-            automaton,
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        let dfa = DFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .start_kind(StartKind::Unanchored)
+            .prefilter(false)
+            .build(&patterns)
+            .map_err(|e| format!("pattern automaton: {e}"))?;
+        let max_term_len = patterns.iter().map(String::len).max().unwrap_or(0);
+        Ok(Some(SideMatcher {
+            dfa,
             terms,
+            max_term_len,
+        }))
+    }
+
+    /// Feeds every whole-word match in `bytes` into `facts`.
+    ///
+    /// A DFA walk is bound by the latency of one table load per byte, so
+    /// a long text is walked as two halves at once: the first half
+    /// (extended by the longest term, so every match that starts in it
+    /// ends in the walk) and the second half from the start state (every
+    /// match that starts in it). Both report exactly the text's own
+    /// whole-word matches; the masks are their union.
+    fn scan(&self, bytes: &[u8], facts: &mut ScanFacts) {
+        let dfa = &self.dfa;
+        let Ok(start) = dfa.start_state(Anchored::No) else {
+            return;
+        };
+        let mut hits = Hits::default();
+        let n = bytes.len();
+        let mid = n / 2;
+        let first_end = mid.saturating_add(self.max_term_len).min(n);
+        if n < SPLIT_MIN_BYTES || first_end >= n {
+            self.walk(start, bytes, 0, n, &mut hits);
+        } else {
+            let (first, second) = (&bytes[..first_end], &bytes[mid..]);
+            let (mut a, mut b) = (start, start);
+            let common = first.len().min(second.len());
+            for (k, (&x, &y)) in first.iter().zip(second).enumerate() {
+                a = dfa.next_state(Anchored::No, a, x);
+                b = dfa.next_state(Anchored::No, b, y);
+                if dfa.is_special(a) {
+                    hits.add(self, a, bytes, k + 1);
+                }
+                if dfa.is_special(b) {
+                    hits.add(self, b, bytes, mid + k + 1);
+                }
+            }
+            if first.len() > common {
+                self.walk(a, bytes, common, first_end, &mut hits);
+            } else {
+                self.walk(b, bytes, mid + common, n, &mut hits);
+            }
+        }
+        facts.pattern_hits |= hits.sets;
+        facts.topics |= hits.topics;
+    }
+
+    /// Walks `bytes[from..to]` from state `sid`, adding the matches to `hits`.
+    #[inline(always)]
+    fn walk(&self, mut sid: StateID, bytes: &[u8], from: usize, to: usize, hits: &mut Hits) {
+        let dfa = &self.dfa;
+        let Some(part) = bytes.get(from..to) else {
+            return;
+        };
+        for (k, &b) in part.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                hits.add(self, sid, bytes, from + k + 1);
+            }
+        }
+    }
+
+    fn term_count(&self) -> usize {
+        self.terms.len()
+    }
+}
+
+impl PatternMatcher {
+    /// Builds the matcher. `confirm[i]` is pattern set i's regex, if any.
+    pub fn build(groups: &[TermGroup<'_>], confirm: Vec<Option<Regex>>) -> Result<Self, String> {
+        Ok(PatternMatcher {
+            inbound: SideMatcher::build(groups, Direction::Inbound)?,
+            outbound: SideMatcher::build(groups, Direction::Outbound)?,
             confirm,
         })
     }
 
-    /// Number of distinct terms in the automaton.
+    /// Number of distinct terms in the automata (a term on both sides counts twice).
     pub fn term_count(&self) -> usize {
-        self.terms.len()
+        self.inbound.as_ref().map_or(0, SideMatcher::term_count)
+            + self.outbound.as_ref().map_or(0, SideMatcher::term_count)
     }
 
-    /// Scans `text` once.
-    pub fn scan(&self, text: &str) -> ScanFacts {
+    /// Scans `text`, sent in `direction`, once: the pattern sets of that
+    /// side and, for inbound texts, the topics.
+    pub fn scan(&self, text: &str, direction: Direction) -> ScanFacts {
         let mut facts = ScanFacts {
             scanned: !text.is_empty(),
             structured: is_structured(text),
             ..ScanFacts::default()
         };
-        let Some(ac) = &self.automaton else {
-            return facts;
+        let side = match direction {
+            Direction::Inbound => &self.inbound,
+            Direction::Outbound => &self.outbound,
         };
-        let bytes = text.as_bytes();
-        for m in ac.find_overlapping_iter(text) {
-            let info = &self.terms[m.pattern().as_usize()];
-            let start_ok = m.start() == 0 || !is_word_byte(bytes[m.start() - 1]);
-            let end_ok = info.prefix || m.end() == bytes.len() || !is_word_byte(bytes[m.end()]);
-            if !(start_ok && end_ok) {
-                continue;
-            }
-            for t in &info.targets {
-                match *t {
-                    Target::Set(i) => facts.pattern_hits |= 1 << i,
-                    Target::Topic(i) => facts.topics |= 1 << i,
-                }
-            }
+        if let Some(m) = side {
+            m.scan(text.as_bytes(), &mut facts);
         }
         let mut hits = facts.pattern_hits;
         while hits != 0 {
@@ -161,21 +283,31 @@ mod tests {
                 terms: vec!["write a", "explain", "terjemahkan", "summar*"],
                 topic: false,
                 index: 0,
+                direction: Direction::Inbound,
             },
             TermGroup {
                 terms: vec!["order", "refund", "explain"],
                 topic: false,
                 index: 1,
+                direction: Direction::Inbound,
             },
             TermGroup {
                 terms: vec!["python", "javascript"],
                 topic: true,
                 index: 0,
+                direction: Direction::Inbound,
             },
             TermGroup {
                 terms: vec!["recipe"],
                 topic: true,
                 index: 5,
+                direction: Direction::Inbound,
+            },
+            TermGroup {
+                terms: vec!["as an ai", "certainly!"],
+                topic: false,
+                index: 2,
+                direction: Direction::Outbound,
             },
         ];
         let confirm = vec![
@@ -202,20 +334,151 @@ mod tests {
             ("", 0, 0),
         ];
         for (text, sets, topics) in cases {
-            let f = m.scan(text);
+            let f = m.scan(text, Direction::Inbound);
             assert_eq!((f.pattern_hits, f.topics), (*sets, *topics), "{text}");
             assert_eq!(f.scanned, !text.is_empty());
         }
     }
 
     #[test]
+    fn each_side_matches_its_own_sets_only() {
+        let m = matcher();
+        let cases: &[(&str, Direction, u32, u64)] = &[
+            // Outbound texts see only the outbound set, and no topics.
+            (
+                "Certainly! As an AI, I can explain python",
+                Direction::Outbound,
+                0b100,
+                0,
+            ),
+            (
+                "Certainly! As an AI, I can explain python",
+                Direction::Inbound,
+                0b001,
+                0b1,
+            ),
+            // Matches at the very start and end of the text, overlapping ones too.
+            ("as an ai", Direction::Outbound, 0b100, 0),
+            ("as an aide", Direction::Outbound, 0, 0),
+            ("summaries and order", Direction::Inbound, 0b11, 0),
+        ];
+        for (text, dir, sets, topics) in cases {
+            let f = m.scan(text, *dir);
+            assert_eq!(
+                (f.pattern_hits, f.topics),
+                (*sets, *topics),
+                "{text} {dir:?}"
+            );
+        }
+    }
+
+    /// What `scan` must find, the slow way: every occurrence of every
+    /// term, ASCII case-insensitively, with the whole-word checks.
+    fn reference(groups: &[TermGroup<'_>], text: &str, dir: Direction) -> (u32, u64) {
+        let lower = text.to_ascii_lowercase();
+        let bytes = lower.as_bytes();
+        let word = |i: usize| WORD[usize::from(bytes[i])];
+        let (mut sets, mut topics) = (0u32, 0u64);
+        for g in groups.iter().filter(|g| g.direction == dir) {
+            for raw in &g.terms {
+                let Some((term, prefix)) = normalise_term(raw) else {
+                    continue;
+                };
+                let found = lower.match_indices(term.as_str()).any(|(s, m)| {
+                    let e = s + m.len();
+                    (s == 0 || !word(s - 1)) && (prefix || e == bytes.len() || !word(e))
+                }) || (0..bytes.len()).any(|s| {
+                    // Overlapping occurrences that match_indices skips.
+                    bytes[s..].starts_with(term.as_bytes())
+                        && (s == 0 || !word(s - 1))
+                        && (prefix || s + term.len() == bytes.len() || !word(s + term.len()))
+                });
+                if found {
+                    if g.topic {
+                        topics |= 1 << g.index;
+                    } else {
+                        sets |= 1 << g.index;
+                    }
+                }
+            }
+        }
+        (sets, topics)
+    }
+
+    fn groups() -> Vec<TermGroup<'static>> {
+        vec![
+            TermGroup {
+                terms: vec!["write a", "explain", "ab", "summar*", "a b a"],
+                topic: false,
+                index: 0,
+                direction: Direction::Inbound,
+            },
+            TermGroup {
+                terms: vec!["order*", "refund", "ba"],
+                topic: false,
+                index: 1,
+                direction: Direction::Inbound,
+            },
+            TermGroup {
+                terms: vec!["python", "c++", "b"],
+                topic: true,
+                index: 3,
+                direction: Direction::Inbound,
+            },
+            TermGroup {
+                terms: vec!["as an ai", "here is a"],
+                topic: false,
+                index: 2,
+                direction: Direction::Outbound,
+            },
+        ]
+    }
+
+    #[test]
+    fn long_texts_split_in_two_find_matches_across_the_middle() {
+        let g = groups();
+        let m = PatternMatcher::build(&g, vec![]).expect("builds");
+        // Each term placed so that the middle of the text falls inside it.
+        for term in ["write a", "explain", "summaries", "order", "python", "c++"] {
+            let (l, t) = (60, term.len());
+            for k in 1..t {
+                let r = l + 2 * k - t;
+                let text = format!("{} {term} {}", "x".repeat(l), "y".repeat(r));
+                let mid = text.len() / 2;
+                assert!(mid > l + 1 && mid < l + 1 + t, "{term} {k}: {mid}");
+                let f = m.scan(&text, Direction::Inbound);
+                assert_eq!(
+                    (f.pattern_hits, f.topics),
+                    reference(&g, &text, Direction::Inbound),
+                    "{term}, middle at {k}"
+                );
+                assert_ne!((f.pattern_hits, f.topics), (0, 0), "{term} {k}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scan_equals_the_slow_reference(
+            text in "[abAB +c ]{0,300}|((write a|explain|python|c\\+\\+|as an ai|order|ab|ba| |x|\\.){0,80})",
+            outbound in proptest::bool::ANY,
+        ) {
+            let g = groups();
+            let m = PatternMatcher::build(&g, vec![]).expect("builds");
+            let dir = if outbound { Direction::Outbound } else { Direction::Inbound };
+            let f = m.scan(&text, dir);
+            proptest::prop_assert_eq!((f.pattern_hits, f.topics), reference(&g, &text, dir));
+        }
+    }
+
+    #[test]
     fn duplicate_terms_are_merged() {
-        assert_eq!(matcher().term_count(), 9);
+        assert_eq!(matcher().term_count(), 11);
     }
 
     #[test]
     fn empty_matcher_scans() {
         let m = PatternMatcher::build(&[], vec![]).expect("builds");
-        assert_eq!(m.scan("anything").pattern_hits, 0);
+        assert_eq!(m.scan("anything", Direction::Inbound).pattern_hits, 0);
     }
 }

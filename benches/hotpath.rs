@@ -1,0 +1,213 @@
+//! The hot path per event, measured the way the service runs it:
+//! protobuf bytes -> decode and validate -> state -> features -> rules ->
+//! decision, on one core, over scenario traffic built from the corpora.
+//!
+//! cargo bench --bench hotpath                  # every group
+//! cargo bench --bench hotpath -- hotpath/      # the three of record
+//!
+//! Groups (criterion throughput in elements = events):
+//! - `hotpath/decode_only`: decode and validate each event, nothing else;
+//!   the baseline the hot path is quoted against.
+//! - `hotpath/text`: the whole hot path over events with message text.
+//! - `hotpath/metadata`: the same traffic with the text withheld.
+//! - `matcher/scan`: the rule matcher alone, one scan per text.
+//! - `matcher/evaluate`: the compiled conditions alone, over feature
+//!   vectors captured from a replay.
+//! - `state/one_thread`, `state/two_threads`: the engine over decoded
+//!   events, from one thread and from two threads sharing one state store
+//!   (accounts split between them, as partitions are).
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use prost::Message;
+use satpam::clock::ManualClock;
+use satpam::decide::CountryPolicy;
+use satpam::pb::v1::MessageEvent;
+use satpam::{Engine, EngineConfig, Event, Outcome, RuleSet, Scratch};
+
+/// Accounts and hours of the bench traffic (about 230k events).
+const ACCOUNTS: usize = 200;
+const HOURS: f64 = 6.0;
+
+fn engine(rules: &Arc<RuleSet>) -> Engine {
+    Engine::new(
+        rules.clone(),
+        CountryPolicy::default(),
+        Arc::new(ManualClock::new(0)),
+        EngineConfig::default(),
+    )
+}
+
+fn decode(wire: &[u8]) -> Option<Event> {
+    MessageEvent::decode(wire)
+        .ok()
+        .and_then(|m| Event::try_from(m).ok())
+}
+
+/// Decode and process every event into `engine`; returns the signals.
+fn hot_path(engine: &Engine, wire: &[Vec<u8>], scratch: &mut Scratch) -> u64 {
+    let mut signals = 0;
+    for w in wire {
+        if let Some(e) = decode(w) {
+            if let Outcome::Processed(Some(_)) = engine.process(&e, scratch) {
+                signals += 1;
+            }
+        }
+    }
+    signals
+}
+
+fn hotpath(c: &mut Criterion) {
+    let rules = Arc::new(RuleSet::default_pack());
+    let text = common::traffic(ACCOUNTS, HOURS, false);
+    let metadata = common::traffic(ACCOUNTS, HOURS, true);
+    eprintln!(
+        "hotpath: {} events, {:.0} B of text per event, texts from {}",
+        text.wire.len(),
+        text.text_bytes as f64 / text.wire.len() as f64,
+        text.source
+    );
+
+    let mut g = c.benchmark_group("hotpath");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(text.wire.len() as u64));
+    g.bench_function("decode_only", |b| {
+        b.iter(|| {
+            let mut valid = 0u64;
+            for w in &text.wire {
+                if let Some(e) = decode(w) {
+                    valid += u64::from(e.has_text());
+                    black_box(&e);
+                }
+            }
+            valid
+        })
+    });
+    g.bench_function("text", |b| {
+        let mut scratch = Scratch::default();
+        b.iter_batched(
+            || engine(&rules),
+            |e| {
+                hot_path(&e, &text.wire, &mut scratch);
+                e
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.throughput(Throughput::Elements(metadata.wire.len() as u64));
+    g.bench_function("metadata", |b| {
+        let mut scratch = Scratch::default();
+        b.iter_batched(
+            || engine(&rules),
+            |e| {
+                hot_path(&e, &metadata.wire, &mut scratch);
+                e
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn matcher(c: &mut Criterion) {
+    let rules = Arc::new(RuleSet::default_pack());
+    let traffic = common::traffic(ACCOUNTS, HOURS, false);
+    let events: Vec<Event> = traffic.wire.iter().filter_map(|w| decode(w)).collect();
+    let texts: Vec<&Event> = events.iter().filter(|e| e.has_text()).collect();
+    // Feature vectors as the engine computed them, for the conditions alone.
+    let e = engine(&rules);
+    let mut scratch = Scratch::default();
+    let features: Vec<Vec<f64>> = events
+        .iter()
+        .map(|ev| {
+            e.process(ev, &mut scratch);
+            scratch.features().values().to_vec()
+        })
+        .collect();
+
+    let mut g = c.benchmark_group("matcher");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(texts.len() as u64));
+    g.bench_function("scan", |b| {
+        b.iter(|| {
+            let mut hits = 0u32;
+            for ev in &texts {
+                hits |= rules.scan(&ev.text, ev.direction).pattern_hits;
+            }
+            hits
+        })
+    });
+    g.throughput(Throughput::Elements(features.len() as u64));
+    g.bench_function("evaluate", |b| {
+        let mut fired = Vec::new();
+        b.iter(|| {
+            let mut n = 0usize;
+            for f in &features {
+                rules.evaluate(f, &mut fired);
+                n += fired.len();
+            }
+            n
+        })
+    });
+    g.finish();
+}
+
+fn state(c: &mut Criterion) {
+    let rules = Arc::new(RuleSet::default_pack());
+    let traffic = common::traffic(ACCOUNTS, HOURS, false);
+    let events: Vec<Event> = traffic.wire.iter().filter_map(|w| decode(w)).collect();
+    // Split by account, as a consumer group splits partitions.
+    let (left, right): (Vec<&Event>, Vec<&Event>) = events
+        .iter()
+        .partition(|e| xxhash_rust::xxh3::xxh3_64(e.account_id.as_bytes()) % 2 == 0);
+
+    let mut g = c.benchmark_group("state");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function("one_thread", |b| {
+        let mut scratch = Scratch::default();
+        b.iter_batched(
+            || engine(&rules),
+            |e| {
+                for ev in &events {
+                    black_box(e.process(ev, &mut scratch));
+                }
+                e
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("two_threads", |b| {
+        b.iter_batched(
+            || engine(&rules),
+            |e| {
+                std::thread::scope(|s| {
+                    for half in [&left, &right] {
+                        let e = &e;
+                        s.spawn(move || {
+                            let mut scratch = Scratch::default();
+                            for ev in half.iter() {
+                                black_box(e.process(ev, &mut scratch));
+                            }
+                        });
+                    }
+                });
+                e
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, hotpath, matcher, state);
+criterion_main!(benches);
