@@ -324,6 +324,7 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
         ],
     };
     let hits = rules.iter().map(|_| AtomicU64::new(0)).collect();
+    let program = super::program::Program::compile(rules.iter().map(|r| &r.condition));
     let sides: Vec<Side> = sets
         .iter()
         .map(|(_, s)| match s.side {
@@ -355,5 +356,6 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
         topics: spec.topics.keys().cloned().collect(),
         decision,
         hits,
+        program,
     })
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod expr;
 pub mod locate;
 pub mod patterns;
+pub mod program;
 pub mod spec;
 
 use std::path::Path;
@@ -58,6 +59,8 @@ pub struct RuleSet {
     topics: Vec<String>,
     decision: DecisionConfig,
     hits: Vec<AtomicU64>,
+    /// The conditions compiled for evaluation.
+    program: program::Program,
 }
 
 impl RuleSet {
@@ -151,12 +154,12 @@ impl RuleSet {
     /// that fired (shadow ones included) into `fired` and counts the hit.
     pub fn evaluate(&self, features: &[f64], fired: &mut Vec<u16>) {
         fired.clear();
-        for (i, r) in self.rules.iter().enumerate() {
-            if r.condition.eval(features) {
-                self.hits[i].fetch_add(1, Ordering::Relaxed);
-                fired.push(i as u16);
+        self.program.evaluate(features, |i| {
+            if let Some(h) = self.hits.get(i) {
+                h.fetch_add(1, Ordering::Relaxed);
             }
-        }
+            fired.push(i as u16);
+        });
     }
 
     /// Events each rule fired on since the set was loaded, in rule order.

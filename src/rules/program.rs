@@ -1,0 +1,475 @@
+//! The conditions of a rule set, compiled for the hot path.
+//!
+//! The typed trees of [`expr`](super::expr) say what a rule means; a
+//! [`Program`] is how all of a set's rules are evaluated per event:
+//! - `&&` and `||` chains are flattened and their operands ordered cheapest
+//!   first (a comparison of a feature with a constant before a Wilson
+//!   bound), so most rules are decided by one or two loads. Conditions are
+//!   pure and total (no errors, division by zero is 0), so the order of
+//!   operands never changes a result.
+//! - Costly numeric subexpressions (`wilson_lb(...)`, arithmetic) that are
+//!   written the same way in several places are computed once per event
+//!   and shared, through a small memo on the stack.
+//! - A comparison of a feature with a constant is one node.
+
+use super::expr::{wilson_lower_bound, ArithOp, BoolExpr, CmpOp, NumExpr};
+
+/// Shared subexpressions memoised per event, at most.
+const MAX_SHARED: usize = 32;
+
+/// A compiled numeric expression.
+#[derive(Debug, Clone)]
+enum Num {
+    Const(f64),
+    Feature(u16),
+    /// A shared subexpression, by index.
+    Shared(u16),
+    Neg(Box<Num>),
+    Arith(ArithOp, Box<Num>, Box<Num>),
+    Cond(Box<Cond>, Box<Num>, Box<Num>),
+    Min(Vec<Num>),
+    Max(Vec<Num>),
+    WilsonLb(Box<Num>, Box<Num>),
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+enum Cond {
+    Const(bool),
+    Feature(u16),
+    Not(Box<Cond>),
+    /// Every operand holds (operands cheapest first).
+    All(Vec<Cond>),
+    /// Some operand holds (operands cheapest first).
+    Any(Vec<Cond>),
+    /// `feature op constant`.
+    FeatureConst(CmpOp, u16, f64),
+    /// `shared subexpression op constant`.
+    SharedConst(CmpOp, u16, f64),
+    Cmp(CmpOp, Box<Num>, Box<Num>),
+    BoolEq(bool, Box<Cond>, Box<Cond>),
+    If(Box<Cond>, Box<Cond>, Box<Cond>),
+    In(Box<Num>, Vec<f64>),
+}
+
+/// The values of shared subexpressions computed so far for one event.
+struct Memo {
+    values: [f64; MAX_SHARED],
+    done: u32,
+}
+
+/// Every condition of a rule set, compiled together. Immutable,
+/// `Send + Sync`; evaluation keeps its scratch on the stack.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    rules: Vec<Cond>,
+    shared: Vec<Num>,
+}
+
+fn cmp(op: CmpOp, a: f64, b: f64) -> bool {
+    match op {
+        CmpOp::Lt => a < b,
+        CmpOp::Le => a <= b,
+        CmpOp::Gt => a > b,
+        CmpOp::Ge => a >= b,
+        CmpOp::Eq => a == b,
+        CmpOp::Ne => a != b,
+    }
+}
+
+/// `a op b` is `b op' a`.
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        CmpOp::Eq => CmpOp::Eq,
+        CmpOp::Ne => CmpOp::Ne,
+    }
+}
+
+fn feature(f: &[f64], slot: u16) -> f64 {
+    f.get(usize::from(slot)).copied().unwrap_or(0.0)
+}
+
+impl Num {
+    fn eval(&self, f: &[f64], p: &Program, m: &mut Memo) -> f64 {
+        match self {
+            Num::Const(v) => *v,
+            Num::Feature(s) => feature(f, *s),
+            Num::Shared(i) => p.shared_value(*i, f, m),
+            Num::Neg(x) => -x.eval(f, p, m),
+            Num::Arith(op, a, b) => {
+                let (a, b) = (a.eval(f, p, m), b.eval(f, p, m));
+                match op {
+                    ArithOp::Add => a + b,
+                    ArithOp::Sub => a - b,
+                    ArithOp::Mul => a * b,
+                    ArithOp::Div => {
+                        if b == 0.0 {
+                            0.0
+                        } else {
+                            a / b
+                        }
+                    }
+                }
+            }
+            Num::Cond(c, a, b) => {
+                if c.eval(f, p, m) {
+                    a.eval(f, p, m)
+                } else {
+                    b.eval(f, p, m)
+                }
+            }
+            Num::Min(xs) => xs
+                .iter()
+                .map(|x| x.eval(f, p, m))
+                .fold(f64::INFINITY, f64::min),
+            Num::Max(xs) => xs
+                .iter()
+                .map(|x| x.eval(f, p, m))
+                .fold(f64::NEG_INFINITY, f64::max),
+            Num::WilsonLb(a, n) => wilson_lower_bound(a.eval(f, p, m), n.eval(f, p, m)),
+        }
+    }
+
+    /// A rough cost, in loads and operations.
+    fn cost(&self) -> u32 {
+        match self {
+            Num::Const(_) => 0,
+            Num::Feature(_) => 1,
+            // Often computed already by an earlier rule.
+            Num::Shared(_) => 4,
+            Num::Neg(x) => 1 + x.cost(),
+            Num::Arith(_, a, b) => 2 + a.cost() + b.cost(),
+            Num::Cond(c, a, b) => 1 + c.cost() + a.cost().max(b.cost()),
+            Num::Min(xs) | Num::Max(xs) => xs.iter().map(|x| 1 + x.cost()).sum(),
+            Num::WilsonLb(a, n) => 30 + a.cost() + n.cost(),
+        }
+    }
+}
+
+impl Cond {
+    /// Evaluates the common leaves in line, the rest by a call: the
+    /// operands of a chain are mostly comparisons with a constant.
+    #[inline(always)]
+    fn eval_leaf(&self, f: &[f64], p: &Program, m: &mut Memo) -> bool {
+        match self {
+            Cond::FeatureConst(op, s, v) => cmp(*op, feature(f, *s), *v),
+            Cond::SharedConst(op, i, v) => cmp(*op, p.shared_value(*i, f, m), *v),
+            other => other.eval(f, p, m),
+        }
+    }
+
+    fn eval(&self, f: &[f64], p: &Program, m: &mut Memo) -> bool {
+        match self {
+            Cond::Const(v) => *v,
+            Cond::Feature(s) => feature(f, *s) != 0.0,
+            Cond::Not(x) => !x.eval(f, p, m),
+            Cond::All(xs) => xs.iter().all(|x| x.eval_leaf(f, p, m)),
+            Cond::Any(xs) => xs.iter().any(|x| x.eval_leaf(f, p, m)),
+            Cond::FeatureConst(op, s, v) => cmp(*op, feature(f, *s), *v),
+            Cond::SharedConst(op, i, v) => cmp(*op, p.shared_value(*i, f, m), *v),
+            Cond::Cmp(op, a, b) => {
+                let a = a.eval(f, p, m);
+                cmp(*op, a, b.eval(f, p, m))
+            }
+            Cond::BoolEq(eq, a, b) => (a.eval(f, p, m) == b.eval(f, p, m)) == *eq,
+            Cond::If(c, a, b) => {
+                if c.eval(f, p, m) {
+                    a.eval(f, p, m)
+                } else {
+                    b.eval(f, p, m)
+                }
+            }
+            Cond::In(x, vs) => {
+                let x = x.eval(f, p, m);
+                vs.contains(&x)
+            }
+        }
+    }
+
+    fn cost(&self) -> u32 {
+        match self {
+            Cond::Const(_) => 0,
+            Cond::Feature(_) | Cond::FeatureConst(..) => 1,
+            Cond::SharedConst(..) => 4,
+            Cond::Not(x) => x.cost(),
+            Cond::All(xs) | Cond::Any(xs) => xs.iter().map(Cond::cost).sum(),
+            Cond::Cmp(_, a, b) => 1 + a.cost() + b.cost(),
+            Cond::BoolEq(_, a, b) => 1 + a.cost() + b.cost(),
+            Cond::If(c, a, b) => c.cost() + a.cost().max(b.cost()),
+            Cond::In(x, vs) => x.cost() + vs.len() as u32,
+        }
+    }
+}
+
+/// Lowers typed trees into a [`Program`], sharing repeated subexpressions.
+struct Lowering {
+    /// The typed form of each shared subexpression, for finding repeats.
+    seen: Vec<NumExpr>,
+    /// How often each typed subexpression occurs in the whole set.
+    counts: Vec<(NumExpr, u32)>,
+    shared: Vec<Num>,
+}
+
+impl Lowering {
+    /// Counts every costly numeric subexpression of `e`.
+    fn count_bool(&mut self, e: &BoolExpr) {
+        match e {
+            BoolExpr::Const(_) | BoolExpr::Feature(_) => {}
+            BoolExpr::Not(x) => self.count_bool(x),
+            BoolExpr::And(a, b) | BoolExpr::Or(a, b) | BoolExpr::BoolEq(_, a, b) => {
+                self.count_bool(a);
+                self.count_bool(b);
+            }
+            BoolExpr::Cmp(_, a, b) => {
+                self.count_num(a);
+                self.count_num(b);
+            }
+            BoolExpr::Cond(c, a, b) => {
+                self.count_bool(c);
+                self.count_bool(a);
+                self.count_bool(b);
+            }
+            BoolExpr::In(x, _) => self.count_num(x),
+        }
+    }
+
+    fn count_num(&mut self, e: &NumExpr) {
+        match e {
+            NumExpr::Const(_) | NumExpr::Feature(_) => return,
+            NumExpr::Neg(x) => self.count_num(x),
+            NumExpr::Arith(_, a, b) | NumExpr::WilsonLb(a, b) => {
+                self.count_num(a);
+                self.count_num(b);
+            }
+            NumExpr::Cond(c, a, b) => {
+                self.count_bool(c);
+                self.count_num(a);
+                self.count_num(b);
+            }
+            NumExpr::Min(xs) | NumExpr::Max(xs) => xs.iter().for_each(|x| self.count_num(x)),
+        }
+        match self.counts.iter_mut().find(|(x, _)| x == e) {
+            Some((_, n)) => *n += 1,
+            None => self.counts.push((e.clone(), 1)),
+        }
+    }
+
+    fn times_seen(&self, e: &NumExpr) -> u32 {
+        self.counts
+            .iter()
+            .find(|(x, _)| x == e)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn num(&mut self, e: &NumExpr) -> Num {
+        let lowered = match e {
+            NumExpr::Const(v) => return Num::Const(*v),
+            NumExpr::Feature(s) => return Num::Feature(*s),
+            NumExpr::Neg(x) => Num::Neg(Box::new(self.num(x))),
+            NumExpr::Arith(op, a, b) => {
+                Num::Arith(*op, Box::new(self.num(a)), Box::new(self.num(b)))
+            }
+            NumExpr::Cond(c, a, b) => Num::Cond(
+                Box::new(self.cond(c)),
+                Box::new(self.num(a)),
+                Box::new(self.num(b)),
+            ),
+            NumExpr::Min(xs) => Num::Min(xs.iter().map(|x| self.num(x)).collect()),
+            NumExpr::Max(xs) => Num::Max(xs.iter().map(|x| self.num(x)).collect()),
+            NumExpr::WilsonLb(a, n) => Num::WilsonLb(Box::new(self.num(a)), Box::new(self.num(n))),
+        };
+        if self.times_seen(e) < 2 {
+            return lowered;
+        }
+        if let Some(i) = self.seen.iter().position(|x| x == e) {
+            return Num::Shared(i as u16);
+        }
+        if self.shared.len() >= MAX_SHARED {
+            return lowered;
+        }
+        self.seen.push(e.clone());
+        self.shared.push(lowered);
+        Num::Shared((self.shared.len() - 1) as u16)
+    }
+
+    fn cond(&mut self, e: &BoolExpr) -> Cond {
+        match e {
+            BoolExpr::Const(v) => Cond::Const(*v),
+            BoolExpr::Feature(s) => Cond::Feature(*s),
+            BoolExpr::Not(x) => Cond::Not(Box::new(self.cond(x))),
+            BoolExpr::And(..) => {
+                let mut parts = Vec::new();
+                flatten(e, true, &mut parts);
+                Cond::All(self.ordered(&parts))
+            }
+            BoolExpr::Or(..) => {
+                let mut parts = Vec::new();
+                flatten(e, false, &mut parts);
+                Cond::Any(self.ordered(&parts))
+            }
+            BoolExpr::Cmp(op, a, b) => match (&**a, &**b) {
+                (NumExpr::Feature(s), NumExpr::Const(v)) => Cond::FeatureConst(*op, *s, *v),
+                (NumExpr::Const(v), NumExpr::Feature(s)) => Cond::FeatureConst(flip(*op), *s, *v),
+                (x, NumExpr::Const(v)) => match self.num(x) {
+                    Num::Shared(i) => Cond::SharedConst(*op, i, *v),
+                    n => Cond::Cmp(*op, Box::new(n), Box::new(Num::Const(*v))),
+                },
+                (NumExpr::Const(v), x) => match self.num(x) {
+                    Num::Shared(i) => Cond::SharedConst(flip(*op), i, *v),
+                    n => Cond::Cmp(*op, Box::new(Num::Const(*v)), Box::new(n)),
+                },
+                _ => Cond::Cmp(*op, Box::new(self.num(a)), Box::new(self.num(b))),
+            },
+            BoolExpr::BoolEq(eq, a, b) => {
+                Cond::BoolEq(*eq, Box::new(self.cond(a)), Box::new(self.cond(b)))
+            }
+            BoolExpr::Cond(c, a, b) => Cond::If(
+                Box::new(self.cond(c)),
+                Box::new(self.cond(a)),
+                Box::new(self.cond(b)),
+            ),
+            BoolExpr::In(x, vs) => Cond::In(Box::new(self.num(x)), vs.clone()),
+        }
+    }
+
+    /// Lowers the operands of a chain, cheapest first (stable).
+    fn ordered(&mut self, parts: &[&BoolExpr]) -> Vec<Cond> {
+        let mut out: Vec<Cond> = parts.iter().map(|p| self.cond(p)).collect();
+        out.sort_by_key(Cond::cost);
+        out
+    }
+}
+
+/// The operands of a chain of `&&` (`and`) or `||`, left to right.
+fn flatten<'a>(e: &'a BoolExpr, and: bool, out: &mut Vec<&'a BoolExpr>) {
+    match e {
+        BoolExpr::And(a, b) if and => {
+            flatten(a, and, out);
+            flatten(b, and, out);
+        }
+        BoolExpr::Or(a, b) if !and => {
+            flatten(a, and, out);
+            flatten(b, and, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+impl Program {
+    /// Compiles the conditions of a rule set, in rule order.
+    pub fn compile<'a>(conditions: impl IntoIterator<Item = &'a BoolExpr> + Clone) -> Program {
+        let mut l = Lowering {
+            seen: Vec::new(),
+            counts: Vec::new(),
+            shared: Vec::new(),
+        };
+        for c in conditions.clone() {
+            l.count_bool(c);
+        }
+        let rules = conditions.into_iter().map(|c| l.cond(c)).collect();
+        Program {
+            rules,
+            shared: l.shared,
+        }
+    }
+
+    /// The value of shared subexpression `i` for this event, computed once.
+    #[inline(always)]
+    fn shared_value(&self, i: u16, f: &[f64], m: &mut Memo) -> f64 {
+        let i = usize::from(i);
+        if m.done & (1 << i) == 0 {
+            let v = self.shared.get(i).map_or(0.0, |x| x.eval(f, self, m));
+            m.values[i] = v;
+            m.done |= 1 << i;
+        }
+        m.values[i]
+    }
+
+    /// Number of shared subexpressions.
+    pub fn shared_len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Evaluates every rule over `features`; calls `fired(i)` for each rule
+    /// index whose condition holds, in rule order.
+    pub fn evaluate(&self, features: &[f64], mut fired: impl FnMut(usize)) {
+        let mut memo = Memo {
+            values: [0.0; MAX_SHARED],
+            done: 0,
+        };
+        for (i, r) in self.rules.iter().enumerate() {
+            if r.eval(features, self, &mut memo) {
+                fired(i);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::Catalog;
+    use crate::rules::cel::compile_condition;
+    use crate::rules::RuleSet;
+
+    fn fired(p: &Program, f: &[f64]) -> Vec<usize> {
+        let mut out = Vec::new();
+        p.evaluate(f, |i| out.push(i));
+        out
+    }
+
+    fn tree_fired(conds: &[BoolExpr], f: &[f64]) -> Vec<usize> {
+        (0..conds.len()).filter(|i| conds[*i].eval(f)).collect()
+    }
+
+    #[test]
+    fn repeated_subexpressions_are_shared_and_chains_flattened() {
+        let c = Catalog::new([]);
+        let srcs = [
+            "wilson_lb(account.open_domain_task_share, account.scanned_inbound_1h) >= 0.2 && account.users_1h >= 3",
+            "account.users_1h >= 3 && (wilson_lb(account.open_domain_task_share, account.scanned_inbound_1h) >= 0.1 || account.topics_1h > 2)",
+            "account.topics_1h / account.users_1h > 0.5",
+        ];
+        let conds: Vec<BoolExpr> = srcs
+            .iter()
+            .map(|s| compile_condition(s, &c).expect("compiles"))
+            .collect();
+        let p = Program::compile(conds.iter());
+        // The Wilson bound appears twice; the division once.
+        assert_eq!(p.shared_len(), 1);
+        match &p.rules[0] {
+            Cond::All(xs) => {
+                assert_eq!(xs.len(), 2);
+                assert!(matches!(xs[0], Cond::FeatureConst(CmpOp::Ge, _, v) if v == 3.0));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    proptest::proptest! {
+        /// The program fires exactly the rules the typed trees fire, for the
+        /// default pack, on any feature values (NaN and zero included).
+        #[test]
+        fn program_equals_the_trees_on_the_default_pack(
+            values in proptest::collection::vec(
+                proptest::prop_oneof![
+                    Just(0.0), Just(1.0), Just(f64::NAN), 0.0f64..1.0, 0.0f64..500.0
+                ],
+                128,
+            ),
+        ) {
+            let rules = RuleSet::default_pack();
+            let conds: Vec<BoolExpr> = rules.rules().iter().map(|r| r.condition.clone()).collect();
+            let p = Program::compile(conds.iter());
+            let n = rules.catalog().len().min(values.len());
+            let f = &values[..n];
+            proptest::prop_assert_eq!(fired(&p, f), tree_fired(&conds, f));
+        }
+    }
+
+    use proptest::prelude::Just;
+}
