@@ -428,7 +428,7 @@ mod tests {
 
     #[test]
     fn repeated_subexpressions_are_shared_and_chains_flattened() {
-        let c = Catalog::new([]);
+        let c = Catalog::new(["open_domain_task"]);
         let srcs = [
             "wilson_lb(account.open_domain_task_share, account.scanned_inbound_1h) >= 0.2 && account.users_1h >= 3",
             "account.users_1h >= 3 && (wilson_lb(account.open_domain_task_share, account.scanned_inbound_1h) >= 0.1 || account.topics_1h > 2)",
@@ -450,6 +450,18 @@ mod tests {
         }
     }
 
+    /// The default pack's trees and its program, built once.
+    fn pack() -> &'static (usize, Vec<BoolExpr>, Program) {
+        static PACK: std::sync::OnceLock<(usize, Vec<BoolExpr>, Program)> =
+            std::sync::OnceLock::new();
+        PACK.get_or_init(|| {
+            let rules = RuleSet::default_pack();
+            let conds: Vec<BoolExpr> = rules.rules().iter().map(|r| r.condition.clone()).collect();
+            let p = Program::compile(conds.iter());
+            (rules.catalog().len(), conds, p)
+        })
+    }
+
     proptest::proptest! {
         /// The program fires exactly the rules the typed trees fire, for the
         /// default pack, on any feature values (NaN and zero included).
@@ -462,13 +474,48 @@ mod tests {
                 128,
             ),
         ) {
-            let rules = RuleSet::default_pack();
-            let conds: Vec<BoolExpr> = rules.rules().iter().map(|r| r.condition.clone()).collect();
-            let p = Program::compile(conds.iter());
-            let n = rules.catalog().len().min(values.len());
-            let f = &values[..n];
-            proptest::prop_assert_eq!(fired(&p, f), tree_fired(&conds, f));
+            let (n, conds, p) = pack();
+            let f = &values[..(*n).min(values.len())];
+            proptest::prop_assert_eq!(fired(p, f), tree_fired(conds, f));
         }
+    }
+
+    /// The same on the features of real traffic, where rules do fire.
+    #[test]
+    fn program_equals_the_trees_on_scenario_traffic() {
+        use crate::clock::ManualClock;
+        use crate::decide::CountryPolicy;
+        use crate::scenario::{Scenario, ScenarioConfig, TextBank};
+        use crate::{Engine, EngineConfig, Event, Scratch};
+        use std::sync::Arc;
+
+        let (_, conds, p) = pack();
+        let scenario = Scenario::generate(
+            &ScenarioConfig {
+                accounts: 40,
+                hours: 3.0,
+                seed: 5,
+                ..ScenarioConfig::default()
+            },
+            Arc::new(TextBank::builtin()),
+        );
+        let engine = Engine::new(
+            Arc::new(RuleSet::default_pack()),
+            CountryPolicy::default(),
+            Arc::new(ManualClock::new(0)),
+            EngineConfig::default(),
+        );
+        let mut scratch = Scratch::default();
+        let mut fired_any = 0;
+        for m in scenario.events() {
+            let Ok(e) = Event::try_from(m) else { continue };
+            engine.process(&e, &mut scratch);
+            let f = scratch.features().values();
+            let want = tree_fired(conds, f);
+            assert_eq!(fired(p, f), want);
+            fired_any += usize::from(!want.is_empty());
+        }
+        assert!(fired_any > 100, "rules fired on {fired_any} events");
     }
 
     use proptest::prelude::Just;
