@@ -14,8 +14,12 @@
 //! - `matcher/evaluate`: the compiled conditions alone, over feature
 //!   vectors captured from a replay.
 //! - `state/one_thread`, `state/two_threads`: the engine over decoded
-//!   events, from one thread and from two threads sharing one state store
-//!   (accounts split between them, as partitions are).
+//!   events, from one thread and from two threads at once, laid out as the
+//!   service lays out partitions: accounts split between the threads, one
+//!   engine shard each over one shared context (rules, policy, overrides,
+//!   rule hit counters).
+//! - `state/two_threads_one_shard`: two threads updating one shard's state
+//!   store at once (as two gRPC streams can), for the cost of sharing it.
 
 mod common;
 
@@ -186,9 +190,35 @@ fn state(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    let two_threads = |engines: &[Engine; 2]| {
+        std::thread::scope(|s| {
+            for (e, half) in engines.iter().zip([&left, &right]) {
+                s.spawn(move || {
+                    let mut scratch = Scratch::default();
+                    for ev in half.iter() {
+                        black_box(e.process(ev, &mut scratch));
+                    }
+                });
+            }
+        });
+    };
     g.bench_function("two_threads", |b| {
         b.iter_batched(
-            || engine(&rules),
+            || {
+                let first = engine(&rules);
+                let second = Engine::with_context(first.context().clone());
+                [first, second]
+            },
+            |engines| {
+                two_threads(&engines);
+                engines
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("two_threads_one_shard", |b| {
+        b.iter_batched(
+            || Arc::new(engine(&rules)),
             |e| {
                 std::thread::scope(|s| {
                     for half in [&left, &right] {

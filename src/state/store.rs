@@ -15,7 +15,7 @@ use dashmap::DashMap;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, SerializeTuple};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 use super::account::AccountBehaviour;
 use super::conversation::ConversationState;
@@ -44,10 +44,22 @@ impl Hasher for PrehashedKey {
 
 type Map<V> = DashMap<u128, V, BuildHasherDefault<PrehashedKey>>;
 
+/// Longest `tenant \0 id` hashed from a stack copy.
+const KEY_BUF: usize = 96;
+
 /// The key of an id within a tenant.
 pub fn key_of(tenant: &str, id: &str) -> u128 {
-    // Streaming over the parts hashes the same bytes as the concatenation
-    // `tenant \0 id`, without building it on the hot path.
+    // The hash of the concatenation `tenant \0 id`: one-shot over a stack
+    // copy when it is short (the usual case), streaming over the parts
+    // otherwise; both hash the same bytes, so they give the same key.
+    let (t, i) = (tenant.as_bytes(), id.as_bytes());
+    let n = t.len() + 1 + i.len();
+    if n <= KEY_BUF {
+        let mut buf = [0u8; KEY_BUF];
+        buf[..t.len()].copy_from_slice(t);
+        buf[t.len() + 1..n].copy_from_slice(i);
+        return xxh3_128(&buf[..n]);
+    }
     let mut h = Xxh3::new();
     h.update(tenant.as_bytes());
     h.update(&[0]);
@@ -320,6 +332,21 @@ impl<'de, V: DeserializeOwned> Visitor<'de> for MapSeed<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_the_hash_of_tenant_nul_id_short_or_long() {
+        for (t, i) in [
+            ("bsp-1", "628123"),
+            ("", ""),
+            ("t", &*"x".repeat(94)),
+            ("t", &*"x".repeat(95)),
+            ("tenant", &*"y".repeat(300)),
+        ] {
+            let joined = format!("{t}\0{i}");
+            assert_eq!(key_of(t, i), xxh3_128(joined.as_bytes()), "{t} {}", i.len());
+        }
+        assert_ne!(key_of("a", "bc"), key_of("ab", "c"));
+    }
 
     #[test]
     fn keys_separate_tenants() {
