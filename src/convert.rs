@@ -38,121 +38,161 @@ pub enum ValidationError {
     BadCountry,
 }
 
-fn required(field: &'static str, value: String) -> Result<String, ValidationError> {
+fn required(field: &'static str, value: &str) -> Result<(), ValidationError> {
     if value.is_empty() {
         return Err(ValidationError::Missing(field));
     }
     bounded(field, value)
 }
 
-fn bounded(field: &'static str, value: String) -> Result<String, ValidationError> {
+fn bounded(field: &'static str, value: &str) -> Result<(), ValidationError> {
     if value.len() > MAX_ID_LEN {
         return Err(ValidationError::TooLong(field));
     }
-    Ok(value)
+    Ok(())
+}
+
+/// What validation decided about a message, before any string moves.
+struct Checked {
+    direction: Direction,
+    kind: MessageKind,
+    template_category: Option<TemplateCategory>,
+    sender: Sender,
+    user_country: Country,
+}
+
+/// Checks every field of `m` without taking it apart.
+fn check(m: &pb::MessageEvent) -> Result<Checked, ValidationError> {
+    let direction = match pb::Direction::try_from(m.direction) {
+        Ok(pb::Direction::Inbound) => Direction::Inbound,
+        Ok(pb::Direction::Outbound) => Direction::Outbound,
+        _ => {
+            return Err(ValidationError::InvalidEnum {
+                field: "direction",
+                value: m.direction,
+            })
+        }
+    };
+    let kind = match pb::MessageKind::try_from(m.kind) {
+        Ok(pb::MessageKind::Unspecified) | Ok(pb::MessageKind::Text) => MessageKind::Text,
+        Ok(pb::MessageKind::Template) => MessageKind::Template,
+        Ok(pb::MessageKind::Interactive) => MessageKind::Interactive,
+        Ok(pb::MessageKind::ButtonReply) => MessageKind::ButtonReply,
+        Ok(
+            pb::MessageKind::Image
+            | pb::MessageKind::Document
+            | pb::MessageKind::Audio
+            | pb::MessageKind::Video
+            | pb::MessageKind::Sticker,
+        ) => MessageKind::Media,
+        Ok(pb::MessageKind::Location) => MessageKind::Location,
+        Ok(pb::MessageKind::Reaction) => MessageKind::Reaction,
+        Ok(pb::MessageKind::Other) => MessageKind::Other,
+        Err(_) => {
+            return Err(ValidationError::InvalidEnum {
+                field: "kind",
+                value: m.kind,
+            })
+        }
+    };
+    let template_category = match pb::TemplateCategory::try_from(m.template_category) {
+        Ok(pb::TemplateCategory::Unspecified) => None,
+        Ok(pb::TemplateCategory::Marketing) => Some(TemplateCategory::Marketing),
+        Ok(pb::TemplateCategory::Utility) => Some(TemplateCategory::Utility),
+        Ok(pb::TemplateCategory::Authentication) => Some(TemplateCategory::Authentication),
+        Err(_) => {
+            return Err(ValidationError::InvalidEnum {
+                field: "template_category",
+                value: m.template_category,
+            })
+        }
+    };
+    let sender = match pb::Sender::try_from(m.sender) {
+        Ok(pb::Sender::Bot) => Sender::Bot,
+        Ok(pb::Sender::HumanAgent) => Sender::HumanAgent,
+        Ok(pb::Sender::Unknown) | Ok(pb::Sender::Unspecified) => Sender::Unknown,
+        Err(_) => {
+            return Err(ValidationError::InvalidEnum {
+                field: "sender",
+                value: m.sender,
+            })
+        }
+    };
+    if m.timestamp_ms <= 0 {
+        return Err(ValidationError::BadTimestamp(m.timestamp_ms));
+    }
+    if m.text.len() > MAX_TEXT_BYTES {
+        return Err(ValidationError::TextTooLong);
+    }
+    let user_country = Country::parse(&m.user_country).ok_or(ValidationError::BadCountry)?;
+    required("account_id", &m.account_id)?;
+    required("user_id", &m.user_id)?;
+    bounded("conversation_id", &m.conversation_id)?;
+    bounded("reply_to", &m.reply_to)?;
+    required("event_id", &m.event_id)?;
+    required("tenant_id", &m.tenant_id)?;
+    bounded("waba_id", &m.waba_id)?;
+    Ok(Checked {
+        direction,
+        kind,
+        template_category,
+        sender,
+        user_country,
+    })
+}
+
+/// Builds the event from a checked message: moves its strings, fails never.
+fn build(m: pb::MessageEvent, c: Checked) -> Event {
+    let conversation_id = if m.conversation_id.is_empty() {
+        let mut id = String::with_capacity(m.account_id.len() + 1 + m.user_id.len());
+        id.push_str(&m.account_id);
+        id.push(':');
+        id.push_str(&m.user_id);
+        id
+    } else {
+        m.conversation_id
+    };
+    let text_len = if m.text.is_empty() {
+        m.text_length
+    } else {
+        u32::try_from(m.text.chars().count()).unwrap_or(u32::MAX)
+    };
+    Event {
+        event_id: m.event_id,
+        tenant_id: m.tenant_id,
+        account_id: m.account_id,
+        waba_id: m.waba_id,
+        user_id: m.user_id,
+        conversation_id,
+        direction: c.direction,
+        kind: c.kind,
+        template_category: c.template_category,
+        sender: c.sender,
+        timestamp_ms: m.timestamp_ms,
+        text: m.text,
+        text_len,
+        user_country: c.user_country,
+        handoff: m.handoff,
+        reply_to: (!m.reply_to.is_empty()).then_some(m.reply_to),
+    }
+}
+
+/// Validates and converts a message, handing it back untouched with the
+/// reason when it is refused (so that it can be dead-lettered as it came,
+/// without encoding every accepted message just in case).
+pub fn event_or_refusal(m: pb::MessageEvent) -> Result<Event, (ValidationError, pb::MessageEvent)> {
+    match check(&m) {
+        Ok(c) => Ok(build(m, c)),
+        Err(e) => Err((e, m)),
+    }
 }
 
 impl TryFrom<pb::MessageEvent> for Event {
     type Error = ValidationError;
 
     fn try_from(m: pb::MessageEvent) -> Result<Self, Self::Error> {
-        let direction = match pb::Direction::try_from(m.direction) {
-            Ok(pb::Direction::Inbound) => Direction::Inbound,
-            Ok(pb::Direction::Outbound) => Direction::Outbound,
-            _ => {
-                return Err(ValidationError::InvalidEnum {
-                    field: "direction",
-                    value: m.direction,
-                })
-            }
-        };
-        let kind = match pb::MessageKind::try_from(m.kind) {
-            Ok(pb::MessageKind::Unspecified) | Ok(pb::MessageKind::Text) => MessageKind::Text,
-            Ok(pb::MessageKind::Template) => MessageKind::Template,
-            Ok(pb::MessageKind::Interactive) => MessageKind::Interactive,
-            Ok(pb::MessageKind::ButtonReply) => MessageKind::ButtonReply,
-            Ok(
-                pb::MessageKind::Image
-                | pb::MessageKind::Document
-                | pb::MessageKind::Audio
-                | pb::MessageKind::Video
-                | pb::MessageKind::Sticker,
-            ) => MessageKind::Media,
-            Ok(pb::MessageKind::Location) => MessageKind::Location,
-            Ok(pb::MessageKind::Reaction) => MessageKind::Reaction,
-            Ok(pb::MessageKind::Other) => MessageKind::Other,
-            Err(_) => {
-                return Err(ValidationError::InvalidEnum {
-                    field: "kind",
-                    value: m.kind,
-                })
-            }
-        };
-        let template_category = match pb::TemplateCategory::try_from(m.template_category) {
-            Ok(pb::TemplateCategory::Unspecified) => None,
-            Ok(pb::TemplateCategory::Marketing) => Some(TemplateCategory::Marketing),
-            Ok(pb::TemplateCategory::Utility) => Some(TemplateCategory::Utility),
-            Ok(pb::TemplateCategory::Authentication) => Some(TemplateCategory::Authentication),
-            Err(_) => {
-                return Err(ValidationError::InvalidEnum {
-                    field: "template_category",
-                    value: m.template_category,
-                })
-            }
-        };
-        let sender = match pb::Sender::try_from(m.sender) {
-            Ok(pb::Sender::Bot) => Sender::Bot,
-            Ok(pb::Sender::HumanAgent) => Sender::HumanAgent,
-            Ok(pb::Sender::Unknown) | Ok(pb::Sender::Unspecified) => Sender::Unknown,
-            Err(_) => {
-                return Err(ValidationError::InvalidEnum {
-                    field: "sender",
-                    value: m.sender,
-                })
-            }
-        };
-        if m.timestamp_ms <= 0 {
-            return Err(ValidationError::BadTimestamp(m.timestamp_ms));
-        }
-        if m.text.len() > MAX_TEXT_BYTES {
-            return Err(ValidationError::TextTooLong);
-        }
-        let user_country = Country::parse(&m.user_country).ok_or(ValidationError::BadCountry)?;
-        let account_id = required("account_id", m.account_id)?;
-        let user_id = required("user_id", m.user_id)?;
-        let conversation_id = if m.conversation_id.is_empty() {
-            format!("{account_id}:{user_id}")
-        } else {
-            bounded("conversation_id", m.conversation_id)?
-        };
-        let text_len = if m.text.is_empty() {
-            m.text_length
-        } else {
-            u32::try_from(m.text.chars().count()).unwrap_or(u32::MAX)
-        };
-        let reply_to = if m.reply_to.is_empty() {
-            None
-        } else {
-            Some(bounded("reply_to", m.reply_to)?)
-        };
-        Ok(Event {
-            event_id: required("event_id", m.event_id)?,
-            tenant_id: required("tenant_id", m.tenant_id)?,
-            account_id,
-            waba_id: bounded("waba_id", m.waba_id)?,
-            user_id,
-            conversation_id,
-            direction,
-            kind,
-            template_category,
-            sender,
-            timestamp_ms: m.timestamp_ms,
-            text: m.text,
-            text_len,
-            user_country,
-            handoff: m.handoff,
-            reply_to,
-        })
+        let c = check(&m)?;
+        Ok(build(m, c))
     }
 }
 
@@ -248,6 +288,18 @@ mod tests {
         assert_eq!(e.user_country.as_str(), "ID");
         assert_eq!(e.sender, Sender::Unknown);
         assert!(e.reply_to.is_none());
+    }
+
+    #[test]
+    fn a_refused_message_comes_back_untouched_with_its_reason() {
+        let mut m = valid();
+        m.tenant_id.clear();
+        m.text = "kept as it came".into();
+        let (reason, back) = event_or_refusal(m.clone()).expect_err("refused");
+        assert_eq!(reason, ValidationError::Missing("tenant_id"));
+        assert_eq!(back, m);
+        let e = event_or_refusal(valid()).expect("accepted");
+        assert_eq!(Ok(e), Event::try_from(valid()));
     }
 
     #[test]

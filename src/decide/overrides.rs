@@ -44,7 +44,9 @@ struct OverrideFile {
 /// The overrides in force, by (tenant, account).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides {
-    by_account: HashMap<(String, String), Override>,
+    /// By [`key_of`](crate::state::key_of)(tenant, account): a lookup on
+    /// the hot path hashes the two ids and allocates nothing.
+    by_account: HashMap<u128, Override>,
 }
 
 impl Overrides {
@@ -74,14 +76,14 @@ impl Overrides {
             return Err("override needs tenant_id and account_id".to_string());
         }
         self.by_account
-            .insert((o.tenant_id.clone(), o.account_id.clone()), o);
+            .insert(crate::state::key_of(&o.tenant_id, &o.account_id), o);
         Ok(())
     }
 
     /// Removes an override; returns whether one was there.
     pub fn clear(&mut self, tenant_id: &str, account_id: &str) -> bool {
         self.by_account
-            .remove(&(tenant_id.to_string(), account_id.to_string()))
+            .remove(&crate::state::key_of(tenant_id, account_id))
             .is_some()
     }
 
@@ -91,7 +93,7 @@ impl Overrides {
             return None;
         }
         self.by_account
-            .get(&(tenant_id.to_string(), account_id.to_string()))
+            .get(&crate::state::key_of(tenant_id, account_id))
             .filter(|o| o.expires_at_ms.is_none_or(|t| now_ms < t))
     }
 

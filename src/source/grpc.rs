@@ -13,7 +13,6 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::event::Event;
 use crate::pb::v1 as pb;
 use crate::service::pipeline::{Handled, Pipeline, WorkerState};
 use crate::service::shards::Shards;
@@ -59,17 +58,15 @@ fn process_batch(
     counters.events.increment(batch.events.len() as u64);
     for (i, m) in batch.events.into_iter().enumerate() {
         let dequeued = Instant::now();
-        let dead_letter_bytes = pipeline
-            .kafka
-            .as_ref()
-            .map(|_| prost::Message::encode_to_vec(&m));
-        let event = match Event::try_from(m) {
+        let event = match crate::convert::event_or_refusal(m) {
             Ok(e) => e,
-            Err(reason) => {
+            Err((reason, refused)) => {
                 counters.validation_failures.increment(1);
                 counters.dead_lettered.increment(1);
                 let reason = reason.to_string();
-                if let (Some(k), Some(bytes)) = (&pipeline.kafka, dead_letter_bytes) {
+                if let Some(k) = &pipeline.kafka {
+                    // Only a refused message is encoded again for the dead-letter topic.
+                    let bytes = prost::Message::encode_to_vec(&refused);
                     let (tx, rx) = tokio::sync::oneshot::channel();
                     let origin = DeadLetterOrigin {
                         source: "grpc",
