@@ -17,7 +17,7 @@ use crate::pb::v1 as pb;
 use crate::service::pipeline::{Handled, Pipeline, WorkerState};
 use crate::service::shards::Shards;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
-use crate::telemetry::{Source, Stage};
+use crate::telemetry::Source;
 
 /// The Ingest service.
 pub struct IngestService {
@@ -88,7 +88,6 @@ fn process_batch(
                 continue;
             }
         };
-        w.latency.record(Stage::Decode, dequeued.elapsed());
         let engine = shards.grpc_shard(&event.tenant_id, &event.account_id);
         let handled = pipeline.handle(engine, &event, Source::Grpc, w, dequeued, || {
             let (tx, rx) = tokio::sync::oneshot::channel();

@@ -42,7 +42,7 @@ use crate::service::config::KafkaSection;
 use crate::service::pipeline::{Pipeline, WorkerState};
 use crate::service::shards::Shards;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery, KafkaSink, PartitionEffects};
-use crate::telemetry::{Source, Stage, Telemetry};
+use crate::telemetry::{Source, Telemetry};
 use crate::Engine;
 
 /// How long a checkpoint waits for the broker to acknowledge a partition's effects.
@@ -521,7 +521,6 @@ impl Worker {
             });
         match decoded {
             Ok(event) => {
-                state.latency.record(Stage::Decode, dequeued.elapsed());
                 shared.pipeline.handle(
                     &part.engine,
                     &event,
