@@ -11,7 +11,9 @@
 //! idle. Bytes per account = A's bytes / 10,000 (one conversation each
 //! included, so it is an upper bound); bytes per idle conversation =
 //! (B - A) / 990,000. Both are live heap bytes, hash-table slots included.
-//! Targets: <= 256 B per idle conversation, <= 4 KiB per account.
+//! Targets: <= 256 B per idle conversation, <= 4 KiB per account; the
+//! bench exits with status 1 when one is missed (allocation sizes do not
+//! depend on timing, so `.ci/run` can hold it).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -120,7 +122,10 @@ fn load(per_account: usize) -> (isize, Engine, f64) {
     (held, engine, seq as f64 / secs)
 }
 
-fn main() {
+const CONVERSATION_TARGET: f64 = 256.0;
+const ACCOUNT_TARGET: f64 = 4096.0;
+
+fn main() -> std::process::ExitCode {
     let (a_bytes, a, _) = load(1);
     let a_stats = a.store_stats();
     drop(a);
@@ -141,14 +146,20 @@ fn main() {
         b_stats.conversations, b_stats.accounts, b_bytes, rate
     );
     println!(
-        "  per account (A / accounts, one conversation included): {per_account:>8.0} B  (target <= 4096)"
+        "  per account (A / accounts, one conversation included): {per_account:>8.0} B  (target <= {ACCOUNT_TARGET})"
     );
     println!(
-        "  per idle conversation ((B - A) / extra conversations): {per_conv:>8.1} B  (target <= 256)"
+        "  per idle conversation ((B - A) / extra conversations): {per_conv:>8.1} B  (target <= {CONVERSATION_TARGET})"
     );
     println!(
         "  the store's own estimate at B: {:.1} B per conversation, {:.0} B per account",
         b_stats.conversation_bytes as f64 / b_stats.conversations as f64,
         b_stats.account_bytes as f64 / b_stats.accounts as f64
     );
+    if per_conv > CONVERSATION_TARGET || per_account > ACCOUNT_TARGET {
+        println!("memory: target missed");
+        return std::process::ExitCode::FAILURE;
+    }
+    println!("memory: targets met");
+    std::process::ExitCode::SUCCESS
 }
