@@ -177,13 +177,25 @@ fn build(m: pb::MessageEvent, c: Checked) -> Event {
     }
 }
 
+/// A refused message, handed back untouched with the reason.
+#[derive(Debug)]
+pub struct Refusal {
+    /// Why it was refused.
+    pub reason: ValidationError,
+    /// The message as it came.
+    pub message: Box<pb::MessageEvent>,
+}
+
 /// Validates and converts a message, handing it back untouched with the
 /// reason when it is refused (so that it can be dead-lettered as it came,
 /// without encoding every accepted message just in case).
-pub fn event_or_refusal(m: pb::MessageEvent) -> Result<Event, (ValidationError, pb::MessageEvent)> {
+pub fn event_or_refusal(m: pb::MessageEvent) -> Result<Event, Refusal> {
     match check(&m) {
         Ok(c) => Ok(build(m, c)),
-        Err(e) => Err((e, m)),
+        Err(reason) => Err(Refusal {
+            reason,
+            message: Box::new(m),
+        }),
     }
 }
 
@@ -295,9 +307,9 @@ mod tests {
         let mut m = valid();
         m.tenant_id.clear();
         m.text = "kept as it came".into();
-        let (reason, back) = event_or_refusal(m.clone()).expect_err("refused");
-        assert_eq!(reason, ValidationError::Missing("tenant_id"));
-        assert_eq!(back, m);
+        let refused = event_or_refusal(m.clone()).expect_err("refused");
+        assert_eq!(refused.reason, ValidationError::Missing("tenant_id"));
+        assert_eq!(*refused.message, m);
         let e = event_or_refusal(valid()).expect("accepted");
         assert_eq!(Ok(e), Event::try_from(valid()));
     }

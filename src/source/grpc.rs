@@ -60,13 +60,13 @@ fn process_batch(
         let dequeued = Instant::now();
         let event = match crate::convert::event_or_refusal(m) {
             Ok(e) => e,
-            Err((reason, refused)) => {
+            Err(crate::convert::Refusal { reason, message }) => {
                 counters.validation_failures.increment(1);
                 counters.dead_lettered.increment(1);
                 let reason = reason.to_string();
                 if let Some(k) = &pipeline.kafka {
                     // Only a refused message is encoded again for the dead-letter topic.
-                    let bytes = prost::Message::encode_to_vec(&refused);
+                    let bytes = prost::Message::encode_to_vec(&*message);
                     let (tx, rx) = tokio::sync::oneshot::channel();
                     let origin = DeadLetterOrigin {
                         source: "grpc",
