@@ -120,6 +120,8 @@ struct Shared {
     ready: Mutex<HashMap<i32, i64>>,
     /// Set by a worker that cannot checkpoint (a record the broker refused).
     fatal: Mutex<Option<String>>,
+    /// Set with `fatal`, so that the poll loop checks a flag, not a lock, per message.
+    has_fatal: AtomicBool,
 }
 
 impl Shared {
@@ -169,6 +171,7 @@ impl Shared {
         if let Ok(mut f) = self.fatal.lock() {
             f.get_or_insert(why);
         }
+        self.has_fatal.store(true, Ordering::Release);
     }
 }
 
@@ -639,6 +642,7 @@ impl KafkaSource {
             senders,
             ready: Mutex::new(HashMap::new()),
             fatal: Mutex::new(None),
+            has_fatal: AtomicBool::new(false),
         });
         let mut workers = Vec::new();
         for (i, rx) in receivers.into_iter().enumerate() {
@@ -710,6 +714,7 @@ fn poll_loop(
 ) -> Result<(), String> {
     let interval = Duration::from_millis(shared.cfg.commit_interval_ms);
     let mut last_commit = Instant::now();
+    let mut polled: u32 = 0;
     let mut fatal = None;
     while !stop.load(Ordering::Acquire) {
         // Drain what is there without waiting, then flush and wait.
@@ -720,6 +725,7 @@ fn poll_loop(
                 consumer.poll(Duration::from_millis(100))
             }
         };
+        let msg_was_none = msg.is_none();
         match msg {
             Some(Ok(m)) => shared.push(Msg {
                 partition: m.partition(),
@@ -730,7 +736,9 @@ fn poll_loop(
             Some(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
             None => {}
         }
-        if last_commit.elapsed() >= interval {
+        // The clock is read once per 256 messages while busy (and after every idle poll).
+        polled = polled.wrapping_add(1);
+        if (msg_was_none || polled % 256 == 0) && last_commit.elapsed() >= interval {
             let ready: Vec<(i32, i64)> = shared
                 .ready
                 .lock()
@@ -741,8 +749,8 @@ fn poll_loop(
             commit(&consumer, &shared, ready, CommitMode::Sync);
             last_commit = Instant::now();
         }
-        if let Some(f) = shared.fatal.lock().ok().and_then(|f| f.clone()) {
-            fatal = Some(f);
+        if shared.has_fatal.load(Ordering::Acquire) {
+            fatal = shared.fatal.lock().ok().and_then(|f| f.clone());
             break;
         }
     }
