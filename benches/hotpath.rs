@@ -10,6 +10,7 @@
 //!   the baseline the hot path is quoted against.
 //! - `hotpath/text`: the whole hot path over events with message text.
 //! - `hotpath/metadata`: the same traffic with the text withheld.
+//! - `hotpath/decode_only_metadata`: the baseline of `hotpath/metadata`.
 //! - `matcher/scan`: the rule matcher alone, one scan per text.
 //! - `matcher/evaluate`: the compiled conditions alone, over feature
 //!   vectors captured from a replay.
@@ -106,6 +107,18 @@ fn hotpath(c: &mut Criterion) {
         )
     });
     g.throughput(Throughput::Elements(metadata.wire.len() as u64));
+    g.bench_function("decode_only_metadata", |b| {
+        b.iter(|| {
+            let mut valid = 0u64;
+            for w in &metadata.wire {
+                if let Some(e) = decode(w) {
+                    valid += u64::from(e.text_len > 0);
+                    black_box(&e);
+                }
+            }
+            valid
+        })
+    });
     g.bench_function("metadata", |b| {
         let mut scratch = Scratch::default();
         b.iter_batched(
