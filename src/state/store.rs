@@ -203,10 +203,15 @@ impl StateStore {
     /// Drops state idle for longer than the limits allow at `now_ms`.
     /// Returns (conversations, accounts) dropped.
     pub fn evict_idle(&self, now_ms: i64) -> (usize, usize) {
+        // Removals are counted as they happen: other threads may insert
+        // meanwhile, so sizes taken before and after do not tell.
         let l = self.limits;
-        let before = (self.conversations.len(), self.accounts.len());
-        self.conversations
-            .retain(|_, c| now_ms - c.last_ms() < l.conversation_idle_ms);
+        let mut dropped = (0, 0);
+        self.conversations.retain(|_, c| {
+            let keep = now_ms - c.last_ms() < l.conversation_idle_ms;
+            dropped.0 += usize::from(!keep);
+            keep
+        });
         self.accounts.retain(|_, a| {
             let idle = now_ms - a.behaviour.last_ms();
             let limit = if a.decision.in_force() {
@@ -214,12 +219,11 @@ impl StateStore {
             } else {
                 l.account_idle_ms
             };
-            idle < limit
+            let keep = idle < limit;
+            dropped.1 += usize::from(!keep);
+            keep
         });
-        (
-            before.0 - self.conversations.len(),
-            before.1 - self.accounts.len(),
-        )
+        dropped
     }
 
     /// Counts and bytes held.
@@ -332,6 +336,73 @@ impl<'de, V: DeserializeOwned> Visitor<'de> for MapSeed<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inbound_at(ts: i64) -> crate::event::Event {
+        use crate::event::{Country, Direction, MessageKind, Sender};
+        crate::event::Event {
+            event_id: "e".into(),
+            tenant_id: "t".into(),
+            account_id: "a".into(),
+            waba_id: String::new(),
+            user_id: "u".into(),
+            conversation_id: "a:u".into(),
+            direction: Direction::Inbound,
+            kind: MessageKind::Text,
+            template_category: None,
+            sender: Sender::Unknown,
+            timestamp_ms: ts,
+            text: String::new(),
+            text_len: 5,
+            user_country: Country::UNKNOWN,
+            handoff: false,
+            reply_to: None,
+        }
+    }
+
+    /// Eviction counts what it drops, even while another thread inserts
+    /// (the count used to be sizes before minus after, which underflowed).
+    #[test]
+    fn eviction_counts_exactly_while_another_thread_inserts() {
+        let store = StateStore::new(StateLimits::default());
+        let idle = StateLimits::default().conversation_idle_ms;
+        let old = inbound_at(1_000);
+        for k in 0..2_000u128 {
+            store.with_conversation(k, |c| c.observe(&old, 1, 0));
+        }
+        let now = 1_000 + idle + 1;
+        let fresh = inbound_at(now);
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let (started, done) = (AtomicBool::new(false), AtomicBool::new(false));
+        let (dropped, sweeps) = std::thread::scope(|s| {
+            s.spawn(|| {
+                for k in 1_000_000..1_020_000u128 {
+                    store.with_conversation(k, |c| c.observe(&fresh, 2, 0));
+                    if k == 1_000_100 {
+                        started.store(true, Ordering::Release);
+                    }
+                }
+                done.store(true, Ordering::Release);
+            });
+            while !started.load(Ordering::Acquire) {
+                std::hint::spin_loop();
+            }
+            let (mut dropped, mut sweeps) = (0, 0);
+            loop {
+                let finished = done.load(Ordering::Acquire);
+                dropped += store.evict_idle(now).0;
+                sweeps += 1;
+                // Let the inserts through between sweeps (a sweep write-locks each shard).
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                if finished {
+                    break (dropped, sweeps);
+                }
+            }
+        });
+        assert!(sweeps > 1, "the sweeps overlapped the inserts");
+        assert_eq!(dropped, 2_000);
+        assert_eq!(store.evict_idle(now), (0, 0));
+        assert_eq!(store.stats().conversations, 20_000);
+    }
 
     #[test]
     fn keys_are_the_hash_of_tenant_nul_id_short_or_long() {
