@@ -141,6 +141,12 @@ pub struct RunArgs {
     /// Withhold message text (empty text, text_length set).
     #[arg(long)]
     pub metadata_only: bool,
+    /// Keep the same accounts in every loop over the scenario (by default each
+    /// loop renames them, so violating accounts are detected again and
+    /// signals keep coming; with the same accounts they are rare after the
+    /// first loop).
+    #[arg(long)]
+    pub same_accounts: bool,
 
     /// Print one JSON object on stdout (the summary table goes to stderr;
     /// no progress bar).

@@ -175,7 +175,7 @@ mod tests {
             },
             Arc::new(bank),
         );
-        Shared::new(Arc::new(Pool::build(&sc, 1).expect("pool")))
+        Shared::new(Arc::new(Pool::build(&sc, 1, true).expect("pool")))
     }
 
     #[test]

@@ -90,19 +90,26 @@ impl DeliveryStats {
     }
 }
 
-/// Delivery callbacks: counts and first offsets.
+/// Delivery callbacks: counts, first offsets, and the broker's ack latency
+/// of each event from its intended send time.
 struct DeliveryContext {
     stats: Arc<DeliveryStats>,
+    shared: Arc<Shared>,
 }
 
 impl ClientContext for DeliveryContext {}
 
 impl ProducerContext for DeliveryContext {
-    type DeliveryOpaque = ();
+    /// The event's sequence number.
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
         match result {
             Ok(m) => {
+                let now = Instant::now();
+                if let Some((phase, intended)) = self.shared.intended(seq as u64) {
+                    self.shared.on_ack(phase, intended, now);
+                }
                 self.stats.delivered.fetch_add(1, Ordering::Relaxed);
                 if let Ok(mut f) = self.stats.first_offsets.lock() {
                     let e = f.entry(m.partition()).or_insert(m.offset());
@@ -125,6 +132,7 @@ pub struct KafkaSink {
     topic: String,
     shared: Arc<Shared>,
     scratch: Vec<u8>,
+    key: Vec<u8>,
     stats: Arc<DeliveryStats>,
 }
 
@@ -147,6 +155,7 @@ impl KafkaSink {
         let producer = c
             .create_with_context(DeliveryContext {
                 stats: stats.clone(),
+                shared: shared.clone(),
             })
             .context("creating the Kafka producer")?;
         Ok(KafkaSink {
@@ -154,6 +163,7 @@ impl KafkaSink {
             topic: settings.topic.clone(),
             shared,
             scratch: Vec::with_capacity(1024),
+            key: Vec::with_capacity(64),
             stats,
         })
     }
@@ -167,10 +177,12 @@ impl KafkaSink {
 impl EventSink for KafkaSink {
     fn send(&mut self, seq: u64, _intended: Instant, _phase: usize) -> anyhow::Result<()> {
         self.scratch.clear();
+        self.key.clear();
         let pool = &self.shared.pool;
         pool.encode(seq, &mut self.scratch);
-        let mut record = BaseRecord::to(&self.topic)
-            .key(pool.key(seq))
+        pool.write_account(seq, &mut self.key);
+        let mut record = BaseRecord::with_opaque_to(&self.topic, seq as usize)
+            .key(self.key.as_slice())
             .payload(self.scratch.as_slice());
         loop {
             match self.producer.send(record) {

@@ -38,7 +38,7 @@ use metrics_scrape::{MetricsEndpoint, Scrape};
 use parse::Rate;
 use phases::{PhaseOutcome, Runner};
 use progress::Progress;
-use report::{rfc3339, DrainReport, Machine, Report, ScenarioReport, Targets};
+use report::{rfc3339, DrainReport, LatencySplit, Machine, Report, ScenarioReport, Targets};
 use shared::Shared;
 use target::{Closing, Target};
 use throughput::CountSeries;
@@ -83,7 +83,7 @@ fn build_traffic(args: &RunArgs, progress: &Progress) -> anyhow::Result<Traffic>
         Arc::new(bank),
     );
     let run_id = traffic::new_run_id();
-    let pool = Arc::new(Pool::build(&scenario, run_id)?);
+    let pool = Arc::new(Pool::build(&scenario, run_id, !args.same_accounts)?);
     progress.println(&format!(
         "traffic: {} events over {} accounts ({} violating), {:.1} h per loop, {:.0} B/event, built in {:.1} s; run {run_id:08x}",
         pool.len(),
@@ -329,9 +329,14 @@ fn assemble(
         .map(|o| {
             let mut r = o.report.clone();
             r.latency_ms = shared.e2e(o.run.phase).summary();
-            if args.target == TargetKind::Grpc {
-                r.ack_latency_ms = shared.acks(o.run.phase).summary();
+            let (to, from) = shared.split(o.run.phase);
+            if let (Some(to_decision), Some(from_decision)) = (to.summary(), from.summary()) {
+                r.latency_split_ms = Some(LatencySplit {
+                    to_decision,
+                    from_decision,
+                });
             }
+            r.ack_latency_ms = shared.acks(o.run.phase).summary();
             r
         })
         .collect();
@@ -358,6 +363,7 @@ fn assemble(
         ratio: None,
         ratio_basis: None,
         latency_ms: main.latency_ms,
+        latency_split_ms: main.latency_split_ms,
         ack_latency_ms: main.ack_latency_ms,
         in_service_ms: main.in_service_ms,
         duration_s: main.seconds,

@@ -176,6 +176,7 @@ impl Runner {
             saturated,
             generator_limited,
             latency_ms: None,
+            latency_split_ms: None,
             ack_latency_ms: None,
             in_service_ms: in_service,
         };

@@ -44,10 +44,24 @@ pub struct PhaseReport {
     pub generator_limited: bool,
     /// End-to-end latency (intended send -> signal seen), ms.
     pub latency_ms: Option<LatencySummary>,
-    /// gRPC ack latency (batch intended send -> ack), ms.
+    /// The end-to-end latency split at satpam's decision (ms resolution).
+    pub latency_split_ms: Option<LatencySplit>,
+    /// Ack latency, ms: gRPC, batch intended send -> BatchAck; Kafka, event
+    /// intended send -> the broker acknowledged it to loadgen's producer.
     pub ack_latency_ms: Option<LatencySummary>,
     /// satpam's in-service latency quantiles scraped at the end of the phase, ms.
     pub in_service_ms: Option<StageQuantiles>,
+}
+
+/// End-to-end latency split at the signal's `decided_at_ms` (satpam's wall
+/// clock, millisecond resolution, same machine): how long the event took to
+/// be decided, and how long the signal took to arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LatencySplit {
+    /// Intended send -> decided (producer, broker, satpam's consumer, queues, engine), ms.
+    pub to_decision: LatencySummary,
+    /// Decided -> signal seen by loadgen (satpam's producer, broker, loadgen's consumer), ms.
+    pub from_decision: LatencySummary,
 }
 
 /// The raw baseline of the same run.
@@ -188,7 +202,10 @@ pub struct Report {
     pub ratio_basis: Option<&'static str>,
     /// End-to-end latency of the main phase (intended send -> signal seen), ms.
     pub latency_ms: Option<LatencySummary>,
-    /// gRPC ack latency of the main phase, ms.
+    /// The main phase's end-to-end latency split at satpam's decision, ms.
+    pub latency_split_ms: Option<LatencySplit>,
+    /// Ack latency of the main phase (gRPC: BatchAck; Kafka: the broker's
+    /// produce acknowledgement), ms.
     pub ack_latency_ms: Option<LatencySummary>,
     /// satpam's in-service latency at the end of the main phase, ms.
     pub in_service_ms: Option<StageQuantiles>,
@@ -372,10 +389,27 @@ impl Report {
                 l.samples, l.p50, l.p99, l.p999, l.max
             );
         }
-        if let Some(l) = &self.ack_latency_ms {
+        if let Some(s) = &self.latency_split_ms {
             let _ = writeln!(
                 o,
-                "gRPC ack (main, {} batches): p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
+                "  to decision: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; decision to seen: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+                s.to_decision.p50,
+                s.to_decision.p99,
+                s.to_decision.max,
+                s.from_decision.p50,
+                s.from_decision.p99,
+                s.from_decision.max
+            );
+        }
+        if let Some(l) = &self.ack_latency_ms {
+            let what = if self.target == "grpc" {
+                "gRPC ack (main, batches"
+            } else {
+                "produce ack (main, events"
+            };
+            let _ = writeln!(
+                o,
+                "{what} {}): p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
                 l.samples, l.p50, l.p99, l.p999, l.max
             );
         }
@@ -521,6 +555,7 @@ mod tests {
             ratio: None,
             ratio_basis: None,
             latency_ms: Some(summary(1.5)),
+            latency_split_ms: None,
             ack_latency_ms: None,
             in_service_ms: Some(StageQuantiles {
                 p50: 0.01,

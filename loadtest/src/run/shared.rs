@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use satpam::pb::v1 as pb;
 
@@ -19,7 +19,12 @@ pub struct Shared {
     pub pool: Arc<Pool>,
     timeline: Mutex<Timeline>,
     e2e: Mutex<Vec<LatencyHistogram>>,
+    to_decision: Mutex<Vec<LatencyHistogram>>,
+    from_decision: Mutex<Vec<LatencyHistogram>>,
     acks: Mutex<Vec<LatencyHistogram>>,
+    /// The same moment on both clocks, to put signals' `decided_at_ms`
+    /// (satpam's wall clock) on the monotonic timeline.
+    anchor: (Instant, SystemTime),
     by_action: Mutex<BTreeMap<String, u64>>,
     /// Events handed to the client so far (all phases).
     pub sent: AtomicU64,
@@ -41,7 +46,10 @@ impl Shared {
             pool,
             timeline: Mutex::new(Timeline::default()),
             e2e: Mutex::new(Vec::new()),
+            to_decision: Mutex::new(Vec::new()),
+            from_decision: Mutex::new(Vec::new()),
             acks: Mutex::new(Vec::new()),
+            anchor: (Instant::now(), SystemTime::now()),
             by_action: Mutex::new(BTreeMap::new()),
             sent: AtomicU64::new(0),
             signals: AtomicU64::new(0),
@@ -50,8 +58,14 @@ impl Shared {
     }
 
     fn add_phase(&self) {
-        lock(&self.e2e).push(LatencyHistogram::default());
-        lock(&self.acks).push(LatencyHistogram::default());
+        for h in [
+            &self.e2e,
+            &self.to_decision,
+            &self.from_decision,
+            &self.acks,
+        ] {
+            lock(h).push(LatencyHistogram::default());
+        }
     }
 
     /// Starts an open-loop phase at `first_seq`; returns its index.
@@ -95,10 +109,37 @@ impl Shared {
             if let Some(h) = lock(&self.e2e).get_mut(phase) {
                 h.record(arrived.saturating_duration_since(at));
             }
+            // The split at satpam's decision (wall clock, ms resolution).
+            let (at_ms, arrived_ms) = (self.wall_ms(at), self.wall_ms(arrived));
+            let ms = |d: i64| Duration::from_millis(d.max(0) as u64);
+            if let Some(h) = lock(&self.to_decision).get_mut(phase) {
+                h.record(ms(s.decided_at_ms - at_ms));
+            }
+            if let Some(h) = lock(&self.from_decision).get_mut(phase) {
+                h.record(ms(arrived_ms - s.decided_at_ms));
+            }
         }
     }
 
-    /// A gRPC ack of a batch meant to be sent at `intended` in `phase`.
+    /// `at` as milliseconds since the Unix epoch.
+    fn wall_ms(&self, at: Instant) -> i64 {
+        let (i0, s0) = self.anchor;
+        let wall = if at >= i0 {
+            s0 + (at - i0)
+        } else {
+            s0 - (i0 - at)
+        };
+        wall.duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
+    /// The phase of event `seq` and when it was meant to be sent.
+    pub fn intended(&self, seq: u64) -> Option<(usize, Instant)> {
+        lock(&self.timeline).intended(seq)
+    }
+
+    /// An ack (a gRPC batch's, or the broker's for a produced event) of
+    /// something meant to be sent at `intended` in `phase`.
     pub fn on_ack(&self, phase: usize, intended: Instant, arrived: Instant) {
         if let Some(h) = lock(&self.acks).get_mut(phase) {
             h.record(arrived.saturating_duration_since(intended));
@@ -108,6 +149,14 @@ impl Shared {
     /// The end-to-end histogram of `phase` so far.
     pub fn e2e(&self, phase: usize) -> LatencyHistogram {
         lock(&self.e2e).get(phase).cloned().unwrap_or_default()
+    }
+
+    /// The end-to-end latency of `phase` split at satpam's decision: (intended
+    /// send -> decided_at_ms, decided_at_ms -> seen).
+    pub fn split(&self, phase: usize) -> (LatencyHistogram, LatencyHistogram) {
+        let get =
+            |m: &Mutex<Vec<LatencyHistogram>>| lock(m).get(phase).cloned().unwrap_or_default();
+        (get(&self.to_decision), get(&self.from_decision))
     }
 
     /// The ack histogram of `phase` so far.

@@ -15,8 +15,16 @@
 //!   sequence number and so the intended send time without any lookup table.
 //! * `account_id` carries the run id (`acc-000123-1a2b3c4d`), so a run never
 //!   meets the state an earlier run left in a long-running satpam (whose
-//!   later event times would make this run's events late).
+//!   later event times would make this run's events late). With fresh
+//!   accounts (the default) it also carries the loop (`acc-000123-1a2b3c4d.2`):
+//!   every loop brings new accounts, so the violating ones are detected
+//!   again and signals (the end-to-end latency samples) keep coming; with
+//!   the same accounts, a loop continues the accounts of the one before
+//!   and, once they are acted on, signals are rare.
 //! * `reply_to` points at the same loop's copy of the answered event.
+//!
+//! `account_id` is written per send as well (its loop suffix varies), and
+//! it is the Kafka key.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -33,18 +41,19 @@ const ID_PREFIX: &[u8] = b"wamid.";
 const NO_REPLY: u32 = u32::MAX;
 /// Gap between loops, ms of event time.
 const LOOP_GAP_MS: i64 = 60_000;
-/// Events per account per hour in the scenario's default mix (~2,500 a day).
-pub const EVENTS_PER_ACCOUNT_HOUR: f64 = 104.0;
+/// Events per account per hour in the scenario's default mix (measured:
+/// 11.5 M events for 2,000 accounts over 24 h).
+pub const EVENTS_PER_ACCOUNT_HOUR: f64 = 240.0;
 
 /// The scenario size for a run that plans to send `planned` events: enough
-/// accounts to spread over partitions and streams, and enough hours of
-/// event time per loop for accounts to be flagged (detection takes ~10 min
+/// accounts to spread over partitions and streams, and at least two hours
+/// of event time per loop so accounts get flagged (detection takes ~10 min
 /// of event time) even in a short run; the pool is capped at about 1.5 M
-/// events (~250 MB) and looped beyond that.
+/// events (~900 MB with corpus texts) and looped beyond that.
 pub fn auto_size(planned: Option<u64>) -> (usize, f64) {
     let target = planned.unwrap_or(u64::MAX).clamp(20_000, 1_500_000) as f64;
-    let accounts = (target / 600.0).clamp(50.0, 5_000.0);
-    let hours = (target / (accounts * EVENTS_PER_ACCOUNT_HOUR)).clamp(0.5, 24.0);
+    let accounts = (target / 1_000.0).clamp(50.0, 5_000.0);
+    let hours = (target / (accounts * EVENTS_PER_ACCOUNT_HOUR)).clamp(2.0, 24.0);
     (accounts.round() as usize, (hours * 100.0).round() / 100.0)
 }
 
@@ -88,14 +97,17 @@ pub struct Pool {
     run: u32,
     bodies: Vec<u8>,
     entries: Vec<Entry>,
-    keys: Vec<Vec<u8>>,
+    /// Account ids with the run id, without the loop suffix.
+    accounts: Vec<Vec<u8>>,
+    fresh_accounts: bool,
     shift_ms: i64,
     stats: PoolStats,
 }
 
 impl Pool {
-    /// Encodes every event of `scenario` for run `run`.
-    pub fn build(scenario: &Scenario, run: u32) -> anyhow::Result<Pool> {
+    /// Encodes every event of `scenario` for run `run`; `fresh_accounts`:
+    /// every loop renames the accounts (see the module docs).
+    pub fn build(scenario: &Scenario, run: u32, fresh_accounts: bool) -> anyhow::Result<Pool> {
         anyhow::ensure!(
             !scenario.is_empty(),
             "the scenario has no events; give it more accounts or hours"
@@ -120,15 +132,16 @@ impl Pool {
             } else {
                 index.get(&hash(&m.reply_to)).copied().unwrap_or(NO_REPLY)
             };
-            m.account_id = format!("{}-{run:08x}", m.account_id);
+            let id = format!("{}-{run:08x}", m.account_id);
             let next = keys.len() as u32;
-            let account = *accounts.entry(m.account_id.clone()).or_insert_with(|| {
-                keys.push(m.account_id.clone().into_bytes());
+            let account = *accounts.entry(id).or_insert_with_key(|id| {
+                keys.push(id.clone().into_bytes());
                 next
             });
             let ts = m.timestamp_ms;
             m.event_id.clear();
             m.reply_to.clear();
+            m.account_id.clear();
             m.timestamp_ms = 0;
             let start = bodies.len();
             m.encode(&mut bodies)?;
@@ -148,14 +161,15 @@ impl Pool {
             run,
             bodies,
             entries,
-            keys,
+            accounts: keys,
+            fresh_accounts,
             shift_ms: span + LOOP_GAP_MS,
             stats: PoolStats::default(),
         };
         let total: usize = (0..pool.len()).map(|s| pool.encoded_len(s)).sum();
         pool.stats = PoolStats {
             events: pool.len(),
-            accounts: pool.keys.len() as u64,
+            accounts: pool.accounts.len() as u64,
             violating_accounts: violating as u64,
             span_hours: span as f64 / 3_600_000.0,
             mean_event_bytes: total as f64 / pool.len() as f64,
@@ -178,9 +192,9 @@ impl Pool {
         &self.stats
     }
 
-    /// Number of distinct accounts.
+    /// Number of distinct accounts in one loop.
     pub fn accounts(&self) -> usize {
-        self.keys.len()
+        self.accounts.len()
     }
 
     fn entry(&self, seq: u64) -> (u64, &Entry) {
@@ -188,14 +202,30 @@ impl Pool {
         (seq / len, &self.entries[(seq % len) as usize])
     }
 
-    /// Index of the account of event `seq` (in `0..accounts()`).
+    /// Index of the account of event `seq` in its loop (in `0..accounts()`).
     pub fn account_of(&self, seq: u64) -> u32 {
         self.entry(seq).1.account
     }
 
-    /// The Kafka key of event `seq`: its account id.
-    pub fn key(&self, seq: u64) -> &[u8] {
-        &self.keys[self.entry(seq).1.account as usize]
+    /// The account id of event `seq` (also its Kafka key), into `out`.
+    pub fn write_account(&self, seq: u64, out: &mut impl BufMut) {
+        let (lp, e) = self.entry(seq);
+        out.put_slice(&self.accounts[e.account as usize]);
+        if self.fresh_accounts {
+            let (buf, start) = decimal(lp);
+            out.put_u8(b'.');
+            out.put_slice(&buf[start..]);
+        }
+    }
+
+    fn account_len(&self, seq: u64) -> usize {
+        let (lp, e) = self.entry(seq);
+        let base = self.accounts[e.account as usize].len();
+        if self.fresh_accounts {
+            base + 1 + (20 - decimal(lp).1)
+        } else {
+            base
+        }
     }
 
     /// Event time of event `seq`, with its loop's shift.
@@ -213,6 +243,8 @@ impl Pool {
     pub fn encoded_len(&self, seq: u64) -> usize {
         let (_, e) = self.entry(seq);
         let id_field = 1 + 1 + ID_LEN;
+        let account = self.account_len(seq);
+        let account_field = 1 + encoded_len_varint(account as u64) + account;
         let ts = self.timestamp_ms(seq);
         let ts_field = 1 + encoded_len_varint(ts as u64);
         let reply_field = if e.reply == NO_REPLY {
@@ -220,7 +252,7 @@ impl Pool {
         } else {
             2 + 1 + ID_LEN
         };
-        id_field + ts_field + reply_field + e.len as usize
+        id_field + account_field + ts_field + reply_field + e.len as usize
     }
 
     /// Appends the `satpam.v1.MessageEvent` encoding of event `seq` to `out`.
@@ -229,6 +261,9 @@ impl Pool {
         encode_key(1, WireType::LengthDelimited, out);
         encode_varint(ID_LEN as u64, out);
         out.put_slice(&event_id_bytes(self.run, seq));
+        encode_key(3, WireType::LengthDelimited, out);
+        encode_varint(self.account_len(seq) as u64, out);
+        self.write_account(seq, out);
         encode_key(11, WireType::Varint, out);
         encode_varint(self.timestamp_ms(seq) as u64, out);
         if let Some(r) = self.reply_seq(seq) {
@@ -237,6 +272,20 @@ impl Pool {
             out.put_slice(&event_id_bytes(self.run, r));
         }
         out.put_slice(&self.bodies[e.body..e.body + e.len as usize]);
+    }
+}
+
+/// The decimal digits of `v`: `buf[start..]`.
+fn decimal(mut v: u64) -> ([u8; 20], usize) {
+    let mut buf = [0u8; 20];
+    let mut start = 20;
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return (buf, start);
+        }
     }
 }
 
@@ -315,7 +364,7 @@ mod tests {
     #[test]
     fn encoded_events_are_the_scenario_events_with_run_ids() {
         let sc = scenario();
-        let pool = Pool::build(&sc, 7).expect("pool");
+        let pool = Pool::build(&sc, 7, false).expect("pool");
         assert_eq!(pool.len(), sc.len() as u64);
         assert!(pool.accounts() <= 12);
         let originals: Vec<MessageEvent> = sc.events().collect();
@@ -323,7 +372,6 @@ mod tests {
             let got = decode(&pool, seq as u64);
             assert_eq!(parse_event_id(&got.event_id), Some((7, seq as u64)));
             assert_eq!(got.account_id, format!("{}-00000007", orig.account_id));
-            assert_eq!(pool.key(seq as u64), got.account_id.as_bytes());
             assert_eq!(got.timestamp_ms, orig.timestamp_ms);
             assert_eq!(got.text, orig.text);
             assert_eq!(got.user_id, orig.user_id);
@@ -340,38 +388,54 @@ mod tests {
     #[test]
     fn loops_keep_ids_unique_and_time_moving_forward_per_account() {
         let sc = scenario();
-        let pool = Pool::build(&sc, 1).expect("pool");
-        let n = pool.len();
-        let mut ids = std::collections::HashSet::new();
-        let mut last_ts: HashMap<String, i64> = HashMap::new();
-        for seq in 0..3 * n {
-            let e = decode(&pool, seq);
-            assert!(ids.insert(e.event_id.clone()), "id {} repeated", e.event_id);
-            let prev = last_ts.insert(e.account_id.clone(), e.timestamp_ms);
-            assert!(
-                prev.is_none_or(|p| p <= e.timestamp_ms),
-                "time went back for {} at {seq}",
-                e.account_id
-            );
-            if seq >= n && !e.reply_to.is_empty() {
-                let (_, target) = parse_event_id(&e.reply_to).expect("ours");
-                assert_eq!(target / n, seq / n, "reply in the same loop");
-                assert!(target < seq);
+        for fresh in [false, true] {
+            let pool = Pool::build(&sc, 1, fresh).expect("pool");
+            let n = pool.len();
+            let mut ids = std::collections::HashSet::new();
+            let mut last_ts: HashMap<String, i64> = HashMap::new();
+            let mut accounts_by_loop = vec![std::collections::BTreeSet::new(); 3];
+            for seq in 0..3 * n {
+                let e = decode(&pool, seq);
+                assert!(ids.insert(e.event_id.clone()), "id {} repeated", e.event_id);
+                let mut key = Vec::new();
+                pool.write_account(seq, &mut key);
+                assert_eq!(key, e.account_id.as_bytes(), "the key is the account id");
+                accounts_by_loop[(seq / n) as usize].insert(e.account_id.clone());
+                let prev = last_ts.insert(e.account_id.clone(), e.timestamp_ms);
+                assert!(
+                    prev.is_none_or(|p| p <= e.timestamp_ms),
+                    "time went back for {} at {seq}",
+                    e.account_id
+                );
+                if seq >= n && !e.reply_to.is_empty() {
+                    let (_, target) = parse_event_id(&e.reply_to).expect("ours");
+                    assert_eq!(target / n, seq / n, "reply in the same loop");
+                    assert!(target < seq);
+                }
             }
+            // Fresh accounts: each loop has its own; otherwise the same ones.
+            assert_eq!(
+                accounts_by_loop[0].is_disjoint(&accounts_by_loop[1]),
+                fresh,
+                "fresh {fresh}"
+            );
+            assert_eq!(accounts_by_loop[1].len(), pool.accounts());
+            // Loop 1 starts after loop 0 ends.
+            let end0 = (0..n).map(|s| pool.timestamp_ms(s)).max().expect("events");
+            assert!(pool.timestamp_ms(n) > end0);
         }
-        // Loop 1 starts after loop 0 ends.
-        let end0 = (0..n).map(|s| pool.timestamp_ms(s)).max().expect("events");
-        assert!(pool.timestamp_ms(n) > end0);
+        let pool = Pool::build(&sc, 0xab, true).expect("pool");
+        let e = decode(&pool, 2 * pool.len() + 12);
+        assert!(e.account_id.ends_with("-000000ab.2"), "{}", e.account_id);
     }
 
     #[test]
     fn auto_size_scales_accounts_and_hours_with_the_plan() {
         let (a, h) = auto_size(Some(10_000));
-        assert_eq!(a, 50);
-        assert!((2.0..=6.0).contains(&h), "{h}");
+        assert_eq!((a, h), (50, 2.0));
         let (a, h) = auto_size(Some(12_000_000));
-        assert_eq!(a, 2_500);
-        assert!((5.0..=7.0).contains(&h), "{h}");
+        assert_eq!(a, 1_500);
+        assert!((4.0..=4.5).contains(&h), "{h}");
         assert_eq!(auto_size(None), auto_size(Some(u64::MAX)));
     }
 }
