@@ -108,6 +108,7 @@ impl Runner {
         probe: &dyn Probe,
     ) -> anyhow::Result<PhaseOutcome> {
         let (p0, t0) = probe.processed()?;
+        let cpu0 = process_cpu_seconds();
         self.series.clear();
         self.series.push(p0, t0);
         let first_seq = self.next_seq;
@@ -160,6 +161,10 @@ impl Runner {
             offered.is_some() && (achieved < 0.9 * sent_rate || backlog as f64 > 2.0 * sent_rate);
         let generator_limited = offered.is_some_and(|r| sent_rate < 0.95 * r);
         let in_service = self.scrape().and_then(|s| s.stage_ms("in_service"));
+        let cpu = match (cpu0, process_cpu_seconds()) {
+            (Some(a), Some(b)) => Some(round3(b - a)),
+            _ => None,
+        };
         let report = PhaseReport {
             name: name.to_string(),
             kind: if offered.is_some() {
@@ -179,12 +184,14 @@ impl Runner {
             latency_split_ms: None,
             ack_latency_ms: None,
             in_service_ms: in_service,
+            loadgen_cpu_s: cpu,
         };
         self.progress.println(&format!(
-            "{name}: offered {}, sent {:.0}/s, achieved {:.0}/s, backlog {backlog}{}{}",
+            "{name}: offered {}, sent {:.0}/s, achieved {:.0}/s, backlog {backlog}, loadgen CPU {}{}{}",
             offered.map_or("max".into(), |r| format!("{r:.0}/s")),
             sent_rate,
             achieved,
+            cpu.map_or("-".into(), |c| format!("{:.2} us/event", c * 1e6 / run.events.max(1) as f64)),
             if saturated { ", saturated" } else { "" },
             if generator_limited {
                 ", generator-limited"
@@ -327,5 +334,35 @@ impl Runner {
             }
         };
         Ok((o, report))
+    }
+}
+
+/// CPU seconds this process has used (user + system), from /proc/self/stat
+/// (clock ticks of 1/100 s, the fixed USER_HZ of /proc).
+pub fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may contain spaces) in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line: 12 and 13 after ")".
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_seconds_grow_with_work() {
+        let a = process_cpu_seconds().expect("/proc/self/stat");
+        let mut x = 0u64;
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_millis(150) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let b = process_cpu_seconds().expect("/proc/self/stat");
+        assert!(b >= a + 0.05, "{a} -> {b}");
     }
 }

@@ -51,6 +51,9 @@ pub struct PhaseReport {
     pub ack_latency_ms: Option<LatencySummary>,
     /// satpam's in-service latency quantiles scraped at the end of the phase, ms.
     pub in_service_ms: Option<StageQuantiles>,
+    /// CPU seconds loadgen itself used during the phase (generator, clients,
+    /// readers; the gRPC null server too in the baseline phase).
+    pub loadgen_cpu_s: Option<f64>,
 }
 
 /// End-to-end latency split at the signal's `decided_at_ms` (satpam's wall
