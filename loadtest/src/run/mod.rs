@@ -242,6 +242,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     runner.progress.finish();
     measured.outcomes.extend(closing.baseline_phase.take());
 
+    let mut machine = machine;
+    machine.loadavg_end = report::loadavg();
     let header = Header {
         date,
         command,

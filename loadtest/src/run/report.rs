@@ -111,6 +111,17 @@ pub struct Machine {
     pub kernel: String,
     /// Total memory, GiB.
     pub memory_gib: f64,
+    /// /proc/loadavg (1, 5, 15 min) when the run started: the machine may be shared.
+    pub loadavg_start: String,
+    /// /proc/loadavg when the run ended (loadgen, satpam and the broker included).
+    pub loadavg_end: String,
+}
+
+/// The 1, 5 and 15 minute load averages.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 impl Machine {
@@ -143,6 +154,8 @@ impl Machine {
             cpu,
             kernel,
             memory_gib: (mem_kib / 1_048_576.0 * 10.0).round() / 10.0,
+            loadavg_start: loadavg(),
+            loadavg_end: String::new(),
         }
     }
 }
@@ -461,8 +474,8 @@ impl Report {
         let _ = writeln!(o, "- date: {}", self.date);
         let _ = writeln!(
             o,
-            "- machine: {} CPUs ({}), kernel {}, {:.1} GiB memory",
-            m.nproc, m.cpu, m.kernel, m.memory_gib
+            "- machine: {} CPUs ({}), kernel {}, {:.1} GiB memory; load average {} at the start, {} at the end",
+            m.nproc, m.cpu, m.kernel, m.memory_gib, m.loadavg_start, m.loadavg_end
         );
         let _ = writeln!(o, "- command: `{}`", self.command);
         let _ = writeln!(o, "- run id: {}\n", self.run_id);
@@ -542,6 +555,8 @@ mod tests {
                 cpu: "Test CPU".into(),
                 kernel: "6.1".into(),
                 memory_gib: 24.0,
+                loadavg_start: "0.10 0.20 0.30".into(),
+                loadavg_end: "1.10 0.40 0.35".into(),
             },
             target: "kafka",
             endpoint: "127.0.0.1:19192 satpam.events".into(),
