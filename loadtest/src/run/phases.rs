@@ -23,6 +23,9 @@ pub trait Probe: Sync {
     fn processed(&self) -> anyhow::Result<(u64, Instant)>;
     /// Events handed to the target so far (Kafka: acknowledged by the broker).
     fn sent(&self) -> u64;
+    /// How often to ask while waiting: a scrape of satpam's /metrics costs
+    /// satpam work (it walks its state for the gauges), an atomic does not.
+    fn interval(&self) -> Duration;
 }
 
 /// Kafka: satpam's events counter, and the producer's delivery reports.
@@ -39,6 +42,9 @@ impl Probe for KafkaCounter {
     }
     fn sent(&self) -> u64 {
         self.delivered.delivered.load(Ordering::Relaxed)
+    }
+    fn interval(&self) -> Duration {
+        Duration::from_millis(200)
     }
 }
 
@@ -61,6 +67,9 @@ impl Probe for AckCounter {
     }
     fn sent(&self) -> u64 {
         self.shared.sent.load(Ordering::Relaxed) - self.offset
+    }
+    fn interval(&self) -> Duration {
+        Duration::from_millis(20)
     }
 }
 
@@ -122,7 +131,7 @@ impl Runner {
             let generator = s.spawn(|| generator::run_phase(&shared, sink, plan, first_seq));
             let mut processed = p0;
             while !generator.is_finished() {
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(probe.interval().max(Duration::from_millis(100)));
                 if let Ok((p, t)) = probe.processed() {
                     processed = p;
                     series.push(p, t);
@@ -236,7 +245,7 @@ impl Runner {
             self.progress
                 .update(0, format!("waiting for satpam: backlog {}", target - p));
             prev = Some((p, t));
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(probe.interval());
         }
     }
 
