@@ -53,6 +53,12 @@ pub struct PhaseRun {
     pub last_sent: Instant,
 }
 
+/// Shortest sleep of the open-loop generator (the kernel adds its timer
+/// slack, ~50 us, on top).
+const MIN_SLEEP: Duration = Duration::from_micros(100);
+/// Longest sleep, so linger-expired batches still go out on time.
+const MAX_SLEEP: Duration = Duration::from_millis(1);
+
 /// Max-rate phases note the send time once per this many events.
 const MARK_EVERY: u64 = 64;
 
@@ -87,17 +93,12 @@ pub fn run_phase(
                 sink.idle(now)?;
                 let next = schedule.due(k);
                 if next > now {
-                    let wait = next - now;
-                    // Sleep when there is time (the kernel oversleeps by tens of
-                    // microseconds, and the schedule catches up in a burst);
-                    // yield when the next event is nearly due.
-                    if wait > Duration::from_micros(200) {
-                        std::thread::sleep(
-                            (wait - Duration::from_micros(100)).min(Duration::from_millis(1)),
-                        );
-                    } else {
-                        std::thread::yield_now();
-                    }
+                    // Sleep until the next event is due, but at least
+                    // MIN_SLEEP: at high rates the events that fall due
+                    // meanwhile go out in one burst (their lateness counts in
+                    // their latency) instead of the generator spinning on a
+                    // core the target needs.
+                    std::thread::sleep((next - now).clamp(MIN_SLEEP, MAX_SLEEP));
                 }
             }
             phase
