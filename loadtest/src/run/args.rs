@@ -141,12 +141,12 @@ pub struct RunArgs {
     /// Withhold message text (empty text, text_length set).
     #[arg(long)]
     pub metadata_only: bool,
-    /// Keep the same accounts in every loop over the scenario (by default each
-    /// loop renames them, so violating accounts are detected again and
-    /// signals keep coming; with the same accounts they are rare after the
-    /// first loop).
-    #[arg(long)]
-    pub same_accounts: bool,
+    /// Event time between the end of one loop over the scenario and the
+    /// start of the next. The default is longer than satpam's default idle
+    /// limits, so each loop meets empty state and the violating accounts are
+    /// detected again (signals keep coming); `1m` continues the accounts.
+    #[arg(long, value_parser = parse_duration, default_value = "15d")]
+    pub loop_gap: Duration,
 
     /// Print one JSON object on stdout (the summary table goes to stderr;
     /// no progress bar).

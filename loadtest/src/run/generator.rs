@@ -176,7 +176,7 @@ mod tests {
             },
             Arc::new(bank),
         );
-        Shared::new(Arc::new(Pool::build(&sc, 1, true).expect("pool")))
+        Shared::new(Arc::new(Pool::build(&sc, 1, 60_000).expect("pool")))
     }
 
     #[test]

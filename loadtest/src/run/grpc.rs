@@ -492,7 +492,7 @@ mod tests {
             },
             Arc::new(bank),
         );
-        let pool = Pool::build(&sc, 9, true).expect("pool");
+        let pool = Pool::build(&sc, 9, 60_000).expect("pool");
         let mut buf = BytesMut::new();
         encode_key(1, WireType::Varint, &mut buf);
         encode_varint(77, &mut buf);

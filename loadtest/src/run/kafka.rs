@@ -132,7 +132,6 @@ pub struct KafkaSink {
     topic: String,
     shared: Arc<Shared>,
     scratch: Vec<u8>,
-    key: Vec<u8>,
     stats: Arc<DeliveryStats>,
 }
 
@@ -163,7 +162,6 @@ impl KafkaSink {
             topic: settings.topic.clone(),
             shared,
             scratch: Vec::with_capacity(1024),
-            key: Vec::with_capacity(64),
             stats,
         })
     }
@@ -177,12 +175,10 @@ impl KafkaSink {
 impl EventSink for KafkaSink {
     fn send(&mut self, seq: u64, _intended: Instant, _phase: usize) -> anyhow::Result<()> {
         self.scratch.clear();
-        self.key.clear();
         let pool = &self.shared.pool;
         pool.encode(seq, &mut self.scratch);
-        pool.write_account(seq, &mut self.key);
         let mut record = BaseRecord::with_opaque_to(&self.topic, seq as usize)
-            .key(self.key.as_slice())
+            .key(pool.key(seq))
             .payload(self.scratch.as_slice());
         loop {
             match self.producer.send(record) {

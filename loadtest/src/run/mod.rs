@@ -83,7 +83,11 @@ fn build_traffic(args: &RunArgs, progress: &Progress) -> anyhow::Result<Traffic>
         Arc::new(bank),
     );
     let run_id = traffic::new_run_id();
-    let pool = Arc::new(Pool::build(&scenario, run_id, !args.same_accounts)?);
+    let pool = Arc::new(Pool::build(
+        &scenario,
+        run_id,
+        args.loop_gap.as_millis() as i64,
+    )?);
     progress.println(&format!(
         "traffic: {} events over {} accounts ({} violating), {:.1} h per loop, {:.0} B/event, built in {:.1} s; run {run_id:08x}",
         pool.len(),
@@ -379,6 +383,7 @@ fn assemble(
         scenario: ScenarioReport {
             seed: args.seed,
             hours: traffic.hours,
+            loop_gap_hours: args.loop_gap.as_secs_f64() / 3_600.0,
             text_source: traffic.text_source.clone(),
             pool: traffic.pool.stats().clone(),
         },

@@ -32,7 +32,7 @@ pub enum Sweep {
     Rates(Vec<f64>),
 }
 
-/// Parses a duration: a number followed by `ms`, `s`, `m` or `h`, several
+/// Parses a duration: a number followed by `ms`, `s`, `m`, `h` or `d`, several
 /// of them summed (`1m30s`); a bare number is seconds. Must be positive.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
@@ -47,7 +47,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let num_end = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("`{s}`: a unit (ms, s, m, h) must follow {rest}"))?;
+            .ok_or_else(|| format!("`{s}`: a unit (ms, s, m, h, d) must follow {rest}"))?;
         if num_end == 0 {
             return Err(format!(
                 "`{s}`: expected a number before `{rest}` (e.g. 30s, 10m, 1h)"
@@ -65,7 +65,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
-            u => return Err(format!("`{s}`: unknown unit `{u}` (use ms, s, m or h)")),
+            "d" => 86_400.0,
+            u => return Err(format!("`{s}`: unknown unit `{u}` (use ms, s, m, h or d)")),
         };
         total += value * factor;
         rest = &after[unit_end..];
@@ -135,6 +136,7 @@ mod tests {
             ("30s", 30.0),
             ("90s", 90.0),
             ("1h", 3600.0),
+            ("15d", 1_296_000.0),
             ("500ms", 0.5),
             ("1m30s", 90.0),
             ("1.5s", 1.5),

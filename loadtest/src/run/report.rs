@@ -258,6 +258,8 @@ pub struct ScenarioReport {
     pub seed: u64,
     /// Hours of event time generated per loop.
     pub hours: f64,
+    /// Event time between loops, hours.
+    pub loop_gap_hours: f64,
     /// Where texts came from.
     pub text_source: String,
     /// Pool counts.
@@ -592,6 +594,7 @@ mod tests {
             scenario: ScenarioReport {
                 seed: 1,
                 hours: 3.8,
+                loop_gap_hours: 360.0,
                 text_source: "built-in".into(),
                 pool: PoolStats::default(),
             },

@@ -6,25 +6,24 @@
 //! run) writes those three fields and copies the rest: protobuf fields may
 //! come in any order, so the result decodes as the whole `MessageEvent`.
 //!
-//! * Pool entry `seq % len` is sent in loop `seq / len`; each loop moves
-//!   event time forward by the scenario's span plus a minute, so time never
-//!   goes backwards for an account and nothing is late.
+//! * Pool entry `seq % len` is sent in loop `seq / len`. Each loop starts
+//!   the loop gap (event time) after the previous one ends, so time never
+//!   goes backwards for an account and nothing is late. The default gap,
+//!   15 days, is longer than satpam's default idle limits (conversations
+//!   26 h, accounts 48 h, accounts with an action in force 14 days): the
+//!   first event of a loop makes satpam drop the previous loop's state, so
+//!   every loop meets new accounts, the violating ones are detected again
+//!   (signals, hence end-to-end latency samples, keep coming) and satpam's
+//!   state stays about one loop's worth. A short gap (`--loop-gap 1m`)
+//!   continues the accounts instead; once they are acted on, signals are rare.
 //! * `event_id` is `wamid.` + 8 hex digits of the run id + 16 hex digits of
 //!   `seq`: unique over the run and across runs, the same length as the
 //!   scenario's own ids, and a signal's `trigger_event_id` gives back the
 //!   sequence number and so the intended send time without any lookup table.
 //! * `account_id` carries the run id (`acc-000123-1a2b3c4d`), so a run never
 //!   meets the state an earlier run left in a long-running satpam (whose
-//!   later event times would make this run's events late). With fresh
-//!   accounts (the default) it also carries the loop (`acc-000123-1a2b3c4d.2`):
-//!   every loop brings new accounts, so the violating ones are detected
-//!   again and signals (the end-to-end latency samples) keep coming; with
-//!   the same accounts, a loop continues the accounts of the one before
-//!   and, once they are acted on, signals are rare.
+//!   later event times would make this run's events late). It is the Kafka key.
 //! * `reply_to` points at the same loop's copy of the answered event.
-//!
-//! `account_id` is written per send as well (its loop suffix varies), and
-//! it is the Kafka key.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -39,8 +38,6 @@ const ID_LEN: usize = 30;
 const ID_PREFIX: &[u8] = b"wamid.";
 /// No reply target.
 const NO_REPLY: u32 = u32::MAX;
-/// Gap between loops, ms of event time.
-const LOOP_GAP_MS: i64 = 60_000;
 /// Events per account per hour in the scenario's default mix (measured:
 /// 11.5 M events for 2,000 accounts over 24 h).
 pub const EVENTS_PER_ACCOUNT_HOUR: f64 = 240.0;
@@ -97,17 +94,16 @@ pub struct Pool {
     run: u32,
     bodies: Vec<u8>,
     entries: Vec<Entry>,
-    /// Account ids with the run id, without the loop suffix.
+    /// Account ids with the run id (the Kafka keys).
     accounts: Vec<Vec<u8>>,
-    fresh_accounts: bool,
     shift_ms: i64,
     stats: PoolStats,
 }
 
 impl Pool {
-    /// Encodes every event of `scenario` for run `run`; `fresh_accounts`:
-    /// every loop renames the accounts (see the module docs).
-    pub fn build(scenario: &Scenario, run: u32, fresh_accounts: bool) -> anyhow::Result<Pool> {
+    /// Encodes every event of `scenario` for run `run`; each loop starts
+    /// `loop_gap_ms` of event time after the previous one ends.
+    pub fn build(scenario: &Scenario, run: u32, loop_gap_ms: i64) -> anyhow::Result<Pool> {
         anyhow::ensure!(
             !scenario.is_empty(),
             "the scenario has no events; give it more accounts or hours"
@@ -132,16 +128,17 @@ impl Pool {
             } else {
                 index.get(&hash(&m.reply_to)).copied().unwrap_or(NO_REPLY)
             };
-            let id = format!("{}-{run:08x}", m.account_id);
+            m.account_id = format!("{}-{run:08x}", m.account_id);
             let next = keys.len() as u32;
-            let account = *accounts.entry(id).or_insert_with_key(|id| {
-                keys.push(id.clone().into_bytes());
-                next
-            });
+            let account = *accounts
+                .entry(m.account_id.clone())
+                .or_insert_with_key(|id| {
+                    keys.push(id.clone().into_bytes());
+                    next
+                });
             let ts = m.timestamp_ms;
             m.event_id.clear();
             m.reply_to.clear();
-            m.account_id.clear();
             m.timestamp_ms = 0;
             let start = bodies.len();
             m.encode(&mut bodies)?;
@@ -162,8 +159,7 @@ impl Pool {
             bodies,
             entries,
             accounts: keys,
-            fresh_accounts,
-            shift_ms: span + LOOP_GAP_MS,
+            shift_ms: span + loop_gap_ms.max(1),
             stats: PoolStats::default(),
         };
         let total: usize = (0..pool.len()).map(|s| pool.encoded_len(s)).sum();
@@ -207,25 +203,9 @@ impl Pool {
         self.entry(seq).1.account
     }
 
-    /// The account id of event `seq` (also its Kafka key), into `out`.
-    pub fn write_account(&self, seq: u64, out: &mut impl BufMut) {
-        let (lp, e) = self.entry(seq);
-        out.put_slice(&self.accounts[e.account as usize]);
-        if self.fresh_accounts {
-            let (buf, start) = decimal(lp);
-            out.put_u8(b'.');
-            out.put_slice(&buf[start..]);
-        }
-    }
-
-    fn account_len(&self, seq: u64) -> usize {
-        let (lp, e) = self.entry(seq);
-        let base = self.accounts[e.account as usize].len();
-        if self.fresh_accounts {
-            base + 1 + (20 - decimal(lp).1)
-        } else {
-            base
-        }
+    /// The Kafka key of event `seq`: its account id.
+    pub fn key(&self, seq: u64) -> &[u8] {
+        &self.accounts[self.entry(seq).1.account as usize]
     }
 
     /// Event time of event `seq`, with its loop's shift.
@@ -243,8 +223,6 @@ impl Pool {
     pub fn encoded_len(&self, seq: u64) -> usize {
         let (_, e) = self.entry(seq);
         let id_field = 1 + 1 + ID_LEN;
-        let account = self.account_len(seq);
-        let account_field = 1 + encoded_len_varint(account as u64) + account;
         let ts = self.timestamp_ms(seq);
         let ts_field = 1 + encoded_len_varint(ts as u64);
         let reply_field = if e.reply == NO_REPLY {
@@ -252,7 +230,7 @@ impl Pool {
         } else {
             2 + 1 + ID_LEN
         };
-        id_field + account_field + ts_field + reply_field + e.len as usize
+        id_field + ts_field + reply_field + e.len as usize
     }
 
     /// Appends the `satpam.v1.MessageEvent` encoding of event `seq` to `out`.
@@ -261,9 +239,6 @@ impl Pool {
         encode_key(1, WireType::LengthDelimited, out);
         encode_varint(ID_LEN as u64, out);
         out.put_slice(&event_id_bytes(self.run, seq));
-        encode_key(3, WireType::LengthDelimited, out);
-        encode_varint(self.account_len(seq) as u64, out);
-        self.write_account(seq, out);
         encode_key(11, WireType::Varint, out);
         encode_varint(self.timestamp_ms(seq) as u64, out);
         if let Some(r) = self.reply_seq(seq) {
@@ -272,20 +247,6 @@ impl Pool {
             out.put_slice(&event_id_bytes(self.run, r));
         }
         out.put_slice(&self.bodies[e.body..e.body + e.len as usize]);
-    }
-}
-
-/// The decimal digits of `v`: `buf[start..]`.
-fn decimal(mut v: u64) -> ([u8; 20], usize) {
-    let mut buf = [0u8; 20];
-    let mut start = 20;
-    loop {
-        start -= 1;
-        buf[start] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            return (buf, start);
-        }
     }
 }
 
@@ -364,7 +325,7 @@ mod tests {
     #[test]
     fn encoded_events_are_the_scenario_events_with_run_ids() {
         let sc = scenario();
-        let pool = Pool::build(&sc, 7, false).expect("pool");
+        let pool = Pool::build(&sc, 7, 60_000).expect("pool");
         assert_eq!(pool.len(), sc.len() as u64);
         assert!(pool.accounts() <= 12);
         let originals: Vec<MessageEvent> = sc.events().collect();
@@ -372,6 +333,7 @@ mod tests {
             let got = decode(&pool, seq as u64);
             assert_eq!(parse_event_id(&got.event_id), Some((7, seq as u64)));
             assert_eq!(got.account_id, format!("{}-00000007", orig.account_id));
+            assert_eq!(pool.key(seq as u64), got.account_id.as_bytes());
             assert_eq!(got.timestamp_ms, orig.timestamp_ms);
             assert_eq!(got.text, orig.text);
             assert_eq!(got.user_id, orig.user_id);
@@ -388,19 +350,16 @@ mod tests {
     #[test]
     fn loops_keep_ids_unique_and_time_moving_forward_per_account() {
         let sc = scenario();
-        for fresh in [false, true] {
-            let pool = Pool::build(&sc, 1, fresh).expect("pool");
+        let day = 86_400_000;
+        for gap in [60_000, 15 * day] {
+            let pool = Pool::build(&sc, 1, gap).expect("pool");
             let n = pool.len();
             let mut ids = std::collections::HashSet::new();
             let mut last_ts: HashMap<String, i64> = HashMap::new();
-            let mut accounts_by_loop = vec![std::collections::BTreeSet::new(); 3];
             for seq in 0..3 * n {
                 let e = decode(&pool, seq);
                 assert!(ids.insert(e.event_id.clone()), "id {} repeated", e.event_id);
-                let mut key = Vec::new();
-                pool.write_account(seq, &mut key);
-                assert_eq!(key, e.account_id.as_bytes(), "the key is the account id");
-                accounts_by_loop[(seq / n) as usize].insert(e.account_id.clone());
+                assert_eq!(pool.key(seq), e.account_id.as_bytes(), "keyed by account");
                 let prev = last_ts.insert(e.account_id.clone(), e.timestamp_ms);
                 assert!(
                     prev.is_none_or(|p| p <= e.timestamp_ms),
@@ -413,20 +372,19 @@ mod tests {
                     assert!(target < seq);
                 }
             }
-            // Fresh accounts: each loop has its own; otherwise the same ones.
             assert_eq!(
-                accounts_by_loop[0].is_disjoint(&accounts_by_loop[1]),
-                fresh,
-                "fresh {fresh}"
+                last_ts.len(),
+                pool.accounts(),
+                "the same accounts every loop"
             );
-            assert_eq!(accounts_by_loop[1].len(), pool.accounts());
-            // Loop 1 starts after loop 0 ends.
+            // Loop 1 starts the gap after loop 0 ends.
             let end0 = (0..n).map(|s| pool.timestamp_ms(s)).max().expect("events");
-            assert!(pool.timestamp_ms(n) > end0);
+            let start1 = (n..2 * n)
+                .map(|s| pool.timestamp_ms(s))
+                .min()
+                .expect("events");
+            assert_eq!(start1 - end0, gap);
         }
-        let pool = Pool::build(&sc, 0xab, true).expect("pool");
-        let e = decode(&pool, 2 * pool.len() + 12);
-        assert!(e.account_id.ends_with("-000000ab.2"), "{}", e.account_id);
     }
 
     #[test]
