@@ -17,6 +17,9 @@ pub trait EventSink: Send {
     fn idle(&mut self, now: Instant) -> anyhow::Result<()>;
     /// End of a phase: everything buffered goes out (Kafka: and is acknowledged by the broker).
     fn finish(&mut self) -> anyhow::Result<()>;
+    /// Time spent so far waiting for the client to take events (the gRPC
+    /// window or librdkafka's queue full): the target pushing back.
+    fn blocked(&self) -> Duration;
 }
 
 /// How a phase offers its events.
@@ -163,6 +166,9 @@ mod tests {
         fn finish(&mut self) -> anyhow::Result<()> {
             self.finished = true;
             Ok(())
+        }
+        fn blocked(&self) -> Duration {
+            Duration::ZERO
         }
     }
 

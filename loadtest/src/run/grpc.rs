@@ -162,6 +162,7 @@ pub struct GrpcSink {
     next_id: u64,
     stats: Arc<AckStats>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    blocked: Duration,
 }
 
 /// A connected channel to `addr`.
@@ -216,6 +217,7 @@ impl GrpcSink {
             next_id: 1,
             stats,
             tasks,
+            blocked: Duration::ZERO,
         })
     }
 
@@ -236,6 +238,7 @@ impl GrpcSink {
             (b.first + self.settings.linger).min(now)
         };
         let state = self.streams[s].state.clone();
+        let waiting = Instant::now();
         {
             let mut n = state.inflight.lock().unwrap_or_else(|p| p.into_inner());
             while *n >= self.settings.inflight.max(1) {
@@ -265,7 +268,7 @@ impl GrpcSink {
                 intended,
                 phase: b.phase,
             });
-        self.streams[s]
+        let sent = self.streams[s]
             .tx
             .blocking_send(b.buf.freeze())
             .map_err(|_| {
@@ -275,7 +278,9 @@ impl GrpcSink {
                         .error()
                         .unwrap_or_else(|| "no reason given".into())
                 )
-            })
+            });
+        self.blocked += waiting.elapsed();
+        sent
     }
 
     /// Closes the streams (the server sees the end of each) and waits for the tasks.
@@ -351,6 +356,10 @@ impl EventSink for GrpcSink {
             self.flush(s, false, now)?;
         }
         Ok(())
+    }
+
+    fn blocked(&self) -> Duration {
+        self.blocked
     }
 }
 

@@ -133,6 +133,7 @@ pub struct KafkaSink {
     shared: Arc<Shared>,
     scratch: Vec<u8>,
     stats: Arc<DeliveryStats>,
+    blocked: Duration,
 }
 
 impl KafkaSink {
@@ -163,6 +164,7 @@ impl KafkaSink {
             shared,
             scratch: Vec::with_capacity(1024),
             stats,
+            blocked: Duration::ZERO,
         })
     }
 
@@ -187,7 +189,9 @@ impl EventSink for KafkaSink {
                     // The client's queue is full: wait for the broker. The
                     // schedule goes on; these events' latencies will show it.
                     record = r;
+                    let t = Instant::now();
                     std::thread::sleep(Duration::from_micros(200));
+                    self.blocked += t.elapsed();
                 }
                 Err((e, _)) => return Err(anyhow::anyhow!("producing event {seq}: {e}")),
             }
@@ -196,6 +200,10 @@ impl EventSink for KafkaSink {
 
     fn idle(&mut self, _now: Instant) -> anyhow::Result<()> {
         Ok(())
+    }
+
+    fn blocked(&self) -> Duration {
+        self.blocked
     }
 
     fn finish(&mut self) -> anyhow::Result<()> {

@@ -118,6 +118,7 @@ impl Runner {
     ) -> anyhow::Result<PhaseOutcome> {
         let (p0, t0) = probe.processed()?;
         let cpu0 = process_cpu_seconds();
+        let blocked0 = sink.blocked();
         self.series.clear();
         self.series.push(p0, t0);
         let first_seq = self.next_seq;
@@ -166,9 +167,16 @@ impl Runner {
         // Behind: under 90% of what was sent got processed, or more than two
         // seconds' worth is still waiting (pipeline latency alone, e.g. a
         // broker holding fetches, accounts for well under that).
-        let saturated =
-            offered.is_some() && (achieved < 0.9 * sent_rate || backlog as f64 > 2.0 * sent_rate);
-        let generator_limited = offered.is_some_and(|r| sent_rate < 0.95 * r);
+        // Sending fell short of the schedule: the target pushing back (the
+        // client's window or queue was full for over a tenth of the phase)
+        // is saturation; otherwise the generator itself could not keep up.
+        let pushed_back = (sink.blocked() - blocked0).as_secs_f64() > 0.1 * seconds;
+        let short = offered.is_some_and(|r| sent_rate < 0.95 * r);
+        let saturated = offered.is_some()
+            && (achieved < 0.9 * sent_rate
+                || backlog as f64 > 2.0 * sent_rate
+                || (short && pushed_back));
+        let generator_limited = short && !pushed_back;
         let in_service = self.scrape().and_then(|s| s.stage_ms("in_service"));
         let cpu = match (cpu0, process_cpu_seconds()) {
             (Some(a), Some(b)) => Some(round3(b - a)),
