@@ -73,6 +73,10 @@ impl Probe for AckCounter {
     }
 }
 
+/// How long satpam may process nothing at all, with events waiting, before
+/// the run stops.
+const STALL: Duration = Duration::from_secs(60);
+
 /// A phase's figures before its latencies are final.
 #[derive(Debug)]
 pub struct PhaseOutcome {
@@ -230,9 +234,13 @@ impl Runner {
         let started = Instant::now();
         self.progress.phase("settle", None);
         let mut prev: Option<(u64, Instant)> = None;
+        let mut moved = (probe.processed()?.0, Instant::now());
         loop {
             let (p, t) = probe.processed()?;
             self.series.push(p, t);
+            if p != moved.0 {
+                moved = (p, t);
+            }
             if p >= target {
                 let at = match prev {
                     Some((pp, tp)) if p > pp && target > pp => {
@@ -241,6 +249,15 @@ impl Runner {
                     _ => t,
                 };
                 return Ok(Some(at));
+            }
+            // Nothing processed at all for a while: satpam is not consuming
+            // (wrong topic or metrics endpoint, a failed start): stop here.
+            if moved.1.elapsed() >= STALL {
+                anyhow::bail!(
+                    "satpam processed nothing for {} s with {} events waiting: is it consuming what loadgen sends (topic, --metrics of the right instance)?",
+                    STALL.as_secs(),
+                    target - p
+                );
             }
             if started.elapsed() >= self.settle_timeout {
                 self.notes.push(format!(
