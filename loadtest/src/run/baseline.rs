@@ -26,6 +26,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::kafka::KafkaSettings;
+use super::latency::round3;
 use super::report::BaselineReport;
 use super::throughput::CountSeries;
 
@@ -86,8 +87,8 @@ pub fn kafka_consume(
     Ok(BaselineReport {
         method: "rdkafka BaseConsumer, consume only (no decoding), new group, this run's events from its first offsets".into(),
         events: read,
-        seconds,
-        rate,
+        seconds: round3(seconds),
+        rate: rate.round(),
         complete: read >= count,
     })
 }
