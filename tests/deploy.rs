@@ -838,7 +838,8 @@ fn compose_wires_kafka_the_topics_the_ports_and_health() {
         "{state_volume:?}"
     );
 
-    // loadgen: the optional profile, with the command of issue 5.
+    // loadgen: the optional profile: satpam-loadgen run against the config's
+    // brokers and events topic, reading satpam's metrics on its real port.
     let loadgen = at(services, "loadgen");
     assert_eq!(strings(at(loadgen, "profiles")), ["loadgen"]);
     let argv: Vec<String> = strings(at(loadgen, "entrypoint"))
@@ -848,7 +849,7 @@ fn compose_wires_kafka_the_topics_the_ports_and_health() {
     assert_eq!(
         argv.join(" "),
         format!(
-            "satpam-loadgen run --target kafka --brokers {} --topic {} --rate 20000 --duration 10m",
+            "satpam-loadgen run --target kafka --brokers {} --topic {} --rate 20000 --duration 10m --metrics http://satpam:{metrics}/metrics",
             c.kafka.brokers, c.kafka.events_topic
         )
     );
@@ -1413,7 +1414,7 @@ fn the_readme_links_the_deploy_guide_and_the_guide_covers_the_stack() {
         "admin/admin",
         "http://127.0.0.1:3000",
         "http://127.0.0.1:9090",
-        "issue 5",
+        "loadtest/README.md",
         "promtool",
         "No Docker engine",
     ] {

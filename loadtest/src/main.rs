@@ -1,5 +1,8 @@
-//! `satpam-loadgen`: labelled scenario traffic for evaluating satpam (and,
-//! later, a load harness).
+//! `satpam-loadgen`: labelled scenario traffic for evaluating satpam, and
+//! the load harness (`run`) that offers it to a running satpam over Kafka
+//! or gRPC and measures throughput and latency.
+
+mod run;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -20,11 +23,18 @@ struct Cli {
     command: Command,
 }
 
-/// The subcommands (a `run` load harness is planned).
+/// The subcommands.
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Generate labelled scenario traffic: JSONL events plus a labels CSV.
     Scenario(ScenarioArgs),
+    /// Offer scenario traffic to a running satpam (Kafka or gRPC) at a fixed
+    /// rate or in a sweep; measure throughput, end-to-end and ack latency,
+    /// and a raw client baseline in the same run.
+    Run(Box<run::RunArgs>),
+    /// Create the events, signals and `<topic>.dlq` topics (existing ones
+    /// are left alone), before starting satpam against a fresh broker.
+    Topics(run::TopicsArgs),
 }
 
 /// Arguments of `satpam-loadgen scenario`.
@@ -60,6 +70,8 @@ struct ScenarioArgs {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Scenario(args) => scenario(args),
+        Command::Run(args) => run::run(*args),
+        Command::Topics(args) => run::topics(args),
     }
 }
 

@@ -1,0 +1,228 @@
+//! The command line of `satpam-loadgen run` and `satpam-loadgen topics`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::ValueEnum;
+
+use super::kafka::{self, KafkaSettings};
+use super::parse::{parse_duration, parse_rate, parse_sweep, Rate, Sweep};
+
+/// Which interface of satpam to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetKind {
+    /// Produce to the events topic; signals from the signals topic.
+    Kafka,
+    /// gRPC Ingest streams; signals from Signals.Watch.
+    Grpc,
+}
+
+impl TargetKind {
+    /// `kafka` or `grpc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Kafka => "kafka",
+            TargetKind::Grpc => "grpc",
+        }
+    }
+}
+
+/// Arguments of `satpam-loadgen run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Which interface to load.
+    #[arg(long, value_enum)]
+    pub target: TargetKind,
+    /// Offered events per second (`20000`, `20k`), or `max` (as fast as the
+    /// target takes them). Ignored with --sweep, whose main phase runs at
+    /// 70% of the saturation rate it finds.
+    #[arg(long, value_parser = parse_rate, required_unless_present = "sweep")]
+    pub rate: Option<Rate>,
+    /// How long the main phase offers events (`30s`, `10m`, `1h`, `1m30s`).
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub duration: Duration,
+
+    /// Kafka bootstrap servers.
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+    /// Events topic (satpam's kafka.events_topic).
+    #[arg(long, default_value = "satpam.events")]
+    pub topic: String,
+    /// Signals topic (satpam's kafka.signals_topic).
+    #[arg(long, default_value = "satpam.signals")]
+    pub signals_topic: String,
+    /// Create the events, signals and `<topic>.dlq` topics with this many
+    /// partitions first (existing topics are left alone).
+    #[arg(long)]
+    pub create_topics: Option<i32>,
+    /// Producer `compression.type` (none, lz4, zstd, gzip, snappy).
+    #[arg(long, default_value = "none")]
+    pub compression: String,
+    /// Extra librdkafka producer property, `key=value` (repeatable).
+    #[arg(long = "producer-property", value_parser = parse_property)]
+    pub producer: Vec<(String, String)>,
+    /// Extra librdkafka consumer property for the signals reader and the
+    /// baseline, `key=value` (repeatable).
+    #[arg(long = "consumer-property", value_parser = parse_property)]
+    pub consumer: Vec<(String, String)>,
+
+    /// satpam's gRPC address.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub grpc: String,
+    /// gRPC Ingest streams, one connection each; an account stays in one stream.
+    #[arg(long, default_value_t = 4)]
+    pub streams: usize,
+    /// Events per gRPC batch at most (satpam's grpc.max_batch is 10,000).
+    #[arg(long, default_value_t = 1_000)]
+    pub batch: usize,
+    /// gRPC batches per stream awaiting their ack, at most.
+    #[arg(long, default_value_t = 8)]
+    pub inflight: usize,
+    /// Longest an event waits to be batched, ms: the producer's `linger.ms`
+    /// for Kafka, the batch linger for gRPC.
+    #[arg(long, default_value_t = 5)]
+    pub linger_ms: u64,
+
+    /// satpam's Prometheus endpoint: the events counter (Kafka throughput)
+    /// and the in-service latency quantiles are read there.
+    #[arg(long, default_value = "http://127.0.0.1:9464/metrics")]
+    pub metrics: String,
+
+    /// Rate sweep before the main phase: `auto` (from --sweep-start, times
+    /// --sweep-factor per step, until satpam saturates) or a list
+    /// (`10000,20000,40000`). The main phase then runs at 70% of the
+    /// saturation rate.
+    #[arg(long, value_parser = parse_sweep)]
+    pub sweep: Option<Sweep>,
+    /// First rate of an automatic sweep.
+    #[arg(long, value_parser = parse_rate, default_value = "5000")]
+    pub sweep_start: Rate,
+    /// Growth per step of an automatic sweep.
+    #[arg(long, default_value_t = 1.5)]
+    pub sweep_factor: f64,
+    /// Highest rate an automatic sweep tries.
+    #[arg(long, value_parser = parse_rate, default_value = "2M")]
+    pub sweep_max: Rate,
+    /// Length of each sweep step.
+    #[arg(long, value_parser = parse_duration, default_value = "15s")]
+    pub step: Duration,
+
+    /// Events in the drain phase (Kafka: a backlog produced as fast as
+    /// possible, timed until satpam has processed it; gRPC: sent at max
+    /// batched rate). Default: 10 s at the main rate, at least 200,000. 0: no drain.
+    #[arg(long)]
+    pub drain_events: Option<u64>,
+    /// Skip the raw baseline.
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Give up on the baseline read after this long.
+    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    pub baseline_timeout: Duration,
+    /// Longest wait for satpam to work off a backlog between phases.
+    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    pub settle_timeout: Duration,
+    /// After the last event is processed, wait this long for late signals.
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub signal_grace: Duration,
+
+    /// Accounts in the scenario (default: sized to the run, 50 to 5,000).
+    #[arg(long)]
+    pub accounts: Option<usize>,
+    /// Hours of event time in the scenario, looped beyond (default: sized to the run).
+    #[arg(long)]
+    pub hours: Option<f64>,
+    /// Scenario seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory with the corpora; the built-in texts when it does not exist.
+    #[arg(long, default_value = "../shared/data/corpora")]
+    pub corpora: PathBuf,
+    /// Withhold message text (empty text, text_length set).
+    #[arg(long)]
+    pub metadata_only: bool,
+    /// Event time between the end of one loop over the scenario and the
+    /// start of the next. The default is longer than satpam's default idle
+    /// limits, so each loop meets empty state and the violating accounts are
+    /// detected again (signals keep coming); `1m` continues the accounts.
+    #[arg(long, value_parser = parse_duration, default_value = "15d")]
+    pub loop_gap: Duration,
+
+    /// Print one JSON object on stdout (the summary table goes to stderr;
+    /// no progress bar).
+    #[arg(long)]
+    pub json: bool,
+    /// Write a results file (`YYYY-MM-DD-<target>-<rate>.md`) into this directory.
+    #[arg(long)]
+    pub record: Option<PathBuf>,
+}
+
+/// Arguments of `satpam-loadgen topics`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TopicsArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+    /// Events topic.
+    #[arg(long, default_value = "satpam.events")]
+    pub topic: String,
+    /// Signals topic.
+    #[arg(long, default_value = "satpam.signals")]
+    pub signals_topic: String,
+    /// Partitions of each topic.
+    #[arg(long, default_value_t = 12)]
+    pub partitions: i32,
+}
+
+/// Runs `satpam-loadgen topics`.
+pub fn topics(args: TopicsArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.partitions >= 1, "--partitions must be at least 1");
+    let settings = KafkaSettings {
+        brokers: args.brokers,
+        topic: args.topic,
+        signals_topic: args.signals_topic,
+        linger_ms: 5,
+        compression: "none".into(),
+        producer: Vec::new(),
+        consumer: Vec::new(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    rt.block_on(kafka::create_topics(&settings, args.partitions))?;
+    eprintln!(
+        "topics {}, {} and {}.dlq: {} partitions each (existing ones left alone)",
+        settings.topic, settings.signals_topic, settings.topic, args.partitions
+    );
+    Ok(())
+}
+
+fn parse_property(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("`{s}`: expected key=value"))
+}
+
+/// The quoted command line.
+pub fn command_line() -> String {
+    std::env::args()
+        .enumerate()
+        .map(|(i, a)| {
+            let a = if i == 0 {
+                std::path::Path::new(&a)
+                    .file_name()
+                    .map_or(a.clone(), |n| n.to_string_lossy().into_owned())
+            } else {
+                a
+            };
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            } else {
+                a
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,163 @@
+//! The raw baselines: what the client library and the transport deliver on
+//! this machine, measured in the same run, so satpam's throughput can be
+//! quoted as a share of it.
+//!
+//! * Kafka: a consume-only rdkafka loop (BaseConsumer, no decoding, a new
+//!   group id) over exactly the events this run produced: from the first
+//!   offset of the run in each partition (from the producer's delivery
+//!   reports) until as many messages as were delivered have been read.
+//! * gRPC: a null `Ingest` server inside loadgen that decodes each batch
+//!   (as tonic must) and acks it at once; loadgen sends it the same batches
+//!   at max rate.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use satpam::pb::v1 as pb;
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::kafka::KafkaSettings;
+use super::latency::round3;
+use super::report::BaselineReport;
+use super::throughput::CountSeries;
+
+/// Reads `count` messages of the events topic from `first_offsets` as fast
+/// as the client can; `progress` is called with the count read now and then.
+pub fn kafka_consume(
+    settings: &KafkaSettings,
+    run: u32,
+    first_offsets: &HashMap<i32, i64>,
+    count: u64,
+    timeout: Duration,
+    progress: &dyn Fn(u64),
+) -> anyhow::Result<BaselineReport> {
+    let consumer: BaseConsumer = settings
+        .consumer_config(&format!("satpam-loadgen-baseline-{run:08x}"))
+        .create()
+        .context("creating the baseline consumer")?;
+    let mut tpl = TopicPartitionList::new();
+    for (p, o) in first_offsets {
+        tpl.add_partition_offset(&settings.topic, *p, Offset::Offset(*o))?;
+    }
+    consumer
+        .assign(&tpl)
+        .context("assigning the baseline partitions")?;
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut read = 0u64;
+    let mut bytes = 0usize;
+    let mut series = CountSeries::default();
+    series.push(0, started);
+    let mut last = started;
+    while read < count && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                // Touch the payload, nothing more: no decoding.
+                bytes += m.payload().map_or(0, <[u8]>::len);
+                read += 1;
+                if read % 1_024 == 0 {
+                    last = Instant::now();
+                    series.push(read, last);
+                    if read % 65_536 == 0 {
+                        progress(read);
+                    }
+                }
+            }
+            Some(Err(e)) => eprintln!("warning: baseline consumer: {e}"),
+            None => {}
+        }
+    }
+    if read % 1_024 != 0 {
+        last = Instant::now();
+        series.push(read, last);
+    }
+    progress(read);
+    let seconds = (last - started).as_secs_f64();
+    let rate = series.rate_10_90(0, count).unwrap_or(0.0);
+    std::hint::black_box(bytes);
+    Ok(BaselineReport {
+        method: "rdkafka BaseConsumer, consume only (no decoding), new group, this run's events from its first offsets".into(),
+        events: read,
+        seconds: round3(seconds),
+        rate: rate.round(),
+        complete: read >= count,
+    })
+}
+
+/// An Ingest server that decodes each batch and acks it without processing.
+struct NullIngest;
+
+type AckStream = Pin<Box<dyn Stream<Item = Result<pb::BatchAck, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::ingest_server::Ingest for NullIngest {
+    type IngestStream = AckStream;
+
+    async fn ingest(
+        &self,
+        request: Request<Streaming<pb::EventBatch>>,
+    ) -> Result<Response<AckStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(async move {
+            while let Ok(Some(batch)) = inbound.message().await {
+                let ack = pb::BatchAck {
+                    batch_id: batch.batch_id,
+                    accepted: batch.events.len() as u32,
+                    ..Default::default()
+                };
+                if tx.send(Ok(ack)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// A running null Ingest server.
+pub struct NullServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl NullServer {
+    /// Starts it on a free loopback port.
+    pub async fn start() -> anyhow::Result<NullServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = tonic::transport::Server::builder()
+                .add_service(pb::ingest_server::IngestServer::new(NullIngest))
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(NullServer {
+            addr,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Stops it.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}

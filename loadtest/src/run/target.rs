@@ -1,0 +1,259 @@
+//! The target of a run, connected: its sink, its probe, where its signals
+//! come from, and its raw baseline.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::runtime::Handle;
+
+use super::args::{RunArgs, TargetKind};
+use super::baseline::{self, NullServer};
+use super::generator::EventSink;
+use super::grpc::{self, GrpcSettings, GrpcSink, Watch};
+use super::kafka::{self, KafkaProbe, KafkaSettings, KafkaSink, SignalReader};
+use super::latency::round3;
+use super::metrics_scrape::MetricsEndpoint;
+use super::phases::{AckCounter, KafkaCounter, PhaseOutcome, Probe, Runner};
+use super::report::BaselineReport;
+use super::shared::Shared;
+
+/// A connected target.
+pub enum Target {
+    /// Kafka: producer, satpam's counter, signals topic reader.
+    Kafka {
+        /// Brokers and topics.
+        settings: KafkaSettings,
+        /// The producer.
+        sink: KafkaSink,
+        /// satpam's events counter and the delivery reports.
+        counter: KafkaCounter,
+        /// The signals topic reader.
+        reader: SignalReader,
+    },
+    /// gRPC: Ingest streams, their acks, Signals.Watch.
+    Grpc {
+        /// Streams, batches, window.
+        settings: GrpcSettings,
+        /// The Ingest streams.
+        sink: GrpcSink,
+        /// The acks.
+        counter: AckCounter,
+        /// The Watch task.
+        watch: tokio::task::JoinHandle<()>,
+        /// Times the Watch was cut for falling behind.
+        lagged: Arc<AtomicU64>,
+    },
+}
+
+/// What closing a target leaves for the report.
+#[derive(Debug, Default)]
+pub struct Closing {
+    /// The raw baseline, unless skipped.
+    pub baseline: Option<BaselineReport>,
+    /// The gRPC baseline's phase (Kafka's baseline is not a generator phase).
+    pub baseline_phase: Option<PhaseOutcome>,
+    /// Events refused in gRPC acks.
+    pub rejected: u64,
+    /// Duplicates reported in gRPC acks.
+    pub ack_duplicates: u64,
+    /// Times the Watch was cut for falling behind.
+    pub watch_lagged: u64,
+}
+
+impl Target {
+    /// Connects to the target `args` name; signals are listened for before it returns.
+    pub fn connect(
+        args: &RunArgs,
+        rt: &Handle,
+        shared: &Arc<Shared>,
+        metrics: &MetricsEndpoint,
+    ) -> anyhow::Result<Target> {
+        match args.target {
+            TargetKind::Kafka => {
+                let settings = KafkaSettings {
+                    brokers: args.brokers.clone(),
+                    topic: args.topic.clone(),
+                    signals_topic: args.signals_topic.clone(),
+                    linger_ms: args.linger_ms,
+                    compression: args.compression.clone(),
+                    producer: args.producer.clone(),
+                    consumer: args.consumer.clone(),
+                };
+                if let Some(p) = args.create_topics {
+                    rt.block_on(kafka::create_topics(&settings, p))?;
+                }
+                let probe = KafkaProbe::new(metrics.clone())?;
+                let reader = SignalReader::start(&settings, shared.clone())?;
+                let sink = KafkaSink::new(&settings, shared.clone())?;
+                let counter = KafkaCounter {
+                    probe,
+                    delivered: sink.stats(),
+                };
+                Ok(Target::Kafka {
+                    settings,
+                    sink,
+                    counter,
+                    reader,
+                })
+            }
+            TargetKind::Grpc => {
+                let addr: SocketAddr = args
+                    .grpc
+                    .trim_start_matches("http://")
+                    .parse()
+                    .with_context(|| format!("--grpc {}: expected ip:port", args.grpc))?;
+                let settings = GrpcSettings {
+                    addr,
+                    streams: args.streams,
+                    batch: args.batch,
+                    linger: Duration::from_millis(args.linger_ms),
+                    inflight: args.inflight,
+                };
+                let watch = rt.block_on(async { Watch::open(grpc::connect(addr).await?).await })?;
+                let lagged = Arc::new(AtomicU64::new(0));
+                let (sh, lg) = (shared.clone(), lagged.clone());
+                let watch = rt.spawn(async move {
+                    if let Err(e) = watch.run(sh, lg).await {
+                        eprintln!("warning: {e}");
+                    }
+                });
+                let sink = GrpcSink::connect(rt, settings, shared.clone())?;
+                let counter = AckCounter {
+                    acks: sink.stats(),
+                    shared: shared.clone(),
+                    offset: 0,
+                };
+                Ok(Target::Grpc {
+                    settings,
+                    sink,
+                    counter,
+                    watch,
+                    lagged,
+                })
+            }
+        }
+    }
+
+    /// Brokers and topic, or the gRPC address.
+    pub fn endpoint(&self) -> String {
+        match self {
+            Target::Kafka { settings, .. } => {
+                format!("{} topic {}", settings.brokers, settings.topic)
+            }
+            Target::Grpc { settings, .. } => settings.addr.to_string(),
+        }
+    }
+
+    /// The sink and the probe, for the phases.
+    pub fn parts(&mut self) -> (&mut dyn EventSink, &dyn Probe) {
+        match self {
+            Target::Kafka { sink, counter, .. } => (sink, counter),
+            Target::Grpc { sink, counter, .. } => (sink, counter),
+        }
+    }
+
+    /// Stops listening for signals, closes the target, and measures the
+    /// raw baseline (unless `args.no_baseline`). `events` is the size of the
+    /// gRPC baseline burst.
+    pub fn close(
+        self,
+        args: &RunArgs,
+        rt: &Handle,
+        runner: &mut Runner,
+        events: u64,
+    ) -> anyhow::Result<Closing> {
+        let mut closing = Closing::default();
+        match self {
+            Target::Kafka {
+                settings,
+                sink,
+                counter,
+                reader,
+            } => {
+                reader.stop()?;
+                if !args.no_baseline {
+                    let delivered = counter.sent();
+                    runner.progress.phase("baseline", Some(delivered));
+                    let progress = &runner.progress;
+                    let report = baseline::kafka_consume(
+                        &settings,
+                        runner.shared.pool.run(),
+                        &sink.stats().first_offsets(),
+                        delivered,
+                        args.baseline_timeout,
+                        &|n| progress.update(n, "raw consume".into()),
+                    )?;
+                    runner.progress.println(&format!(
+                        "baseline: {} events read at {:.0}/s",
+                        report.events, report.rate
+                    ));
+                    if !report.complete {
+                        runner.notes.push(format!(
+                            "the baseline read {} of {delivered} events before --baseline-timeout",
+                            report.events
+                        ));
+                    }
+                    closing.baseline = Some(report);
+                }
+            }
+            Target::Grpc {
+                settings,
+                sink,
+                counter,
+                watch,
+                lagged,
+            } => {
+                watch.abort();
+                closing.watch_lagged = lagged.load(Ordering::Relaxed);
+                closing.rejected = counter.acks.rejected.load(Ordering::Relaxed);
+                closing.ack_duplicates = counter.acks.duplicates.load(Ordering::Relaxed);
+                sink.close(rt);
+                if !args.no_baseline {
+                    let (report, phase) = grpc_baseline(rt, settings, runner, events)?;
+                    closing.baseline = Some(report);
+                    closing.baseline_phase = Some(phase);
+                }
+            }
+        }
+        Ok(closing)
+    }
+}
+
+/// The same streams and batches against a null Ingest server in this process.
+fn grpc_baseline(
+    rt: &Handle,
+    settings: GrpcSettings,
+    runner: &mut Runner,
+    events: u64,
+) -> anyhow::Result<(BaselineReport, PhaseOutcome)> {
+    let server = rt.block_on(NullServer::start())?;
+    let shared = runner.shared.clone();
+    let mut sink = GrpcSink::connect(
+        rt,
+        GrpcSettings {
+            addr: server.addr,
+            ..settings
+        },
+        shared.clone(),
+    )?;
+    let probe = AckCounter {
+        acks: sink.stats(),
+        shared: shared.clone(),
+        offset: shared.sent.load(Ordering::Relaxed),
+    };
+    let (o, drained) = runner.drain("baseline", events, false, &mut sink, &probe)?;
+    let rate = drained.as_ref().map_or(0.0, |d| d.rate);
+    let report = BaselineReport {
+        method: "the same batches to a null Ingest server in loadgen (tonic decodes each EventBatch and acks it at once), max rate".into(),
+        events: o.run.events,
+        seconds: drained.as_ref().map_or(0.0, |d| round3(d.seconds)),
+        rate,
+        complete: drained.is_some(),
+    };
+    sink.close(rt);
+    rt.block_on(server.stop());
+    Ok((report, o))
+}
