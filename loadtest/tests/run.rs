@@ -216,12 +216,9 @@ fn grpc_run_reports_throughput_latency_and_baseline() {
             "5s",
             "--drain-events",
             "20000",
-            // One stream: with several, concurrent batches share gRPC shards,
-            // and satpam's StateStore::evict_idle subtracts map sizes taken
-            // around a concurrent insert (src/state/store.rs), which panics
-            // in a debug build and ends the stream.
+            // Several streams: concurrent batches share satpam's gRPC shards.
             "--streams",
-            "1",
+            "4",
             "--json",
             "--record",
             record.to_str().expect("utf-8 path"),
