@@ -347,11 +347,6 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             .zip(&sides)
             .map(|((n, _), side)| (n.clone(), *side))
             .collect(),
-        inbound_mask: sides
-            .iter()
-            .enumerate()
-            .filter(|(_, side)| **side == Side::Inbound)
-            .fold(0, |m, (i, _)| m | (1 << i)),
         sides,
         topics: spec.topics.keys().cloned().collect(),
         decision,

@@ -54,8 +54,6 @@ pub struct RuleSet {
     pattern_sets: Vec<(String, Side)>,
     /// The side of each pattern set, in slot order.
     sides: Vec<Side>,
-    /// Bit i set: pattern set i counts on user messages.
-    inbound_mask: u32,
     topics: Vec<String>,
     decision: DecisionConfig,
     hits: Vec<AtomicU64>,
@@ -113,15 +111,6 @@ impl RuleSet {
     /// Pattern-set sides, in slot order.
     pub fn pattern_sides(&self) -> &[Side] {
         &self.sides
-    }
-
-    /// The pattern sets that count on messages going this way, as a bitmask
-    /// over slots: hits of the other side's sets are dropped.
-    pub fn side_mask(&self, direction: crate::event::Direction) -> u32 {
-        match direction {
-            crate::event::Direction::Inbound => self.inbound_mask,
-            crate::event::Direction::Outbound => !self.inbound_mask,
-        }
     }
 
     /// Pattern-set names and sides, in slot order.
