@@ -32,6 +32,50 @@ pub enum ArithOp {
     Div,
 }
 
+impl CmpOp {
+    /// `a op b`.
+    pub fn apply(self, a: f64, b: f64) -> bool {
+        match self {
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+        }
+    }
+
+    /// The operator `op'` with `a op b` == `b op' a`.
+    pub fn flipped(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            CmpOp::Eq => CmpOp::Eq,
+            CmpOp::Ne => CmpOp::Ne,
+        }
+    }
+}
+
+impl ArithOp {
+    /// `a op b`; division by zero yields 0.
+    pub fn apply(self, a: f64, b: f64) -> f64 {
+        match self {
+            ArithOp::Add => a + b,
+            ArithOp::Sub => a - b,
+            ArithOp::Mul => a * b,
+            ArithOp::Div => {
+                if b == 0.0 {
+                    0.0
+                } else {
+                    a / b
+                }
+            }
+        }
+    }
+}
+
 /// A numeric expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NumExpr {
@@ -101,21 +145,7 @@ impl NumExpr {
             NumExpr::Const(v) => *v,
             NumExpr::Feature(s) => f.get(usize::from(*s)).copied().unwrap_or(0.0),
             NumExpr::Neg(x) => -x.eval(f),
-            NumExpr::Arith(op, a, b) => {
-                let (a, b) = (a.eval(f), b.eval(f));
-                match op {
-                    ArithOp::Add => a + b,
-                    ArithOp::Sub => a - b,
-                    ArithOp::Mul => a * b,
-                    ArithOp::Div => {
-                        if b == 0.0 {
-                            0.0
-                        } else {
-                            a / b
-                        }
-                    }
-                }
-            }
+            NumExpr::Arith(op, a, b) => op.apply(a.eval(f), b.eval(f)),
             NumExpr::Cond(c, a, b) => {
                 if c.eval(f) {
                     a.eval(f)
@@ -165,17 +195,7 @@ impl BoolExpr {
             BoolExpr::Not(x) => !x.eval(f),
             BoolExpr::And(a, b) => a.eval(f) && b.eval(f),
             BoolExpr::Or(a, b) => a.eval(f) || b.eval(f),
-            BoolExpr::Cmp(op, a, b) => {
-                let (a, b) = (a.eval(f), b.eval(f));
-                match op {
-                    CmpOp::Lt => a < b,
-                    CmpOp::Le => a <= b,
-                    CmpOp::Gt => a > b,
-                    CmpOp::Ge => a >= b,
-                    CmpOp::Eq => a == b,
-                    CmpOp::Ne => a != b,
-                }
-            }
+            BoolExpr::Cmp(op, a, b) => op.apply(a.eval(f), b.eval(f)),
             BoolExpr::BoolEq(eq, a, b) => (a.eval(f) == b.eval(f)) == *eq,
             BoolExpr::Cond(c, a, b) => {
                 if c.eval(f) {

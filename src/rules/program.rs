@@ -66,29 +66,6 @@ pub struct Program {
     shared: Vec<Num>,
 }
 
-fn cmp(op: CmpOp, a: f64, b: f64) -> bool {
-    match op {
-        CmpOp::Lt => a < b,
-        CmpOp::Le => a <= b,
-        CmpOp::Gt => a > b,
-        CmpOp::Ge => a >= b,
-        CmpOp::Eq => a == b,
-        CmpOp::Ne => a != b,
-    }
-}
-
-/// `a op b` is `b op' a`.
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        CmpOp::Eq => CmpOp::Eq,
-        CmpOp::Ne => CmpOp::Ne,
-    }
-}
-
 fn feature(f: &[f64], slot: u16) -> f64 {
     f.get(usize::from(slot)).copied().unwrap_or(0.0)
 }
@@ -101,19 +78,8 @@ impl Num {
             Num::Shared(i) => p.shared_value(*i, f, m),
             Num::Neg(x) => -x.eval(f, p, m),
             Num::Arith(op, a, b) => {
-                let (a, b) = (a.eval(f, p, m), b.eval(f, p, m));
-                match op {
-                    ArithOp::Add => a + b,
-                    ArithOp::Sub => a - b,
-                    ArithOp::Mul => a * b,
-                    ArithOp::Div => {
-                        if b == 0.0 {
-                            0.0
-                        } else {
-                            a / b
-                        }
-                    }
-                }
+                let a = a.eval(f, p, m);
+                op.apply(a, b.eval(f, p, m))
             }
             Num::Cond(c, a, b) => {
                 if c.eval(f, p, m) {
@@ -156,8 +122,8 @@ impl Cond {
     #[inline(always)]
     fn eval_leaf(&self, f: &[f64], p: &Program, m: &mut Memo) -> bool {
         match self {
-            Cond::FeatureConst(op, s, v) => cmp(*op, feature(f, *s), *v),
-            Cond::SharedConst(op, i, v) => cmp(*op, p.shared_value(*i, f, m), *v),
+            Cond::FeatureConst(op, s, v) => op.apply(feature(f, *s), *v),
+            Cond::SharedConst(op, i, v) => op.apply(p.shared_value(*i, f, m), *v),
             other => other.eval(f, p, m),
         }
     }
@@ -169,11 +135,11 @@ impl Cond {
             Cond::Not(x) => !x.eval(f, p, m),
             Cond::All(xs) => xs.iter().all(|x| x.eval_leaf(f, p, m)),
             Cond::Any(xs) => xs.iter().any(|x| x.eval_leaf(f, p, m)),
-            Cond::FeatureConst(op, s, v) => cmp(*op, feature(f, *s), *v),
-            Cond::SharedConst(op, i, v) => cmp(*op, p.shared_value(*i, f, m), *v),
+            Cond::FeatureConst(op, s, v) => op.apply(feature(f, *s), *v),
+            Cond::SharedConst(op, i, v) => op.apply(p.shared_value(*i, f, m), *v),
             Cond::Cmp(op, a, b) => {
                 let a = a.eval(f, p, m);
-                cmp(*op, a, b.eval(f, p, m))
+                op.apply(a, b.eval(f, p, m))
             }
             Cond::BoolEq(eq, a, b) => (a.eval(f, p, m) == b.eval(f, p, m)) == *eq,
             Cond::If(c, a, b) => {
@@ -313,13 +279,15 @@ impl Lowering {
             }
             BoolExpr::Cmp(op, a, b) => match (&**a, &**b) {
                 (NumExpr::Feature(s), NumExpr::Const(v)) => Cond::FeatureConst(*op, *s, *v),
-                (NumExpr::Const(v), NumExpr::Feature(s)) => Cond::FeatureConst(flip(*op), *s, *v),
+                (NumExpr::Const(v), NumExpr::Feature(s)) => {
+                    Cond::FeatureConst(op.flipped(), *s, *v)
+                }
                 (x, NumExpr::Const(v)) => match self.num(x) {
                     Num::Shared(i) => Cond::SharedConst(*op, i, *v),
                     n => Cond::Cmp(*op, Box::new(n), Box::new(Num::Const(*v))),
                 },
                 (NumExpr::Const(v), x) => match self.num(x) {
-                    Num::Shared(i) => Cond::SharedConst(flip(*op), i, *v),
+                    Num::Shared(i) => Cond::SharedConst(op.flipped(), i, *v),
                     n => Cond::Cmp(*op, Box::new(Num::Const(*v)), Box::new(n)),
                 },
                 _ => Cond::Cmp(*op, Box::new(self.num(a)), Box::new(self.num(b))),
