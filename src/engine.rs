@@ -316,7 +316,7 @@ impl Engine {
         let policy = ctx.policy.load();
         let overrides = ctx.overrides.load();
         let now_ms = ctx.clock.now_ms();
-        let override_in_force = overrides.get(&e.tenant_id, &e.account_id, now_ms);
+        let override_in_force = overrides.get_by_key(account_key, now_ms);
         let outcome = self
             .store
             .with_account(account_key, &e.tenant_id, &e.account_id, |acct| {

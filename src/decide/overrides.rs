@@ -92,8 +92,14 @@ impl Overrides {
         if self.by_account.is_empty() {
             return None;
         }
+        self.get_by_key(crate::state::key_of(tenant_id, account_id), now_ms)
+    }
+
+    /// [`Overrides::get`] for an account whose state key
+    /// ([`key_of`](crate::state::key_of)) the caller already has.
+    pub fn get_by_key(&self, account_key: u128, now_ms: i64) -> Option<&Override> {
         self.by_account
-            .get(&crate::state::key_of(tenant_id, account_id))
+            .get(&account_key)
             .filter(|o| o.expires_at_ms.is_none_or(|t| now_ms < t))
     }
 
