@@ -5,7 +5,6 @@
 //!
 //! cargo run --release --example hotpath_profile -- [ACCOUNTS] [HOURS] [metadata] [decode]
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,8 +12,12 @@ use prost::Message;
 use satpam::clock::ManualClock;
 use satpam::decide::CountryPolicy;
 use satpam::pb::v1::MessageEvent;
-use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
 use satpam::{Engine, EngineConfig, Event, RuleSet, Scratch};
+
+// The benches' traffic (same corpora, seed and encoding), so that a profile
+// and a bench see the same events.
+#[path = "../benches/common/mod.rs"]
+mod common;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -22,22 +25,14 @@ fn main() -> anyhow::Result<()> {
     let hours: f64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(6.0);
     let metadata_only = args.iter().any(|a| a == "metadata");
     let decode_only = args.iter().any(|a| a == "decode");
-    let (bank, _) = TextBank::load_or_builtin(Some(Path::new("../shared/data/corpora")))?;
-    let scenario = Scenario::generate(
-        &ScenarioConfig {
-            accounts,
-            hours,
-            seed: 11,
-            metadata_only,
-            ..ScenarioConfig::default()
-        },
-        Arc::new(bank),
-    );
-    let wire: Vec<Vec<u8>> = scenario.events().map(|m| m.encode_to_vec()).collect();
+    let common::Traffic {
+        wire,
+        source,
+        text_bytes,
+    } = common::traffic(accounts, hours, metadata_only);
     let bytes: usize = wire.iter().map(Vec::len).sum();
-    let text_bytes: usize = scenario.events().map(|m| m.text.len()).sum();
     eprintln!(
-        "{} events, {:.0} B/event on the wire, {:.0} B/event of text",
+        "{} events, {:.0} B/event on the wire, {:.0} B/event of text, texts from {source}",
         wire.len(),
         bytes as f64 / wire.len() as f64,
         text_bytes as f64 / wire.len() as f64
