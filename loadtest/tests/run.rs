@@ -110,6 +110,11 @@ impl Serve {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// `satpam=<pid>`, for `--watch-pid`.
+    fn watch_pid(&self) -> String {
+        format!("satpam={}", self.child.id())
+    }
+
     fn metrics_url(&self) -> String {
         format!("http://{}/metrics", self.metrics)
     }
@@ -194,12 +199,46 @@ fn check_common(v: &Value, target: &str) {
     assert!(names.contains(&"main"), "{names:?}");
 }
 
+/// CPU time by process: satpam's (watched) over the drain, in which it
+/// processed every event of the burst, and loadgen's over the baseline.
+fn check_cpu(v: &Value) {
+    let drain = &v["drain"];
+    let satpam = drain["cpu_s"]["satpam"]
+        .as_f64()
+        .expect("drain.cpu_s.satpam");
+    assert!(satpam > 0.0, "satpam worked during the drain: {drain}");
+    let per = drain["cpu_us_per_event"]["satpam"]
+        .as_f64()
+        .expect("per event");
+    let events = drain["events"].as_f64().expect("drain.events");
+    assert!(
+        (per - satpam * 1e6 / events).abs() <= 0.01 + per * 1e-3,
+        "{per} us/event from {satpam} s over {events} events"
+    );
+    assert!(drain["cpu_s"]["loadgen"].is_number(), "{drain}");
+    let baseline = &v["baseline"];
+    assert!(
+        baseline["cpu_s"]["loadgen"]
+            .as_f64()
+            .is_some_and(|s| s > 0.0),
+        "loadgen's client worked during the baseline: {baseline}"
+    );
+    assert!(
+        baseline["cpu_us_per_event"]["satpam"].is_number(),
+        "{baseline}"
+    );
+    for phase in v["phases"].as_array().expect("phases") {
+        assert!(phase["cpu_s"]["satpam"].is_number(), "{phase}");
+    }
+}
+
 #[test]
 fn grpc_run_reports_throughput_latency_and_baseline() {
     let dir = tempfile::tempdir().expect("dir");
     let serve = Serve::start(dir.path(), "");
     let grpc = serve.grpc.to_string();
     let metrics = serve.metrics_url();
+    let watch = serve.watch_pid();
     let record = dir.path().join("results");
     let v = run_json(
         &[
@@ -219,6 +258,8 @@ fn grpc_run_reports_throughput_latency_and_baseline() {
             // Several streams: concurrent batches share satpam's gRPC shards.
             "--streams",
             "4",
+            "--watch-pid",
+            &watch,
             "--json",
             "--record",
             record.to_str().expect("utf-8 path"),
@@ -226,6 +267,7 @@ fn grpc_run_reports_throughput_latency_and_baseline() {
         &serve,
     );
     check_common(&v, "grpc");
+    check_cpu(&v);
     assert_eq!(v["ratio_basis"], "drain");
     assert_eq!(v["rejected_events"], 0);
     for q in ["p50", "p99", "p999", "max"] {
@@ -245,6 +287,9 @@ fn grpc_run_reports_throughput_latency_and_baseline() {
         "machine:",
         "command: `satpam-loadgen run --target grpc",
         "\"baseline_rate\"",
+        "  CPU over the drain: loadgen ",
+        ", satpam ",
+        "  CPU over the baseline: loadgen ",
     ] {
         assert!(text.contains(want), "missing {want}:\n{text}");
     }
@@ -271,6 +316,30 @@ fn bad_arguments_are_refused_with_the_reason() {
         ),
         (&["run", "--target", "kafka"][..], "--rate"),
         (&["run", "--target", "udp", "--rate", "1"][..], "udp"),
+        (
+            &[
+                "run",
+                "--target",
+                "kafka",
+                "--rate",
+                "1",
+                "--watch-pid",
+                "satpam",
+            ][..],
+            "expected NAME=PID",
+        ),
+        (
+            &[
+                "run",
+                "--target",
+                "kafka",
+                "--rate",
+                "1",
+                "--watch-pid",
+                "satpam=4294967295",
+            ][..],
+            "--watch-pid satpam=4294967295: no such process here",
+        ),
     ] {
         let out = loadgen(args);
         assert!(!out.status.success(), "{args:?} accepted");
@@ -345,11 +414,14 @@ fn kafka_run_reports_throughput_latency_and_a_raw_consume_baseline() {
             "5s",
             "--drain-events",
             "20000",
+            "--watch-pid",
+            &serve.watch_pid(),
             "--json",
         ],
         &serve,
     );
     check_common(&v, "kafka");
+    check_cpu(&v);
     assert_eq!(v["baseline"]["complete"], true, "{v}");
     assert_eq!(
         v["baseline"]["events"], v["events_sent"],

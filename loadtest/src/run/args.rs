@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::ValueEnum;
 
+use super::cpu;
 use super::kafka::{self, KafkaSettings};
 use super::parse::{parse_duration, parse_rate, parse_sweep, Rate, Sweep};
 
@@ -147,6 +148,13 @@ pub struct RunArgs {
     /// detected again (signals keep coming); `1m` continues the accounts.
     #[arg(long, value_parser = parse_duration, default_value = "15d")]
     pub loop_gap: Duration,
+
+    /// Also report the CPU time of this process on this machine, per phase,
+    /// over the drain and over the baseline, as `NAME=PID` (repeatable):
+    /// `--watch-pid satpam=$(pgrep -x satpam) --watch-pid broker=$(cat
+    /// target/broker/pid)`. loadgen's own CPU is always reported.
+    #[arg(long = "watch-pid", value_name = "NAME=PID", value_parser = cpu::parse_watch)]
+    pub watch_pid: Vec<(String, u32)>,
 
     /// Print one JSON object on stdout (the summary table goes to stderr;
     /// no progress bar).

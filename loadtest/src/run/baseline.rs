@@ -25,6 +25,7 @@ use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::cpu::{self, CpuWatch};
 use super::kafka::KafkaSettings;
 use super::latency::round3;
 use super::report::BaselineReport;
@@ -32,8 +33,10 @@ use super::throughput::CountSeries;
 
 /// Reads `count` messages of the events topic from `first_offsets` as fast
 /// as the client can; `progress` is called with the count read now and then.
+/// `cpu`'s processes are sampled from the consumer's start to its last read.
 pub fn kafka_consume(
     settings: &KafkaSettings,
+    cpu: &CpuWatch,
     run: u32,
     first_offsets: &HashMap<i32, i64>,
     count: u64,
@@ -51,6 +54,7 @@ pub fn kafka_consume(
     consumer
         .assign(&tpl)
         .context("assigning the baseline partitions")?;
+    let cpu0 = cpu.sample();
     let started = Instant::now();
     let deadline = started + timeout;
     let mut read = 0u64;
@@ -80,6 +84,7 @@ pub fn kafka_consume(
         last = Instant::now();
         series.push(read, last);
     }
+    let cpu_s = cpu.since(&cpu0);
     progress(read);
     let seconds = (last - started).as_secs_f64();
     let rate = series.rate_10_90(0, count).unwrap_or(0.0);
@@ -90,6 +95,8 @@ pub fn kafka_consume(
         seconds: round3(seconds),
         rate: rate.round(),
         complete: read >= count,
+        cpu_us_per_event: cpu::per_event_us(&cpu_s, read),
+        cpu_s,
     })
 }
 

@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod baseline;
+pub mod cpu;
 pub mod generator;
 pub mod grpc;
 pub mod kafka;
@@ -192,6 +193,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         args.sweep_factor > 1.0,
         "--sweep-factor must be greater than 1"
     );
+    // Checked before the traffic is built: a wrong pid fails at once.
+    let cpu = cpu::CpuWatch::new(&args.watch_pid)?;
     let date = rfc3339(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -216,6 +219,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         shared: shared.clone(),
         progress,
         metrics: metrics.clone(),
+        cpu,
         settle_timeout: args.settle_timeout,
         next_seq: 0,
         notes: Vec::new(),

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::cpu::{self, CpuWatch};
 use super::generator::{self, EventSink, Pace, PhasePlan, PhaseRun};
 use super::grpc::AckStats;
 use super::kafka::{DeliveryStats, KafkaProbe};
@@ -96,6 +97,8 @@ pub struct Runner {
     pub progress: Progress,
     /// satpam's /metrics.
     pub metrics: MetricsEndpoint,
+    /// Whose CPU time the phases report.
+    pub cpu: CpuWatch,
     /// Longest wait for a backlog to be worked off.
     pub settle_timeout: Duration,
     /// Sequence number of the next event.
@@ -121,7 +124,7 @@ impl Runner {
         probe: &dyn Probe,
     ) -> anyhow::Result<PhaseOutcome> {
         let (p0, t0) = probe.processed()?;
-        let cpu0 = process_cpu_seconds();
+        let cpu0 = self.cpu.sample();
         let blocked0 = sink.blocked();
         self.series.clear();
         self.series.push(p0, t0);
@@ -182,10 +185,8 @@ impl Runner {
                 || (short && pushed_back));
         let generator_limited = short && !pushed_back;
         let in_service = self.scrape().and_then(|s| s.stage_ms("in_service"));
-        let cpu = match (cpu0, process_cpu_seconds()) {
-            (Some(a), Some(b)) => Some(round3(b - a)),
-            _ => None,
-        };
+        let cpu_s = self.cpu.since(&cpu0);
+        let cpu = cpu_s.get(cpu::LOADGEN).copied();
         let report = PhaseReport {
             name: name.to_string(),
             kind: if offered.is_some() {
@@ -206,6 +207,7 @@ impl Runner {
             ack_latency_ms: None,
             in_service_ms: in_service,
             loadgen_cpu_s: cpu,
+            cpu_s,
         };
         self.progress.println(&format!(
             "{name}: offered {}, sent {:.0}/s, achieved {:.0}/s, backlog {backlog}, loadgen CPU {}{}{}",
@@ -346,8 +348,10 @@ impl Runner {
             events,
             deadline: None,
         };
+        let cpu0 = self.cpu.sample();
         let o = self.phase(name, plan, sink, probe)?;
         let done_at = self.settle(probe)?;
+        let cpu_s = self.cpu.since(&cpu0);
         let rate = self.series.rate_10_90(o.processed_start, o.run.events);
         let report = match (done_at, rate) {
             (Some(end), Some(rate)) => {
@@ -358,6 +362,8 @@ impl Runner {
                     seconds: round3((end - o.run.started).as_secs_f64()),
                     rate: rate.round(),
                     producer_limited: kafka && (backlog as f64) < 0.1 * o.run.events as f64,
+                    cpu_us_per_event: cpu::per_event_us(&cpu_s, o.run.events),
+                    cpu_s,
                 })
             }
             _ => {
@@ -368,35 +374,5 @@ impl Runner {
             }
         };
         Ok((o, report))
-    }
-}
-
-/// CPU seconds this process has used (user + system), from /proc/self/stat
-/// (clock ticks of 1/100 s, the fixed USER_HZ of /proc).
-pub fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may contain spaces) in parentheses.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line: 12 and 13 after ")".
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_seconds_grow_with_work() {
-        let a = process_cpu_seconds().expect("/proc/self/stat");
-        let mut x = 0u64;
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_millis(150) {
-            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-        }
-        let b = process_cpu_seconds().expect("/proc/self/stat");
-        assert!(b >= a + 0.05, "{a} -> {b}");
     }
 }

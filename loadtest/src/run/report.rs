@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::cpu::{self, CpuUse};
 use super::latency::{round3, LatencySummary};
 use super::metrics_scrape::StageQuantiles;
 use super::traffic::PoolStats;
@@ -54,6 +55,9 @@ pub struct PhaseReport {
     /// CPU seconds loadgen itself used during the phase (generator, clients,
     /// readers; the gRPC null server too in the baseline phase).
     pub loadgen_cpu_s: Option<f64>,
+    /// CPU seconds during the phase (its start until its last event was
+    /// sent) of loadgen and of each `--watch-pid` process, by name.
+    pub cpu_s: CpuUse,
 }
 
 /// End-to-end latency split at the signal's `decided_at_ms` (satpam's wall
@@ -80,6 +84,12 @@ pub struct BaselineReport {
     pub rate: f64,
     /// Every event was read before the timeout.
     pub complete: bool,
+    /// CPU seconds over the whole baseline, by process: loadgen (the raw
+    /// consumer, or the gRPC client and the null server) and each
+    /// `--watch-pid` process (the broker serving the baseline's fetches).
+    pub cpu_s: CpuUse,
+    /// The same, in microseconds per event.
+    pub cpu_us_per_event: CpuUse,
 }
 
 /// The drain measurement: satpam working through a burst of events sent as
@@ -98,6 +108,12 @@ pub struct DrainReport {
     /// Kafka: the producer was not faster than satpam (backlog under 10% of
     /// the burst), so `rate` is the producer's and a lower bound for satpam.
     pub producer_limited: bool,
+    /// CPU seconds from the first event sent until all were processed, by
+    /// process: loadgen (the producer or gRPC client) and each
+    /// `--watch-pid` process (satpam: processing exactly these events).
+    pub cpu_s: CpuUse,
+    /// The same, in microseconds per event.
+    pub cpu_us_per_event: CpuUse,
 }
 
 /// The machine the run was on.
@@ -381,6 +397,13 @@ impl Report {
                     ""
                 }
             );
+            if !d.cpu_s.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "  CPU over the drain: {}",
+                    cpu::describe(&d.cpu_s, d.events, d.seconds)
+                );
+            }
         }
         if let Some(b) = &self.baseline {
             let _ = writeln!(
@@ -391,6 +414,13 @@ impl Report {
                 rate(Some(b.rate)),
                 if b.complete { "" } else { " (incomplete)" }
             );
+            if !b.cpu_s.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "  CPU over the baseline: {}",
+                    cpu::describe(&b.cpu_s, b.events, b.seconds)
+                );
+            }
         }
         if let (Some(r), Some(basis)) = (self.ratio, self.ratio_basis) {
             let verdict = match self.targets.ratio_ge_0_7 {

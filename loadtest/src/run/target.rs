@@ -180,6 +180,7 @@ impl Target {
                     let progress = &runner.progress;
                     let report = baseline::kafka_consume(
                         &settings,
+                        &runner.cpu,
                         runner.shared.pool.run(),
                         &sink.stats().first_offsets(),
                         delivered,
@@ -252,6 +253,11 @@ fn grpc_baseline(
         seconds: drained.as_ref().map_or(0.0, |d| round3(d.seconds)),
         rate,
         complete: drained.is_some(),
+        cpu_s: drained.as_ref().map(|d| d.cpu_s.clone()).unwrap_or_default(),
+        cpu_us_per_event: drained
+            .as_ref()
+            .map(|d| d.cpu_us_per_event.clone())
+            .unwrap_or_default(),
     };
     sink.close(rt);
     rt.block_on(server.stop());
