@@ -659,18 +659,7 @@ impl KafkaSource {
             );
         }
         let c = &shared.cfg;
-        let mut cc = ClientConfig::new();
-        cc.set("bootstrap.servers", &c.brokers)
-            .set("group.id", &c.group_id)
-            .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("enable.partition.eof", "false")
-            .set("statistics.interval.ms", "5000")
-            .set("partition.assignment.strategy", "range,roundrobin");
-        for (k, v) in &c.consumer {
-            cc.set(k, v);
-        }
-        let consumer: BaseConsumer<SourceContext> = cc
+        let consumer: BaseConsumer<SourceContext> = consumer_config(c)
             .create_with_context(SourceContext {
                 shared: shared.clone(),
             })
@@ -704,6 +693,33 @@ impl KafkaSource {
             None => Ok(()),
         }
     }
+}
+
+/// How long librdkafka postpones the next fetch of a partition whose
+/// prefetch queue is over its thresholds (`fetch.queue.backoff.ms`). The
+/// library's default, 1,000 ms, starves a consumer that is slower than the
+/// broker, i.e. any consumer working off a backlog: it empties its queue in
+/// well under a second and then waits for the rest of it. Measured against
+/// Tansu while catching up a backlog: with the default every thread of the
+/// consumer sat idle ~0.7 s of every ~1.6 s, and 10 ms catches up 17% faster
+/// (loadtest/results/2026-11-22-kafka-catch-up.md).
+const FETCH_QUEUE_BACKOFF_MS: &str = "10";
+
+/// The consumer's settings: satpam's own, then `[kafka.consumer]`, which wins.
+fn consumer_config(c: &KafkaSection) -> ClientConfig {
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", &c.brokers)
+        .set("group.id", &c.group_id)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("statistics.interval.ms", "5000")
+        .set("partition.assignment.strategy", "range,roundrobin")
+        .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
+    for (k, v) in &c.consumer {
+        cc.set(k, v);
+    }
+    cc
 }
 
 fn poll_loop(
@@ -784,5 +800,29 @@ fn poll_loop(
     match fatal {
         Some(f) => Err(f),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_consumer_backs_off_briefly_and_kafka_consumer_settings_win() {
+        let mut cfg = KafkaSection {
+            brokers: "127.0.0.1:9092".into(),
+            ..KafkaSection::default()
+        };
+        let cc = consumer_config(&cfg);
+        assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("10"));
+        assert_eq!(cc.get("enable.auto.commit"), Some("false"));
+        assert_eq!(cc.get("group.id"), Some("satpam"));
+        cfg.consumer
+            .insert("fetch.queue.backoff.ms".into(), "250".into());
+        cfg.consumer
+            .insert("security.protocol".into(), "ssl".into());
+        let cc = consumer_config(&cfg);
+        assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("250"));
+        assert_eq!(cc.get("security.protocol"), Some("ssl"));
     }
 }
