@@ -44,15 +44,9 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub duration: Duration,
 
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "127.0.0.1:9092")]
-    pub brokers: String,
-    /// Events topic (satpam's kafka.events_topic).
-    #[arg(long, default_value = "satpam.events")]
-    pub topic: String,
-    /// Signals topic (satpam's kafka.signals_topic).
-    #[arg(long, default_value = "satpam.signals")]
-    pub signals_topic: String,
+    /// The broker and the topics.
+    #[command(flatten)]
+    pub kafka: KafkaTopicArgs,
     /// Create the events, signals and `<topic>.dlq` topics with this many
     /// partitions first (existing topics are left alone).
     #[arg(long)]
@@ -165,18 +159,26 @@ pub struct RunArgs {
     pub record: Option<PathBuf>,
 }
 
-/// Arguments of `satpam-loadgen topics`.
+/// The broker and satpam's topics, as `run` and `topics` take them.
 #[derive(clap::Args, Debug, Clone)]
-pub struct TopicsArgs {
+pub struct KafkaTopicArgs {
     /// Kafka bootstrap servers.
     #[arg(long, default_value = "127.0.0.1:9092")]
     pub brokers: String,
-    /// Events topic.
+    /// Events topic (satpam's kafka.events_topic).
     #[arg(long, default_value = "satpam.events")]
     pub topic: String,
-    /// Signals topic.
+    /// Signals topic (satpam's kafka.signals_topic).
     #[arg(long, default_value = "satpam.signals")]
     pub signals_topic: String,
+}
+
+/// Arguments of `satpam-loadgen topics`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TopicsArgs {
+    /// The broker and the topics.
+    #[command(flatten)]
+    pub kafka: KafkaTopicArgs,
     /// Partitions of each topic.
     #[arg(long, default_value_t = 12)]
     pub partitions: i32,
@@ -186,9 +188,9 @@ pub struct TopicsArgs {
 pub fn topics(args: TopicsArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.partitions >= 1, "--partitions must be at least 1");
     let settings = KafkaSettings {
-        brokers: args.brokers,
-        topic: args.topic,
-        signals_topic: args.signals_topic,
+        brokers: args.kafka.brokers,
+        topic: args.kafka.topic,
+        signals_topic: args.kafka.signals_topic,
         linger_ms: 5,
         compression: "none".into(),
         producer: Vec::new(),

@@ -74,9 +74,9 @@ impl Target {
         match args.target {
             TargetKind::Kafka => {
                 let settings = KafkaSettings {
-                    brokers: args.brokers.clone(),
-                    topic: args.topic.clone(),
-                    signals_topic: args.signals_topic.clone(),
+                    brokers: args.kafka.brokers.clone(),
+                    topic: args.kafka.topic.clone(),
+                    signals_topic: args.kafka.signals_topic.clone(),
                     linger_ms: args.linger_ms,
                     compression: args.compression.clone(),
                     producer: args.producer.clone(),
