@@ -145,9 +145,28 @@ fn loadgen(args: &[&str]) -> Output {
         .expect("satpam-loadgen")
 }
 
-/// Runs `satpam-loadgen run ... --json` and returns the JSON it printed.
-fn run_json(args: &[&str], serve: &Serve) -> Value {
-    let out = loadgen(args);
+/// Runs `satpam-loadgen run <target_args>` against `serve` for a short
+/// open-loop run (2,000 events/s for 5 s, then a drain of 20,000 events,
+/// satpam's CPU watched) and returns the JSON it printed.
+fn short_run_json(target_args: &[&str], serve: &Serve) -> Value {
+    let metrics = serve.metrics_url();
+    let watch = serve.watch_pid();
+    let mut args = vec!["run"];
+    args.extend_from_slice(target_args);
+    args.extend_from_slice(&[
+        "--metrics",
+        &metrics,
+        "--rate",
+        "2000",
+        "--duration",
+        "5s",
+        "--drain-events",
+        "20000",
+        "--watch-pid",
+        &watch,
+        "--json",
+    ]);
+    let out = loadgen(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
@@ -237,30 +256,16 @@ fn grpc_run_reports_throughput_latency_and_baseline() {
     let dir = tempfile::tempdir().expect("dir");
     let serve = Serve::start(dir.path(), "");
     let grpc = serve.grpc.to_string();
-    let metrics = serve.metrics_url();
-    let watch = serve.watch_pid();
     let record = dir.path().join("results");
-    let v = run_json(
+    let v = short_run_json(
         &[
-            "run",
             "--target",
             "grpc",
             "--grpc",
             &grpc,
-            "--metrics",
-            &metrics,
-            "--rate",
-            "2000",
-            "--duration",
-            "5s",
-            "--drain-events",
-            "20000",
             // Several streams: concurrent batches share satpam's gRPC shards.
             "--streams",
             "4",
-            "--watch-pid",
-            &watch,
-            "--json",
             "--record",
             record.to_str().expect("utf-8 path"),
         ],
@@ -392,10 +397,8 @@ fn kafka_run_reports_throughput_latency_and_a_raw_consume_baseline() {
              [kafka.consumer]\n\"fetch.wait.max.ms\" = \"10\"\n"
         ),
     );
-    let metrics = serve.metrics_url();
-    let v = run_json(
+    let v = short_run_json(
         &[
-            "run",
             "--target",
             "kafka",
             "--brokers",
@@ -404,19 +407,8 @@ fn kafka_run_reports_throughput_latency_and_a_raw_consume_baseline() {
             &events,
             "--signals-topic",
             &signals,
-            "--metrics",
-            &metrics,
             "--consumer-property",
             "fetch.wait.max.ms=10",
-            "--rate",
-            "2000",
-            "--duration",
-            "5s",
-            "--drain-events",
-            "20000",
-            "--watch-pid",
-            &serve.watch_pid(),
-            "--json",
         ],
         &serve,
     );
