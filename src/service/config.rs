@@ -216,15 +216,10 @@ impl Config {
         name: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut table: toml::Table = toml::from_str(src).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| src[..s.start.min(src.len())].lines().count().max(1));
-            ConfigError(match line {
-                Some(l) => format!("{name}:{l}: {}", e.message()),
-                None => format!("{name}: {}", e.message()),
-            })
-        })?;
+        let mut table: toml::Table =
+            toml::from_str(src).map_err(|e| ConfigError(located(src, name, &e)))?;
+        let file = table.clone();
+        let mut overrides = Vec::new();
         for (key, value) in env {
             let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -235,10 +230,11 @@ impl Config {
             }
             set_path(&mut table, &path, env_value(&value))
                 .map_err(|e| ConfigError(format!("{key}: {e}")))?;
+            overrides.push((key, path, value));
         }
         let mut config: Config = toml::Value::Table(table)
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError(format!("{name}: {}", e.message())))?;
+            .map_err(|e: toml::de::Error| blame(src, name, &file, &overrides, &e))?;
         config.empty_paths_to_none();
         config
             .validate()
@@ -319,6 +315,49 @@ impl Config {
 
 /// An environment value as TOML: integers, floats and booleans keep their
 /// type; anything else is a string.
+/// A TOML error with the file name and, when it has a position, the line.
+fn located(src: &str, name: &str, e: &toml::de::Error) -> String {
+    // Newlines before the position, plus one (counting `lines()` of the
+    // prefix is one short when the position starts a line).
+    let line = e.span().map(|s| {
+        src.as_bytes()[..s.start.min(src.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    });
+    match line {
+        Some(l) => format!("{name}:{l}: {}", e.message()),
+        None => format!("{name}: {}", e.message()),
+    }
+}
+
+/// Why valid TOML is not a valid config, blamed on its source: the file
+/// (with the line, from deserializing the file's text again, which keeps
+/// positions) or the first environment override that breaks it on its own.
+/// Only on the error path, so the extra parses cost nothing in a good load.
+fn blame(
+    src: &str,
+    name: &str,
+    file: &toml::Table,
+    overrides: &[(String, Vec<String>, String)],
+    e: &toml::de::Error,
+) -> ConfigError {
+    if let Err(fe) = toml::from_str::<Config>(src) {
+        return ConfigError(located(src, name, &fe));
+    }
+    for (key, path, value) in overrides {
+        let mut t = file.clone();
+        if set_path(&mut t, path, env_value(value)).is_err() {
+            continue;
+        }
+        if let Err(oe) = toml::Value::Table(t).try_into::<Config>() {
+            return ConfigError(format!("{key}={value:?}: {}", oe.message()));
+        }
+    }
+    ConfigError(format!("{name}: {}", e.message()))
+}
+
 fn env_value(v: &str) -> toml::Value {
     if let Ok(i) = v.parse::<i64>() {
         return toml::Value::Integer(i);
@@ -407,22 +446,38 @@ mod tests {
         /// (TOML, environment, what the error must mention)
         type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
         let cases: &[Case] = &[
-            ("[grpc]\nlisten = 5\n", &[], "t.toml"),
-            ("[grpc]\nlisten = \"nowhere\"\n", &[], "grpc.listen"),
-            ("[engine]\nbogus = 1\n", &[], "bogus"),
-            ("\n\n[kafka\n", &[], "t.toml:3"),
-            ("", &[("SATPAM_KAFKA__WORKERS", "many")], "t.toml"),
+            (
+                "[grpc]\nlisten = 5\n",
+                &[],
+                "t.toml:2: invalid type: integer `5`, expected a string",
+            ),
+            (
+                "[grpc]\nlisten = \"nowhere\"\n",
+                &[],
+                "t.toml: grpc.listen: `nowhere` is not an ip:port address",
+            ),
+            (
+                "\n[engine]\nbogus = 1\n",
+                &[],
+                "t.toml:3: unknown field `bogus`, expected one of `rules`",
+            ),
+            ("\n\n[kafka\n", &[], "t.toml:3: "),
+            (
+                "",
+                &[("SATPAM_KAFKA__WORKERS", "many")],
+                "SATPAM_KAFKA__WORKERS=\"many\": invalid type: string \"many\", expected usize",
+            ),
             (
                 "[kafka]\nbrokers = \"a:1\"\nevents_topic = \"\"\n",
                 &[],
-                "kafka.events_topic",
+                "t.toml: kafka.events_topic must be set when kafka.brokers is",
             ),
         ];
         for (src, vars, want) in cases {
             let err = Config::from_toml(src, "t.toml", env(vars))
                 .expect_err(src)
                 .to_string();
-            assert!(err.contains(want), "{src:?}: {err}");
+            assert!(err.starts_with(want), "{src:?}: {err}");
         }
     }
 
