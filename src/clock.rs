@@ -67,8 +67,25 @@ mod tests {
         assert_eq!(c.now_ms(), 5);
     }
 
+    /// The system clock reads milliseconds since the epoch: bracketed by
+    /// the standard library's own reading before and after (a clock in
+    /// seconds or microseconds, or a constant, falls outside).
     #[test]
-    fn system_clock_is_after_2025() {
-        assert!(SystemClock.now_ms() > 1_735_689_600_000);
+    fn system_clock_reads_unix_milliseconds() {
+        let ms = |t: SystemTime| {
+            i64::try_from(
+                t.duration_since(UNIX_EPOCH)
+                    .expect("after 1970")
+                    .as_millis(),
+            )
+            .expect("fits")
+        };
+        let before = ms(SystemTime::now());
+        let got = SystemClock.now_ms();
+        let after = ms(SystemTime::now());
+        assert!(
+            before <= got && got <= after,
+            "{before} <= {got} <= {after}"
+        );
     }
 }

@@ -310,8 +310,26 @@ mod tests {
         let refused = event_or_refusal(m.clone()).expect_err("refused");
         assert_eq!(refused.reason, ValidationError::Missing("tenant_id"));
         assert_eq!(*refused.message, m);
-        let e = event_or_refusal(valid()).expect("accepted");
-        assert_eq!(Ok(e), Event::try_from(valid()));
+        // Accepted, it is the event built by hand from the message's fields.
+        let want = Event {
+            event_id: "wamid.1".into(),
+            tenant_id: "bsp".into(),
+            account_id: "acc".into(),
+            waba_id: String::new(),
+            user_id: "u1".into(),
+            conversation_id: "acc:u1".into(),
+            direction: Direction::Inbound,
+            kind: MessageKind::Text,
+            template_category: None,
+            sender: Sender::Unknown,
+            timestamp_ms: 1_000,
+            text: "héllo".into(),
+            text_len: 5,
+            user_country: Country::parse("ID").expect("country"),
+            handoff: false,
+            reply_to: None,
+        };
+        assert_eq!(event_or_refusal(valid()).ok(), Some(want));
     }
 
     #[test]

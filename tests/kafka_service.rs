@@ -139,45 +139,77 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
     let triggers: Vec<usize> = decided.iter().map(|(_, i)| *i).collect();
     assert!(triggers.len() >= 3, "signals to split around: {triggers:?}");
     let state = dir.path().join("state");
-    // Checkpoints 3 s apart leave processed, signalled events after the last
-    // one when the kill comes; a short session timeout lets the group notice
-    // the killed member soon.
-    let extra = format!(
-        "state_dir = \"{}\"\ncommit_interval_ms = 3000\n[kafka.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n",
+    // The first instance checkpoints as usual and stops cleanly (SIGTERM
+    // checkpoints every partition). The killed one never checkpoints (an
+    // hour between checkpoints, one member in the group, so no revoke
+    // either): everything it processed and signalled is after the last
+    // checkpoint, so the restart must process it again and fence the signals
+    // it made, every time, whatever the timing. A short session timeout lets
+    // the group notice the killed member soon.
+    let checkpointing = format!(
+        "state_dir = \"{}\"\ncommit_interval_ms = 3000\n",
+        state.display()
+    );
+    let never_checkpointing = format!(
+        "state_dir = \"{}\"\ncommit_interval_ms = 3600000\n[kafka.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n",
         state.display()
     );
 
     let p = producer();
-    let first = Serve::start(dir.path(), "first", &topics, &extra);
     // First part: up to the first signal. Second: up to the last one, so
-    // the killed instance has signalled after its last checkpoint. Third: the rest.
+    // the killed instance has signalled after the last checkpoint. Third: the rest.
     let (third, two_thirds) = (triggers[0] + 1, triggers[triggers.len() - 1] + 1);
+    let first = Serve::start(dir.path(), "first", &topics, &checkpointing);
     produce(&p, &topics.events, &events[..third]);
-    // Let it commit some checkpoints and signal something, then kill it mid-stream.
-    first.wait_metric("satpam_snapshots_total", Duration::from_secs(30), |v| {
-        v >= 1.0
-    });
-    let before_kill = read_topic(&topics.signals, Duration::from_secs(30), |r| !r.is_empty());
-    assert!(!before_kill.is_empty(), "signals before the kill");
-    // Killed right after it worked through the next third: processed and
-    // signalled, most likely not yet checkpointed.
-    let snapshots = first.metric("satpam_snapshots_total").unwrap_or(0.0);
-    produce(&p, &topics.events, &events[third..two_thirds]);
     first.wait_metric(
         "satpam_events_total{source=\"kafka\"}",
         Duration::from_secs(30),
-        |v| v >= two_thirds as f64,
+        |v| v == third as f64,
     );
-    let checkpointed_since = first.metric("satpam_snapshots_total").unwrap_or(0.0) > snapshots;
-    first.kill();
+    assert!(first.terminate().success(), "clean exit, checkpointed");
+
+    let killed = Serve::start(dir.path(), "killed", &topics, &never_checkpointing);
+    produce(&p, &topics.events, &events[third..two_thirds]);
+    killed.wait_metric(
+        "satpam_events_total{source=\"kafka\"}",
+        Duration::from_secs(30),
+        |v| v == (two_thirds - third) as f64,
+    );
+    // Everything decided so far is on the signals topic before the kill.
+    let made_before_kill: BTreeSet<String> = decided
+        .iter()
+        .filter(|(_, i)| *i < two_thirds)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let remade = decided
+        .iter()
+        .filter(|(_, i)| (third..two_thirds).contains(i))
+        .count();
+    assert!(remade >= 1, "the killed instance signals: {triggers:?}");
+    let before_kill = read_topic(&topics.signals, Duration::from_secs(30), |r| {
+        ids_of(r).into_iter().collect::<BTreeSet<_>>() == made_before_kill
+    });
+    assert_eq!(
+        ids_of(&before_kill).into_iter().collect::<BTreeSet<_>>(),
+        made_before_kill,
+        "signalled before the kill"
+    );
+    assert_eq!(
+        killed.metric("satpam_snapshots_total"),
+        Some(0.0),
+        "the killed instance never checkpointed"
+    );
+    killed.kill();
 
     produce(&p, &topics.events, &events[two_thirds..]);
-    let second = Serve::start(dir.path(), "second", &topics, &extra);
+    let second = Serve::start(dir.path(), "second", &topics, &checkpointing);
     second.wait_metric("satpam_shards", Duration::from_secs(60), |v| v == 2.0);
+    // It resumes at the first instance's checkpoint: the killed instance's
+    // events again, then the rest, each once.
     second.wait_metric(
         "satpam_events_total{source=\"kafka\"}",
         Duration::from_secs(60),
-        |v| v >= (events.len() - two_thirds) as f64,
+        |v| v == (events.len() - third) as f64,
     );
     let records = read_topic(&topics.signals, Duration::from_secs(90), |r| {
         ids_of(r).into_iter().collect::<BTreeSet<_>>().len() >= expected.len()
@@ -195,6 +227,11 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
         got.iter().cloned().collect::<BTreeSet<_>>(),
         expected,
         "exactly the in-memory decisions"
+    );
+    assert_eq!(
+        second.metric("satpam_signals_fenced_total"),
+        Some(remade as f64),
+        "each signal made again after the restart was fenced, not produced twice"
     );
 
     // No event skipped or counted twice: the restored state matches an
@@ -236,24 +273,6 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
         }
     }
     let log = second.log_text();
-    eprintln!(
-        "restart: second instance processed {:?} events, fenced {:?} signals",
-        second.metric("satpam_events_total{source=\"kafka\"}"),
-        second.metric("satpam_signals_fenced_total")
-    );
-    if !checkpointed_since {
-        assert!(
-            second
-                .metric("satpam_events_total{source=\"kafka\"}")
-                .unwrap_or(0.0)
-                > (events.len() - two_thirds) as f64,
-            "events after the last checkpoint were processed again"
-        );
-        assert!(
-            second.metric("satpam_signals_fenced_total").unwrap_or(0.0) >= 1.0,
-            "signals made again after the restart were fenced, not produced twice"
-        );
-    }
     assert!(
         log.contains("partition resumed from its snapshot"),
         "resumed from snapshots:\n{log}"
@@ -349,11 +368,27 @@ async fn two_instances_in_one_group_share_the_partitions_and_process_each_event_
         "each event processed exactly once"
     );
     assert!(ea > 0.0 && eb > 0.0, "both instances worked: {ea} + {eb}");
-    let by_partition: HashMap<i32, usize> = records.iter().fold(HashMap::new(), |mut m, r| {
-        *m.entry(r.partition).or_default() += 1;
-        m
-    });
-    assert!(!by_partition.is_empty());
+    // Keyed by account: all of an account's signals on one partition.
+    let mut partition_of: HashMap<String, i32> = HashMap::new();
+    for (r, s) in records.iter().zip(signals(&records)) {
+        assert_eq!(r.key.as_deref(), Some(s.account_id.as_bytes()));
+        let p = *partition_of
+            .entry(s.account_id.clone())
+            .or_insert(r.partition);
+        assert_eq!(
+            r.partition, p,
+            "{}: signals on two partitions",
+            s.account_id
+        );
+    }
+    assert_eq!(
+        partition_of
+            .keys()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from(["g1-ai", "g2-ai", "g3-ai", "g4-ai"]),
+        "signals for every violating account and no other"
+    );
     assert!(a.terminate().success());
     assert!(b.terminate().success());
 }

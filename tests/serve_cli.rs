@@ -19,6 +19,14 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// Now, in the metric's unit and precision (seconds, to the millisecond).
+fn unix_seconds() -> f64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    d.as_millis() as f64 / 1e3
+}
+
 fn signal(pid: u32, sig: &str) {
     let ok = Command::new("kill")
         .args([sig, &pid.to_string()])
@@ -76,11 +84,23 @@ fn sighup_reloads_rules_keeping_the_old_on_error_and_sigterm_stops_cleanly() {
     signal(child.id(), "-HUP");
     wait_for("the refused reload", || reloads("error") == Some(1.0));
     assert_eq!(reloads("ok"), Some(0.0), "the old rules stay");
+    assert_eq!(
+        metric(addr, "satpam_rules_loaded_timestamp_seconds"),
+        Some(loaded_at),
+        "a refused reload does not touch the load time"
+    );
 
     std::fs::write(&rules, include_str!("../rules/default.yaml")).expect("write");
+    let sent = unix_seconds();
     signal(child.id(), "-HUP");
     wait_for("the good reload", || reloads("ok") == Some(1.0));
-    assert!(metric(addr, "satpam_rules_loaded_timestamp_seconds").expect("t") >= loaded_at);
+    let seen = unix_seconds();
+    let reloaded_at = metric(addr, "satpam_rules_loaded_timestamp_seconds").expect("t");
+    assert!(
+        loaded_at <= sent && sent <= reloaded_at && reloaded_at <= seen,
+        "the load time is the reload's: first load {loaded_at}, SIGHUP at {sent}, \
+         reload {reloaded_at}, seen at {seen}"
+    );
 
     signal(child.id(), "-TERM");
     let status = child.wait().expect("exit");

@@ -13,7 +13,7 @@ use satpam::decide::CountryPolicy;
 use satpam::engine::Outcome;
 use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
 use satpam::snapshot::{self, HEADER_LEN};
-use satpam::state::{key_of, StateLimits};
+use satpam::state::{key_of, AccountEntry, StateLimits};
 use satpam::{Engine, EngineConfig, EngineContext, Event, RuleSet, Scratch};
 
 /// Short idle limits and frequent sweeps, so that sweeps evict state
@@ -208,6 +208,28 @@ fn restored_shard_goes_on_exactly_as_one_that_never_stopped() {
     }
 }
 
+/// What a restored account must have kept: ids, last event time, window
+/// totals at that time, ladder state and rule activity.
+type AccountView = (
+    String,
+    i64,
+    [u64; 3],
+    satpam::decide::DecisionState,
+    satpam::decide::RuleActivity,
+);
+
+fn account_view(e: &AccountEntry) -> AccountView {
+    let last = e.behaviour.last_ms();
+    let t = e.behaviour.clone().totals(last);
+    (
+        format!("{}/{}", e.tenant_id, e.account_id),
+        last,
+        [t.events_hour(), t.users_day_rounded(), t.sessions_day()],
+        e.decision,
+        e.activity.clone(),
+    )
+}
+
 /// The counts of a restored store equal the original's. Its byte figures
 /// cannot in general: they count allocated capacity (hash-table slots,
 /// including those a sweep left as tombstones, and vector capacity of the
@@ -231,6 +253,18 @@ fn restored_stats_equal_the_originals() {
             "k = {k}"
         );
         eprintln!("k = {k}: original {sa:?}, restored {sb:?}");
+        // Every account of the original, read from the live shard (not from
+        // bytes), is in the restored one with the same figures.
+        let mut seen = 0;
+        a.store().for_each_account(|want| {
+            seen += 1;
+            let got = b
+                .account(&want.tenant_id, &want.account_id)
+                .unwrap_or_else(|| panic!("k = {k}: {} lost", want.account_id));
+            assert_eq!(account_view(&got), account_view(want), "k = {k}");
+        });
+        assert_eq!(seen, sa.accounts);
+        // The same state gives the same bytes (determinism).
         let again = snapshot_bytes(&b);
         assert_eq!(again, bytes, "k = {k}");
         let c = snapshot::read_shard(context(0).0, &mut again.as_slice()).unwrap();

@@ -96,10 +96,50 @@ pub fn signal_id(
 mod tests {
     use super::*;
 
+    /// Golden signal ids. Consumers deduplicate on them and a restarted
+    /// service fences on them, so they must never change for the same
+    /// decision. The expected values were computed outside this code, with
+    /// Python's `xxhash`: `"sig-" + xxh3_128_hexdigest(b"".join(p + b"\0"
+    /// for p in [tenant, account, ACTION, trigger, rule_set_version]))`.
     #[test]
-    fn ids_are_stable_and_distinct() {
+    fn ids_are_pinned() {
+        for (t, a, action, e, v, want) in [
+            (
+                "t",
+                "a",
+                Action::Flag,
+                "e1",
+                "v1",
+                "sig-062bf914fc95edb69ad50ddf3aef6864",
+            ),
+            (
+                "t",
+                "a",
+                Action::Throttle,
+                "e1",
+                "v1",
+                "sig-e4b2ad0c06b8e14b6ad7114b5e0cf303",
+            ),
+            (
+                "bsp-1",
+                "628123",
+                Action::Suspend,
+                "wamid.HBgL",
+                "default-2026.11",
+                "sig-c9c88a73d2160f5032d78834b32d462e",
+            ),
+        ] {
+            assert_eq!(
+                signal_id(t, a, action, e, v),
+                want,
+                "{t} {a} {action:?} {e} {v}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_are_distinct() {
         let a = signal_id("t", "a", Action::Flag, "e1", "v1");
-        assert_eq!(a, signal_id("t", "a", Action::Flag, "e1", "v1"));
         assert_ne!(a, signal_id("t", "a", Action::Throttle, "e1", "v1"));
         assert_ne!(a, signal_id("t", "a", Action::Flag, "e2", "v1"));
         assert_ne!(

@@ -361,8 +361,14 @@ mod tests {
 
     /// Eviction counts what it drops, even while another thread inserts
     /// (the count used to be sizes before minus after, which underflowed).
+    /// No timing: the inserting thread waits for one more sweep after each
+    /// chunk of inserts, so at least `CHUNKS` sweeps run among the inserts
+    /// whatever the scheduler does, and the sweeper never pauses.
     #[test]
     fn eviction_counts_exactly_while_another_thread_inserts() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        const CHUNKS: usize = 20;
+        const PER_CHUNK: u128 = 1_000;
         let store = StateStore::new(StateLimits::default());
         let idle = StateLimits::default().conversation_idle_ms;
         let old = inbound_at(1_000);
@@ -371,64 +377,68 @@ mod tests {
         }
         let now = 1_000 + idle + 1;
         let fresh = inbound_at(now);
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let (started, done) = (AtomicBool::new(false), AtomicBool::new(false));
-        let (dropped, sweeps) = std::thread::scope(|s| {
+        let (sweeps, done) = (AtomicUsize::new(0), AtomicBool::new(false));
+        let dropped = std::thread::scope(|s| {
             s.spawn(|| {
-                for k in 1_000_000..1_020_000u128 {
-                    store.with_conversation(k, |c| c.observe(&fresh, 2, 0));
-                    if k == 1_000_100 {
-                        started.store(true, Ordering::Release);
+                for chunk in 0..CHUNKS {
+                    let first = 1_000_000 + chunk as u128 * PER_CHUNK;
+                    for k in first..first + PER_CHUNK {
+                        store.with_conversation(k, |c| c.observe(&fresh, 2, 0));
+                    }
+                    while sweeps.load(Ordering::Acquire) <= chunk {
+                        std::thread::yield_now();
                     }
                 }
                 done.store(true, Ordering::Release);
             });
-            while !started.load(Ordering::Acquire) {
-                std::hint::spin_loop();
-            }
-            let (mut dropped, mut sweeps) = (0, 0);
+            let mut dropped = 0;
             loop {
                 let finished = done.load(Ordering::Acquire);
                 dropped += store.evict_idle(now).0;
-                sweeps += 1;
-                // Let the inserts through between sweeps (a sweep write-locks each shard).
-                std::thread::sleep(std::time::Duration::from_micros(200));
+                sweeps.fetch_add(1, Ordering::AcqRel);
                 if finished {
-                    break (dropped, sweeps);
+                    break dropped;
                 }
+                std::thread::yield_now();
             }
         });
-        assert!(sweeps > 1, "the sweeps overlapped the inserts");
-        assert_eq!(dropped, 2_000);
+        assert!(sweeps.into_inner() > CHUNKS);
+        assert_eq!(dropped, 2_000, "each idle conversation counted once");
         assert_eq!(store.evict_idle(now), (0, 0));
-        assert_eq!(store.stats().conversations, 20_000);
+        assert_eq!(store.stats().conversations, CHUNKS * PER_CHUNK as usize);
     }
 
+    /// Golden state keys. A snapshot stores accounts and conversations under
+    /// these keys, so a change of hash or of the bytes hashed would make every
+    /// restored shard miss its state. The expected values were computed
+    /// outside this code, with Python's `xxhash` package:
+    /// `xxhash.xxh3_128_hexdigest(tenant.encode() + b"\0" + id.encode())`.
+    /// They must never change; a new key scheme needs a new snapshot
+    /// [`FORMAT_VERSION`](crate::snapshot::FORMAT_VERSION) and a migration.
     #[test]
-    fn keys_are_the_hash_of_tenant_nul_id_short_or_long() {
-        for (t, i) in [
-            ("bsp-1", "628123"),
-            ("", ""),
-            ("t", &*"x".repeat(94)),
-            ("t", &*"x".repeat(95)),
-            ("tenant", &*"y".repeat(300)),
+    fn keys_are_pinned_for_short_and_long_ids() {
+        let x94 = "x".repeat(94);
+        let x95 = "x".repeat(95);
+        let y300 = "y".repeat(300);
+        for (t, i, want) in [
+            ("bsp", "acc-1", 0x2333696560b9f15008e7ce33a121caaa_u128),
+            ("bsp-1", "628123", 0xffcc5022a793fd22b5234e88fdf6919f),
+            ("", "", 0xa6cd5e9392000f6ac44bdff4074eecdb),
+            // 1 + 1 + 94 = 96 bytes: the longest key hashed one-shot on the stack.
+            ("t", &x94, 0x08b2bf669d02d48bad7a24888aad83df),
+            // 97 bytes: the first key hashed in streaming parts.
+            ("t", &x95, 0x4c3e97860100553508a858dc7c694aae),
+            ("tenant", &y300, 0x72886e4c82f82cb65a19d5354053200f),
         ] {
-            let joined = format!("{t}\0{i}");
-            assert_eq!(key_of(t, i), xxh3_128(joined.as_bytes()), "{t} {}", i.len());
+            assert_eq!(key_of(t, i), want, "key_of({t:?}, {} bytes)", i.len());
         }
-        assert_ne!(key_of("a", "bc"), key_of("ab", "c"));
     }
 
     #[test]
     fn keys_separate_tenants() {
         assert_ne!(key_of("t1", "a"), key_of("t2", "a"));
         assert_ne!(key_of("t", "1a"), key_of("t1", "a"));
-        assert_eq!(key_of("t", "a"), key_of("t", "a"));
-        // The key is the hash of `tenant \0 id`, as it always was.
-        assert_eq!(
-            key_of("bsp", "acc-1"),
-            xxhash_rust::xxh3::xxh3_128(b"bsp\0acc-1")
-        );
+        assert_ne!(key_of("a", "bc"), key_of("ab", "c"));
     }
 
     #[test]
