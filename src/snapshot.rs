@@ -22,7 +22,10 @@
 //! taken from `ctx.config().limits` on restore. Message text is never part of
 //! the state. Field order and enum variant order of the state types are part
 //! of the format: changing them needs a new
-//! [`FORMAT_VERSION`](crate::snapshot::FORMAT_VERSION).
+//! [`FORMAT_VERSION`](crate::snapshot::FORMAT_VERSION), and a fixture of the
+//! new version beside the old ones (`tests/snapshot_compat.rs` says how; the
+//! committed version-2 file there must keep reading, or be refused with a
+//! documented migration).
 //!
 //! Take a snapshot while the shard is paused (no `process` call running on
 //! it); otherwise the store and the watermark may not be from the same event.

@@ -1,0 +1,226 @@
+//! Upgrade compatibility: a shard snapshot written by an earlier build,
+//! committed as a file, must be read by this build with every value in it.
+//!
+//! `tests/fixtures/snapshot-v2.bin` was written once by format version 2
+//! (see [`satpam::snapshot`]) with [`write_fixture`] below, and is never
+//! rewritten: it stands for the state files on disk at every deployment
+//! that runs version 2. The expected values in
+//! [`the_v2_fixture_restores_with_its_accounts_counts_and_actions`] are
+//! literals: the times, event counts, conversations and users were checked
+//! when the file was written against figures counted from the input events
+//! (not from the snapshot code); the actions and signal counts are what the
+//! default rules of that build decided, as the state holds them.
+//!
+//! When the format changes (field order, a field added or removed, enum
+//! variant order of any state type, the key hash): bump
+//! `snapshot::FORMAT_VERSION`, generate the new version's fixture with
+//!
+//! ```text
+//! cargo test --test snapshot_compat -- --ignored write_fixture
+//! ```
+//!
+//! (it writes `snapshot-v<FORMAT_VERSION>.bin` and refuses to overwrite an
+//! existing file), commit it with its own test, and keep the old fixture's
+//! test: either this build still reads it (a migration), or the test asserts
+//! the refusal (`UnsupportedVersion`, "snapshot format version 2 is not
+//! supported") and the README documents what an operator does about it. A
+//! change that makes this test fail without a version bump would make every
+//! restarted shard misread its state.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{traffic, Script};
+use satpam::clock::ManualClock;
+use satpam::decide::{Action, CountryPolicy};
+use satpam::engine::Outcome;
+use satpam::event::{Country, Direction, MessageKind, Sender};
+use satpam::snapshot::{self, FORMAT_VERSION, HEADER_LEN, MAGIC};
+use satpam::{Engine, EngineConfig, EngineContext, Event, RuleSet, Scratch};
+
+fn fixture(version: u32) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/snapshot-v{version}.bin"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+/// What the fixture carries beside the state.
+const EXTRA: &[u8] = b"satpam snapshot fixture, format 2";
+
+fn context() -> Arc<EngineContext> {
+    Arc::new(EngineContext::new(
+        Arc::new(RuleSet::default_pack()),
+        CountryPolicy::enforce_everywhere(),
+        Arc::new(ManualClock::new(0)),
+        EngineConfig::default(),
+    ))
+}
+
+/// The fixture's input: an assistant (25 users) and a support bot (10
+/// users) of tenant `bsp-test`, two hours of the scripts in `common`.
+fn fixture_events() -> Vec<Event> {
+    let mut m = traffic(Script::Assistant, "fx-ai", 25, 120, true);
+    m.extend(traffic(Script::SupportBot, "fx-shop", 10, 120, true));
+    m.sort_by_key(|e| e.timestamp_ms);
+    m.into_iter()
+        .map(|e| Event::try_from(e).expect("valid"))
+        .collect()
+}
+
+/// What the test reads of one account: (last event ms, events in the hour
+/// before it, distinct users in the day, action in force, signals emitted).
+fn account_facts(engine: &Engine, account: &str) -> (i64, u64, u64, Action, u32) {
+    let a = engine.account("bsp-test", account).expect("account");
+    let last = a.behaviour.last_ms();
+    let t = a.behaviour.clone().totals(last);
+    (
+        last,
+        t.events_hour(),
+        t.users_day_rounded(),
+        a.decision.action(),
+        a.decision.signals(),
+    )
+}
+
+#[test]
+fn the_v2_fixture_restores_with_its_accounts_counts_and_actions() {
+    let bytes = &fixture(2)[..];
+    assert_eq!(&bytes[..8], &MAGIC, "magic");
+    assert_eq!(&bytes[8..12], &2u32.to_le_bytes(), "written as version 2");
+    assert_eq!(
+        FORMAT_VERSION, 2,
+        "a new version needs its own fixture: see the top of this file"
+    );
+    let payload_len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    assert_eq!(HEADER_LEN as u64 + payload_len, bytes.len() as u64);
+
+    let (engine, extra) =
+        snapshot::read_shard_with_extra(context(), &mut &bytes[..]).expect("version 2 reads");
+    assert_eq!(extra, EXTRA);
+    let stats = engine.store_stats();
+    assert_eq!((stats.accounts, stats.conversations), (2, 35));
+    assert_eq!(engine.watermark_ms(), 1_769_996_182_000);
+    // Looked up by tenant and account id: the state keys are what they were.
+    assert_eq!(
+        account_facts(&engine, "fx-ai"),
+        (1_769_996_160_000, 400, 24, Action::Suspend, 3)
+    );
+    assert_eq!(
+        account_facts(&engine, "fx-shop"),
+        (1_769_996_182_000, 90, 9, Action::None, 0)
+    );
+    assert!(engine.account("bsp-test", "fx-other").is_none());
+    assert!(engine.account("other-tenant", "fx-ai").is_none());
+
+    // The conversations came back too: the last event again is a duplicate
+    // (its id is remembered), and one from three hours back is late.
+    let mut scratch = Scratch::default();
+    let last = Event {
+        event_id: "fx-shop-e98".into(),
+        tenant_id: "bsp-test".into(),
+        account_id: "fx-shop".into(),
+        waba_id: String::new(),
+        user_id: "fx-shop-u6".into(),
+        conversation_id: "fx-shop:fx-shop-u6".into(),
+        direction: Direction::Outbound,
+        kind: MessageKind::Text,
+        template_category: None,
+        sender: Sender::Bot,
+        timestamp_ms: 1_769_996_182_000,
+        text: String::new(),
+        text_len: 60,
+        user_country: Country::parse("ID").expect("country"),
+        handoff: false,
+        reply_to: None,
+    };
+    assert_eq!(engine.process(&last, &mut scratch), Outcome::Duplicate);
+    let mut old = last.clone();
+    old.event_id = "fx-late".into();
+    old.timestamp_ms -= 3 * 3_600_000;
+    assert_eq!(engine.process(&old, &mut scratch), Outcome::Late);
+}
+
+/// A snapshot of another version is refused with a message that says so,
+/// not misread.
+#[test]
+fn another_version_is_refused_with_a_clear_message() {
+    let mut bytes = fixture(2);
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let err = snapshot::read_shard(context(), &mut bytes.as_slice())
+        .err()
+        .expect("refused");
+    assert_eq!(
+        err.to_string(),
+        "snapshot format version 1 is not supported (this build reads version 2)"
+    );
+}
+
+/// Writes `tests/fixtures/snapshot-v<FORMAT_VERSION>.bin` from
+/// [`fixture_events`], after checking the live shard against figures counted
+/// from the input. Run once per format version (see the top of this file).
+#[test]
+#[ignore = "writes the fixture of a new snapshot format version"]
+fn write_fixture() {
+    let events = fixture_events();
+    let clock = Arc::new(ManualClock::new(0));
+    let engine = Engine::with_context(Arc::new(EngineContext::new(
+        Arc::new(RuleSet::default_pack()),
+        CountryPolicy::enforce_everywhere(),
+        clock.clone(),
+        EngineConfig::default(),
+    )));
+    let mut scratch = Scratch::default();
+    for e in &events {
+        clock.advance_to(e.timestamp_ms);
+        engine.process(e, &mut scratch);
+    }
+    // Counted from the input, independently of the engine's windows.
+    for account in ["fx-ai", "fx-shop"] {
+        let mine: Vec<&Event> = events.iter().filter(|e| e.account_id == account).collect();
+        let last = mine.iter().map(|e| e.timestamp_ms).max().expect("events");
+        // The hour window is 6 buckets of 10 minutes, aligned to the bucket.
+        let bucket = 600_000;
+        let from = (last / bucket - 5) * bucket;
+        let in_hour = mine.iter().filter(|e| e.timestamp_ms >= from).count() as u64;
+        let users = mine
+            .iter()
+            .map(|e| e.user_id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64;
+        let facts = account_facts(&engine, account);
+        assert_eq!((facts.0, facts.1), (last, in_hour), "{account}");
+        // Distinct users are a linear-counting estimate: within 10% or 1.
+        assert!(
+            facts.2.abs_diff(users) <= (users / 10).max(1),
+            "{account}: {} users estimated, {users} in the input",
+            facts.2
+        );
+        eprintln!("{account}: {facts:?}");
+    }
+    let stats = engine.store_stats();
+    let conversations = events
+        .iter()
+        .map(|e| e.conversation_id.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(stats.conversations, conversations);
+    eprintln!(
+        "accounts {}, conversations {}, watermark {}",
+        stats.accounts,
+        stats.conversations,
+        engine.watermark_ms()
+    );
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/snapshot-v{FORMAT_VERSION}.bin"));
+    assert!(
+        !path.exists(),
+        "{} exists: a fixture is written once per format version",
+        path.display()
+    );
+    let mut out = Vec::new();
+    snapshot::write_shard_with_extra(&engine, EXTRA, &mut out).expect("snapshot");
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("fixtures dir");
+    std::fs::write(&path, out).expect("write fixture");
+    eprintln!("wrote {}", path.display());
+}
