@@ -241,15 +241,17 @@ impl Exposition {
 
 /// Metric families that exist only when Kafka is configured, so the
 /// embedded default (no broker) cannot show them: the per-partition lag
-/// gauge is registered on the first librdkafka statistics callback for a
-/// partition. They are checked against the service's telemetry instead.
+/// gauge of a partition exists while it is assigned, from the first
+/// librdkafka statistics callback after the assignment. They are checked
+/// against the service's telemetry instead.
 const KAFKA_ONLY: &[&str] = &["satpam_consumer_lag"];
 
 /// The telemetry's own exposition after it saw one partition's lag, as the
 /// Kafka source reports it.
 fn kafka_telemetry_exposition() -> Exposition {
     let t = satpam::telemetry::Telemetry::new(Duration::from_secs(60));
-    t.set_lag(3, 42);
+    t.partitions_assigned(&[3]);
+    t.set_lags([(3, 42)]);
     Exposition::parse(&t.render())
 }
 

@@ -442,3 +442,73 @@ async fn health_reflection_and_metrics_are_served() {
         .any(|(n, _)| n.starts_with("satpam_rule_hits_total{rule=")));
     svc.shutdown().await.expect("shutdown");
 }
+
+/// The `rule` → hits series of `satpam_rule_hits_total` in a scrape.
+fn rule_hits(samples: &[(String, f64)]) -> std::collections::BTreeMap<String, f64> {
+    samples
+        .iter()
+        .filter_map(|(name, v)| {
+            let rule = name
+                .strip_prefix("satpam_rule_hits_total{rule=\"")?
+                .strip_suffix("\"}")?;
+            Some((rule.to_string(), *v))
+        })
+        .collect()
+}
+
+/// A reload that drops a rule takes its hit series off /metrics; the rules
+/// kept keep their counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_removed_by_a_reload_leaves_metrics_and_the_others_keep_their_counts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let svc = start(dir.path()).await;
+    let ch = channel(&svc).await;
+    let metrics = svc.metrics_addr().expect("metrics");
+    ingest(
+        ch.clone(),
+        traffic(Script::Assistant, "hits", 25, 120, true),
+        500,
+    )
+    .await;
+    let before = rule_hits(&parse_prometheus(&http_get(metrics, "/metrics").await.1));
+    let pack: Vec<String> = satpam::RuleSet::default_pack()
+        .rules()
+        .iter()
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(
+        before.keys().cloned().collect::<Vec<_>>(),
+        {
+            let mut ids = pack.clone();
+            ids.sort();
+            ids
+        },
+        "one series per rule of the pack"
+    );
+    let (dropped, _) = before
+        .iter()
+        .find(|(_, v)| **v > 0.0)
+        .expect("a rule fired on the assistant's traffic");
+    let dropped = dropped.clone();
+
+    // The default pack without that rule.
+    let mut yaml: serde_yaml::Value =
+        serde_yaml::from_str(include_str!("../rules/default.yaml")).expect("yaml");
+    yaml["version"] = "without-one".into();
+    let rules = yaml["rules"].as_sequence_mut().expect("rules");
+    let n = rules.len();
+    rules.retain(|r| r["id"].as_str() != Some(&dropped));
+    assert_eq!(rules.len(), n - 1);
+    pb::admin_client::AdminClient::new(ch.clone())
+        .reload_rules(pb::ReloadRulesRequest {
+            rules_yaml: serde_yaml::to_string(&yaml).expect("yaml"),
+        })
+        .await
+        .expect("reloaded");
+
+    let after = rule_hits(&parse_prometheus(&http_get(metrics, "/metrics").await.1));
+    let mut want = before.clone();
+    want.remove(&dropped);
+    assert_eq!(after, want, "{dropped} gone, the others unchanged");
+    svc.shutdown().await.expect("shutdown");
+}

@@ -187,16 +187,14 @@ struct SourceContext {
 
 impl ClientContext for SourceContext {
     fn stats(&self, stats: Statistics) {
-        let mut total = 0;
         if let Some(t) = stats.topics.get(&self.shared.cfg.events_topic) {
-            for p in t.partitions.values() {
-                if p.partition >= 0 && p.consumer_lag >= 0 {
-                    self.shared.telemetry.set_lag(p.partition, p.consumer_lag);
-                    total += p.consumer_lag;
-                }
-            }
+            self.shared.telemetry.set_lags(
+                t.partitions
+                    .values()
+                    .filter(|p| p.partition >= 0 && p.consumer_lag >= 0)
+                    .map(|p| (p.partition, p.consumer_lag)),
+            );
         }
-        self.shared.telemetry.lag_total.set(total as f64);
     }
 }
 
@@ -220,6 +218,7 @@ impl ConsumerContext for SourceContext {
                 tracing::info!(partitions = ?parts, "partitions revoked: draining");
                 let offsets = drain(&self.shared, &parts);
                 commit(consumer, &self.shared, offsets, CommitMode::Sync);
+                self.shared.telemetry.partitions_revoked(&parts);
                 if let Err(e) = consumer.unassign() {
                     tracing::warn!(error = %e, "unassign failed");
                 }
@@ -239,6 +238,7 @@ impl SourceContext {
         let s = &self.shared;
         let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
         tracing::info!(partitions = ?parts, "partitions assigned");
+        s.telemetry.partitions_assigned(&parts);
         let committed: HashMap<i32, i64> = consumer
             .committed_offsets(tpl.clone(), Duration::from_secs(10))
             .map(|c| {

@@ -6,18 +6,19 @@
 //! Every metric is listed in the README's Metrics section.
 
 pub mod latency;
+pub mod series;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use metrics::{Counter, Gauge, Key, KeyName, Label, Metadata, Recorder, SharedString, Unit};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::decide::Action;
 use crate::rules::RuleSet;
 pub use latency::{Stage, StageLatencies, StageRecorder};
+pub use series::{PartitionLag, RuleHitCounters, RuleHits};
 
 /// Where events come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,37 +58,13 @@ pub struct SourceCounters {
     pub late: Counter,
 }
 
-/// Per-rule hit counters of one rule set.
-pub struct RuleHitCounters {
-    version: String,
-    by_index: Vec<Counter>,
-}
-
-impl RuleHitCounters {
-    /// Counts the rules that fired (indexes into the rule set's rules).
-    #[inline]
-    pub fn count(&self, fired: &[u16]) {
-        for &i in fired {
-            if let Some(c) = self.by_index.get(usize::from(i)) {
-                c.increment(1);
-            }
-        }
-    }
-
-    /// The rule set version these counters belong to.
-    pub fn version(&self) -> &str {
-        &self.version
-    }
-}
-
 /// Every metric of the service.
 pub struct Telemetry {
-    recorder: PrometheusRecorder,
     handle: PrometheusHandle,
     sources: [SourceCounters; 2],
     signals: [Counter; 6],
     rule_hits: ArcSwap<RuleHitCounters>,
-    rule_hit_cache: Mutex<HashMap<String, Counter>>,
+    rule_hit_series: RuleHits,
     /// Signals the broker did not acknowledge.
     pub delivery_failures: Counter,
     /// Rule reloads that succeeded.
@@ -120,8 +97,8 @@ pub struct Telemetry {
     pub snapshots: Counter,
     /// Signals not re-emitted after a restart because they were already on the topic.
     pub signals_fenced: Counter,
-    lag: Mutex<HashMap<i32, Gauge>>,
-    /// Total consumer lag, messages.
+    lag: PartitionLag,
+    /// Total consumer lag of the assigned partitions, messages.
     pub lag_total: Gauge,
     /// Per-stage latency.
     pub latency: StageLatencies,
@@ -192,11 +169,6 @@ impl Telemetry {
             ),
             ("satpam_signals_total", "Signals emitted, by action.", true),
             (
-                "satpam_rule_hits_total",
-                "Events a rule fired on, by rule.",
-                true,
-            ),
-            (
                 "satpam_signal_delivery_failures_total",
                 "Signals or dead letters the broker did not acknowledge.",
                 true,
@@ -250,11 +222,6 @@ impl Telemetry {
                 true,
             ),
             (
-                "satpam_consumer_lag",
-                "Messages behind the end of the events topic, by partition.",
-                false,
-            ),
-            (
                 "satpam_consumer_lag_total",
                 "Messages behind the end of the events topic.",
                 false,
@@ -286,11 +253,8 @@ impl Telemetry {
         let t = Telemetry {
             sources,
             signals,
-            rule_hits: ArcSwap::from_pointee(RuleHitCounters {
-                version: String::new(),
-                by_index: Vec::new(),
-            }),
-            rule_hit_cache: Mutex::new(HashMap::new()),
+            rule_hits: ArcSwap::from_pointee(RuleHitCounters::default()),
+            rule_hit_series: RuleHits::default(),
             delivery_failures: counter("satpam_signal_delivery_failures_total", &[]),
             reloads_ok: counter("satpam_rule_reloads_total", &[("result", "ok")]),
             reloads_failed: counter("satpam_rule_reloads_total", &[("result", "error")]),
@@ -307,11 +271,10 @@ impl Telemetry {
             commit_failures: counter("satpam_offset_commits_total", &[("result", "error")]),
             snapshots: counter("satpam_snapshots_total", &[]),
             signals_fenced: counter("satpam_signals_fenced_total", &[]),
-            lag: Mutex::new(HashMap::new()),
+            lag: PartitionLag::default(),
             lag_total: gauge("satpam_consumer_lag_total", &[]),
             latency: StageLatencies::new(quantile_window),
             handle,
-            recorder,
         };
         Arc::new(t)
     }
@@ -326,32 +289,12 @@ impl Telemetry {
         &self.signals[SIGNAL_ACTIONS.iter().position(|x| *x == a).unwrap_or(0)]
     }
 
-    /// Registers the per-rule hit counters of a newly loaded rule set
-    /// (counters of rule ids seen before are reused, so totals carry over).
+    /// Registers the per-rule hit counters of a newly loaded rule set:
+    /// counts of rule ids seen before carry over, and the series of rules
+    /// the set no longer has are removed.
     pub fn register_rules(&self, rules: &RuleSet) {
-        let Ok(mut cache) = self.rule_hit_cache.lock() else {
-            return;
-        };
-        let by_index = rules
-            .rules()
-            .iter()
-            .map(|r| {
-                cache
-                    .entry(r.id.clone())
-                    .or_insert_with(|| {
-                        let key = Key::from_parts(
-                            "satpam_rule_hits_total",
-                            vec![Label::new("rule", r.id.clone())],
-                        );
-                        self.recorder.register_counter(&key, &meta())
-                    })
-                    .clone()
-            })
-            .collect();
-        self.rule_hits.store(Arc::new(RuleHitCounters {
-            version: rules.version().to_string(),
-            by_index,
-        }));
+        self.rule_hits
+            .store(Arc::new(self.rule_hit_series.register(rules)));
     }
 
     /// The per-rule counters of the rule set registered last.
@@ -365,20 +308,25 @@ impl Telemetry {
         self.rule_hits.load()
     }
 
-    /// Sets the lag of one partition (registered on first sight).
-    pub fn set_lag(&self, partition: i32, lag: i64) {
-        let Ok(mut m) = self.lag.lock() else {
-            return;
-        };
-        m.entry(partition)
-            .or_insert_with(|| {
-                let key = Key::from_parts(
-                    "satpam_consumer_lag",
-                    vec![Label::new("partition", partition.to_string())],
-                );
-                self.recorder.register_gauge(&key, &meta())
-            })
-            .set(lag.max(0) as f64);
+    /// The partitions were assigned to this instance.
+    pub fn partitions_assigned(&self, partitions: &[i32]) {
+        self.lag.assign(partitions);
+    }
+
+    /// The partitions were revoked: their lag series are removed and the
+    /// total is of the partitions left.
+    pub fn partitions_revoked(&self, partitions: &[i32]) {
+        self.lag.revoke(partitions);
+        self.lag_total.set(self.lag.total() as f64);
+    }
+
+    /// Sets the lag of assigned partitions (from the consumer's statistics)
+    /// and the total; partitions not assigned are ignored.
+    pub fn set_lags(&self, lags: impl IntoIterator<Item = (i32, i64)>) {
+        for (p, lag) in lags {
+            self.lag.set(p, lag);
+        }
+        self.lag_total.set(self.lag.total() as f64);
     }
 
     /// The Prometheus text exposition of every metric.
@@ -387,6 +335,8 @@ impl Telemetry {
         if !out.ends_with('\n') && !out.is_empty() {
             out.push('\n');
         }
+        self.rule_hit_series.render(&mut out);
+        self.lag.render(&mut out);
         self.latency.render(
             LATENCY_METRIC,
             "Per-stage latency: quantiles over the recent window, sum and count since start.",
