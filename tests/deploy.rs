@@ -659,6 +659,41 @@ fn the_dockerfile_matches_the_service() {
         }
     }
 
+    // Cargo loads every workspace member's manifest, so the build copies
+    // each member and the context keeps its manifest.
+    let manifest: toml::Table = toml::from_str(&read("Cargo.toml")).expect("Cargo.toml");
+    let members = manifest["workspace"]["members"]
+        .as_array()
+        .expect("workspace.members");
+    let copied: Vec<String> = instructions(&d, "COPY")
+        .iter()
+        .filter(|c| !c.starts_with("--from"))
+        .flat_map(|c| {
+            let parts: Vec<&str> = c.split_whitespace().collect();
+            parts[..parts.len() - 1]
+                .iter()
+                .map(|s| s.trim_end_matches('/').to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for m in members
+        .iter()
+        .filter_map(|m| m.as_str())
+        .filter(|m| *m != ".")
+    {
+        let manifest = format!("{m}/Cargo.toml");
+        assert!(
+            copied
+                .iter()
+                .any(|c| *c == manifest || manifest.starts_with(&format!("{c}/"))),
+            "the Dockerfile does not copy workspace member {m}: {copied:?}"
+        );
+        assert!(
+            kept.contains(&manifest.as_str()),
+            ".dockerignore drops {manifest}"
+        );
+    }
+
     // HEALTHCHECK runs `satpam health` on the gRPC port, and that command
     // line works against the real service.
     let hc = instructions(&d, "HEALTHCHECK");

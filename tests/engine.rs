@@ -10,7 +10,7 @@ use satpam::clock::ManualClock;
 use satpam::decide::CountryPolicy;
 use satpam::engine::Outcome;
 use satpam::state::StateLimits;
-use satpam::{Engine, EngineConfig, Event, RuleSet, Scratch};
+use satpam::{Engine, EngineConfig, RuleSet};
 
 fn rules(mode: &str) -> Arc<RuleSet> {
     let src = format!(
@@ -20,11 +20,7 @@ fn rules(mode: &str) -> Arc<RuleSet> {
 }
 
 fn run(engine: &Engine, events: Vec<satpam::pb::v1::MessageEvent>) -> Vec<Outcome> {
-    let mut scratch = Scratch::default();
-    events
-        .into_iter()
-        .map(|m| engine.process(&Event::try_from(m).expect("valid"), &mut scratch))
-        .collect()
+    common::drive(engine, None, &common::events_of(events))
 }
 
 fn engine(rules: Arc<RuleSet>, limits: StateLimits) -> Engine {

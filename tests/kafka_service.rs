@@ -18,7 +18,7 @@ use common::{traffic, Script};
 use satpam::clock::ManualClock;
 use satpam::decide::CountryPolicy;
 use satpam::pb::v1 as pb;
-use satpam::{Engine, EngineConfig, Event, Outcome, RuleSet, Scratch};
+use satpam::{Engine, EngineConfig, Outcome, RuleSet};
 
 /// The signal ids the engine decides for `events`, replayed in memory.
 fn expected_signal_ids(events: &[pb::MessageEvent]) -> BTreeSet<String> {
@@ -34,14 +34,15 @@ fn replay(events: &[pb::MessageEvent]) -> (Engine, Vec<(String, usize)>) {
         Arc::new(ManualClock::new(0)),
         EngineConfig::default(),
     );
-    let mut scratch = Scratch::default();
-    let mut out = Vec::new();
-    for (i, m) in events.iter().enumerate() {
-        let e = Event::try_from(m.clone()).expect("valid");
-        if let Outcome::Processed(Some(s)) = engine.process(&e, &mut scratch) {
-            out.push((s.signal_id.clone(), i));
-        }
-    }
+    let outcomes = common::drive(&engine, None, &common::events_of(events.iter().cloned()));
+    let out = outcomes
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            Outcome::Processed(Some(s)) => Some((s.signal_id.clone(), i)),
+            _ => None,
+        })
+        .collect();
     (engine, out)
 }
 

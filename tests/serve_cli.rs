@@ -3,20 +3,14 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use common::http::{free_port, get_body, metric};
+use common::http::{free_addr, metric, wait_until};
+use satpam_testkit::process::Served;
 
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
+fn wait_for(what: &str, f: impl FnMut() -> bool) {
+    wait_until(what, Duration::from_secs(20), f);
 }
 
 /// Now, in the metric's unit and precision (seconds, to the millisecond).
@@ -25,15 +19,6 @@ fn unix_seconds() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970");
     d.as_millis() as f64 / 1e3
-}
-
-fn signal(pid: u32, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .expect("kill")
-        .success();
-    assert!(ok, "kill {sig}");
 }
 
 #[test]
@@ -51,22 +36,15 @@ fn sighup_reloads_rules_keeping_the_old_on_error_and_sigterm_stops_cleanly() {
         ),
     )
     .expect("config");
-    let port = free_port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_satpam"))
-        .args(["serve", "--config"])
+    let addr = free_addr();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_satpam"));
+    cmd.args(["serve", "--config"])
         .arg(&config)
         .current_dir(dir.path())
         .env("SATPAM_METRICS__LISTEN", addr.to_string())
-        .env("SATPAM_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    wait_for("/readyz", || {
-        get_body(addr, "/readyz").is_ok_and(|b| b.starts_with("ready"))
-    });
+        .env("SATPAM_LOG", "warn");
+    let log = dir.path().join("serve.log");
+    let child = Served::spawn(cmd, addr, &log, Duration::from_secs(20));
     let reloads = |result: &str| {
         metric(
             addr,
@@ -81,7 +59,7 @@ fn sighup_reloads_rules_keeping_the_old_on_error_and_sigterm_stops_cleanly() {
         "version: broken\nrules:\n  - id: x\n    when: \"nope >\"\n",
     )
     .expect("write");
-    signal(child.id(), "-HUP");
+    child.signal("-HUP");
     wait_for("the refused reload", || reloads("error") == Some(1.0));
     assert_eq!(reloads("ok"), Some(0.0), "the old rules stay");
     assert_eq!(
@@ -92,7 +70,7 @@ fn sighup_reloads_rules_keeping_the_old_on_error_and_sigterm_stops_cleanly() {
 
     std::fs::write(&rules, include_str!("../rules/default.yaml")).expect("write");
     let sent = unix_seconds();
-    signal(child.id(), "-HUP");
+    child.signal("-HUP");
     wait_for("the good reload", || reloads("ok") == Some(1.0));
     let seen = unix_seconds();
     let reloaded_at = metric(addr, "satpam_rules_loaded_timestamp_seconds").expect("t");
@@ -102,12 +80,9 @@ fn sighup_reloads_rules_keeping_the_old_on_error_and_sigterm_stops_cleanly() {
          reload {reloaded_at}, seen at {seen}"
     );
 
-    signal(child.id(), "-TERM");
-    let status = child.wait().expect("exit");
+    let status = child.terminate();
     assert!(status.success(), "clean exit on SIGTERM: {status}");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
-        .expect("read");
+    let stderr = std::fs::read_to_string(&log).expect("log");
     assert!(
         stderr.contains("rules reload refused"),
         "the refusal is logged: {stderr}"

@@ -14,7 +14,7 @@ use satpam::engine::Outcome;
 use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
 use satpam::snapshot::{self, HEADER_LEN};
 use satpam::state::{key_of, AccountEntry, StateLimits};
-use satpam::{Engine, EngineConfig, EngineContext, Event, RuleSet, Scratch};
+use satpam::{Engine, EngineConfig, EngineContext, Event, RuleSet};
 
 /// Short idle limits and frequent sweeps, so that sweeps evict state
 /// during the traffic and across its idle gap.
@@ -43,14 +43,7 @@ fn context(now_ms: i64) -> (Arc<EngineContext>, Arc<ManualClock>) {
 
 /// Runs events on event time, as the replay driver does.
 fn run(engine: &Engine, clock: &ManualClock, events: &[Event]) -> Vec<Outcome> {
-    let mut scratch = Scratch::default();
-    events
-        .iter()
-        .map(|e| {
-            clock.advance_to(e.timestamp_ms);
-            engine.process(e, &mut scratch)
-        })
-        .collect()
+    common::drive(engine, Some(clock), events)
 }
 
 fn snapshot_bytes(engine: &Engine) -> Vec<u8> {

@@ -169,11 +169,7 @@ fn write_fixture() {
         clock.clone(),
         EngineConfig::default(),
     )));
-    let mut scratch = Scratch::default();
-    for e in &events {
-        clock.advance_to(e.timestamp_ms);
-        engine.process(e, &mut scratch);
-    }
+    common::drive(&engine, Some(&clock), &events);
     // Counted from the input, independently of the engine's windows.
     for account in ["fx-ai", "fx-shop"] {
         let mine: Vec<&Event> = events.iter().filter(|e| e.account_id == account).collect();

@@ -8,12 +8,15 @@
 //! SATPAM_TEST_BROKERS=127.0.0.1:19092 cargo test -p satpam-loadgen --test run -- --ignored
 //! ```
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
+use satpam_testkit::http::free_addr;
+use satpam_testkit::kafka::{brokers, unique};
+use satpam_testkit::process::Served;
 use serde_json::Value;
 
 const LOADGEN: &str = env!("CARGO_BIN_EXE_satpam-loadgen");
@@ -42,34 +45,22 @@ fn satpam_bin() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
-    let mut text = String::new();
-    s.read_to_string(&mut text)?;
-    Ok(text)
-}
-
-/// `satpam serve` on free ports; stopped when dropped.
+/// `satpam serve` on free ports; stopped (SIGTERM) when dropped.
 struct Serve {
-    child: Child,
     grpc: SocketAddr,
-    metrics: SocketAddr,
-    log: PathBuf,
+    served: Served,
+}
+
+impl Deref for Serve {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.served
+    }
 }
 
 impl Serve {
     fn start(dir: &Path, extra_toml: &str) -> Serve {
-        let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let (grpc, metrics) = (free_addr(), free_addr());
         let config = dir.join("satpam.toml");
         std::fs::write(
             &config,
@@ -80,60 +71,26 @@ impl Serve {
             ),
         )
         .expect("config");
-        let log = dir.join("satpam.log");
-        let child = Command::new(satpam_bin())
-            .args(["serve", "--config"])
+        let mut cmd = Command::new(satpam_bin());
+        cmd.args(["serve", "--config"])
             .arg(&config)
-            .env("SATPAM_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .expect("satpam serve");
-        let s = Serve {
-            child,
-            grpc,
+            .env("SATPAM_LOG", "warn");
+        let served = Served::spawn(
+            cmd,
             metrics,
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if get(metrics, "/readyz").is_ok_and(|b| b.contains("ready")) {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("satpam did not become ready:\n{}", s.log_text());
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+            &dir.join("satpam.log"),
+            Duration::from_secs(60),
+        );
+        Serve { grpc, served }
     }
 
     /// `satpam=<pid>`, for `--watch-pid`.
     fn watch_pid(&self) -> String {
-        format!("satpam={}", self.child.id())
+        format!("satpam={}", self.pid())
     }
 
     fn metrics_url(&self) -> String {
         format!("http://{}/metrics", self.metrics)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -194,9 +151,9 @@ fn short_run_json(target_args: &[&str], serve: &Serve) -> RunOutput {
         &watch,
         "--json",
     ]);
-    let cpu_before = cpu_seconds(serve.child.id());
+    let cpu_before = cpu_seconds(serve.pid());
     let out = loadgen(&args);
-    let satpam_cpu_s = cpu_seconds(serve.child.id()) - cpu_before;
+    let satpam_cpu_s = cpu_seconds(serve.pid()) - cpu_before;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
@@ -467,22 +424,11 @@ fn bad_arguments_are_refused_with_the_reason() {
     }
 }
 
-/// The broker under test (`SATPAM_TEST_BROKERS`, set by `.ci/run`).
-fn brokers() -> String {
-    std::env::var("SATPAM_TEST_BROKERS").expect(
-        "SATPAM_TEST_BROKERS is not set: start a broker with `scripts/broker.sh start` and export SATPAM_TEST_BROKERS=127.0.0.1:19092",
-    )
-}
-
 #[test]
 #[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
 fn kafka_run_reports_throughput_latency_and_a_raw_consume_baseline() {
     let brokers = brokers();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let name = format!("lg-{}-{nanos}", std::process::id());
+    let name = unique("lg");
     let (events, signals) = (format!("{name}.events"), format!("{name}.signals"));
     let out = loadgen(&[
         "topics",

@@ -6,7 +6,38 @@ pub mod http;
 pub mod kafka;
 pub mod service;
 
+use satpam::clock::ManualClock;
+use satpam::engine::Outcome;
 use satpam::pb::v1::{Direction, MessageEvent, MessageKind, Sender, TemplateCategory};
+use satpam::{Engine, Event, Scratch};
+
+/// Runs `events` through `engine` in order with one scratch, as the replay
+/// driver does; with a `clock`, it is moved to each event's time first
+/// (decisions stamped on event time). Returns every outcome.
+pub fn drive<'a>(
+    engine: &Engine,
+    clock: Option<&ManualClock>,
+    events: impl IntoIterator<Item = &'a Event>,
+) -> Vec<Outcome> {
+    let mut scratch = Scratch::default();
+    events
+        .into_iter()
+        .map(|e| {
+            if let Some(c) = clock {
+                c.advance_to(e.timestamp_ms);
+            }
+            engine.process(e, &mut scratch)
+        })
+        .collect()
+}
+
+/// Validated events of wire messages (test messages are all valid).
+pub fn events_of(messages: impl IntoIterator<Item = MessageEvent>) -> Vec<Event> {
+    messages
+        .into_iter()
+        .map(|m| Event::try_from(m).expect("valid"))
+        .collect()
+}
 
 /// Start of every script: 2026-02-02T00:00:00Z.
 pub const T0: i64 = 1_769_990_400_000;

@@ -1,0 +1,73 @@
+//! Plain HTTP/1.0 GETs and metric lookups against a running server, free
+//! loopback ports, and waiting for a condition.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+/// GET `path`; returns (status, body).
+pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response");
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(bad)?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    Ok((status, body.to_string()))
+}
+
+/// The body of a GET, whatever the status.
+pub fn get_body(addr: SocketAddr, path: &str) -> std::io::Result<String> {
+    get(addr, path).map(|(_, body)| body)
+}
+
+/// The value of the sample named exactly `name` (labels included) in a
+/// Prometheus text exposition.
+pub fn metric_in(exposition: &str, name: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            l.rsplit_once(' ')
+                .filter(|(n, _)| *n == name)
+                .and_then(|(_, v)| v.parse().ok())
+        })
+}
+
+/// The value of one sample, scraped from `/metrics` now.
+pub fn metric(addr: SocketAddr, name: &str) -> Option<f64> {
+    metric_in(&get_body(addr, "/metrics").ok()?, name)
+}
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A loopback address on a free port.
+pub fn free_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
+}
+
+/// Polls `f` every 50 ms until it holds; panics naming `what` after
+/// `timeout`. The timeout only bounds a failing test: nothing is asserted
+/// about how long it took.
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}

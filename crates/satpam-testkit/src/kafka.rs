@@ -1,0 +1,179 @@
+//! The test broker (Tansu, started by `scripts/broker.sh`): its address,
+//! unique names, topics, producing keyed records and reading topics back.
+//! Tests that need it are `#[ignore]`d in the plain test run and fail
+//! loudly when asked to run without a broker.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+/// The broker under test: `SATPAM_TEST_BROKERS`, set by `.ci/run` after
+/// `scripts/broker.sh start`.
+pub fn brokers() -> String {
+    std::env::var("SATPAM_TEST_BROKERS").expect(
+        "SATPAM_TEST_BROKERS is not set: start a broker with `scripts/broker.sh start` and export SATPAM_TEST_BROKERS=127.0.0.1:19092",
+    )
+}
+
+/// A name no other test run uses: `prefix`, the process id and the clock.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// The topics and consumer group of one test.
+#[derive(Clone, Debug)]
+pub struct Topics {
+    /// `<name>.events`.
+    pub events: String,
+    /// `<name>.signals`.
+    pub signals: String,
+    /// `<name>.dlq`.
+    pub dlq: String,
+    /// `<name>.group`.
+    pub group: String,
+}
+
+/// Creates the events, signals and dead-letter topics of `name`
+/// (`partitions` each).
+pub async fn create_topics(name: &str, partitions: i32) -> Topics {
+    let t = Topics {
+        events: format!("{name}.events"),
+        signals: format!("{name}.signals"),
+        dlq: format!("{name}.dlq"),
+        group: format!("{name}.group"),
+    };
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .expect("admin client");
+    let topics: Vec<NewTopic> = [&t.events, &t.signals, &t.dlq]
+        .iter()
+        .map(|n| NewTopic::new(n, partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let results = admin
+        .create_topics(
+            &topics,
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .expect("create topics");
+    for r in results {
+        r.expect("topic created");
+    }
+    t
+}
+
+/// An idempotent producer.
+pub fn producer() -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer")
+}
+
+/// Produces (key, payload) records in order, waiting when the producer's
+/// queue is full, then flushes.
+pub fn produce_keyed<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    p: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    records: impl IntoIterator<Item = (K, V)>,
+) {
+    for (key, payload) in records {
+        let mut record = BaseRecord::to(topic)
+            .key(key.as_ref())
+            .payload(payload.as_ref());
+        loop {
+            match p.send(record) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    record = r;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// One record read back from a topic.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset.
+    pub offset: i64,
+    /// Its key.
+    pub key: Option<Vec<u8>>,
+    /// Its payload (empty when none).
+    pub payload: Vec<u8>,
+    /// Its headers, values as (lossy) UTF-8.
+    pub headers: HashMap<String, String>,
+}
+
+/// Reads every record of `topic` from the start until `done` says so or
+/// `timeout` passes; returns what it read.
+pub fn read_topic(
+    topic: &str,
+    timeout: Duration,
+    mut done: impl FnMut(&[Record]) -> bool,
+) -> Vec<Record> {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", unique("reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let md = c
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    let mut tpl = TopicPartitionList::new();
+    for t in md.topics() {
+        for p in t.partitions() {
+            tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
+                .expect("tpl");
+        }
+    }
+    c.assign(&tpl).expect("assign");
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while Instant::now() < deadline && !done(&out) {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(200)) {
+            let headers = m
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|x| {
+                            (
+                                x.key.to_string(),
+                                x.value
+                                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                                    .unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(Record {
+                partition: m.partition(),
+                offset: m.offset(),
+                key: m.key().map(<[u8]>::to_vec),
+                payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                headers,
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,17 @@
+//! Test support shared by satpam's integration tests (`tests/`) and the
+//! load harness's (`loadtest/tests/`): one copy of each helper.
+//!
+//! * [`http`]: plain HTTP/1.0 GETs, metric lookups, free ports, waiting.
+//! * [`prom`]: strict parsing of the Prometheus text exposition.
+//! * [`process`]: `satpam serve` (or any server with `/readyz`) as a child
+//!   process, ready before it is handed out, stopped when dropped.
+//! * [`kafka`]: the test broker, topics, producing and reading records.
+//!
+//! It depends on no satpam crate, so it is never part of the production
+//! library's build; what needs satpam's types (scripted traffic, driving an
+//! engine, decoding signals) stays in `tests/common`.
+
+pub mod http;
+pub mod kafka;
+pub mod process;
+pub mod prom;
