@@ -206,8 +206,6 @@ fn check_common(v: &Value, target: &str) {
     assert_eq!(main["events"], 10_000, "2,000/s for 5 s");
     assert_eq!(main["offered_rate"], 2000.0);
     assert_eq!(v["duration_s"], main["seconds"]);
-    // The last of the 10,000 events is due 4.9995 s in, and none goes early.
-    assert!(f64_of(&v["duration_s"], "duration_s") >= 4.999, "{v}");
     assert_eq!(drain_phase["events"], 20_000, "--drain-events");
     assert_eq!(v["drain"]["events"], 20_000);
     let sent = v["events_sent"].as_u64().expect("events_sent");
