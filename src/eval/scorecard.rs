@@ -423,6 +423,9 @@ mod tests {
             decided_at_ms: t,
             trigger_event_id: String::new(),
             policy_country: None,
+            policy_version: String::new(),
+            policy_rule: String::new(),
+            policy_outcome: crate::decide::PolicyOutcome::Enforce,
         }
     }
 
