@@ -356,11 +356,7 @@ impl Engine {
                 if outbound && e.sender == Sender::MetaBusinessAgent {
                     acct.policy.saw_business_agent(e.timestamp_ms);
                 }
-                let applied = if acct.policy.uses_business_agent(at_ms) {
-                    Applied::BUSINESS_AGENT
-                } else {
-                    policy.at(country, at_ms)
-                };
+                let applied = applied_policy(&policy, acct, at_ms);
                 let input = LadderInput {
                     score,
                     sessions,
@@ -460,6 +456,17 @@ impl Engine {
     /// A copy of one account's state, if tracked.
     pub fn account(&self, tenant_id: &str, account_id: &str) -> Option<AccountEntry> {
         self.store.account(key_of(tenant_id, account_id))
+    }
+}
+
+/// The policy outcome in force for `acct` at `at_ms`: Meta's Business
+/// Agent rule when the account used it lately, else the outcome of the
+/// account's main market on that day.
+pub fn applied_policy(policy: &CountryPolicy, acct: &AccountEntry, at_ms: i64) -> Applied {
+    if acct.policy.uses_business_agent(at_ms) {
+        Applied::BUSINESS_AGENT
+    } else {
+        policy.at(acct.behaviour.main_country(), at_ms)
     }
 }
 
