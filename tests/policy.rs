@@ -57,7 +57,17 @@ fn two_policy_versions_differ_only_where_the_outcome_changed() {
         ..ScenarioConfig::default()
     };
     let scenario = Scenario::generate(&config, Arc::new(TextBank::builtin()));
-    let events: Vec<MessageEvent> = scenario.events().collect();
+    // Every fifth account's users are moved to Italy, so the market whose
+    // outcome changes holds assistants whatever the generator drew.
+    let events: Vec<MessageEvent> = scenario
+        .events()
+        .map(|mut m| {
+            if m.account_id.bytes().last().is_some_and(|b| (b - b'0') % 5 == 0) {
+                m.user_country = "IT".into();
+            }
+            m
+        })
+        .collect();
     let v1 = CountryPolicy::from_yaml(ENFORCE, "v1.yaml").expect("v1");
     let v2 = CountryPolicy::from_yaml(&charge_italy_from(config.start_ms), "v2.yaml").expect("v2");
     let (a, _) = replay(&events, v1);
@@ -210,4 +220,62 @@ fn the_charge_ledger_counts_non_template_outbound_after_the_charge() {
         .days()
         .iter()
         .all(|(d, _)| *d >= T0 - 86_400_000 && *d <= T0 + 86_400_000));
+}
+
+/// The scenario's hard negative: assistant-shaped traffic answered by Meta's
+/// Business Agent is never actioned, and counts as legitimate (not as exempt
+/// by a market's policy).
+#[test]
+fn the_scorecard_counts_business_agent_accounts_as_untouched_legitimate() {
+    let config = ScenarioConfig {
+        accounts: 240,
+        hours: 4.0,
+        seed: 11,
+        ..ScenarioConfig::default()
+    };
+    let scenario = Scenario::generate(&config, Arc::new(TextBank::builtin()));
+    let labels = scenario.labels().to_vec();
+    let agents: Vec<String> = labels
+        .iter()
+        .filter(|l| l.archetype.name() == "meta_business_agent")
+        .map(|l| l.account_id.clone())
+        .collect();
+    assert!(
+        agents.len() >= 2,
+        "the scenario must hold Business Agent accounts"
+    );
+    let events: Vec<MessageEvent> = scenario.events().collect();
+    for m in events.iter().filter(|m| agents.contains(&m.account_id)) {
+        if m.direction == Direction::Outbound as i32 && m.kind != MessageKind::Template as i32 {
+            assert_ne!(
+                m.sender,
+                Sender::Bot as i32,
+                "a Business Agent account's reply sent by its own bot"
+            );
+        }
+    }
+    let run = satpam::eval::evaluate(
+        events.into_iter().map(Ok),
+        labels,
+        Arc::new(RuleSet::default_pack()),
+        CountryPolicy::default(),
+        Overrides::default(),
+        |_| {},
+    );
+    let row = run
+        .scorecard
+        .archetypes
+        .iter()
+        .find(|r| r.archetype == "meta_business_agent")
+        .expect("a row");
+    // Every one of them is in its row: none was exempted as an allowed market.
+    assert_eq!(row.accounts as usize, agents.len());
+    assert_eq!(
+        (row.flagged, row.throttled, row.suspended, row.charged),
+        (0, 0, 0, 0)
+    );
+    assert!(run
+        .strongest
+        .iter()
+        .all(|s| !agents.contains(&s.account_id)));
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::decide::{CountryPolicy, Level, Overrides, PolicyOutcome, Signal};
+use crate::decide::{Applied, CountryPolicy, Level, Overrides, PolicyOutcome, Signal};
 use crate::engine::{applied_policy, EngineConfig};
 use crate::io::RecordError;
 use crate::pb::v1::MessageEvent;
@@ -60,10 +60,14 @@ pub fn evaluate(
     let policy = engine.context().policy();
     engine.store().for_each_account(|a| {
         let applied = applied_policy(&policy, a, a.behaviour.last_ms());
-        if matches!(
-            applied.outcome,
-            PolicyOutcome::Allow | PolicyOutcome::FlagOnly
-        ) {
+        // Exempt by the market's policy; Meta's Business Agent is not a
+        // market exemption but a legitimate business, and counts as one.
+        if applied != Applied::BUSINESS_AGENT
+            && matches!(
+                applied.outcome,
+                PolicyOutcome::Allow | PolicyOutcome::FlagOnly
+            )
+        {
             card.exempt(&a.account_id, a.decision.level() >= Level::Throttle);
         }
     });
