@@ -62,7 +62,11 @@ fn two_policy_versions_differ_only_where_the_outcome_changed() {
     let events: Vec<MessageEvent> = scenario
         .events()
         .map(|mut m| {
-            if m.account_id.bytes().last().is_some_and(|b| (b - b'0') % 5 == 0) {
+            if m.account_id
+                .bytes()
+                .last()
+                .is_some_and(|b| (b - b'0') % 5 == 0)
+            {
                 m.user_country = "IT".into();
             }
             m

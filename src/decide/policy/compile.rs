@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use super::date::format_date;
-use super::{Applied, CountryPolicy, PolicyEntry, Scope, Segment};
+use super::{country_slot, Applied, CountryPolicy, PolicyEntry, Scope, Segment, COUNTRY_SLOTS};
 use crate::event::Country;
 
 /// One problem of a policy file, at a line (0: the file as a whole).
@@ -203,7 +203,7 @@ pub(super) fn build(
     for (_, members) in &regions {
         countries.extend(members.iter().copied());
     }
-    let mut timelines = HashMap::new();
+    let mut timelines: Vec<Option<Box<[Segment]>>> = vec![None; COUNTRY_SLOTS];
     for c in countries {
         let rs = region_of(c);
         let t = timeline(
@@ -211,7 +211,9 @@ pub(super) fn build(
             |s| matches!(s, Scope::Country(x) if *x == c),
             |s| matches!(s, Scope::Region(r) if rs.contains(&r.as_str())),
         );
-        timelines.insert(c, t);
+        if let Some(slot) = country_slot(c).and_then(|i| timelines.get_mut(i)) {
+            *slot = Some(t.into_boxed_slice());
+        }
     }
     Ok(CountryPolicy {
         version,

@@ -13,7 +13,6 @@ mod compile;
 mod date;
 mod file;
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -140,8 +139,9 @@ pub struct CountryPolicy {
     version: String,
     entries: Vec<PolicyEntry>,
     regions: Vec<(String, Vec<Country>)>,
-    /// Countries with an entry of their own or of a region.
-    timelines: HashMap<Country, Vec<Segment>>,
+    /// Countries with an entry of their own or of a region, by
+    /// [`country_slot`]: one array index per event, no hashing.
+    timelines: Vec<Option<Box<[Segment]>>>,
     default_timeline: Vec<Segment>,
 }
 
@@ -151,6 +151,19 @@ impl Default for CountryPolicy {
         const SRC: &str = include_str!("../../../rules/countries.yaml");
         Self::from_yaml(SRC, "rules/countries.yaml")
             .unwrap_or_else(|e| panic!("built-in country policy: {e}"))
+    }
+}
+
+/// Slots of the per-country table: AA..ZZ.
+pub(crate) const COUNTRY_SLOTS: usize = 26 * 26;
+
+/// The table slot of a known country (`None` for `??`).
+pub(crate) fn country_slot(c: Country) -> Option<usize> {
+    match c.as_str().as_bytes() {
+        [a @ b'A'..=b'Z', b @ b'A'..=b'Z'] => {
+            Some(usize::from(a - b'A') * 26 + usize::from(b - b'A'))
+        }
+        _ => None,
     }
 }
 
@@ -213,10 +226,15 @@ impl CountryPolicy {
     /// The outcome in force for an account whose main market is `country`
     /// (the default when unknown) at `at_ms`.
     pub fn at(&self, country: Option<Country>, at_ms: i64) -> Applied {
-        let timeline = country
-            .and_then(|c| self.timelines.get(&c))
-            .unwrap_or(&self.default_timeline);
-        lookup(timeline, at_ms)
+        lookup(self.timeline_of(country), at_ms)
+    }
+
+    fn timeline_of(&self, country: Option<Country>) -> &[Segment] {
+        country
+            .and_then(country_slot)
+            .and_then(|i| self.timelines.get(i))
+            .and_then(|t| t.as_deref())
+            .unwrap_or(&self.default_timeline)
     }
 
     /// The outcome alone (see [`CountryPolicy::at`]).
@@ -244,9 +262,7 @@ impl CountryPolicy {
     /// The instants at which the outcome of `country` changes, with what
     /// applies from each (the first from `i64::MIN`).
     pub fn timeline(&self, country: Option<Country>) -> Vec<(i64, Applied)> {
-        country
-            .and_then(|c| self.timelines.get(&c))
-            .unwrap_or(&self.default_timeline)
+        self.timeline_of(country)
             .iter()
             .map(|s| (s.from_ms, s.applied))
             .collect()
