@@ -110,6 +110,7 @@ fn check(m: &pb::MessageEvent) -> Result<Checked, ValidationError> {
     let sender = match pb::Sender::try_from(m.sender) {
         Ok(pb::Sender::Bot) => Sender::Bot,
         Ok(pb::Sender::HumanAgent) => Sender::HumanAgent,
+        Ok(pb::Sender::MetaBusinessAgent) => Sender::MetaBusinessAgent,
         Ok(pb::Sender::Unknown) | Ok(pb::Sender::Unspecified) => Sender::Unknown,
         Err(_) => {
             return Err(ValidationError::InvalidEnum {
@@ -269,6 +270,9 @@ impl From<&Signal> for pb::EnforcementSignal {
                 .policy_country
                 .map(|c| c.as_str().to_string())
                 .unwrap_or_default(),
+            policy_version: s.policy_version.clone(),
+            policy_rule: s.policy_rule.clone(),
+            policy_outcome: s.policy_outcome.name().to_string(),
         }
     }
 }

@@ -11,9 +11,10 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::clock::Clock;
 use crate::decide::signal::signal_id;
 use crate::decide::{
-    Action, CountryPolicy, Evidence, LadderInput, Overrides, RuleActivity, RuleEvidence, Signal,
+    Action, Applied, CountryPolicy, Evidence, LadderInput, Overrides, RuleActivity, RuleEvidence,
+    Signal,
 };
-use crate::event::Event;
+use crate::event::{Direction, Event, MessageKind, Sender};
 use crate::features::{extract, ExtractInput, FeatureVector};
 use crate::rules::RuleSet;
 use crate::state::{key_of, AccountEntry, ScanFacts, StateLimits, StateStore, StoreStats};
@@ -41,6 +42,7 @@ impl Default for EngineConfig {
 pub struct Scratch {
     features: FeatureVector,
     fired: Vec<u16>,
+    charged: bool,
 }
 
 impl Scratch {
@@ -53,6 +55,12 @@ impl Scratch {
     /// event processed with this scratch; empty for a duplicate or late event.
     pub fn fired(&self) -> &[u16] {
         &self.fired
+    }
+
+    /// Whether the last event was a message Meta charges the AI Provider for:
+    /// a non-template outbound message of an account with CHARGE in force.
+    pub fn charged(&self) -> bool {
+        self.charged
     }
 }
 
@@ -289,6 +297,7 @@ impl Engine {
     pub fn process(&self, e: &Event, scratch: &mut Scratch) -> Outcome {
         self.counters.events.fetch_add(1, Ordering::Relaxed);
         scratch.fired.clear();
+        scratch.charged = false;
         let ctx = &*self.ctx;
         let rules = ctx.rules.load();
         let scan = if e.has_text() {
@@ -343,15 +352,28 @@ impl Engine {
                 let sessions = totals.sessions_day();
                 let users = totals.users_day_rounded();
                 let country = acct.behaviour.main_country();
+                let outbound = e.direction == Direction::Outbound;
+                if outbound && e.sender == Sender::MetaBusinessAgent {
+                    acct.policy.saw_business_agent(e.timestamp_ms);
+                }
+                let applied = applied_policy(&policy, acct, at_ms);
                 let input = LadderInput {
                     score,
                     sessions,
                     users,
                     now_ms: at_ms,
                     override_mode: override_in_force.map(|o| o.mode),
-                    policy: policy.outcome(country),
+                    policy: applied.outcome,
                 };
-                let Some(t) = acct.decision.step(rules.decision(), &input) else {
+                let step = acct.decision.step(rules.decision(), &input);
+                if outbound
+                    && e.kind != MessageKind::Template
+                    && acct.decision.action() == Action::Charge
+                {
+                    acct.policy.charge(e.timestamp_ms);
+                    scratch.charged = true;
+                }
+                let Some(t) = step else {
                     return Outcome::Processed(None);
                 };
                 let reason = match override_in_force {
@@ -386,6 +408,9 @@ impl Engine {
                     decided_at_ms: now_ms,
                     trigger_event_id: e.event_id.clone(),
                     policy_country: country,
+                    policy_version: policy.version().to_string(),
+                    policy_rule: policy.rule_id(applied).to_string(),
+                    policy_outcome: applied.outcome,
                 })))
             });
         match &outcome {
@@ -431,6 +456,17 @@ impl Engine {
     /// A copy of one account's state, if tracked.
     pub fn account(&self, tenant_id: &str, account_id: &str) -> Option<AccountEntry> {
         self.store.account(key_of(tenant_id, account_id))
+    }
+}
+
+/// The policy outcome in force for `acct` at `at_ms`: Meta's Business
+/// Agent rule when the account used it lately, else the outcome of the
+/// account's main market on that day.
+pub fn applied_policy(policy: &CountryPolicy, acct: &AccountEntry, at_ms: i64) -> Applied {
+    if acct.policy.uses_business_agent(at_ms) {
+        Applied::BUSINESS_AGENT
+    } else {
+        policy.at(acct.behaviour.main_country(), at_ms)
     }
 }
 

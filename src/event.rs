@@ -53,6 +53,8 @@ pub enum Sender {
     Bot,
     /// A human agent.
     HumanAgent,
+    /// Meta's own Business Agent, answering for the business (allowed AI).
+    MetaBusinessAgent,
     /// Not reported (or an inbound message).
     Unknown,
 }

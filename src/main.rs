@@ -98,6 +98,37 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Validate and query the country policy by date.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate policy files; exits non-zero with file:line: reason on error.
+    Check {
+        /// Policy files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// What applied in a market on a date (or at an RFC 3339 instant), and the
+    /// market's whole timeline.
+    At {
+        /// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 instant.
+        #[arg(long)]
+        date: String,
+        /// ISO 3166-1 alpha-2 country of the account's users; empty: unknown.
+        #[arg(long, default_value = "")]
+        country: String,
+        /// Policy file. Default: the built-in rules/countries.yaml.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -145,6 +176,15 @@ fn main() -> ExitCode {
         Command::Rules { command } => match command {
             RulesCommand::Check { files } => cli::rules::check(&files),
             RulesCommand::Features { rules } => cli::rules::features(rules.as_deref()),
+        },
+        Command::Policy { command } => match command {
+            PolicyCommand::Check { files } => cli::policy::check(&files),
+            PolicyCommand::At {
+                date,
+                country,
+                policy,
+                json,
+            } => cli::policy::at(&date, &country, policy.as_deref(), json),
         },
     };
     match result {

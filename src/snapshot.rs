@@ -1,7 +1,7 @@
 //! A snapshot holds a shard's state store, event-time watermark and next
 //! sweep time.
 //!
-//! # Format (version 2)
+//! # Format (version 3; version 2 is read too)
 //!
 //! | bytes | field                                            |
 //! |-------|--------------------------------------------------|
@@ -45,11 +45,15 @@ use crate::state::StoreSeed;
 /// The first bytes of every shard snapshot.
 pub const MAGIC: [u8; 8] = *b"SATPAMSS";
 
-/// The format version this build writes and reads. Version 2: a
-/// conversation remembers 32-bit event-id hashes (version 1: 64-bit); a
-/// version-1 snapshot is refused and the partition starts empty at the
-/// committed offset.
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version this build writes. Version 3: an account carries its
+/// policy state (Business Agent use, charge ledger) after its ladder state.
+/// Version 2 (no policy state) is still read, each account with an empty
+/// policy state. Version 1 (64-bit event-id hashes) is refused and the
+/// partition starts empty at the committed offset.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The oldest format version this build reads.
+pub const OLDEST_READABLE_VERSION: u32 = 2;
 
 /// Bytes before the payload: magic, version, payload length, checksum.
 pub const HEADER_LEN: usize = 8 + 4 + 8 + 8;
@@ -65,7 +69,7 @@ pub enum SnapshotError {
     #[error("not a satpam shard snapshot (the magic bytes are wrong)")]
     BadMagic,
     /// Written by a build with another format version.
-    #[error("snapshot format version {found} is not supported (this build reads version {FORMAT_VERSION})")]
+    #[error("snapshot format version {found} is not supported (this build reads versions {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})")]
     UnsupportedVersion {
         /// The version in the header.
         found: u32,
@@ -151,7 +155,7 @@ pub fn read_shard_with_extra(
         });
     }
     let version = u32::from_le_bytes(le_bytes(&header[8..12]));
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(SnapshotError::UnsupportedVersion { found: version });
     }
     let len = u64::from_le_bytes(le_bytes(&header[12..20]));
@@ -177,7 +181,12 @@ pub fn read_shard_with_extra(
     let mut de = postcard::Deserializer::from_bytes(&payload);
     let watermark_ms = i64::deserialize(&mut de)?;
     let next_sweep_ms = i64::deserialize(&mut de)?;
-    let store = StoreSeed(ctx.config().limits).deserialize(&mut de)?;
+    let limits = ctx.config().limits;
+    let store = if version == 2 {
+        StoreSeed::format_2(limits).deserialize(&mut de)?
+    } else {
+        StoreSeed(limits).deserialize(&mut de)?
+    };
     let extra = Vec::<u8>::deserialize(&mut de)?;
     let rest = de.finalize()?;
     if !rest.is_empty() {

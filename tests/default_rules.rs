@@ -115,19 +115,43 @@ fn mixed_traffic_touches_only_the_assistant() {
     assert_eq!(strongest(&acts, "good"), Action::None);
 }
 
+/// The built-in policy by date, for an assistant whose users are in Italy:
+/// untouched on 2 Feb 2026 (the competition authority's interim measures),
+/// charged, not suspended, from 16 Feb 2026.
 #[test]
-fn italian_accounts_are_charged_not_suspended() {
-    let mut events = traffic(Script::Assistant, "it", 30, 180, true);
-    for e in &mut events {
-        e.user_country = "IT".into();
-    }
-    let acts = actions(events, CountryPolicy::default());
+fn italian_accounts_are_allowed_then_charged_not_suspended() {
+    const DAY: i64 = 86_400_000;
+    let italian = |shift_days: i64| {
+        let mut events = traffic(Script::Assistant, "it", 30, 180, true);
+        for e in &mut events {
+            e.user_country = "IT".into();
+            e.timestamp_ms += shift_days * DAY;
+        }
+        events
+    };
+    let allowed = actions(italian(0), CountryPolicy::default());
+    assert_eq!(
+        allowed,
+        vec![],
+        "2 Feb 2026: the terms were suspended in Italy"
+    );
+    let acts = actions(italian(14), CountryPolicy::default());
     let kinds: Vec<Action> = acts.iter().map(|(_, a)| *a).collect();
     assert!(kinds.contains(&Action::Charge), "{kinds:?}");
     assert!(
         !kinds.contains(&Action::Suspend) && !kinds.contains(&Action::Throttle),
         "{kinds:?}"
     );
+    // The same traffic from Indonesia on 2 Feb is suspended.
+    let mut indonesian = italian(0);
+    for e in &mut indonesian {
+        e.user_country = "ID".into();
+    }
+    let kinds: Vec<Action> = actions(indonesian, CountryPolicy::default())
+        .iter()
+        .map(|(_, a)| *a)
+        .collect();
+    assert!(kinds.contains(&Action::Suspend), "{kinds:?}");
 }
 
 #[test]

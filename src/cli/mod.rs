@@ -4,6 +4,7 @@ pub mod demo;
 pub mod eval;
 pub mod health;
 pub mod load;
+pub mod policy;
 pub mod replay;
 pub mod report;
 pub mod rules;

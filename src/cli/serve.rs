@@ -56,9 +56,14 @@ async fn serve(config: Config) -> Result<ExitCode> {
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = hup.recv() => {
-                tracing::info!("SIGHUP: reloading rules");
+                tracing::info!("SIGHUP: reloading rules and the country policy");
                 let rules = running.rules().clone();
-                let _ = tokio::task::spawn_blocking(move || rules.reload_file()).await;
+                let policy = running.policy().clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    let _ = rules.reload_file();
+                    let _ = policy.reload_file();
+                })
+                .await;
             }
             _ = check.tick() => {
                 if running.kafka_failed() {

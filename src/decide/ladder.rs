@@ -35,7 +35,7 @@ impl Level {
 
     fn action(self, policy: PolicyOutcome) -> Action {
         match (self, policy) {
-            (Level::None, _) => Action::None,
+            (Level::None, _) | (_, PolicyOutcome::Allow) => Action::None,
             (Level::Flag, _) | (_, PolicyOutcome::FlagOnly) => Action::Flag,
             (_, PolicyOutcome::Charge) => Action::Charge,
             (Level::Throttle, PolicyOutcome::Enforce) => Action::Throttle,
@@ -57,7 +57,7 @@ pub struct LadderInput {
     pub now_ms: i64,
     /// An analyst override in force.
     pub override_mode: Option<OverrideMode>,
-    /// The country policy of the account.
+    /// The policy outcome in force for the account at this event.
     pub policy: PolicyOutcome,
 }
 
@@ -342,10 +342,49 @@ mod tests {
                 PolicyOutcome::FlagOnly,
                 &[Flag],
             ),
+            (
+                "allowed markets are never actioned, not even flagged",
+                &[
+                    (0.6, 20, 0),
+                    (0.95, 20, m),
+                    (0.1, 20, 2 * m),
+                    (0.1, 20, 20 * m),
+                ],
+                PolicyOutcome::Allow,
+                &[],
+            ),
         ];
         for (name, steps, policy, want) in cases {
             assert_eq!(run(steps, *policy), *want, "{name}");
         }
+    }
+
+    /// The outcome in force changes with the date: the level the evidence
+    /// reached is kept, and the action follows the outcome on the next event.
+    #[test]
+    fn a_change_of_outcome_acts_on_the_next_event() {
+        let c = cfg();
+        let mut s = DecisionState::default();
+        let mut i = input(0.95, 20, 0);
+        i.policy = PolicyOutcome::Allow;
+        assert_eq!(s.step(&c, &i), None, "allowed: evidence only");
+        assert_eq!((s.level(), s.action()), (Level::Suspend, Action::None));
+        i.policy = PolicyOutcome::Charge;
+        i.now_ms = 60_000;
+        let t = s.step(&c, &i).expect("the charge starts");
+        assert_eq!(
+            (t.action, t.previous, t.reason),
+            (Action::Charge, Action::None, "policy changed")
+        );
+        i.policy = PolicyOutcome::Allow;
+        i.now_ms = 120_000;
+        let t = s.step(&c, &i).expect("the charge ends");
+        assert_eq!((t.action, t.previous), (Action::Restore, Action::Charge));
+        i.policy = PolicyOutcome::Enforce;
+        i.now_ms = 180_000;
+        let t = s.step(&c, &i).expect("the ban applies");
+        assert_eq!((t.action, t.previous), (Action::Suspend, Action::None));
+        assert_eq!(s.signals(), 3);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! and the signal that explains each decision.
 
 pub mod activity;
+pub mod charge;
 pub mod config;
 pub mod ladder;
 pub mod overrides;
@@ -12,10 +13,13 @@ pub mod signal;
 use serde::{Deserialize, Serialize};
 
 pub use activity::{ActiveRule, RuleActivity};
+pub use charge::{ChargeLedger, PolicyState};
 pub use config::{DecisionConfig, MinEvidence};
 pub use ladder::{DecisionState, LadderInput, Level, Transition};
 pub use overrides::{Override, OverrideMode, Overrides};
-pub use policy::{CountryPolicy, PolicyOutcome};
+pub use policy::{
+    Applied, ChargeRate, CountryPolicy, PolicyEntry, PolicyError, PolicyOutcome, Scope,
+};
 pub use signal::{Evidence, RuleEvidence, Signal};
 
 /// What a signal asks the BSP to do.

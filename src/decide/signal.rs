@@ -2,7 +2,7 @@
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::Action;
+use super::{Action, PolicyOutcome};
 use crate::event::Country;
 
 /// One rule behind a decision.
@@ -66,6 +66,12 @@ pub struct Signal {
     pub trigger_event_id: String,
     /// The country whose policy applied.
     pub policy_country: Option<Country>,
+    /// The version of the policy file that applied.
+    pub policy_version: String,
+    /// The policy entry (or built-in rule) that chose the outcome.
+    pub policy_rule: String,
+    /// The policy outcome in force at the trigger.
+    pub policy_outcome: PolicyOutcome,
 }
 
 /// The deterministic id of a decision: the same input always gives the same id.

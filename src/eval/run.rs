@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::decide::{CountryPolicy, Overrides, Signal};
-use crate::engine::EngineConfig;
+use crate::decide::{Applied, CountryPolicy, Level, Overrides, PolicyOutcome, Signal};
+use crate::engine::{applied_policy, EngineConfig};
 use crate::io::RecordError;
 use crate::pb::v1::MessageEvent;
 use crate::replay::{ReplaySummary, Replayer};
@@ -56,7 +56,21 @@ pub fn evaluate(
         }
     }
     progress(n);
-    let (summary, _engine) = replayer.finish();
+    let (summary, engine) = replayer.finish();
+    let policy = engine.context().policy();
+    engine.store().for_each_account(|a| {
+        let applied = applied_policy(&policy, a, a.behaviour.last_ms());
+        // Exempt by the market's policy; Meta's Business Agent is not a
+        // market exemption but a legitimate business, and counts as one.
+        if applied != Applied::BUSINESS_AGENT
+            && matches!(
+                applied.outcome,
+                PolicyOutcome::Allow | PolicyOutcome::FlagOnly
+            )
+        {
+            card.exempt(&a.account_id, a.decision.level() >= Level::Throttle);
+        }
+    });
     let mut strongest: Vec<Signal> = strongest.into_values().collect();
     strongest.sort_by(|a, b| {
         b.action

@@ -14,6 +14,9 @@ struct AccountOutcome {
     strongest: Action,
     flagged: bool,
     signals: u32,
+    /// The policy exempted it (allow or flag_only at its last event, never
+    /// actioned beyond a flag): `Some(reached throttle level or above)`.
+    exempt: Option<bool>,
 }
 
 /// One archetype's row.
@@ -76,6 +79,24 @@ pub struct Overall {
     pub signals_per_signalled_account: f64,
     /// Most signals any account got.
     pub max_signals_per_account: u32,
+    /// Accounts the country policy exempted (not counted above).
+    pub exempt_by_policy: Exempt,
+}
+
+/// Accounts whose market's policy was `allow` or `flag_only` at their last
+/// event and that were never actioned beyond a flag: the policy, not the
+/// detection, decided them, so they are left out of precision, recall and
+/// harm, and reported here with what the evidence reached.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Exempt {
+    /// Violating accounts exempted.
+    pub violating: u64,
+    /// Of them, how many the evidence put at the throttle level or above.
+    pub violating_detected: u64,
+    /// Legitimate accounts exempted.
+    pub legitimate: u64,
+    /// Of them, at the throttle level or above.
+    pub legitimate_detected: u64,
 }
 
 /// The scorecard.
@@ -242,6 +263,18 @@ impl ScorecardBuilder {
         }
     }
 
+    /// Notes that the country policy exempted `account_id` (see [`Exempt`]);
+    /// `detected`: the evidence reached the throttle level or above. An
+    /// account actioned beyond a flag is never exempt.
+    pub fn exempt(&mut self, account_id: &str, detected: bool) {
+        if let Some(&i) = self.index.get(account_id) {
+            let o = &mut self.outcomes[i];
+            if o.strongest.severity() <= Action::Flag.severity() {
+                o.exempt = Some(detected);
+            }
+        }
+    }
+
     /// Summarises.
     pub fn finish(&self) -> Scorecard {
         let mut rows = Vec::new();
@@ -251,7 +284,7 @@ impl ScorecardBuilder {
                 .labels
                 .iter()
                 .zip(&self.outcomes)
-                .filter(|(l, _)| l.archetype == a)
+                .filter(|(l, o)| l.archetype == a && o.exempt.is_none())
                 .collect();
             let n = members.len() as u64;
             let count = |f: &dyn Fn(&AccountOutcome) -> bool| {
@@ -286,8 +319,31 @@ impl ScorecardBuilder {
             });
         }
         all_ttd.sort_by(f64::total_cmp);
-        let pairs: Vec<(&Label, &AccountOutcome)> =
-            self.labels.iter().zip(&self.outcomes).collect();
+        let exempt = {
+            let all: Vec<(&Label, bool)> = self
+                .labels
+                .iter()
+                .zip(&self.outcomes)
+                .filter_map(|(l, o)| o.exempt.map(|d| (l, d)))
+                .collect();
+            let n = |v: bool, d: bool| {
+                all.iter()
+                    .filter(|(l, det)| l.violating == v && (!d || *det))
+                    .count() as u64
+            };
+            Exempt {
+                violating: n(true, false),
+                violating_detected: n(true, true),
+                legitimate: n(false, false),
+                legitimate_detected: n(false, true),
+            }
+        };
+        let pairs: Vec<(&Label, &AccountOutcome)> = self
+            .labels
+            .iter()
+            .zip(&self.outcomes)
+            .filter(|(_, o)| o.exempt.is_none())
+            .collect();
         let cnt = |f: &dyn Fn(&Label, &AccountOutcome) -> bool| {
             pairs.iter().filter(|(l, o)| f(l, o)).count() as u64
         };
@@ -327,6 +383,7 @@ impl ScorecardBuilder {
                 signalled.len() as u64,
             ),
             max_signals_per_account: signalled.iter().copied().max().unwrap_or(0),
+            exempt_by_policy: exempt,
         };
         Scorecard {
             archetypes: rows,
@@ -382,7 +439,8 @@ impl Scorecard {
              suspended:                   precision {:.4} recall {:.4}\n\
              legitimate: {} flagged, {} throttled or charged ({:.2}%), {} suspended\n\
              time to detect (event time): median {} min, p95 {} min\n\
-             signals per signalled account: {:.2} (max {})\n",
+             signals per signalled account: {:.2} (max {})\n\
+             exempt by the country policy (allow or flag_only, not counted above): {} violating ({} at throttle level or above), {} legitimate ({} at throttle level or above)\n",
             o.violating_accounts,
             o.legitimate_accounts,
             o.precision_enforced,
@@ -397,7 +455,11 @@ impl Scorecard {
             opt(o.ttd_median_min),
             opt(o.ttd_p95_min),
             o.signals_per_signalled_account,
-            o.max_signals_per_account
+            o.max_signals_per_account,
+            o.exempt_by_policy.violating,
+            o.exempt_by_policy.violating_detected,
+            o.exempt_by_policy.legitimate,
+            o.exempt_by_policy.legitimate_detected
         ));
         s
     }
@@ -423,7 +485,62 @@ mod tests {
             decided_at_ms: t,
             trigger_event_id: String::new(),
             policy_country: None,
+            policy_version: String::new(),
+            policy_rule: String::new(),
+            policy_outcome: crate::decide::PolicyOutcome::Enforce,
         }
+    }
+
+    fn label(id: &str, archetype: Archetype) -> Label {
+        Label {
+            account_id: id.into(),
+            archetype,
+            violating: archetype.is_violating(),
+        }
+    }
+
+    /// Accounts the policy allowed leave the rates and are counted apart;
+    /// an account actioned beyond a flag is never exempt.
+    #[test]
+    fn policy_exempt_accounts_leave_the_rates() {
+        let labels = vec![
+            label("v1", Archetype::AssistantDistributor),
+            label("v2", Archetype::AssistantDistributor),
+            label("v3", Archetype::EvasiveAssistant),
+            label("l1", Archetype::SupportBot),
+        ];
+        let mut b = ScorecardBuilder::new(labels);
+        for a in ["v1", "v2", "v3", "l1"] {
+            b.event(a, 0);
+        }
+        b.signal(&signal("v1", Action::Suspend, 60_000));
+        b.signal(&signal("v3", Action::Charge, 60_000));
+        b.exempt("v2", true); // allowed market, evidence at throttle or above
+        b.exempt("v3", true); // charged before: stays counted
+        b.exempt("l1", false);
+        b.exempt("unknown", true);
+        let c = b.finish();
+        let o = &c.overall;
+        assert_eq!((o.violating_accounts, o.legitimate_accounts), (2, 0));
+        assert_eq!(o.recall_enforced, 1.0);
+        assert_eq!(
+            o.exempt_by_policy,
+            Exempt {
+                violating: 1,
+                violating_detected: 1,
+                legitimate: 1,
+                legitimate_detected: 0
+            }
+        );
+        let row = |name: &str| {
+            c.archetypes
+                .iter()
+                .find(|r| r.archetype == name)
+                .map(|r| r.accounts)
+        };
+        assert_eq!(row("assistant_distributor"), Some(1));
+        assert_eq!(row("support_bot"), Some(0));
+        assert!(c.render().contains("exempt by the country policy (allow or flag_only, not counted above): 1 violating (1 at throttle level or above), 1 legitimate (0 at throttle level or above)"));
     }
 
     #[test]

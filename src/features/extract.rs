@@ -109,7 +109,10 @@ pub fn extract(input: &ExtractInput<'_>, v: &mut FeatureVector) {
     v.set(F::MsgHasText, b(input.scan.scanned));
     v.set(F::MsgTemplate, b(e.kind == MessageKind::Template));
     v.set(F::MsgInteractive, b(e.kind == MessageKind::Interactive));
-    v.set(F::MsgBot, b(!inbound && e.sender == Sender::Bot));
+    v.set(
+        F::MsgBot,
+        b(!inbound && matches!(e.sender, Sender::Bot | Sender::MetaBusinessAgent)),
+    );
     v.set(F::MsgHuman, b(!inbound && e.sender == Sender::HumanAgent));
     v.set(F::MsgStructured, b(input.scan.structured));
     v.set(F::MsgTopics, f64::from(input.scan.topics.count_ones()));

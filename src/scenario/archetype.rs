@@ -17,11 +17,18 @@ pub enum Archetype {
     EvasiveAssistant,
     /// Support bot whose users often go off-topic; it deflects (allowed).
     NoisyBusinessBot,
+    /// A business whose replies are sent by Meta's own Business Agent: AI-heavy,
+    /// open-ended answers shaped like an assistant's, but allowed by the terms
+    /// (a hard negative). One in eight of the accounts drawn as
+    /// `AssistantDistributor` (every account whose index is 3 mod 8) is
+    /// relabelled, with no extra random draw, so the rest of the scenario is
+    /// unchanged.
+    MetaBusinessAgent,
 }
 
 impl Archetype {
     /// Every archetype, in label order.
-    pub const ALL: [Archetype; 7] = [
+    pub const ALL: [Archetype; 8] = [
         Archetype::SupportBot,
         Archetype::NotificationSender,
         Archetype::HumanAgentDesk,
@@ -29,6 +36,7 @@ impl Archetype {
         Archetype::AssistantDistributor,
         Archetype::EvasiveAssistant,
         Archetype::NoisyBusinessBot,
+        Archetype::MetaBusinessAgent,
     ];
 
     /// The snake_case name used in labels and docs.
@@ -41,6 +49,7 @@ impl Archetype {
             Archetype::AssistantDistributor => "assistant_distributor",
             Archetype::EvasiveAssistant => "evasive_assistant",
             Archetype::NoisyBusinessBot => "noisy_business_bot",
+            Archetype::MetaBusinessAgent => "meta_business_agent",
         }
     }
 
@@ -57,7 +66,8 @@ impl Archetype {
         Archetype::ALL.into_iter().find(|a| a.name() == name)
     }
 
-    /// Share of accounts with this archetype (the weights sum to 1).
+    /// Share of accounts drawn with this archetype (the weights sum to 1);
+    /// one in eight assistant distributors then becomes `MetaBusinessAgent`.
     pub fn share(self) -> f64 {
         match self {
             Archetype::SupportBot => 0.28,
@@ -67,6 +77,8 @@ impl Archetype {
             Archetype::AssistantDistributor => 0.09,
             Archetype::EvasiveAssistant => 0.09,
             Archetype::NoisyBusinessBot => 0.10,
+            // Never drawn: relabelled from `AssistantDistributor` (see the variant).
+            Archetype::MetaBusinessAgent => 0.0,
         }
     }
 

@@ -162,7 +162,7 @@ impl Params {
                 p.returning = r(rng, 0.10, 0.35);
                 p.menu = r(rng, 0.0, 0.2);
             }
-            Archetype::AssistantDistributor => {
+            Archetype::AssistantDistributor | Archetype::MetaBusinessAgent => {
                 p.conv_per_h *= r(rng, ASSISTANT_REACH.0, ASSISTANT_REACH.1);
                 p.turns = (rng.random_range(3..=6), rng.random_range(10..=25));
                 p.bot_lat = (r(rng, 4.0, 12.0), 0.5, 2.0, 25.0);
@@ -637,10 +637,21 @@ pub(crate) fn generate_account(
             }
         }
     }
+    let mut events = sim.events;
+    let archetype = if archetype == Archetype::AssistantDistributor && index % 8 == 3 {
+        for e in &mut events {
+            if e.direction == Direction::Outbound as u8 && e.sender == Sender::Bot as u8 {
+                e.sender = Sender::MetaBusinessAgent as u8;
+            }
+        }
+        Archetype::MetaBusinessAgent
+    } else {
+        archetype
+    };
     let info = AccountInfo {
         archetype,
         tenant,
         waba,
     };
-    (info, sim.events)
+    (info, events)
 }

@@ -41,9 +41,9 @@ pub struct Label {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScenarioStats {
     /// Accounts per archetype, in [`Archetype::ALL`] order.
-    pub accounts: [usize; 7],
+    pub accounts: [usize; 8],
     /// Events per archetype, in [`Archetype::ALL`] order.
-    pub events_by_archetype: [u64; 7],
+    pub events_by_archetype: [u64; 8],
     /// All events.
     pub events: u64,
     /// Inbound (user to business) events.

@@ -6,12 +6,16 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use crate::decide::policy::format_date;
+use crate::decide::CountryPolicy;
 use crate::decide::{Action, Evidence, Override, OverrideMode};
+use crate::engine::applied_policy;
 use crate::engine::rule_evidence;
 use crate::event::{Direction, Event, MessageKind, Sender};
 use crate::features::{extract, ExtractInput, FeatureVector};
 use crate::pb::v1 as pb;
 use crate::rules::RuleSet;
+use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
 use crate::service::shards::Shards;
 use crate::state::{AccountEntry, ScanFacts};
@@ -21,6 +25,7 @@ pub struct AdminService {
     shards: Arc<Shards>,
     rules: Arc<RulesManager>,
     overrides: Arc<OverridesManager>,
+    policy: Arc<PolicyManager>,
 }
 
 impl AdminService {
@@ -29,11 +34,42 @@ impl AdminService {
         shards: Arc<Shards>,
         rules: Arc<RulesManager>,
         overrides: Arc<OverridesManager>,
+        policy: Arc<PolicyManager>,
     ) -> Self {
         AdminService {
             shards,
             rules,
             overrides,
+            policy,
+        }
+    }
+
+    fn policy_info(&self, p: &CountryPolicy) -> pb::PolicyInfo {
+        let loaded = self.policy.loaded();
+        let date = |ms: Option<i64>| ms.map(format_date).unwrap_or_default();
+        pb::PolicyInfo {
+            version: p.version().to_string(),
+            source: loaded.source.clone(),
+            loaded_at_ms: loaded.loaded_at_ms,
+            outcomes: p
+                .entries()
+                .iter()
+                .map(|e| pb::PolicyOutcomeInfo {
+                    id: e.id.clone(),
+                    r#where: e.scope.to_string(),
+                    outcome: e.outcome.name().to_string(),
+                    from: date(e.from_ms),
+                    until: date(e.until_ms),
+                    source: e.source.clone(),
+                    uncertain: e.uncertain,
+                    charge_currency: e
+                        .charge
+                        .as_ref()
+                        .map(|c| c.currency.clone())
+                        .unwrap_or_default(),
+                    charge_per_message: e.charge.as_ref().map_or(0.0, |c| c.per_message),
+                })
+                .collect(),
         }
     }
 
@@ -157,6 +193,8 @@ impl pb::admin_server::Admin for AdminService {
         };
         let now_ms = ctx.clock().now_ms();
         let overrides = ctx.overrides();
+        let policy = ctx.policy();
+        let applied = applied_policy(&policy, &entry, at_ms);
         let state = pb::AccountState {
             tenant_id: tenant.to_string(),
             account_id: account.to_string(),
@@ -173,6 +211,34 @@ impl pb::admin_server::Admin for AdminService {
                 .map(|c| c.as_str().to_string())
                 .unwrap_or_default(),
             shard: shard.number(),
+            policy: Some(pb::PolicyApplied {
+                version: policy.version().to_string(),
+                rule: policy.rule_id(applied).to_string(),
+                outcome: applied.outcome.name().to_string(),
+                r#where: policy
+                    .entry(applied)
+                    .map_or_else(|| "business agent".to_string(), |e| e.scope.to_string()),
+            }),
+            charges: entry
+                .policy
+                .charges()
+                .map(|l| {
+                    l.days()
+                        .into_iter()
+                        .map(|(day, n)| {
+                            let rate = policy.at(entry.behaviour.main_country(), day);
+                            let rate = policy.charge_rate(rate);
+                            pb::ChargeDay {
+                                day: format_date(day),
+                                messages: n,
+                                estimated_cost: rate.map_or(0.0, |r| r.per_message * f64::from(n)),
+                                currency: rate.map(|r| r.currency.clone()).unwrap_or_default(),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            charged_messages_total: entry.policy.charges().map_or(0, |l| l.total()),
         };
         Ok(Response::new(state))
     }
@@ -290,5 +356,37 @@ impl pb::admin_server::Admin for AdminService {
     ) -> Result<Response<pb::RuleSetInfo>, Status> {
         let rules = self.shards.context().rules();
         Ok(Response::new(self.rule_set_info(&rules)))
+    }
+
+    async fn reload_policy(
+        &self,
+        request: Request<pb::ReloadPolicyRequest>,
+    ) -> Result<Response<pb::PolicyInfo>, Status> {
+        let r = request.into_inner();
+        let manager = self.policy.clone();
+        // Parsing and compiling is CPU work: off the async runtime.
+        let result = tokio::task::spawn_blocking(move || {
+            if r.policy_yaml.trim().is_empty() {
+                manager.reload_file()
+            } else {
+                manager.reload_yaml(&r.policy_yaml)
+            }
+        })
+        .await
+        .map_err(|e| Status::internal(format!("policy reload task: {e}")))?;
+        match result {
+            Ok(p) => Ok(Response::new(self.policy_info(&p))),
+            Err(e) => Err(Status::invalid_argument(format!(
+                "policy refused, the policy in force ({}) stays: {e}",
+                self.policy.policy().version()
+            ))),
+        }
+    }
+
+    async fn get_policy(
+        &self,
+        _request: Request<pb::GetPolicyRequest>,
+    ) -> Result<Response<pb::PolicyInfo>, Status> {
+        Ok(Response::new(self.policy_info(&self.policy.policy())))
     }
 }

@@ -3,6 +3,7 @@ pub mod admin;
 pub mod config;
 pub mod http;
 pub mod pipeline;
+pub mod policy_reload;
 pub mod reload;
 pub mod run;
 pub mod shards;

@@ -107,6 +107,9 @@ impl Pipeline {
             }
         };
         self.telemetry.rule_hits_now().count(w.scratch.fired());
+        if w.scratch.charged() {
+            self.telemetry.charged_messages.increment(1);
+        }
         w.latency.record(Stage::InService, done - dequeued);
         w.latency.tick(&self.telemetry.latency);
         handled

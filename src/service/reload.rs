@@ -23,8 +23,9 @@ pub struct LoadedRules {
     pub loaded_at_ms: i64,
 }
 
+/// A file's modification time and length: a change of either is a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
+pub(crate) struct FileStamp {
     modified: Option<SystemTime>,
     len: u64,
 }
@@ -39,7 +40,7 @@ pub struct RulesManager {
     reload_lock: Mutex<()>,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -50,7 +51,7 @@ fn source_of(path: Option<&std::path::Path>) -> String {
     path.map_or_else(|| "built-in".to_string(), |p| p.display().to_string())
 }
 
-fn stamp_of(path: &std::path::Path) -> Option<FileStamp> {
+pub(crate) fn stamp_of(path: &std::path::Path) -> Option<FileStamp> {
     // `metadata` follows symlinks, so a Kubernetes ConfigMap's swapped
     // `..data` link shows up as a change.
     let m = std::fs::metadata(path).ok()?;

@@ -13,13 +13,14 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::clock::SystemClock;
-use crate::decide::{CountryPolicy, Overrides};
+use crate::decide::Overrides;
 use crate::engine::{EngineConfig, EngineContext};
 use crate::pb::v1 as pb;
 use crate::service::admin::AdminService;
 use crate::service::config::Config;
 use crate::service::http::{router, HttpState};
 use crate::service::pipeline::Pipeline;
+use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
 use crate::service::shards::Shards;
 use crate::service::watch::WatchService;
@@ -38,6 +39,7 @@ pub struct RunningService {
     servers: Vec<JoinHandle<()>>,
     kafka: Option<KafkaSource>,
     rules: Arc<RulesManager>,
+    policy: Arc<PolicyManager>,
     hub: Arc<SignalHub>,
     shards: Arc<Shards>,
     telemetry: Arc<Telemetry>,
@@ -52,12 +54,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let e = &config.engine;
     let rules = RulesManager::load_initial(e.rules.as_deref())
         .map_err(|err| anyhow::anyhow!("rules did not load:\n{err}"))?;
-    let policy = match &e.policy {
-        Some(p) => {
-            CountryPolicy::load(p).map_err(|err| anyhow::anyhow!("policy did not load: {err}"))?
-        }
-        None => CountryPolicy::default(),
-    };
+    let policy = PolicyManager::load_initial(e.policy.as_deref())
+        .map_err(|err| anyhow::anyhow!("policy did not load:\n{err}"))?;
     let ctx = Arc::new(EngineContext::new(
         Arc::new(rules),
         policy,
@@ -75,6 +73,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let rules = Arc::new(RulesManager::new(
         ctx.clone(),
         e.rules.clone(),
+        telemetry.clone(),
+    ));
+    let policy = Arc::new(PolicyManager::new(
+        ctx.clone(),
+        e.policy.clone(),
         telemetry.clone(),
     ));
     let overrides = Arc::new(OverridesManager::new(ctx.clone(), e.overrides.clone()));
@@ -132,7 +135,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             .map_err(|err| anyhow::anyhow!("reflection: {err}"))?;
         let ingest = IngestService::new(shards.clone(), pipeline.clone(), config.grpc.max_batch);
         let watch_svc = WatchService::new(hub.clone(), telemetry.clone(), shutdown_rx.clone());
-        let admin = AdminService::new(shards.clone(), rules.clone(), overrides);
+        let admin = AdminService::new(shards.clone(), rules.clone(), overrides, policy.clone());
         let stop = shutdown_rx.clone();
         let router = tonic::transport::Server::builder()
             .add_service(health_service)
@@ -183,8 +186,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         None => None,
     };
 
-    if e.reload_poll_ms > 0 && e.rules.is_some() {
+    if e.reload_poll_ms > 0 && (e.rules.is_some() || e.policy.is_some()) {
         let rules = rules.clone();
+        let policy = policy.clone();
         let every = Duration::from_millis(e.reload_poll_ms);
         let stop = stopped(shutdown_rx.clone());
         servers.push(tokio::spawn(async move {
@@ -195,8 +199,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
                     _ = tick.tick() => {}
                     _ = &mut stop => break,
                 }
-                let r = rules.clone();
-                let _ = tokio::task::spawn_blocking(move || r.reload_if_changed()).await;
+                let (r, p) = (rules.clone(), policy.clone());
+                let _ = tokio::task::spawn_blocking(move || {
+                    r.reload_if_changed();
+                    p.reload_if_changed();
+                })
+                .await;
             }
         }));
     }
@@ -221,6 +229,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         servers,
         kafka,
         rules,
+        policy,
         hub,
         shards,
         telemetry,
@@ -252,6 +261,11 @@ impl RunningService {
     /// The rules manager (SIGHUP reloads through it).
     pub fn rules(&self) -> &Arc<RulesManager> {
         &self.rules
+    }
+
+    /// The country policy manager (SIGHUP reloads through it).
+    pub fn policy(&self) -> &Arc<PolicyManager> {
+        &self.policy
     }
 
     /// The shards.

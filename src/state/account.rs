@@ -237,7 +237,10 @@ impl AccountBehaviour {
             }
             Direction::Outbound => {
                 inc(hour::OUT, true);
-                inc(hour::OUT_BOT, e.sender == Sender::Bot);
+                inc(
+                    hour::OUT_BOT,
+                    matches!(e.sender, Sender::Bot | Sender::MetaBusinessAgent),
+                );
                 inc(hour::OUT_HUMAN, e.sender == Sender::HumanAgent);
                 inc(hour::INTERACTIVE, e.kind == MessageKind::Interactive);
                 if e.kind == MessageKind::Template {

@@ -19,7 +19,7 @@ use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 use super::account::AccountBehaviour;
 use super::conversation::ConversationState;
-use crate::decide::{DecisionState, RuleActivity};
+use crate::decide::{DecisionState, PolicyState, RuleActivity};
 
 /// A hasher for keys that are already uniform hashes: takes the low 64 bits.
 #[derive(Default)]
@@ -80,6 +80,31 @@ pub struct AccountEntry {
     pub activity: RuleActivity,
     /// The action ladder's state.
     pub decision: DecisionState,
+    /// What the country policy remembers: Business Agent use, charges.
+    pub policy: PolicyState,
+}
+
+/// An account entry as snapshot format 2 wrote it (before [`PolicyState`]).
+#[derive(Deserialize)]
+struct AccountEntryV2 {
+    tenant_id: Box<str>,
+    account_id: Box<str>,
+    behaviour: AccountBehaviour,
+    activity: RuleActivity,
+    decision: DecisionState,
+}
+
+impl From<AccountEntryV2> for AccountEntry {
+    fn from(v: AccountEntryV2) -> Self {
+        AccountEntry {
+            tenant_id: v.tenant_id,
+            account_id: v.account_id,
+            behaviour: v.behaviour,
+            activity: v.activity,
+            decision: v.decision,
+            policy: PolicyState::default(),
+        }
+    }
 }
 
 impl AccountEntry {
@@ -91,6 +116,7 @@ impl AccountEntry {
             behaviour: AccountBehaviour::default(),
             activity: RuleActivity::default(),
             decision: DecisionState::default(),
+            policy: PolicyState::default(),
         }
     }
 
@@ -100,6 +126,7 @@ impl AccountEntry {
             + self.tenant_id.len()
             + self.account_id.len()
             + self.activity.heap_bytes()
+            + self.policy.heap_bytes()
     }
 }
 
@@ -270,34 +297,75 @@ impl<V: Serialize> Serialize for SortedEntries<'_, V> {
 }
 
 /// Reads a [`StateStore`] written by its `Serialize` impl, with these limits.
+/// `StoreSeed(limits)` reads the current format; [`StoreSeed::format_2`]
+/// reads snapshot format 2, whose accounts had no policy state.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreSeed(pub StateLimits);
+
+/// Reads a store of snapshot format 2 (see [`StoreSeed`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StoreSeedV2(pub StateLimits);
+
+impl StoreSeed {
+    /// A seed for snapshot format 2, migrated to today's state on read.
+    pub fn format_2(limits: StateLimits) -> StoreSeedV2 {
+        StoreSeedV2(limits)
+    }
+}
+
+struct StoreVisitor<A>(StateLimits, PhantomData<A>);
+
+/// An account type of some snapshot format, and how a map of them becomes
+/// today's (no copy for today's own).
+trait StoredAccount: DeserializeOwned {
+    fn into_current(m: Map<Self>) -> Map<AccountEntry>;
+}
+
+impl StoredAccount for AccountEntry {
+    fn into_current(m: Map<Self>) -> Map<AccountEntry> {
+        m
+    }
+}
+
+impl StoredAccount for AccountEntryV2 {
+    fn into_current(m: Map<Self>) -> Map<AccountEntry> {
+        m.into_iter().map(|(k, v)| (k, v.into())).collect()
+    }
+}
+
+impl<'de, Acct: StoredAccount> Visitor<'de> for StoreVisitor<Acct> {
+    type Value = StateStore;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a state store: conversations, then accounts")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StateStore, A::Error> {
+        let conversations = seq
+            .next_element_seed(MapSeed(PhantomData))?
+            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let accounts: Map<Acct> = seq
+            .next_element_seed(MapSeed(PhantomData))?
+            .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+        Ok(StateStore {
+            conversations,
+            accounts: Acct::into_current(accounts),
+            limits: self.0,
+        })
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for StoreSeed {
     type Value = StateStore;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore, D::Error> {
-        struct V(StateLimits);
-        impl<'de> Visitor<'de> for V {
-            type Value = StateStore;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a state store: conversations, then accounts")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StateStore, A::Error> {
-                let conversations = seq
-                    .next_element_seed(MapSeed(PhantomData))?
-                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let accounts = seq
-                    .next_element_seed(MapSeed(PhantomData))?
-                    .ok_or_else(|| de::Error::invalid_length(1, &self))?;
-                Ok(StateStore {
-                    conversations,
-                    accounts,
-                    limits: self.0,
-                })
-            }
-        }
-        d.deserialize_tuple(2, V(self.0))
+        d.deserialize_tuple(2, StoreVisitor::<AccountEntry>(self.0, PhantomData))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StoreSeedV2 {
+    type Value = StateStore;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore, D::Error> {
+        d.deserialize_tuple(2, StoreVisitor::<AccountEntryV2>(self.0, PhantomData))
     }
 }
 

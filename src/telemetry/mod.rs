@@ -73,6 +73,14 @@ pub struct Telemetry {
     pub reloads_failed: Counter,
     /// Unix time of the last successful rule load, seconds.
     pub rules_loaded_at: Gauge,
+    /// Country policy reloads that succeeded.
+    pub policy_reloads_ok: Counter,
+    /// Country policy reloads refused (the old policy kept in force).
+    pub policy_reloads_failed: Counter,
+    /// Unix time of the last successful policy load, seconds.
+    pub policy_loaded_at: Gauge,
+    /// Messages Meta would charge an AI Provider for (CHARGE in force).
+    pub charged_messages: Counter,
     /// Tracked accounts.
     pub accounts: Gauge,
     /// Tracked conversations.
@@ -222,6 +230,21 @@ impl Telemetry {
                 true,
             ),
             (
+                "satpam_policy_reloads_total",
+                "Country policy reloads, by result.",
+                true,
+            ),
+            (
+                "satpam_policy_loaded_timestamp_seconds",
+                "Unix time of the last successful country policy load.",
+                false,
+            ),
+            (
+                "satpam_charged_messages_total",
+                "Non-template outbound messages of accounts with CHARGE in force: what Meta charges the AI Provider for.",
+                true,
+            ),
+            (
                 "satpam_consumer_lag_total",
                 "Messages behind the end of the events topic.",
                 false,
@@ -259,6 +282,10 @@ impl Telemetry {
             reloads_ok: counter("satpam_rule_reloads_total", &[("result", "ok")]),
             reloads_failed: counter("satpam_rule_reloads_total", &[("result", "error")]),
             rules_loaded_at: gauge("satpam_rules_loaded_timestamp_seconds", &[]),
+            policy_reloads_ok: counter("satpam_policy_reloads_total", &[("result", "ok")]),
+            policy_reloads_failed: counter("satpam_policy_reloads_total", &[("result", "error")]),
+            policy_loaded_at: gauge("satpam_policy_loaded_timestamp_seconds", &[]),
+            charged_messages: counter("satpam_charged_messages_total", &[]),
             accounts: gauge("satpam_accounts_tracked", &[]),
             conversations: gauge("satpam_conversations_tracked", &[]),
             account_bytes: gauge("satpam_state_bytes", &[("kind", "account")]),
