@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use common::embedded::Embedded;
 use satpam::service::Config;
@@ -243,12 +242,12 @@ impl Exposition {
 /// embedded default (no broker) cannot show them: the per-partition lag
 /// gauge is registered on the first librdkafka statistics callback for a
 /// partition. They are checked against the service's telemetry instead.
-const KAFKA_ONLY: &[&str] = &["satpam_consumer_lag"];
+const KAFKA_ONLY: &[&str] = &["satpam_consumer_partition_lag_messages"];
 
 /// The telemetry's own exposition after it saw one partition's lag, as the
 /// Kafka source reports it.
 fn kafka_telemetry_exposition() -> Exposition {
-    let t = satpam::telemetry::Telemetry::new(Duration::from_secs(60));
+    let t = satpam::telemetry::Telemetry::new();
     t.set_lag(3, 42);
     Exposition::parse(&t.render())
 }
@@ -377,6 +376,34 @@ fn every_metric_the_dashboard_and_alerts_read_is_in_the_real_metrics_output() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 
+    // Latency is read only as a fleet-wide histogram_quantile, never as
+    // per-instance quantiles (which cannot be aggregated).
+    for (where_, expr) in &exprs {
+        let flat: String = expr.split_whitespace().collect::<Vec<_>>().join(" ");
+        if flat.contains("satpam_stage_latency_seconds_bucket") {
+            assert!(
+                flat.contains("histogram_quantile(") && flat.contains("sum by (le"),
+                "{where_}: buckets must be summed by le into histogram_quantile: {flat}"
+            );
+        }
+        assert!(
+            !flat.contains("quantile=\""),
+            "{where_}: reads a summary quantile: {flat}"
+        );
+    }
+    assert_eq!(
+        live.types
+            .get("satpam_stage_latency_seconds")
+            .map(String::as_str),
+        Some("histogram")
+    );
+    // The 1 ms budget of the latency alert is a bucket bound, so the
+    // interpolated p99 crosses it exactly when the 1 ms bucket does.
+    assert!(
+        live.label_ok("satpam_stage_latency_seconds_bucket", "le", "=", "0.001"),
+        "no le=\"0.001\" bucket"
+    );
+
     // What an operator watches is on the dashboard (the issue's list).
     let dashboard_names: BTreeSet<String> = dashboard_exprs()
         .iter()
@@ -384,14 +411,14 @@ fn every_metric_the_dashboard_and_alerts_read_is_in_the_real_metrics_output() {
         .collect();
     for want in [
         "satpam_events_total",
-        "satpam_consumer_lag_total",
-        "satpam_consumer_lag",
+        "satpam_consumer_lag_messages",
+        "satpam_consumer_partition_lag_messages",
         "satpam_decode_failures_total",
         "satpam_validation_failures_total",
         "satpam_dead_letters_total",
         "satpam_signals_total",
         "satpam_rule_hits_total",
-        "satpam_stage_latency_seconds",
+        "satpam_stage_latency_seconds_bucket",
         "satpam_accounts_tracked",
         "satpam_conversations_tracked",
         "satpam_state_bytes",
@@ -441,6 +468,87 @@ fn every_metric_the_dashboard_and_alerts_read_is_in_the_real_metrics_output() {
         assert_eq!(status, 200, "{p} on the real service");
         assert!(!body.is_empty(), "{p}");
     }
+}
+
+/// Metric names that changed, with what replaced them: not in `/metrics`
+/// any more, and listed in deploy/README.md so dashboards elsewhere can follow.
+const RENAMED: &[(&str, &str)] = &[
+    ("satpam_consumer_lag_total", "satpam_consumer_lag_messages"),
+    (
+        "satpam_consumer_lag",
+        "satpam_consumer_partition_lag_messages",
+    ),
+];
+
+#[test]
+fn metric_names_follow_prometheus_conventions_and_name_the_build_and_rules() {
+    let serve = Embedded::start();
+    let text = serve.scrape();
+    let live = Exposition::parse(&text);
+    let kafka = kafka_telemetry_exposition();
+    let mut problems = Vec::new();
+    for e in [&live, &kafka] {
+        for (name, ty) in &e.types {
+            assert!(name.starts_with("satpam_"), "{name}");
+            match ty.as_str() {
+                "counter" if !name.ends_with("_total") => {
+                    problems.push(format!("counter {name} does not end in _total"))
+                }
+                "gauge" | "histogram" | "summary" if name.ends_with("_total") => {
+                    problems.push(format!("{ty} {name} ends in _total"))
+                }
+                "summary" => problems.push(format!("{name} is a summary (not aggregatable)")),
+                _ => {}
+            }
+            if name.contains("latency") || name.contains("timestamp") {
+                assert!(name.ends_with("_seconds"), "{name}: unit seconds");
+            }
+            if name.contains("bytes") {
+                assert!(name.ends_with("_bytes"), "{name}: unit bytes");
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // Info gauges: 1, with the labels that name the build and the rules.
+    let value = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+            .to_string()
+    };
+    let build = value("satpam_build_info{");
+    assert!(build.ends_with(" 1"), "{build}");
+    assert!(
+        build.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))),
+        "{build}"
+    );
+    let rules = satpam::rules::RuleSet::default_pack();
+    let (version, hash) = rules.version().rsplit_once('@').expect("version@hash");
+    let info = value("satpam_rules_info{");
+    assert_eq!(
+        info,
+        format!("satpam_rules_info{{version=\"{version}\",hash=\"{hash}\"}} 1")
+    );
+
+    // Renamed metrics: gone from /metrics, in the guide with their new names.
+    let guide = read("deploy/README.md");
+    let changed = guide
+        .split("### Changed metric names")
+        .nth(1)
+        .expect("deploy/README.md has a `### Changed metric names` section");
+    for (old, new) in RENAMED {
+        assert!(!live.has(old) && !kafka.has(old), "{old} is still exported");
+        assert!(live.has(new) || kafka.has(new), "{new} is not exported");
+        assert!(
+            changed.contains(&format!("`{old}`")) && changed.contains(&format!("`{new}`")),
+            "the guide does not list {old} -> {new}"
+        );
+    }
+    assert!(
+        changed.contains("satpam_stage_latency_seconds"),
+        "the summary -> histogram change"
+    );
 }
 
 // ------------------------------------------------------------- the config
@@ -968,8 +1076,8 @@ fn the_alerts_cover_what_an_operator_needs() {
         (
             "SatpamConsumerLagGrowing",
             &[
-                "deriv(satpam_consumer_lag_total[10m]) > 0",
-                "satpam_consumer_lag_total > ",
+                "deriv(satpam_consumer_lag_messages[10m]) > 0",
+                "satpam_consumer_lag_messages > ",
             ],
             "10m",
         ),
@@ -987,7 +1095,7 @@ fn the_alerts_cover_what_an_operator_needs() {
         (
             "SatpamLatencyOverBudget",
             &[
-                "satpam_stage_latency_seconds{stage=\"in_service\",quantile=\"0.99\"}",
+                "histogram_quantile(0.99, sum by (le, stage) (rate(satpam_stage_latency_seconds_bucket{stage=\"in_service\"}[5m])))",
                 "> 0.001",
             ],
             "10m",

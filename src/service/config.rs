@@ -100,15 +100,18 @@ impl Default for GrpcSection {
 pub struct MetricsSection {
     /// Listen address of `/metrics`, `/healthz` and `/readyz`; empty: none.
     pub listen: String,
-    /// Window of the latency quantiles, seconds.
-    pub quantile_window_s: u64,
+    /// No longer used: latency is a histogram since start (aggregate with
+    /// `histogram_quantile` over a `rate` window). Accepted so old configs
+    /// still load; `serve` warns when it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile_window_s: Option<u64>,
 }
 
 impl Default for MetricsSection {
     fn default() -> Self {
         MetricsSection {
             listen: "127.0.0.1:9464".into(),
-            quantile_window_s: 60,
+            quantile_window_s: None,
         }
     }
 }

@@ -7,13 +7,11 @@
 
 pub mod latency;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use arc_swap::ArcSwap;
 use metrics::{Counter, Gauge, Key, KeyName, Label, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::decide::Action;
 use crate::rules::RuleSet;
@@ -121,8 +119,10 @@ pub struct Telemetry {
     /// Signals not re-emitted after a restart because they were already on the topic.
     pub signals_fenced: Counter,
     lag: Mutex<HashMap<i32, Gauge>>,
-    /// Total consumer lag, messages.
+    /// Consumer lag over every owned partition, messages.
     pub lag_total: Gauge,
+    /// The rule set in force, for `satpam_rules_info`.
+    rules_info: ArcSwap<RulesInfo>,
     /// Per-stage latency.
     pub latency: StageLatencies,
 }
@@ -147,12 +147,43 @@ fn action_label(a: Action) -> &'static str {
     }
 }
 
-/// The name of the stage latency summary.
+/// The name of the stage latency histogram.
 pub const LATENCY_METRIC: &str = "satpam_stage_latency_seconds";
 
+/// The name of the per-partition consumer lag gauge.
+pub const PARTITION_LAG_METRIC: &str = "satpam_consumer_partition_lag_messages";
+
+/// The name of the consumer lag gauge summed over the owned partitions.
+pub const LAG_METRIC: &str = "satpam_consumer_lag_messages";
+
+/// The labels of `satpam_rules_info`: the declared version and the content hash.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct RulesInfo {
+    version: String,
+    hash: String,
+}
+
+impl RulesInfo {
+    /// Splits a rule set's `version@content-hash`.
+    fn of(full: &str) -> RulesInfo {
+        let (version, hash) = full.rsplit_once('@').unwrap_or((full, ""));
+        RulesInfo {
+            version: version.to_string(),
+            hash: hash.to_string(),
+        }
+    }
+}
+
+/// Escapes a label value for the text exposition.
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 impl Telemetry {
-    /// Registers every handle. `quantile_window` is the span of the latency quantiles.
-    pub fn new(quantile_window: Duration) -> Arc<Telemetry> {
+    /// Registers every handle.
+    pub fn new() -> Arc<Telemetry> {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         let r = &recorder;
@@ -250,13 +281,18 @@ impl Telemetry {
                 true,
             ),
             (
-                "satpam_consumer_lag",
-                "Messages behind the end of the events topic, by partition.",
+                PARTITION_LAG_METRIC,
+                "Messages behind the end of the events topic, by owned partition (librdkafka statistics).",
                 false,
             ),
             (
-                "satpam_consumer_lag_total",
-                "Messages behind the end of the events topic.",
+                LAG_METRIC,
+                "Messages behind the end of the events topic over the owned partitions (librdkafka statistics).",
+                false,
+            ),
+            (
+                "satpam_build_info",
+                "Always 1; the labels name the build.",
                 false,
             ),
         ] {
@@ -281,6 +317,15 @@ impl Telemetry {
                 late: counter("satpam_late_events_total", &l),
             }
         });
+        gauge(
+            "satpam_build_info",
+            &[
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("rustc", env!("SATPAM_RUSTC_VERSION")),
+                ("profile", env!("SATPAM_BUILD_PROFILE")),
+            ],
+        )
+        .set(1.0);
         let signals =
             SIGNAL_ACTIONS.map(|a| counter("satpam_signals_total", &[("action", action_label(a))]));
         let t = Telemetry {
@@ -308,8 +353,9 @@ impl Telemetry {
             snapshots: counter("satpam_snapshots_total", &[]),
             signals_fenced: counter("satpam_signals_fenced_total", &[]),
             lag: Mutex::new(HashMap::new()),
-            lag_total: gauge("satpam_consumer_lag_total", &[]),
-            latency: StageLatencies::new(quantile_window),
+            lag_total: gauge(LAG_METRIC, &[]),
+            rules_info: ArcSwap::from_pointee(RulesInfo::default()),
+            latency: StageLatencies::new(),
             handle,
             recorder,
         };
@@ -352,6 +398,8 @@ impl Telemetry {
             version: rules.version().to_string(),
             by_index,
         }));
+        self.rules_info
+            .store(Arc::new(RulesInfo::of(rules.version())));
     }
 
     /// The per-rule counters of the rule set registered last.
@@ -373,7 +421,7 @@ impl Telemetry {
         m.entry(partition)
             .or_insert_with(|| {
                 let key = Key::from_parts(
-                    "satpam_consumer_lag",
+                    PARTITION_LAG_METRIC,
                     vec![Label::new("partition", partition.to_string())],
                 );
                 self.recorder.register_gauge(&key, &meta())
@@ -387,11 +435,25 @@ impl Telemetry {
         if !out.ends_with('\n') && !out.is_empty() {
             out.push('\n');
         }
-        self.latency.render(
-            LATENCY_METRIC,
-            "Per-stage latency: quantiles over the recent window, sum and count since start.",
-            &mut out,
-        );
+        self.latency
+            .render(LATENCY_METRIC, "Per-stage latency since start.", &mut out);
+        // Rendered here rather than registered: only the rule set in force
+        // has a series (a registered gauge would keep the old versions).
+        let info = self.rules_info.load();
+        if !info.version.is_empty() {
+            out.push_str(
+                "# HELP satpam_rules_info Always 1; the labels name the rule set in force.\n",
+            );
+            out.push_str("# TYPE satpam_rules_info gauge\n");
+            let _ = std::fmt::Write::write_fmt(
+                &mut out,
+                format_args!(
+                    "satpam_rules_info{{version=\"{}\",hash=\"{}\"}} 1\n",
+                    escape_label(&info.version),
+                    escape_label(&info.hash)
+                ),
+            );
+        }
         out
     }
 }
@@ -406,14 +468,17 @@ mod tests {
 
     #[test]
     fn handles_registered_up_front_render_before_any_event() {
-        let t = Telemetry::new(Duration::from_secs(60));
+        let t = Telemetry::new();
         let out = t.render();
         for want in [
             "satpam_events_total{source=\"kafka\"} 0",
             "satpam_dead_letters_total{source=\"grpc\"} 0",
             "satpam_signals_total{action=\"suspend\"} 0",
             "satpam_rule_reloads_total{result=\"error\"} 0",
-            "# TYPE satpam_stage_latency_seconds summary",
+            "# TYPE satpam_stage_latency_seconds histogram",
+            "satpam_stage_latency_seconds_bucket{stage=\"in_service\",le=\"0.001\"} 0",
+            "satpam_consumer_lag_messages 0",
+            "satpam_build_info{version=\"",
         ] {
             assert!(out.contains(want), "missing {want} in\n{out}");
         }
@@ -421,7 +486,7 @@ mod tests {
 
     #[test]
     fn rule_hits_follow_the_rule_set_and_carry_over_reloads() {
-        let t = Telemetry::new(Duration::from_secs(60));
+        let t = Telemetry::new();
         let rules = RuleSet::default_pack();
         t.register_rules(&rules);
         let hits = t.rule_hits();
@@ -435,12 +500,50 @@ mod tests {
             out.contains(&format!("satpam_rule_hits_total{{rule=\"{first}\"}} 3")),
             "{out}"
         );
+        let (version, hash) = rules.version().rsplit_once('@').expect("version@hash");
+        assert!(!hash.is_empty());
+        assert!(
+            out.contains(&format!(
+                "satpam_rules_info{{version=\"{version}\",hash=\"{hash}\"}} 1"
+            )),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn rules_info_names_only_the_rule_set_in_force() {
+        let t = Telemetry::new();
+        assert!(!t.render().contains("satpam_rules_info"), "no rules yet");
+        let a = RuleSet::from_yaml(
+            "version: a\nrules:\n  - id: r\n    version: 1\n    description: d\n    score: 0.5\n    when: account.users_24h > 3\n",
+            "a.yaml",
+        )
+        .expect("rules a");
+        let b = RuleSet::from_yaml(
+            "version: b\nrules:\n  - id: r\n    version: 1\n    description: d\n    score: 0.5\n    when: account.users_24h > 4\n",
+            "b.yaml",
+        )
+        .expect("rules b");
+        t.register_rules(&a);
+        t.register_rules(&b);
+        let out = t.render();
+        let info: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("satpam_rules_info{"))
+            .collect();
+        assert_eq!(info.len(), 1, "{out}");
+        assert!(
+            info[0].starts_with("satpam_rules_info{version=\"b\",hash=\""),
+            "{}",
+            info[0]
+        );
+        assert!(info[0].ends_with("\"} 1"), "{}", info[0]);
     }
 
     #[test]
     fn two_telemetries_do_not_share_counts() {
-        let a = Telemetry::new(Duration::from_secs(60));
-        let b = Telemetry::new(Duration::from_secs(60));
+        let a = Telemetry::new();
+        let b = Telemetry::new();
         a.source(Source::Kafka).events.increment(5);
         assert!(a
             .render()
