@@ -816,6 +816,25 @@ fn container_ports(service: &Value) -> BTreeSet<u16> {
         .collect()
 }
 
+/// kafka-exporter's default listen port.
+const EXPORTER_PORT: u16 = 9308;
+
+/// The `--flag=value` arguments of compose's kafka-exporter, with compose's
+/// `$$` escapes undone.
+fn exporter_flags() -> BTreeMap<String, String> {
+    let compose = yaml("deploy/compose.yaml");
+    strings(at(&compose, "services.kafka-exporter.command"))
+        .iter()
+        .map(|a| {
+            let (k, v) = a
+                .strip_prefix("--")
+                .and_then(|a| a.split_once('='))
+                .unwrap_or_else(|| panic!("kafka-exporter argument {a}"));
+            (k.to_string(), v.replace("$$", "$"))
+        })
+        .collect()
+}
+
 #[test]
 fn compose_wires_kafka_the_topics_the_ports_and_health() {
     let compose = yaml("deploy/compose.yaml");
@@ -827,11 +846,30 @@ fn compose_wires_kafka_the_topics_the_ports_and_health() {
         "kafka-init",
         "satpam",
         "loadgen",
+        "kafka-exporter",
         "prometheus",
         "grafana",
     ] {
         assert!(services.get(s).is_some(), "service {s}");
     }
+
+    // kafka-exporter: the group's lag from the broker, for exactly the
+    // config's group and events topic (the lag alert matches on both).
+    let flags = exporter_flags();
+    assert_eq!(flags["kafka.server"], c.kafka.brokers);
+    let only = |re: &str, want: &str| {
+        let re = regex::Regex::new(re).expect("exporter filter regex");
+        assert!(re.is_match(want), "{re} does not match {want}");
+        assert!(!re.is_match(&format!("{want}-x")), "{re} is not anchored");
+    };
+    only(&flags["group.filter"], &c.kafka.group_id);
+    only(&flags["topic.filter"], &c.kafka.events_topic);
+    let exporter = at(services, "kafka-exporter");
+    assert_eq!(
+        scalar(at(exporter, "depends_on.kafka-init.condition")),
+        "service_completed_successfully"
+    );
+    assert_eq!(container_ports(exporter), [EXPORTER_PORT].into());
 
     // Kafka: KRaft, one node that is broker and controller, reachable as the
     // config's brokers.
@@ -1035,6 +1073,14 @@ fn prometheus_scrapes_satpam_and_loads_the_alerts() {
         );
     }
     assert_eq!(strings(at(&p, "rule_files")), ["alerts.yml"]);
+
+    let exporter = at(&p, "scrape_configs.1");
+    assert_eq!(scalar(at(exporter, "job_name")), "kafka-exporter");
+    assert_eq!(
+        strings(at(exporter, "static_configs.0.targets")),
+        [format!("kafka-exporter:{EXPORTER_PORT}")]
+    );
+    assert!(at(&compose, "services").get("kafka-exporter").is_some());
 }
 
 #[test]
@@ -1076,8 +1122,8 @@ fn the_alerts_cover_what_an_operator_needs() {
         (
             "SatpamConsumerLagGrowing",
             &[
-                "deriv(satpam_consumer_lag_messages[10m]) > 0",
-                "satpam_consumer_lag_messages > ",
+                "sum by (consumergroup, topic) (kafka_consumergroup_lag_sum{",
+                "> 100000 and sum by (consumergroup, topic) (deriv(kafka_consumergroup_lag_sum{",
             ],
             "10m",
         ),
@@ -1100,6 +1146,12 @@ fn the_alerts_cover_what_an_operator_needs() {
             ],
             "10m",
         ),
+        ("SatpamFleetSilent", &["absent(satpam_build_info)"], "5m"),
+        (
+            "SatpamLagUnmeasured",
+            &["absent(kafka_consumergroup_lag_sum{"],
+            "15m",
+        ),
         (
             "SatpamRuleReloadFailed",
             &["increase(satpam_rule_reloads_total{result=\"error\"}[15m]) > 0"],
@@ -1120,6 +1172,34 @@ fn the_alerts_cover_what_an_operator_needs() {
         }
         assert_eq!(scalar(at(r, "for")), *for_, "{name}");
     }
+
+    // The exporter's series are read for the config's group and events topic
+    // (satpam's own metrics are checked against /metrics elsewhere).
+    let c = container_config();
+    let exprs = alert_exprs()
+        .into_iter()
+        .chain(dashboard_exprs())
+        .collect::<Vec<_>>();
+    let mut exporter_reads = 0;
+    for (where_, e) in &exprs {
+        for (i, _) in e.match_indices("kafka_consumergroup_lag_sum{") {
+            exporter_reads += 1;
+            let m = &e[i..];
+            let m = &m[..m.find('}').expect("}")];
+            for want in [
+                format!("consumergroup=\"{}\"", c.kafka.group_id),
+                format!("topic=\"{}\"", c.kafka.events_topic),
+            ] {
+                assert!(m.contains(&want), "{where_}: {m} lacks {want}");
+            }
+        }
+        assert!(
+            !e.contains("kafka_consumergroup_lag_sum ")
+                && !e.contains("kafka_consumergroup_lag_sum)"),
+            "{where_}: the exporter's lag without the group and topic: {e}"
+        );
+    }
+    assert!(exporter_reads >= 4, "{exporter_reads}");
 }
 
 // --------------------------------------------------------------- Grafana
@@ -1182,8 +1262,11 @@ fn the_dashboard_is_provisionable_and_complete() {
         assert!(!targets.is_empty(), "{title}");
         for t in targets {
             assert_eq!(t["datasource"]["uid"], "${datasource}", "{title}");
+            // satpam's metrics, or the group's lag from kafka-exporter.
             assert!(
-                t["expr"].as_str().is_some_and(|e| e.contains("satpam_")),
+                t["expr"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("satpam_") || e.contains("kafka_consumergroup_")),
                 "{title}"
             );
         }
