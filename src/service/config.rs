@@ -16,6 +16,32 @@ use serde::{Deserialize, Serialize};
 /// The environment variable prefix for overrides.
 pub const ENV_PREFIX: &str = "SATPAM_";
 
+/// The 1-based line of byte `at` in `src`.
+fn line_of(src: &str, at: usize) -> usize {
+    src.as_bytes()[..at.min(src.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The line of `section.key` (`[section]` then `key = ...`) in TOML `src`.
+fn key_line(src: &str, dotted: &str) -> Option<usize> {
+    let (section, key) = dotted.rsplit_once('.')?;
+    let mut current = String::new();
+    for (i, line) in src.lines().enumerate() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            current = name.trim().to_string();
+        } else if current == section
+            && t.split(['=', ' ']).next().map(|k| k.trim_matches('"')) == Some(key)
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -220,14 +246,14 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
         let mut table: toml::Table = toml::from_str(src).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| src[..s.start.min(src.len())].lines().count().max(1));
+            let line = e.span().map(|s| line_of(src, s.start));
             ConfigError(match line {
                 Some(l) => format!("{name}:{l}: {}", e.message()),
                 None => format!("{name}: {}", e.message()),
             })
         })?;
+        // Keys set from the environment (dotted), with their variable.
+        let mut from_env: Vec<(String, String)> = Vec::new();
         for (key, value) in env {
             let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -236,16 +262,39 @@ impl Config {
             if path.len() < 2 || path.iter().any(String::is_empty) {
                 continue;
             }
+            from_env.push((path.join("."), key.clone()));
             set_path(&mut table, &path, env_value(&value))
                 .map_err(|e| ConfigError(format!("{key}: {e}")))?;
         }
-        let mut config: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError(format!("{name}: {}", e.message())))?;
+        let mut config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    // The merged table has no spans: parse the file alone for
+                    // the line (the problem may come from the environment, then
+                    // the file parses and there is no line to give).
+                    let line = toml::from_str::<Config>(src)
+                        .err()
+                        .and_then(|e| e.span())
+                        .map(|s| line_of(src, s.start));
+                    ConfigError(match line {
+                        Some(l) => format!("{name}:{l}: {}", e.message()),
+                        None => format!("{name}: {}", e.message()),
+                    })
+                })?;
         config.empty_paths_to_none();
-        config
-            .validate()
-            .map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        config.validate().map_err(|e| {
+            // Messages start with the key they are about (`grpc.listen: ...`):
+            // name the variable that set it, or the key's line in the file.
+            let key = e.split([':', ' ']).next().unwrap_or_default();
+            if let Some((_, var)) = from_env.iter().find(|(k, _)| k == key) {
+                return ConfigError(format!("{name}: {e} (set by {var})"));
+            }
+            ConfigError(match key_line(src, key) {
+                Some(l) => format!("{name}:{l}: {e}"),
+                None => format!("{name}: {e}"),
+            })
+        })?;
         Ok(config)
     }
 
@@ -368,6 +417,30 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn errors_name_the_line_of_the_key_they_are_about() {
+        let err = |src: &str| {
+            Config::from_toml(src, "c.toml", env(&[]))
+                .expect_err(src)
+                .to_string()
+        };
+        // A type error and an unknown key: the line from the parser's span.
+        let e = err("[grpc]\nlisten = \"0.0.0.0:1\"\n\n[kafka]\nworkers = \"two\"\n");
+        assert!(e.starts_with("c.toml:5: "), "{e}");
+        let e = err("[engine]\nreload_poll_ms = 5\nrules_file = \"x\"\n");
+        assert!(e.starts_with("c.toml:3: "), "{e}");
+        assert!(e.contains("rules_file"), "{e}");
+        // A value that parses but cannot work: the line of its key.
+        let e = err("[metrics]\nlisten = \"0.0.0.0:1\"\n[grpc]\n\nlisten = \"nowhere\"\n");
+        assert!(e.starts_with("c.toml:5: grpc.listen"), "{e}");
+        // From the environment: no line to give.
+        let e = Config::from_toml("", "c.toml", env(&[("SATPAM_GRPC__LISTEN", "nowhere")]))
+            .expect_err("env")
+            .to_string();
+        assert!(e.starts_with("c.toml: grpc.listen"), "{e}");
+        assert!(e.ends_with("(set by SATPAM_GRPC__LISTEN)"), "{e}");
     }
 
     #[test]
