@@ -5,6 +5,7 @@ pub mod demo;
 pub mod eval;
 pub mod health;
 pub mod load;
+pub mod logging;
 pub mod replay;
 pub mod report;
 pub mod rules;
