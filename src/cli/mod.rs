@@ -6,6 +6,7 @@ pub mod eval;
 pub mod health;
 pub mod load;
 pub mod logging;
+pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod rules;
