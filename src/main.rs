@@ -93,6 +93,11 @@ enum Command {
         #[arg(long, value_enum)]
         targets: Option<cli::eval::TargetSet>,
     },
+    /// Validate a deployment's files before rolling it out.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Validate and inspect rule files.
     Rules {
         #[command(subcommand)]
@@ -128,6 +133,18 @@ enum PolicyCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Load everything `serve` would (config with SATPAM_* environment, rules,
+    /// country policy, overrides) and report every problem as file:line: reason;
+    /// exit 1 on any.
+    Check {
+        /// TOML config file, as for `serve`; none: the embedded default.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -173,6 +190,9 @@ fn main() -> ExitCode {
             json,
             targets,
         } => cli::eval::run(&events, &labels, &files, json, targets),
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => cli::config_check::run(config.as_deref(), std::env::vars()),
         Command::Rules { command } => match command {
             RulesCommand::Check { files } => cli::rules::check(&files),
             RulesCommand::Features { rules } => cli::rules::features(rules.as_deref()),

@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use common::embedded::Embedded;
 use satpam::service::Config;
@@ -244,12 +243,12 @@ impl Exposition {
 /// gauge of a partition exists while it is assigned, from the first
 /// librdkafka statistics callback after the assignment. They are checked
 /// against the service's telemetry instead.
-const KAFKA_ONLY: &[&str] = &["satpam_consumer_lag"];
+const KAFKA_ONLY: &[&str] = &["satpam_consumer_partition_lag_messages"];
 
 /// The telemetry's own exposition after it saw one partition's lag, as the
 /// Kafka source reports it.
 fn kafka_telemetry_exposition() -> Exposition {
-    let t = satpam::telemetry::Telemetry::new(Duration::from_secs(60));
+    let t = satpam::telemetry::Telemetry::new();
     t.partitions_assigned(&[3]);
     t.set_lags([(3, 42)]);
     Exposition::parse(&t.render())
@@ -379,6 +378,34 @@ fn every_metric_the_dashboard_and_alerts_read_is_in_the_real_metrics_output() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 
+    // Latency is read only as a fleet-wide histogram_quantile, never as
+    // per-instance quantiles (which cannot be aggregated).
+    for (where_, expr) in &exprs {
+        let flat: String = expr.split_whitespace().collect::<Vec<_>>().join(" ");
+        if flat.contains("satpam_stage_latency_seconds_bucket") {
+            assert!(
+                flat.contains("histogram_quantile(") && flat.contains("sum by (le"),
+                "{where_}: buckets must be summed by le into histogram_quantile: {flat}"
+            );
+        }
+        assert!(
+            !flat.contains("quantile=\""),
+            "{where_}: reads a summary quantile: {flat}"
+        );
+    }
+    assert_eq!(
+        live.types
+            .get("satpam_stage_latency_seconds")
+            .map(String::as_str),
+        Some("histogram")
+    );
+    // The 1 ms budget of the latency alert is a bucket bound, so the
+    // interpolated p99 crosses it exactly when the 1 ms bucket does.
+    assert!(
+        live.label_ok("satpam_stage_latency_seconds_bucket", "le", "=", "0.001"),
+        "no le=\"0.001\" bucket"
+    );
+
     // What an operator watches is on the dashboard (the issue's list).
     let dashboard_names: BTreeSet<String> = dashboard_exprs()
         .iter()
@@ -386,14 +413,14 @@ fn every_metric_the_dashboard_and_alerts_read_is_in_the_real_metrics_output() {
         .collect();
     for want in [
         "satpam_events_total",
-        "satpam_consumer_lag_total",
-        "satpam_consumer_lag",
+        "satpam_consumer_lag_messages",
+        "satpam_consumer_partition_lag_messages",
         "satpam_decode_failures_total",
         "satpam_validation_failures_total",
         "satpam_dead_letters_total",
         "satpam_signals_total",
         "satpam_rule_hits_total",
-        "satpam_stage_latency_seconds",
+        "satpam_stage_latency_seconds_bucket",
         "satpam_accounts_tracked",
         "satpam_conversations_tracked",
         "satpam_state_bytes",
@@ -443,6 +470,87 @@ fn every_metric_the_dashboard_and_alerts_read_is_in_the_real_metrics_output() {
         assert_eq!(status, 200, "{p} on the real service");
         assert!(!body.is_empty(), "{p}");
     }
+}
+
+/// Metric names that changed, with what replaced them: not in `/metrics`
+/// any more, and listed in deploy/README.md so dashboards elsewhere can follow.
+const RENAMED: &[(&str, &str)] = &[
+    ("satpam_consumer_lag_total", "satpam_consumer_lag_messages"),
+    (
+        "satpam_consumer_lag",
+        "satpam_consumer_partition_lag_messages",
+    ),
+];
+
+#[test]
+fn metric_names_follow_prometheus_conventions_and_name_the_build_and_rules() {
+    let serve = Embedded::start();
+    let text = serve.scrape();
+    let live = Exposition::parse(&text);
+    let kafka = kafka_telemetry_exposition();
+    let mut problems = Vec::new();
+    for e in [&live, &kafka] {
+        for (name, ty) in &e.types {
+            assert!(name.starts_with("satpam_"), "{name}");
+            match ty.as_str() {
+                "counter" if !name.ends_with("_total") => {
+                    problems.push(format!("counter {name} does not end in _total"))
+                }
+                "gauge" | "histogram" | "summary" if name.ends_with("_total") => {
+                    problems.push(format!("{ty} {name} ends in _total"))
+                }
+                "summary" => problems.push(format!("{name} is a summary (not aggregatable)")),
+                _ => {}
+            }
+            if name.contains("latency") || name.contains("timestamp") {
+                assert!(name.ends_with("_seconds"), "{name}: unit seconds");
+            }
+            if name.contains("bytes") {
+                assert!(name.ends_with("_bytes"), "{name}: unit bytes");
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // Info gauges: 1, with the labels that name the build and the rules.
+    let value = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+            .to_string()
+    };
+    let build = value("satpam_build_info{");
+    assert!(build.ends_with(" 1"), "{build}");
+    assert!(
+        build.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))),
+        "{build}"
+    );
+    let rules = satpam::rules::RuleSet::default_pack();
+    let (version, hash) = rules.version().rsplit_once('@').expect("version@hash");
+    let info = value("satpam_rules_info{");
+    assert_eq!(
+        info,
+        format!("satpam_rules_info{{version=\"{version}\",hash=\"{hash}\"}} 1")
+    );
+
+    // Renamed metrics: gone from /metrics, in the guide with their new names.
+    let guide = read("deploy/README.md");
+    let changed = guide
+        .split("### Changed metric names")
+        .nth(1)
+        .expect("deploy/README.md has a `### Changed metric names` section");
+    for (old, new) in RENAMED {
+        assert!(!live.has(old) && !kafka.has(old), "{old} is still exported");
+        assert!(live.has(new) || kafka.has(new), "{new} is not exported");
+        assert!(
+            changed.contains(&format!("`{old}`")) && changed.contains(&format!("`{new}`")),
+            "the guide does not list {old} -> {new}"
+        );
+    }
+    assert!(
+        changed.contains("satpam_stage_latency_seconds"),
+        "the summary -> histogram change"
+    );
 }
 
 // ------------------------------------------------------------- the config
@@ -745,6 +853,25 @@ fn container_ports(service: &Value) -> BTreeSet<u16> {
         .collect()
 }
 
+/// kafka-exporter's default listen port.
+const EXPORTER_PORT: u16 = 9308;
+
+/// The `--flag=value` arguments of compose's kafka-exporter, with compose's
+/// `$$` escapes undone.
+fn exporter_flags() -> BTreeMap<String, String> {
+    let compose = yaml("deploy/compose.yaml");
+    strings(at(&compose, "services.kafka-exporter.command"))
+        .iter()
+        .map(|a| {
+            let (k, v) = a
+                .strip_prefix("--")
+                .and_then(|a| a.split_once('='))
+                .unwrap_or_else(|| panic!("kafka-exporter argument {a}"));
+            (k.to_string(), v.replace("$$", "$"))
+        })
+        .collect()
+}
+
 #[test]
 fn compose_wires_kafka_the_topics_the_ports_and_health() {
     let compose = yaml("deploy/compose.yaml");
@@ -756,11 +883,30 @@ fn compose_wires_kafka_the_topics_the_ports_and_health() {
         "kafka-init",
         "satpam",
         "loadgen",
+        "kafka-exporter",
         "prometheus",
         "grafana",
     ] {
         assert!(services.get(s).is_some(), "service {s}");
     }
+
+    // kafka-exporter: the group's lag from the broker, for exactly the
+    // config's group and events topic (the lag alert matches on both).
+    let flags = exporter_flags();
+    assert_eq!(flags["kafka.server"], c.kafka.brokers);
+    let only = |re: &str, want: &str| {
+        let re = regex::Regex::new(re).expect("exporter filter regex");
+        assert!(re.is_match(want), "{re} does not match {want}");
+        assert!(!re.is_match(&format!("{want}-x")), "{re} is not anchored");
+    };
+    only(&flags["group.filter"], &c.kafka.group_id);
+    only(&flags["topic.filter"], &c.kafka.events_topic);
+    let exporter = at(services, "kafka-exporter");
+    assert_eq!(
+        scalar(at(exporter, "depends_on.kafka-init.condition")),
+        "service_completed_successfully"
+    );
+    assert_eq!(container_ports(exporter), [EXPORTER_PORT].into());
 
     // Kafka: KRaft, one node that is broker and controller, reachable as the
     // config's brokers.
@@ -964,6 +1110,14 @@ fn prometheus_scrapes_satpam_and_loads_the_alerts() {
         );
     }
     assert_eq!(strings(at(&p, "rule_files")), ["alerts.yml"]);
+
+    let exporter = at(&p, "scrape_configs.1");
+    assert_eq!(scalar(at(exporter, "job_name")), "kafka-exporter");
+    assert_eq!(
+        strings(at(exporter, "static_configs.0.targets")),
+        [format!("kafka-exporter:{EXPORTER_PORT}")]
+    );
+    assert!(at(&compose, "services").get("kafka-exporter").is_some());
 }
 
 #[test]
@@ -1005,8 +1159,8 @@ fn the_alerts_cover_what_an_operator_needs() {
         (
             "SatpamConsumerLagGrowing",
             &[
-                "deriv(satpam_consumer_lag_total[10m]) > 0",
-                "satpam_consumer_lag_total > ",
+                "sum by (consumergroup, topic) (kafka_consumergroup_lag_sum{",
+                "> 100000 and sum by (consumergroup, topic) (deriv(kafka_consumergroup_lag_sum{",
             ],
             "10m",
         ),
@@ -1024,10 +1178,16 @@ fn the_alerts_cover_what_an_operator_needs() {
         (
             "SatpamLatencyOverBudget",
             &[
-                "satpam_stage_latency_seconds{stage=\"in_service\",quantile=\"0.99\"}",
+                "histogram_quantile(0.99, sum by (le, stage) (rate(satpam_stage_latency_seconds_bucket{stage=\"in_service\"}[5m])))",
                 "> 0.001",
             ],
             "10m",
+        ),
+        ("SatpamFleetSilent", &["absent(satpam_build_info)"], "5m"),
+        (
+            "SatpamLagUnmeasured",
+            &["absent(kafka_consumergroup_lag_sum{"],
+            "15m",
         ),
         (
             "SatpamRuleReloadFailed",
@@ -1049,6 +1209,34 @@ fn the_alerts_cover_what_an_operator_needs() {
         }
         assert_eq!(scalar(at(r, "for")), *for_, "{name}");
     }
+
+    // The exporter's series are read for the config's group and events topic
+    // (satpam's own metrics are checked against /metrics elsewhere).
+    let c = container_config();
+    let exprs = alert_exprs()
+        .into_iter()
+        .chain(dashboard_exprs())
+        .collect::<Vec<_>>();
+    let mut exporter_reads = 0;
+    for (where_, e) in &exprs {
+        for (i, _) in e.match_indices("kafka_consumergroup_lag_sum{") {
+            exporter_reads += 1;
+            let m = &e[i..];
+            let m = &m[..m.find('}').expect("}")];
+            for want in [
+                format!("consumergroup=\"{}\"", c.kafka.group_id),
+                format!("topic=\"{}\"", c.kafka.events_topic),
+            ] {
+                assert!(m.contains(&want), "{where_}: {m} lacks {want}");
+            }
+        }
+        assert!(
+            !e.contains("kafka_consumergroup_lag_sum ")
+                && !e.contains("kafka_consumergroup_lag_sum)"),
+            "{where_}: the exporter's lag without the group and topic: {e}"
+        );
+    }
+    assert!(exporter_reads >= 4, "{exporter_reads}");
 }
 
 // --------------------------------------------------------------- Grafana
@@ -1111,8 +1299,11 @@ fn the_dashboard_is_provisionable_and_complete() {
         assert!(!targets.is_empty(), "{title}");
         for t in targets {
             assert_eq!(t["datasource"]["uid"], "${datasource}", "{title}");
+            // satpam's metrics, or the group's lag from kafka-exporter.
             assert!(
-                t["expr"].as_str().is_some_and(|e| e.contains("satpam_")),
+                t["expr"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("satpam_") || e.contains("kafka_consumergroup_")),
                 "{title}"
             );
         }
@@ -1460,4 +1651,136 @@ fn the_readme_links_the_deploy_guide_and_the_guide_covers_the_stack() {
             "deploy/README.md does not mention {want:?}"
         );
     }
+}
+
+// ------------------------------------------------------------------ KEDA
+
+/// The events partitions compose creates for the config's events topic.
+fn events_partitions(events_topic: &str) -> u32 {
+    let compose = yaml("deploy/compose.yaml");
+    let script = strings(at(&compose, "services.kafka-init.command")).join("\n");
+    script
+        .lines()
+        .find(|l| l.contains(&format!("--topic {events_topic} ")))
+        .and_then(|l| {
+            l.split_whitespace()
+                .skip_while(|w| *w != "--partitions")
+                .nth(1)
+                .and_then(|p| p.parse().ok())
+        })
+        .expect("events topic creation with --partitions")
+}
+
+#[test]
+fn the_keda_overlay_replaces_the_hpa_and_scales_on_the_groups_lag() {
+    let k = yaml("deploy/k8s-keda/kustomization.yaml");
+    assert_eq!(
+        strings(at(&k, "resources")),
+        ["../k8s", "scaledobject.yaml"],
+        "the base plus the ScaledObject"
+    );
+    // The base's HPA is deleted: KEDA's own HPA and the CPU one must not both
+    // drive the Deployment.
+    let hpa = yaml("deploy/k8s/hpa.yaml");
+    let patch: Value =
+        serde_yaml::from_str(&scalar(at(&k, "patches.0.patch"))).expect("patch YAML");
+    assert_eq!(scalar(at(&patch, "$patch")), "delete");
+    for f in ["apiVersion", "kind", "metadata.name"] {
+        assert_eq!(scalar(at(&patch, f)), scalar(at(&hpa, f)), "{f}");
+    }
+
+    let so = yaml("deploy/k8s-keda/scaledobject.yaml");
+    let dep = yaml("deploy/k8s/deployment.yaml");
+    assert_eq!(scalar(at(&so, "apiVersion")), "keda.sh/v1alpha1");
+    assert_eq!(scalar(at(&so, "kind")), "ScaledObject");
+    assert!(at(&so, "metadata").get("namespace").is_none());
+    assert_eq!(scalar(at(&so, "spec.scaleTargetRef.kind")), "Deployment");
+    assert_eq!(
+        scalar(at(&so, "spec.scaleTargetRef.name")),
+        scalar(at(&dep, "metadata.name"))
+    );
+    assert_ne!(
+        scalar(at(&so, "spec.advanced.horizontalPodAutoscalerConfig.name")),
+        scalar(at(&hpa, "metadata.name")),
+        "KEDA's HPA has its own name"
+    );
+
+    // The Kafka scaler reads the same brokers, group and topic as the pods.
+    let (files, _) = generated_files("satpam-config");
+    let c = Config::from_toml(
+        &read(&format!("deploy/k8s/{}", files[0])),
+        "deploy/k8s/satpam.toml",
+        Vec::new(),
+    )
+    .expect("k8s config");
+    let triggers = at(&so, "spec.triggers").as_sequence().expect("triggers");
+    assert_eq!(triggers.len(), 1);
+    let t = &triggers[0];
+    assert_eq!(scalar(at(t, "type")), "kafka");
+    assert_eq!(scalar(at(t, "metadata.bootstrapServers")), c.kafka.brokers);
+    assert_eq!(scalar(at(t, "metadata.consumerGroup")), c.kafka.group_id);
+    assert_eq!(scalar(at(t, "metadata.topic")), c.kafka.events_topic);
+    let threshold: u64 = scalar(at(t, "metadata.lagThreshold"))
+        .parse()
+        .expect("lagThreshold is a number");
+    assert!(threshold > 0);
+    // The scaler's reset policy is what satpam's consumer does for a new group.
+    let policy = scalar(at(t, "metadata.offsetResetPolicy"));
+    assert!(
+        read("src/source/kafka.rs").contains(&format!("\"auto.offset.reset\", \"{policy}\"")),
+        "satpam's consumer does not reset to {policy}"
+    );
+    assert_eq!(
+        scalar(at(t, "metadata.allowIdleConsumers")),
+        "false",
+        "the scaler caps replicas at the partitions"
+    );
+
+    // Never to zero; never more pods than partitions; the base replicas inside.
+    let min: u32 = scalar(at(&so, "spec.minReplicaCount"))
+        .parse()
+        .expect("min");
+    let max: u32 = scalar(at(&so, "spec.maxReplicaCount"))
+        .parse()
+        .expect("max");
+    let replicas: u32 = scalar(at(&dep, "spec.replicas")).parse().expect("replicas");
+    assert!(
+        min >= 1,
+        "scaling satpam to zero stops gRPC and trips SatpamFleetSilent"
+    );
+    assert!(
+        min <= replicas && replicas <= max,
+        "{min} <= {replicas} <= {max}"
+    );
+    let partitions = events_partitions(&c.kafka.events_topic);
+    assert!(
+        max <= partitions,
+        "maxReplicaCount {max} > {partitions} partitions"
+    );
+    // The same scaling behaviour as the CPU HPA.
+    assert_eq!(
+        at(&so, "spec.advanced.horizontalPodAutoscalerConfig.behavior"),
+        at(&hpa, "spec.behavior")
+    );
+
+    // KEDA names no satpam metric (its Kafka scaler asks the brokers); any
+    // `satpam_` selector someone adds (a prometheus trigger) must exist.
+    let text = read("deploy/k8s-keda/scaledobject.yaml");
+    let names: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(|l| selectors(l).into_iter().map(|s| s.name))
+        .collect();
+    if !names.is_empty() {
+        let serve = Embedded::start();
+        let live = Exposition::parse(&serve.scrape());
+        for n in names {
+            assert!(live.has(&n), "the ScaledObject reads {n}, not in /metrics");
+        }
+    }
+
+    // The guide says: one or the other.
+    let guide = read("deploy/README.md");
+    assert!(guide.contains("kubectl apply -k deploy/k8s-keda"));
+    assert!(guide.contains("never both"));
 }

@@ -110,9 +110,11 @@ async fn signals_topic_carries_the_violating_accounts_signals_and_nothing_else()
         Duration::from_secs(30),
         |v| v == events.len() as f64,
     );
-    serve.wait_metric("satpam_consumer_lag_total", Duration::from_secs(30), |v| {
-        v == 0.0
-    });
+    serve.wait_metric(
+        "satpam_consumer_lag_messages",
+        Duration::from_secs(30),
+        |v| v == 0.0,
+    );
     serve.wait_metric(
         "satpam_offset_commits_total{result=\"ok\"}",
         Duration::from_secs(10),

@@ -430,9 +430,9 @@ async fn health_reflection_and_metrics_are_served() {
     for name in [
         "satpam_decode_failures_total{source=\"kafka\"}",
         "satpam_signals_total{action=\"flag\"}",
-        "satpam_consumer_lag_total",
+        "satpam_consumer_lag_messages",
         "satpam_conversations_tracked",
-        "satpam_stage_latency_seconds{stage=\"process\",quantile=\"0.99\"}",
+        "satpam_stage_latency_seconds_bucket{stage=\"process\",le=\"0.001\"}",
         "satpam_stage_latency_seconds_count{stage=\"in_service\"}",
     ] {
         assert!(sample(&samples, name).is_some(), "{name} missing");

@@ -3,6 +3,7 @@
 //! or gRPC and measures throughput and latency.
 
 mod run;
+mod scenario_progress;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -87,6 +88,7 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
             args.corpora.display()
         );
     }
+    let spinner = scenario_progress::spinner("loading corpora");
     let (bank, source) = TextBank::load_or_builtin(Some(&args.corpora))?;
     let loaded = started.elapsed();
     let config = ScenarioConfig {
@@ -96,13 +98,20 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
         metadata_only: args.metadata_only,
         start_ms: args.start_ms,
     };
+    spinner.set_message(format!("generating {} accounts", args.accounts));
     let scenario = Scenario::generate(&config, Arc::new(bank));
+    spinner.finish_and_clear();
     let generated = started.elapsed();
     let events_file = File::create(&args.out_events)
         .with_context(|| format!("creating {}", args.out_events.display()))?;
+    let bar = scenario_progress::events_bar(scenario.len() as u64);
     let written = scenario
-        .write_events_jsonl(events_file)
+        .write_events_jsonl(scenario_progress::LineCounter::new(
+            events_file,
+            bar.clone(),
+        ))
         .with_context(|| format!("writing {}", args.out_events.display()))?;
+    bar.finish_and_clear();
     let labels_file = File::create(&args.out_labels)
         .with_context(|| format!("creating {}", args.out_labels.display()))?;
     scenario

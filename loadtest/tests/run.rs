@@ -66,7 +66,7 @@ impl Serve {
             &config,
             format!(
                 "[engine]\nreload_poll_ms = 0\n[grpc]\nlisten = \"{grpc}\"\n\
-                 [metrics]\nlisten = \"{metrics}\"\nquantile_window_s = 10\n\
+                 [metrics]\nlisten = \"{metrics}\"\n\
                  [sinks]\njsonl = \"\"\n{extra_toml}"
             ),
         )

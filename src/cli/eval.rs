@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use satpam::eval::{evaluate, read_labels_csv, EvalRun, Targets};
-use satpam::io::EventReader;
 
 use super::load::load;
 use super::report;
@@ -37,8 +36,8 @@ pub fn run(
         ),
         &labels.display().to_string(),
     )?;
-    let mut reader =
-        EventReader::open(events).with_context(|| format!("cannot open {}", events.display()))?;
+    let (mut reader, bar) = super::progress::open_events(events, "eval")
+        .with_context(|| format!("cannot open {}", events.display()))?;
     let run = evaluate(
         std::iter::from_fn(|| reader.next_record()),
         labels,
@@ -47,6 +46,7 @@ pub fn run(
         loaded.overrides,
         |_| {},
     );
+    bar.finish_and_clear();
     finish(&run, json, targets)
 }
 

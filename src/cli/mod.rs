@@ -1,10 +1,13 @@
 //! Command bodies of the `satpam` binary.
 
+pub mod config_check;
 pub mod demo;
 pub mod eval;
 pub mod health;
 pub mod load;
+pub mod logging;
 pub mod policy;
+pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod rules;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use satpam::decide::Action;
-use satpam::io::{EventReader, SignalWriter};
+use satpam::io::SignalWriter;
 use satpam::replay::{ReplaySummary, Replayer};
 use satpam::EngineConfig;
 
@@ -17,8 +17,8 @@ use crate::EngineFiles;
 /// Runs the replay.
 pub fn run(events: &Path, files: &EngineFiles, out: Option<&Path>, json: bool) -> Result<ExitCode> {
     let loaded = load(files)?;
-    let mut reader =
-        EventReader::open(events).with_context(|| format!("cannot open {}", events.display()))?;
+    let (mut reader, bar) = super::progress::open_events(events, "replay")
+        .with_context(|| format!("cannot open {}", events.display()))?;
     let sink: Option<Box<dyn Write>> = match out {
         Some(p) if p == Path::new("-") => Some(Box::new(io::stdout().lock())),
         Some(p) => Some(Box::new(BufWriter::new(
@@ -40,6 +40,7 @@ pub fn run(events: &Path, files: &EngineFiles, out: Option<&Path>, json: bool) -
             }
         }
     }
+    bar.finish_and_clear();
     if let Some(w) = writer {
         w.finish().context("writing signals")?;
     }

@@ -9,6 +9,8 @@ use anyhow::{Context, Result};
 use satpam::service::{self, Config};
 use tokio::signal::unix::{signal, SignalKind};
 
+use super::logging::{self, LogFormat};
+
 /// Runs `satpam serve`.
 pub fn run(config_path: Option<&Path>, print_config: bool) -> Result<ExitCode> {
     // The environment is read here, once, and handed to the config.
@@ -17,24 +19,15 @@ pub fn run(config_path: Option<&Path>, print_config: bool) -> Result<ExitCode> {
         print!("{}", config.to_toml());
         return Ok(ExitCode::SUCCESS);
     }
-    init_logging();
+    // The environment is read here and handed to the log setup.
+    let format = LogFormat::parse(std::env::var("SATPAM_LOG_FORMAT").ok().as_deref())?;
+    logging::init(std::env::var("SATPAM_LOG").ok().as_deref(), format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("satpam-rt")
         .build()
         .context("tokio runtime")?;
     runtime.block_on(serve(config))
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SATPAM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 async fn serve(config: Config) -> Result<ExitCode> {

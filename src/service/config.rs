@@ -16,6 +16,24 @@ use serde::{Deserialize, Serialize};
 /// The environment variable prefix for overrides.
 pub const ENV_PREFIX: &str = "SATPAM_";
 
+
+/// The line of `section.key` (`[section]` then `key = ...`) in TOML `src`.
+fn key_line(src: &str, dotted: &str) -> Option<usize> {
+    let (section, key) = dotted.rsplit_once('.')?;
+    let mut current = String::new();
+    for (i, line) in src.lines().enumerate() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            current = name.trim().to_string();
+        } else if current == section
+            && t.split(['=', ' ']).next().map(|k| k.trim_matches('"')) == Some(key)
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -100,15 +118,18 @@ impl Default for GrpcSection {
 pub struct MetricsSection {
     /// Listen address of `/metrics`, `/healthz` and `/readyz`; empty: none.
     pub listen: String,
-    /// Window of the latency quantiles, seconds.
-    pub quantile_window_s: u64,
+    /// No longer used: latency is a histogram since start (aggregate with
+    /// `histogram_quantile` over a `rate` window). Accepted so old configs
+    /// still load; `serve` warns when it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile_window_s: Option<u64>,
 }
 
 impl Default for MetricsSection {
     fn default() -> Self {
         MetricsSection {
             listen: "127.0.0.1:9464".into(),
-            quantile_window_s: 60,
+            quantile_window_s: None,
         }
     }
 }
@@ -220,6 +241,8 @@ impl Config {
             toml::from_str(src).map_err(|e| ConfigError(located(src, name, &e)))?;
         let file = table.clone();
         let mut overrides = Vec::new();
+        // Keys set from the environment (dotted), with their variable.
+        let mut from_env: Vec<(String, String)> = Vec::new();
         for (key, value) in env {
             let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -228,6 +251,7 @@ impl Config {
             if path.len() < 2 || path.iter().any(String::is_empty) {
                 continue;
             }
+            from_env.push((path.join("."), key.clone()));
             set_path(&mut table, &path, env_value(&value))
                 .map_err(|e| ConfigError(format!("{key}: {e}")))?;
             overrides.push((key, path, value));
@@ -236,9 +260,18 @@ impl Config {
             .try_into()
             .map_err(|e: toml::de::Error| blame(src, name, &file, &overrides, &e))?;
         config.empty_paths_to_none();
-        config
-            .validate()
-            .map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        config.validate().map_err(|e| {
+            // Messages start with the key they are about (`grpc.listen: ...`):
+            // name the variable that set it, or the key's line in the file.
+            let key = e.split([':', ' ']).next().unwrap_or_default();
+            if let Some((_, var)) = from_env.iter().find(|(k, _)| k == key) {
+                return ConfigError(format!("{name}: {e} (set by {var})"));
+            }
+            ConfigError(match key_line(src, key) {
+                Some(l) => format!("{name}:{l}: {e}"),
+                None => format!("{name}: {e}"),
+            })
+        })?;
         Ok(config)
     }
 
@@ -404,6 +437,30 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn errors_name_the_line_of_the_key_they_are_about() {
+        let err = |src: &str| {
+            Config::from_toml(src, "c.toml", env(&[]))
+                .expect_err(src)
+                .to_string()
+        };
+        // A type error and an unknown key: the line from the parser's span.
+        let e = err("[grpc]\nlisten = \"0.0.0.0:1\"\n\n[kafka]\nworkers = \"two\"\n");
+        assert!(e.starts_with("c.toml:5: "), "{e}");
+        let e = err("[engine]\nreload_poll_ms = 5\nrules_file = \"x\"\n");
+        assert!(e.starts_with("c.toml:3: "), "{e}");
+        assert!(e.contains("rules_file"), "{e}");
+        // A value that parses but cannot work: the line of its key.
+        let e = err("[metrics]\nlisten = \"0.0.0.0:1\"\n[grpc]\n\nlisten = \"nowhere\"\n");
+        assert!(e.starts_with("c.toml:5: grpc.listen"), "{e}");
+        // From the environment: no line to give.
+        let e = Config::from_toml("", "c.toml", env(&[("SATPAM_GRPC__LISTEN", "nowhere")]))
+            .expect_err("env")
+            .to_string();
+        assert!(e.starts_with("c.toml: grpc.listen"), "{e}");
+        assert!(e.ends_with("(set by SATPAM_GRPC__LISTEN)"), "{e}");
     }
 
     #[test]

@@ -50,7 +50,12 @@ pub struct RunningService {
 /// Starts the service described by `config` on the current tokio runtime
 /// (multi-threaded). Returns once every listener is bound.
 pub async fn start(config: Config) -> anyhow::Result<RunningService> {
-    let telemetry = Telemetry::new(Duration::from_secs(config.metrics.quantile_window_s.max(1)));
+    let telemetry = Telemetry::new();
+    if config.metrics.quantile_window_s.is_some() {
+        tracing::warn!(
+            "metrics.quantile_window_s is ignored: latency is a histogram (satpam_stage_latency_seconds_bucket)"
+        );
+    }
     let e = &config.engine;
     let rules = RulesManager::load_initial(e.rules.as_deref())
         .map_err(|err| anyhow::anyhow!("rules did not load:\n{err}"))?;

@@ -484,6 +484,9 @@ impl Worker {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             if Instant::now() >= next_checkpoint {
+                // Latency counts reach /metrics at least once per commit
+                // interval, however slow the traffic.
+                self.state.latency.flush(&self.shared.telemetry.latency);
                 let all: Vec<i32> = self.parts.keys().copied().collect();
                 let offsets = self.checkpoint(&all);
                 if let Ok(mut ready) = self.shared.ready.lock() {

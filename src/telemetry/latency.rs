@@ -1,15 +1,17 @@
-//! Per-stage latency with hdrhistogram. Each worker records into its own
-//! [`StageRecorder`] (no sharing on the hot path) and folds it into the
-//! shared [`StageLatencies`] every few thousand events; `/metrics` renders a
-//! Prometheus summary per stage: quantiles over a rolling window, sum and
-//! count since start.
+//! Per-stage latency as Prometheus classic histograms. Each worker counts
+//! into its own [`StageRecorder`] (plain integers, no sharing on the hot
+//! path) and folds them into the shared [`StageLatencies`] (atomics) every
+//! few thousand events; `/metrics` renders one histogram family with a
+//! `stage` label: cumulative `_bucket{le}` counts, `_sum` and `_count`, all
+//! since start, so `histogram_quantile(0.99, sum by (le, stage) (rate(...)))`
+//! aggregates over a fleet.
+//!
+//! Why classic buckets: metrics-exporter-prometheus 0.17 renders only the
+//! text format, which cannot carry native histograms.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use hdrhistogram::Histogram;
+use std::time::Duration;
 
 /// A stage of an event's trip through the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,124 +45,145 @@ impl Stage {
     }
 }
 
-/// Quantiles rendered for every stage.
-pub const QUANTILES: [f64; 5] = [0.5, 0.9, 0.99, 0.999, 1.0];
+/// Upper bounds of the buckets, nanoseconds. Decode takes about a
+/// microsecond, process and in-service tens to hundreds of microseconds
+/// (the budget is 1 ms at p99), emit up to a blocked sink's seconds: 1-2.5-5
+/// steps from 1 µs to 10 s, with the 1 ms budget an exact bound.
+pub const BUCKETS_NS: [u64; 22] = [
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    10_000_000_000,
+];
 
-const MAX_NS: u64 = 60_000_000_000;
+/// Buckets plus the `+Inf` one.
+const SLOTS: usize = BUCKETS_NS.len() + 1;
 
-fn histogram() -> Histogram<u64> {
-    // 3 significant digits from 1 ns to 60 s; the bounds are constants, so
-    // construction cannot fail.
-    Histogram::new_with_bounds(1, MAX_NS, 3).unwrap_or_else(|_| Histogram::new(3).expect("hdr"))
+/// The bucket a duration falls in: the first bound it does not exceed.
+#[inline]
+fn slot(ns: u64) -> usize {
+    BUCKETS_NS.partition_point(|&b| b < ns)
 }
 
-struct Window {
-    current: Vec<Histogram<u64>>,
-    previous: Vec<Histogram<u64>>,
-    started: Instant,
+/// The `le` label of a bucket bound, in seconds (`0.0000025`, `1`, ...).
+fn le_label(ns: u64) -> String {
+    let s = ns as f64 / 1e9;
+    format!("{s}")
 }
 
-/// The shared, rolling per-stage histograms.
+#[derive(Default)]
+struct SharedStage {
+    buckets: [AtomicU64; SLOTS],
+    count: AtomicU64,
+    sum_ns: AtomicU64,
+}
+
+/// The shared per-stage histograms.
+#[derive(Default)]
 pub struct StageLatencies {
-    window: Mutex<Window>,
-    span: Duration,
-    count: [AtomicU64; 4],
-    sum_ns: [AtomicU64; 4],
+    stages: [SharedStage; 4],
 }
 
 impl StageLatencies {
-    /// Quantiles cover the last one to two `span`s.
-    pub fn new(span: Duration) -> Self {
-        StageLatencies {
-            window: Mutex::new(Window {
-                current: Stage::ALL.iter().map(|_| histogram()).collect(),
-                previous: Stage::ALL.iter().map(|_| histogram()).collect(),
-                started: Instant::now(),
-            }),
-            span,
-            count: Default::default(),
-            sum_ns: Default::default(),
-        }
+    /// Empty histograms.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// A recorder for one worker.
     pub fn recorder(&self) -> StageRecorder {
         StageRecorder {
-            local: Stage::ALL.iter().map(|_| histogram()).collect(),
+            local: [LocalStage::default(); 4],
             pending: 0,
         }
     }
 
-    fn absorb(&self, local: &mut [Histogram<u64>]) {
-        for (i, h) in local.iter().enumerate() {
-            self.count[i].fetch_add(h.len(), Ordering::Relaxed);
-            // The mean times the count is the sum, to histogram precision.
-            let sum = (h.mean() * h.len() as f64) as u64;
-            self.sum_ns[i].fetch_add(sum, Ordering::Relaxed);
+    fn absorb(&self, local: &mut [LocalStage; 4]) {
+        for (dst, src) in self.stages.iter().zip(local.iter_mut()) {
+            if src.count == 0 {
+                continue;
+            }
+            for (d, s) in dst.buckets.iter().zip(src.buckets.iter()) {
+                if *s > 0 {
+                    d.fetch_add(*s, Ordering::Relaxed);
+                }
+            }
+            dst.sum_ns.fetch_add(src.sum_ns, Ordering::Relaxed);
+            dst.count.fetch_add(src.count, Ordering::Relaxed);
+            *src = LocalStage::default();
         }
-        let Ok(mut w) = self.window.lock() else {
-            return;
-        };
-        if w.started.elapsed() >= self.span {
-            let w = &mut *w;
-            std::mem::swap(&mut w.current, &mut w.previous);
-            w.current.iter_mut().for_each(Histogram::reset);
-            w.started = Instant::now();
-        }
-        for (dst, src) in w.current.iter_mut().zip(local.iter_mut()) {
-            // Same bounds on both sides: add cannot fail.
-            let _ = dst.add(&*src);
-            src.reset();
-        }
-    }
-
-    /// The value at quantile `q` of `stage` over the window, in seconds.
-    pub fn quantile_s(&self, stage: Stage, q: f64) -> f64 {
-        let Ok(w) = self.window.lock() else {
-            return 0.0;
-        };
-        let mut h = w.current[stage.index()].clone();
-        let _ = h.add(&w.previous[stage.index()]);
-        h.value_at_quantile(q) as f64 / 1e9
     }
 
     /// Events recorded for `stage` since start.
     pub fn count(&self, stage: Stage) -> u64 {
-        self.count[stage.index()].load(Ordering::Relaxed)
+        self.stages[stage.index()].count.load(Ordering::Relaxed)
     }
 
-    /// Renders `name` as a Prometheus summary with a `stage` label.
+    /// Events of `stage` that took at most `BUCKETS_NS[i]` (the cumulative
+    /// count of bucket `i`; `i == BUCKETS_NS.len()` is `+Inf`).
+    pub fn cumulative(&self, stage: Stage, i: usize) -> u64 {
+        self.stages[stage.index()].buckets[..=i.min(SLOTS - 1)]
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Renders `name` as a Prometheus histogram with a `stage` label.
     pub fn render(&self, name: &str, help: &str, out: &mut String) {
         let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} summary");
-        let Ok(w) = self.window.lock() else {
-            return;
-        };
+        let _ = writeln!(out, "# TYPE {name} histogram");
         for stage in Stage::ALL {
-            let i = stage.index();
-            let mut h = w.current[i].clone();
-            let _ = h.add(&w.previous[i]);
+            let s = &self.stages[stage.index()];
             let label = stage.label();
-            for q in QUANTILES {
-                let v = if h.is_empty() {
-                    0.0
-                } else {
-                    h.value_at_quantile(q) as f64 / 1e9
-                };
-                let _ = writeln!(out, "{name}{{stage=\"{label}\",quantile=\"{q}\"}} {v}");
+            // Read the buckets first and derive the count from them, so a
+            // concurrent fold never shows `+Inf` different from `_count`.
+            let mut cumulative = 0u64;
+            for (i, b) in s.buckets.iter().enumerate() {
+                cumulative += b.load(Ordering::Relaxed);
+                let le = BUCKETS_NS
+                    .get(i)
+                    .map_or_else(|| "+Inf".to_string(), |&ns| le_label(ns));
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{{stage=\"{label}\",le=\"{le}\"}} {cumulative}"
+                );
             }
-            let sum = self.sum_ns[i].load(Ordering::Relaxed) as f64 / 1e9;
-            let count = self.count[i].load(Ordering::Relaxed);
+            let sum = s.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
             let _ = writeln!(out, "{name}_sum{{stage=\"{label}\"}} {sum}");
-            let _ = writeln!(out, "{name}_count{{stage=\"{label}\"}} {count}");
+            let _ = writeln!(out, "{name}_count{{stage=\"{label}\"}} {cumulative}");
         }
     }
 }
 
-/// One worker's latency recorder: records locally, folds into the shared
+#[derive(Clone, Copy, Default)]
+struct LocalStage {
+    buckets: [u64; SLOTS],
+    count: u64,
+    sum_ns: u64,
+}
+
+/// One worker's latency recorder: counts locally, folds into the shared
 /// histograms every [`StageRecorder::FLUSH_EVERY`] events or on [`flush`](Self::flush).
 pub struct StageRecorder {
-    local: Vec<Histogram<u64>>,
+    local: [LocalStage; 4],
     pending: u32,
 }
 
@@ -171,8 +194,11 @@ impl StageRecorder {
     /// Records one duration.
     #[inline]
     pub fn record(&mut self, stage: Stage, d: Duration) {
-        let ns = (d.as_nanos() as u64).clamp(1, MAX_NS);
-        self.local[stage.index()].saturating_record(ns);
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let l = &mut self.local[stage.index()];
+        l.buckets[slot(ns)] += 1;
+        l.count += 1;
+        l.sum_ns = l.sum_ns.saturating_add(ns);
     }
 
     /// Counts one event; folds when enough have been recorded.
@@ -196,8 +222,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recorded_values_show_in_quantiles_after_flush() {
-        let shared = StageLatencies::new(Duration::from_secs(60));
+    fn a_duration_lands_in_the_first_bucket_it_does_not_exceed() {
+        assert_eq!(slot(0), 0);
+        assert_eq!(slot(1_000), 0, "le is inclusive");
+        assert_eq!(slot(1_001), 1);
+        assert_eq!(slot(1_000_000), 9, "the 1 ms budget is a bound");
+        assert_eq!(BUCKETS_NS[9], 1_000_000);
+        assert_eq!(slot(10_000_000_001), BUCKETS_NS.len(), "+Inf");
+        assert!(BUCKETS_NS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn recorded_values_show_in_the_buckets_after_flush() {
+        let shared = StageLatencies::new();
         let mut r = shared.recorder();
         for us in 1..=1000u64 {
             r.record(Stage::Process, Duration::from_micros(us));
@@ -205,34 +242,53 @@ mod tests {
         assert_eq!(shared.count(Stage::Process), 0, "nothing before the flush");
         r.flush(&shared);
         assert_eq!(shared.count(Stage::Process), 1000);
-        let p50 = shared.quantile_s(Stage::Process, 0.5);
-        assert!((p50 - 500e-6).abs() < 5e-6, "p50 {p50}");
-        let p99 = shared.quantile_s(Stage::Process, 0.99);
-        assert!((p99 - 990e-6).abs() < 5e-6, "p99 {p99}");
+        // le=0.00001 (10 µs): 1..=10 µs.
+        assert_eq!(shared.cumulative(Stage::Process, 3), 10);
+        // le=0.0005: 1..=500 µs.
+        assert_eq!(shared.cumulative(Stage::Process, 8), 500);
+        assert_eq!(shared.cumulative(Stage::Process, 9), 1000);
+        assert_eq!(shared.cumulative(Stage::Process, BUCKETS_NS.len()), 1000);
         assert_eq!(shared.count(Stage::Decode), 0);
+        // A second flush adds; the recorder starts over.
+        r.record(Stage::Process, Duration::from_secs(30));
+        r.flush(&shared);
+        assert_eq!(shared.count(Stage::Process), 1001);
+        assert_eq!(
+            shared.cumulative(Stage::Process, BUCKETS_NS.len() - 1),
+            1000
+        );
     }
 
     #[test]
-    fn render_is_a_summary_per_stage() {
-        let shared = StageLatencies::new(Duration::from_secs(60));
+    fn render_is_a_cumulative_histogram_per_stage() {
+        let shared = StageLatencies::new();
         let mut r = shared.recorder();
         r.record(Stage::Emit, Duration::from_millis(2));
+        r.record(Stage::Emit, Duration::from_micros(3));
         r.flush(&shared);
         let mut out = String::new();
         shared.render("x_seconds", "help", &mut out);
-        assert!(out.contains("# TYPE x_seconds summary"));
-        assert!(out.contains("x_seconds_count{stage=\"emit\"} 1"));
-        assert!(out.contains("x_seconds{stage=\"decode\",quantile=\"0.99\"} 0"));
-        let emit_max = out
+        assert!(out.contains("# TYPE x_seconds histogram"));
+        for want in [
+            "x_seconds_bucket{stage=\"emit\",le=\"0.000001\"} 0",
+            "x_seconds_bucket{stage=\"emit\",le=\"0.000005\"} 1",
+            "x_seconds_bucket{stage=\"emit\",le=\"0.001\"} 1",
+            "x_seconds_bucket{stage=\"emit\",le=\"0.0025\"} 2",
+            "x_seconds_bucket{stage=\"emit\",le=\"10\"} 2",
+            "x_seconds_bucket{stage=\"emit\",le=\"+Inf\"} 2",
+            "x_seconds_count{stage=\"emit\"} 2",
+            "x_seconds_bucket{stage=\"decode\",le=\"+Inf\"} 0",
+            "x_seconds_count{stage=\"decode\"} 0",
+        ] {
+            assert!(out.contains(want), "missing {want} in\n{out}");
+        }
+        let sum = out
             .lines()
-            .find(|l| l.starts_with("x_seconds{stage=\"emit\",quantile=\"1\"}"))
-            .expect("max line");
-        let v: f64 = emit_max
-            .rsplit(' ')
-            .next()
-            .expect("v")
-            .parse()
-            .expect("f64");
-        assert!((v - 0.002).abs() < 1e-5, "{emit_max}");
+            .find(|l| l.starts_with("x_seconds_sum{stage=\"emit\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("emit sum");
+        assert!((sum - 0.002003).abs() < 1e-9, "{sum}");
+        assert!(!out.contains("quantile"));
     }
 }

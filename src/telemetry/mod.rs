@@ -9,7 +9,6 @@ pub mod latency;
 pub mod series;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use metrics::{Counter, Gauge, Key, KeyName, Label, Metadata, Recorder, SharedString, Unit};
@@ -108,6 +107,8 @@ pub struct Telemetry {
     lag: PartitionLag,
     /// Total consumer lag of the assigned partitions, messages.
     pub lag_total: Gauge,
+    /// The rule set in force, for `satpam_rules_info`.
+    rules_info: ArcSwap<RulesInfo>,
     /// Per-stage latency.
     pub latency: StageLatencies,
 }
@@ -132,12 +133,43 @@ fn action_label(a: Action) -> &'static str {
     }
 }
 
-/// The name of the stage latency summary.
+/// The name of the stage latency histogram.
 pub const LATENCY_METRIC: &str = "satpam_stage_latency_seconds";
 
+/// The name of the per-partition consumer lag gauge.
+pub const PARTITION_LAG_METRIC: &str = "satpam_consumer_partition_lag_messages";
+
+/// The name of the consumer lag gauge summed over the owned partitions.
+pub const LAG_METRIC: &str = "satpam_consumer_lag_messages";
+
+/// The labels of `satpam_rules_info`: the declared version and the content hash.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct RulesInfo {
+    version: String,
+    hash: String,
+}
+
+impl RulesInfo {
+    /// Splits a rule set's `version@content-hash`.
+    fn of(full: &str) -> RulesInfo {
+        let (version, hash) = full.rsplit_once('@').unwrap_or((full, ""));
+        RulesInfo {
+            version: version.to_string(),
+            hash: hash.to_string(),
+        }
+    }
+}
+
+/// Escapes a label value for the text exposition.
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 impl Telemetry {
-    /// Registers every handle. `quantile_window` is the span of the latency quantiles.
-    pub fn new(quantile_window: Duration) -> Arc<Telemetry> {
+    /// Registers every handle.
+    pub fn new() -> Arc<Telemetry> {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         let r = &recorder;
@@ -245,8 +277,13 @@ impl Telemetry {
                 true,
             ),
             (
-                "satpam_consumer_lag_total",
-                "Messages behind the end of the events topic.",
+                LAG_METRIC,
+                "Messages behind the end of the events topic over the owned partitions (librdkafka statistics).",
+                false,
+            ),
+            (
+                "satpam_build_info",
+                "Always 1; the labels name the build.",
                 false,
             ),
         ] {
@@ -271,6 +308,15 @@ impl Telemetry {
                 late: counter("satpam_late_events_total", &l),
             }
         });
+        gauge(
+            "satpam_build_info",
+            &[
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("rustc", env!("SATPAM_RUSTC_VERSION")),
+                ("profile", env!("SATPAM_BUILD_PROFILE")),
+            ],
+        )
+        .set(1.0);
         let signals =
             SIGNAL_ACTIONS.map(|a| counter("satpam_signals_total", &[("action", action_label(a))]));
         let t = Telemetry {
@@ -299,8 +345,9 @@ impl Telemetry {
             snapshots: counter("satpam_snapshots_total", &[]),
             signals_fenced: counter("satpam_signals_fenced_total", &[]),
             lag: PartitionLag::default(),
-            lag_total: gauge("satpam_consumer_lag_total", &[]),
-            latency: StageLatencies::new(quantile_window),
+            lag_total: gauge(LAG_METRIC, &[]),
+            rules_info: ArcSwap::from_pointee(RulesInfo::default()),
+            latency: StageLatencies::new(),
             handle,
         };
         Arc::new(t)
@@ -322,6 +369,8 @@ impl Telemetry {
     pub fn register_rules(&self, rules: &RuleSet) {
         self.rule_hits
             .store(Arc::new(self.rule_hit_series.register(rules)));
+        self.rules_info
+            .store(Arc::new(RulesInfo::of(rules.version())));
     }
 
     /// The per-rule counters of the rule set registered last.
@@ -364,11 +413,25 @@ impl Telemetry {
         }
         self.rule_hit_series.render(&mut out);
         self.lag.render(&mut out);
-        self.latency.render(
-            LATENCY_METRIC,
-            "Per-stage latency: quantiles over the recent window, sum and count since start.",
-            &mut out,
-        );
+        self.latency
+            .render(LATENCY_METRIC, "Per-stage latency since start.", &mut out);
+        // Rendered here rather than registered: only the rule set in force
+        // has a series (a registered gauge would keep the old versions).
+        let info = self.rules_info.load();
+        if !info.version.is_empty() {
+            out.push_str(
+                "# HELP satpam_rules_info Always 1; the labels name the rule set in force.\n",
+            );
+            out.push_str("# TYPE satpam_rules_info gauge\n");
+            let _ = std::fmt::Write::write_fmt(
+                &mut out,
+                format_args!(
+                    "satpam_rules_info{{version=\"{}\",hash=\"{}\"}} 1\n",
+                    escape_label(&info.version),
+                    escape_label(&info.hash)
+                ),
+            );
+        }
         out
     }
 }
@@ -383,14 +446,17 @@ mod tests {
 
     #[test]
     fn handles_registered_up_front_render_before_any_event() {
-        let t = Telemetry::new(Duration::from_secs(60));
+        let t = Telemetry::new();
         let out = t.render();
         for want in [
             "satpam_events_total{source=\"kafka\"} 0",
             "satpam_dead_letters_total{source=\"grpc\"} 0",
             "satpam_signals_total{action=\"suspend\"} 0",
             "satpam_rule_reloads_total{result=\"error\"} 0",
-            "# TYPE satpam_stage_latency_seconds summary",
+            "# TYPE satpam_stage_latency_seconds histogram",
+            "satpam_stage_latency_seconds_bucket{stage=\"in_service\",le=\"0.001\"} 0",
+            "satpam_consumer_lag_messages 0",
+            "satpam_build_info{version=\"",
         ] {
             assert!(out.contains(want), "missing {want} in\n{out}");
         }
@@ -398,7 +464,7 @@ mod tests {
 
     #[test]
     fn rule_hits_follow_the_rule_set_and_carry_over_reloads() {
-        let t = Telemetry::new(Duration::from_secs(60));
+        let t = Telemetry::new();
         let rules = RuleSet::default_pack();
         t.register_rules(&rules);
         let hits = t.rule_hits();
@@ -412,12 +478,50 @@ mod tests {
             out.contains(&format!("satpam_rule_hits_total{{rule=\"{first}\"}} 3")),
             "{out}"
         );
+        let (version, hash) = rules.version().rsplit_once('@').expect("version@hash");
+        assert!(!hash.is_empty());
+        assert!(
+            out.contains(&format!(
+                "satpam_rules_info{{version=\"{version}\",hash=\"{hash}\"}} 1"
+            )),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn rules_info_names_only_the_rule_set_in_force() {
+        let t = Telemetry::new();
+        assert!(!t.render().contains("satpam_rules_info"), "no rules yet");
+        let a = RuleSet::from_yaml(
+            "version: a\nrules:\n  - id: r\n    version: 1\n    description: d\n    score: 0.5\n    when: account.users_24h > 3\n",
+            "a.yaml",
+        )
+        .expect("rules a");
+        let b = RuleSet::from_yaml(
+            "version: b\nrules:\n  - id: r\n    version: 1\n    description: d\n    score: 0.5\n    when: account.users_24h > 4\n",
+            "b.yaml",
+        )
+        .expect("rules b");
+        t.register_rules(&a);
+        t.register_rules(&b);
+        let out = t.render();
+        let info: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("satpam_rules_info{"))
+            .collect();
+        assert_eq!(info.len(), 1, "{out}");
+        assert!(
+            info[0].starts_with("satpam_rules_info{version=\"b\",hash=\""),
+            "{}",
+            info[0]
+        );
+        assert!(info[0].ends_with("\"} 1"), "{}", info[0]);
     }
 
     #[test]
     fn two_telemetries_do_not_share_counts() {
-        let a = Telemetry::new(Duration::from_secs(60));
-        let b = Telemetry::new(Duration::from_secs(60));
+        let a = Telemetry::new();
+        let b = Telemetry::new();
         a.source(Source::Kafka).events.increment(5);
         assert!(a
             .render()

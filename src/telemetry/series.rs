@@ -131,7 +131,7 @@ impl PartitionLag {
             .unwrap_or(0)
     }
 
-    /// Appends `satpam_consumer_lag` in the text exposition format.
+    /// Appends `satpam_consumer_partition_lag_messages` in the text exposition format.
     pub fn render(&self, out: &mut String) {
         let Ok(l) = self.lags.lock() else {
             return;
@@ -141,11 +141,11 @@ impl PartitionLag {
             return;
         }
         out.push_str(
-            "# HELP satpam_consumer_lag Messages behind the end of the events topic, by partition.\n",
+            "# HELP satpam_consumer_partition_lag_messages Messages behind the end of the events topic, by owned partition (librdkafka statistics).\n",
         );
-        out.push_str("# TYPE satpam_consumer_lag gauge\n");
+        out.push_str("# TYPE satpam_consumer_partition_lag_messages gauge\n");
         for (p, v) in known {
-            let _ = writeln!(out, "satpam_consumer_lag{{partition=\"{p}\"}} {v}");
+            let _ = writeln!(out, "satpam_consumer_partition_lag_messages{{partition=\"{p}\"}} {v}");
         }
     }
 }
@@ -221,8 +221,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "satpam_consumer_lag{partition=\"0\"} 5",
-                "satpam_consumer_lag{partition=\"2\"} 0",
+                "satpam_consumer_partition_lag_messages{partition=\"0\"} 5",
+                "satpam_consumer_partition_lag_messages{partition=\"2\"} 0",
             ]
         );
         assert_eq!(lag.total(), 5);

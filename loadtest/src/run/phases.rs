@@ -124,6 +124,7 @@ impl Runner {
         probe: &dyn Probe,
     ) -> anyhow::Result<PhaseOutcome> {
         let (p0, t0) = probe.processed()?;
+        let latency0 = self.scrape();
         let cpu0 = self.cpu.sample();
         let blocked0 = sink.blocked();
         self.series.clear();
@@ -184,7 +185,9 @@ impl Runner {
                 || backlog as f64 > 2.0 * sent_rate
                 || (short && pushed_back));
         let generator_limited = short && !pushed_back;
-        let in_service = self.scrape().and_then(|s| s.stage_ms("in_service"));
+        let in_service = self
+            .scrape()
+            .and_then(|s| s.stage_ms(latency0.as_ref(), "in_service"));
         let cpu_s = self.cpu.since(&cpu0);
         let cpu = cpu_s.get(cpu::LOADGEN).copied();
         let report = PhaseReport {
