@@ -51,11 +51,7 @@ fn check_policy(path: Option<&Path>) -> Outcome {
     };
     CountryPolicy::load(p)
         .map(|c| format!("policy {}: ok, version {}, {} outcomes", p.display(), c.version(), c.entries().len()))
-        .map_err(|e| {
-            e.problems()
-                .map(|(line, why)| format!("{}:{line}: {why}", e.file()))
-                .collect()
-        })
+        .map_err(|e| e.to_string().lines().map(str::to_string).collect())
 }
 
 fn check_overrides(path: Option<&Path>) -> Outcome {

@@ -511,7 +511,7 @@ mod tests {
             (
                 "[grpc]\nlisten = \"nowhere\"\n",
                 &[],
-                "t.toml: grpc.listen: `nowhere` is not an ip:port address",
+                "t.toml:2: grpc.listen: `nowhere` is not an ip:port address",
             ),
             (
                 "\n[engine]\nbogus = 1\n",
@@ -527,7 +527,7 @@ mod tests {
             (
                 "[kafka]\nbrokers = \"a:1\"\nevents_topic = \"\"\n",
                 &[],
-                "t.toml: kafka.events_topic must be set when kafka.brokers is",
+                "t.toml:3: kafka.events_topic must be set when kafka.brokers is",
             ),
         ];
         for (src, vars, want) in cases {

@@ -20,7 +20,8 @@ impl Problem {
     }
 }
 
-/// Why a policy file was refused: every problem, each as `file:line: reason`.
+/// Why a policy file was refused: every problem, each as `file:line: reason`
+/// (`file: reason` for the file as a whole).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyError {
     file: String,
@@ -60,7 +61,11 @@ impl fmt::Display for PolicyError {
             if i > 0 {
                 f.write_str("\n")?;
             }
-            write!(f, "{}:{}: {}", self.file, p.line, p.reason)?;
+            if p.line == 0 {
+                write!(f, "{}: {}", self.file, p.reason)?;
+            } else {
+                write!(f, "{}:{}: {}", self.file, p.line, p.reason)?;
+            }
         }
         Ok(())
     }

@@ -135,7 +135,7 @@ fn bad_files_are_refused_with_line_and_reason() {
     .expect_err("a gap");
     assert_eq!(
         e.to_string(),
-        "p.yaml:0: the `default` outcomes leave a gap from always to 2026-01-15: the default must cover all time"
+        "p.yaml: the `default` outcomes leave a gap from always to 2026-01-15: the default must cover all time"
     );
     // Two regions sharing a country may not both decide at once.
     let e = CountryPolicy::from_yaml(
@@ -151,7 +151,7 @@ fn bad_files_are_refused_with_line_and_reason() {
     )
     .expect_err("no version");
     assert!(
-        e.to_string().starts_with("p.yaml:0: `version` is required"),
+        e.to_string().starts_with("p.yaml: `version` is required"),
         "{e}"
     );
     // A missing file names the file.
