@@ -1,7 +1,7 @@
 //! A snapshot holds a shard's state store, event-time watermark and next
 //! sweep time.
 //!
-//! # Format (version 2)
+//! # Format (version 3)
 //!
 //! | bytes | field                                            |
 //! |-------|--------------------------------------------------|
@@ -42,11 +42,12 @@ use crate::state::StoreSeed;
 /// The first bytes of every shard snapshot.
 pub const MAGIC: [u8; 8] = *b"SATPAMSS";
 
-/// The format version this build writes and reads. Version 2: a
-/// conversation remembers 32-bit event-id hashes (version 1: 64-bit); a
-/// version-1 snapshot is refused and the partition starts empty at the
-/// committed offset.
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version this build writes and reads. Version 3: a
+/// conversation carries its tenant's hash (for the per-tenant caps).
+/// Version 2: a conversation remembers 32-bit event-id hashes (version 1:
+/// 64-bit). An older snapshot is refused and the partition starts empty at
+/// the committed offset.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Bytes before the payload: magic, version, payload length, checksum.
 pub const HEADER_LEN: usize = 8 + 4 + 8 + 8;

@@ -203,6 +203,8 @@ impl OverridesManager {
 
     /// Adds or replaces an override (the reason is required).
     pub fn set(&self, o: Override) -> Result<(), String> {
+        // Checked before it is logged: a hostile reason never reaches the log.
+        crate::decide::overrides::check_override(&o)?;
         tracing::info!(tenant = %o.tenant_id, account = %o.account_id, mode = ?o.mode, reason = %o.reason, "override set");
         self.update(|all| all.set(o).map(|()| true)).map(|_| ())
     }
@@ -212,6 +214,10 @@ impl OverridesManager {
         if reason.trim().is_empty() {
             return Err("clearing an override needs a reason".into());
         }
+        crate::decide::overrides::check_reason(reason)?;
+        crate::convert::check_id("tenant_id", tenant_id)
+            .and_then(|()| crate::convert::check_id("account_id", account_id))
+            .map_err(|e| e.to_string())?;
         tracing::info!(tenant = %tenant_id, account = %account_id, reason = %reason, "override cleared");
         self.update(|all| Ok(all.clear(tenant_id, account_id)))
     }

@@ -64,6 +64,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         Arc::new(SystemClock),
         EngineConfig {
             limits: config.state_limits(),
+            event_time: config.limits.event_time(),
             ..EngineConfig::default()
         },
     ));

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 use crate::pb::v1 as pb;
 use crate::service::config::KafkaSection;
-use crate::service::pipeline::{Pipeline, WorkerState};
+use crate::service::pipeline::{Handled, Pipeline, WorkerState};
 use crate::service::shards::Shards;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery, KafkaSink, PartitionEffects};
 use crate::telemetry::{Source, Telemetry};
@@ -522,18 +522,24 @@ impl Worker {
                     format!("invalid event: {e}")
                 })
             });
-        match decoded {
-            Ok(event) => {
-                shared.pipeline.handle(
-                    &part.engine,
-                    &event,
-                    Source::Kafka,
-                    state,
-                    dequeued,
-                    || Some(Delivery::Partition(part.effects.clone())),
-                );
-            }
-            Err(reason) => {
+        let refused = match decoded {
+            Ok(event) => match shared.pipeline.handle(
+                &part.engine,
+                &event,
+                Source::Kafka,
+                state,
+                dequeued,
+                || Some(Delivery::Partition(part.effects.clone())),
+            ) {
+                // Outside the shard's event-time window: dead-lettered like a bad message.
+                Handled::Refused(reason) => Some(format!("refused event: {reason}")),
+                _ => None,
+            },
+            Err(reason) => Some(reason),
+        };
+        match refused {
+            None => {}
+            Some(reason) => {
                 counters.dead_lettered.increment(1);
                 let origin = DeadLetterOrigin {
                     source: "kafka",
