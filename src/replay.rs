@@ -85,6 +85,8 @@ pub struct Replayer {
     started: Instant,
     /// Whether an event was accepted yet: the first one sets the clock.
     clock_set: bool,
+    /// Events refused for their time before they reached the engine.
+    refused: u64,
 }
 
 impl Replayer {
@@ -107,6 +109,7 @@ impl Replayer {
             errors: Vec::new(),
             started: Instant::now(),
             clock_set: false,
+            refused: 0,
         }
     }
 
@@ -153,7 +156,10 @@ impl Replayer {
         if !self.clock_set {
             self.clock.set(event.timestamp_ms);
         }
-        self.engine.check_event_time(event.timestamp_ms)?;
+        if let Err(e) = self.engine.check_event_time(event.timestamp_ms) {
+            self.refused += 1;
+            return Err(e);
+        }
         self.clock_set = true;
         self.clock.advance_to(event.timestamp_ms);
         match self.engine.process(event, &mut self.scratch) {
@@ -181,7 +187,12 @@ impl Replayer {
             records: self.records,
             malformed: self.malformed,
             errors: self.errors,
-            engine: self.engine.stats(),
+            engine: {
+                // Refused before the engine saw them (the clock had not moved yet).
+                let mut stats = self.engine.stats();
+                stats.refused += self.refused;
+                stats
+            },
             store: self.engine.store_stats(),
             rule_hits: rules
                 .rules()

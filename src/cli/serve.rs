@@ -58,7 +58,7 @@ async fn serve(config: Config) -> Result<ExitCode> {
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading rules");
                 let rules = running.rules().clone();
-                let _ = tokio::task::spawn_blocking(move || rules.reload_file()).await;
+                let _ = rules.reload(None).await;
             }
             _ = check.tick() => {
                 if running.kafka_failed() {

@@ -73,11 +73,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             Overrides::load(p).map_err(|err| anyhow::anyhow!("overrides did not load: {err}"))?;
         ctx.swap_overrides(o);
     }
-    let rules = Arc::new(RulesManager::new(
-        ctx.clone(),
-        e.rules.clone(),
-        telemetry.clone(),
-    ));
+    let rules = Arc::new(
+        RulesManager::new(ctx.clone(), e.rules.clone(), telemetry.clone()).with_compile_timeout(
+            Duration::from_millis(config.limits.rules_compile_timeout_ms),
+        ),
+    );
     let overrides = Arc::new(OverridesManager::new(ctx.clone(), e.overrides.clone()));
     let shards = Arc::new(Shards::new(ctx.clone(), e.grpc_shards));
 
@@ -197,7 +197,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
                     _ = &mut stop => break,
                 }
                 let r = rules.clone();
-                let _ = tokio::task::spawn_blocking(move || r.reload_if_changed()).await;
+                let _ = r.reload_if_changed().await;
             }
         }));
     }
