@@ -317,12 +317,15 @@ impl Engine {
     /// is refused before it touches any state.
     pub fn process(&self, e: &Event, scratch: &mut Scratch) -> Outcome {
         scratch.fired.clear();
-        if let Err(why) = self.check_event_time(e.timestamp_ms) {
+        let ctx = &*self.ctx;
+        // One clock read per event: the window check and the overrides.
+        let now_ms = ctx.clock.now_ms();
+        let window = ctx.config.event_time;
+        if let Err(why) = window.check(e.timestamp_ms, self.watermark_ms(), now_ms) {
             self.counters.refused.fetch_add(1, Ordering::Relaxed);
             return Outcome::Refused(why);
         }
         self.counters.events.fetch_add(1, Ordering::Relaxed);
-        let ctx = &*self.ctx;
         let rules = ctx.rules.load();
         let scan = if e.has_text() {
             rules.scan(&e.text, e.direction)
@@ -348,7 +351,6 @@ impl Engine {
         let user_hash = xxh3_64(e.user_id.as_bytes());
         let policy = ctx.policy.load();
         let overrides = ctx.overrides.load();
-        let now_ms = ctx.clock.now_ms();
         let override_in_force = overrides.get_by_key(account_key, now_ms);
         let outcome = self
             .store

@@ -65,18 +65,23 @@ pub enum EventTimeError {
 
 impl EventTimeLimits {
     /// Checks `ts_ms` against a shard whose watermark is `watermark_ms`
-    /// (`i64::MIN`: no event yet) and whose clock reads `now_ms`.
+    /// (`i64::MIN`: no event yet) and whose clock reads `now_ms`. A clock
+    /// at or before the Unix epoch is taken as not set (a manual clock
+    /// nobody moved): with no watermark either, the first event is the
+    /// reference.
     pub fn check(&self, ts_ms: i64, watermark_ms: i64, now_ms: i64) -> Result<(), EventTimeError> {
-        if self.max_future_ms > 0 {
-            let reference_ms = watermark_ms.max(now_ms);
-            if ts_ms > reference_ms.saturating_add(self.max_future_ms) {
-                return Err(EventTimeError::TooFarAhead {
-                    ts_ms,
-                    reference_ms,
-                    ahead_ms: ts_ms.saturating_sub(reference_ms),
-                    limit_ms: self.max_future_ms,
-                });
-            }
+        let clock_ms = if now_ms > 0 { now_ms } else { i64::MIN };
+        let reference_ms = watermark_ms.max(clock_ms);
+        if self.max_future_ms > 0
+            && reference_ms != i64::MIN
+            && ts_ms > reference_ms.saturating_add(self.max_future_ms)
+        {
+            return Err(EventTimeError::TooFarAhead {
+                ts_ms,
+                reference_ms,
+                ahead_ms: ts_ms.saturating_sub(reference_ms),
+                limit_ms: self.max_future_ms,
+            });
         }
         if self.max_past_ms > 0
             && watermark_ms != i64::MIN
@@ -115,6 +120,12 @@ mod tests {
         assert!(
             l.check(1, i64::MIN, T).is_ok(),
             "no watermark: no past bound"
+        );
+        // An unset clock (at the epoch) and no watermark: the first event sets the time.
+        assert!(l.check(T + 100 * H, i64::MIN, 0).is_ok());
+        assert!(
+            l.check(T + 2 * H, T, 0).is_err(),
+            "then the watermark bounds it"
         );
         // The watermark ahead of the clock moves the future bound.
         assert!(l.check(T + 2 * H, T + H, T).is_ok());
