@@ -3,6 +3,7 @@
 
 use crate::decide::{Action, Evidence, Signal};
 use crate::event::{Country, Direction, Event, MessageKind, Sender, TemplateCategory};
+use crate::limits::EventTimeError;
 use crate::pb::v1 as pb;
 
 /// Longest identifier accepted, in bytes.
@@ -36,6 +37,12 @@ pub enum ValidationError {
     /// The country is not a two-letter code.
     #[error("user_country must be an ISO 3166-1 alpha-2 code")]
     BadCountry,
+    /// An identifier holds a control character (NUL included).
+    #[error("field `{0}` contains a control character or NUL")]
+    ControlCharacter(&'static str),
+    /// The event's time lies outside the window its shard accepts.
+    #[error("{0}")]
+    EventTime(EventTimeError),
 }
 
 fn required(field: &'static str, value: &str) -> Result<(), ValidationError> {
@@ -49,7 +56,29 @@ fn bounded(field: &'static str, value: &str) -> Result<(), ValidationError> {
     if value.len() > MAX_ID_LEN {
         return Err(ValidationError::TooLong(field));
     }
+    if has_control(value) {
+        return Err(ValidationError::ControlCharacter(field));
+    }
     Ok(())
+}
+
+/// Whether `s` holds a control character (C0 with NUL, DEL, or C1). Ids
+/// with one are refused: they break logs, headers and keys downstream.
+pub fn has_control(s: &str) -> bool {
+    // C0 and DEL are single bytes; a C1 character is 0xC2 0x80..=0x9F.
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c < 0x20
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)))
+    })
+}
+
+/// Checks an identifier that is not part of an event (an override's
+/// tenant or account, say): not empty, at most [`MAX_ID_LEN`] bytes, no
+/// control character.
+pub fn check_id(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    required(field, value)
 }
 
 /// What validation decided about a message, before any string moves.
@@ -191,7 +220,16 @@ pub struct Refusal {
 /// reason when it is refused (so that it can be dead-lettered as it came,
 /// without encoding every accepted message just in case).
 pub fn event_or_refusal(m: pb::MessageEvent) -> Result<Event, Refusal> {
-    match check(&m) {
+    event_or_refusal_with(m, |_| Ok(()))
+}
+
+/// [`event_or_refusal`] with one more check, `extra`, run on a message
+/// that passed validation (the shard's event-time window, say).
+pub fn event_or_refusal_with(
+    m: pb::MessageEvent,
+    extra: impl FnOnce(&pb::MessageEvent) -> Result<(), ValidationError>,
+) -> Result<Event, Refusal> {
+    match check(&m).and_then(|c| extra(&m).map(|()| c)) {
         Ok(c) => Ok(build(m, c)),
         Err(reason) => Err(Refusal {
             reason,
@@ -385,12 +423,66 @@ mod tests {
                 |m| m.text = "x".repeat(MAX_TEXT_BYTES + 1),
                 ValidationError::TextTooLong,
             ),
+            (
+                |m| m.tenant_id = "bsp\0".into(),
+                ValidationError::ControlCharacter("tenant_id"),
+            ),
+            (
+                |m| m.account_id = "acc\n1".into(),
+                ValidationError::ControlCharacter("account_id"),
+            ),
+            (
+                |m| m.waba_id = "w\u{7f}".into(),
+                ValidationError::ControlCharacter("waba_id"),
+            ),
+            (
+                |m| m.user_id = "u\u{85}".into(),
+                ValidationError::ControlCharacter("user_id"),
+            ),
+            (
+                |m| m.conversation_id = "\u{1b}[31m".into(),
+                ValidationError::ControlCharacter("conversation_id"),
+            ),
+            (
+                |m| m.event_id = "wamid\t1".into(),
+                ValidationError::ControlCharacter("event_id"),
+            ),
+            (
+                |m| m.reply_to = "\r".into(),
+                ValidationError::ControlCharacter("reply_to"),
+            ),
         ];
         for (mutate, want) in cases {
             let mut m = valid();
             mutate(&mut m);
             assert_eq!(Event::try_from(m).err().as_ref(), Some(want));
         }
+    }
+
+    #[test]
+    fn printable_unicode_ids_are_accepted_and_text_may_hold_newlines() {
+        let mut m = valid();
+        m.user_id = "pengguna-é-日本-\u{a0}".into();
+        m.text = "line one\nline two\u{0}".into();
+        assert!(Event::try_from(m).is_ok());
+        assert!(!has_control("é\u{a0}\u{100}"));
+        assert!(has_control("\u{9f}") && has_control("\u{80}") && has_control("\0"));
+    }
+
+    #[test]
+    fn an_extra_check_refuses_after_validation_and_hands_the_message_back() {
+        let err = ValidationError::Missing("x");
+        let refused = event_or_refusal_with(valid(), |_| Err(err.clone())).expect_err("refused");
+        assert_eq!(refused.reason, err);
+        assert_eq!(*refused.message, valid());
+        let mut bad = valid();
+        bad.tenant_id.clear();
+        let first = event_or_refusal_with(bad, |_| Err(err.clone())).expect_err("refused");
+        assert_eq!(
+            first.reason,
+            ValidationError::Missing("tenant_id"),
+            "validation first"
+        );
     }
 
     #[test]

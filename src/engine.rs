@@ -16,8 +16,11 @@ use crate::decide::{
 };
 use crate::event::{Direction, Event, MessageKind, Sender};
 use crate::features::{extract, ExtractInput, FeatureVector};
+use crate::limits::{EventTimeError, EventTimeLimits};
 use crate::rules::RuleSet;
-use crate::state::{key_of, AccountEntry, ScanFacts, StateLimits, StateStore, StoreStats};
+use crate::state::{
+    key_of, AccountEntry, CapEvictions, ScanFacts, StateLimits, StateStore, StoreStats,
+};
 
 /// Engine settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +29,8 @@ pub struct EngineConfig {
     pub limits: StateLimits,
     /// Event time between two sweeps of idle state.
     pub sweep_every_ms: i64,
+    /// The window of event time a shard accepts.
+    pub event_time: EventTimeLimits,
 }
 
 impl Default for EngineConfig {
@@ -33,6 +38,7 @@ impl Default for EngineConfig {
         EngineConfig {
             limits: StateLimits::default(),
             sweep_every_ms: 5 * 60_000,
+            event_time: EventTimeLimits::default(),
         }
     }
 }
@@ -74,6 +80,8 @@ pub enum Outcome {
     /// Older than the account's 1-hour window: counted in the 1-minute and
     /// 24-hour windows that still cover it, not in the 1-hour one; no decision.
     Late,
+    /// Outside the event-time window the shard accepts: not processed at all.
+    Refused(EventTimeError),
 }
 
 /// Counters of everything the engine did since it started.
@@ -82,6 +90,7 @@ pub struct EngineCounters {
     events: AtomicU64,
     duplicates: AtomicU64,
     late: AtomicU64,
+    refused: AtomicU64,
     signals: [AtomicU64; 6],
 }
 
@@ -94,6 +103,8 @@ pub struct EngineStats {
     pub duplicates: u64,
     /// Late events.
     pub late: u64,
+    /// Events refused for their time (not counted in `events`).
+    pub refused: u64,
     /// Signals by action: FLAG, THROTTLE, SUSPEND, RESTORE, CHARGE.
     pub signals: [u64; 5],
 }
@@ -118,6 +129,7 @@ pub struct EngineContext {
     overrides: ArcSwap<Overrides>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
+    cap_evictions: Arc<CapEvictions>,
 }
 
 impl EngineContext {
@@ -134,7 +146,13 @@ impl EngineContext {
             overrides: ArcSwap::from_pointee(Overrides::default()),
             clock,
             config,
+            cap_evictions: Arc::default(),
         }
+    }
+
+    /// Entries the per-tenant caps evicted, over every shard of this context.
+    pub fn cap_evictions(&self) -> &CapEvictions {
+        &self.cap_evictions
     }
 
     /// The rule set in use.
@@ -215,6 +233,8 @@ impl Engine {
         watermark_ms: i64,
         next_sweep_ms: i64,
     ) -> Self {
+        let mut store = store;
+        store.count_cap_evictions_in(ctx.cap_evictions.clone());
         Engine {
             ctx,
             store,
@@ -284,6 +304,7 @@ impl Engine {
             events: c.events.load(Ordering::Relaxed),
             duplicates: c.duplicates.load(Ordering::Relaxed),
             late: c.late.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
             signals,
         }
     }
@@ -293,12 +314,27 @@ impl Engine {
         self.watermark_ms.load(Ordering::Relaxed)
     }
 
-    /// Processes one event.
+    /// Whether an event at `ts_ms` lies inside the window of event time
+    /// this shard accepts now ([`EngineConfig::event_time`]).
+    pub fn check_event_time(&self, ts_ms: i64) -> Result<(), EventTimeError> {
+        let limits = self.ctx.config.event_time;
+        limits.check(ts_ms, self.watermark_ms(), self.ctx.clock.now_ms())
+    }
+
+    /// Processes one event. An event outside the shard's event-time window
+    /// is refused before it touches any state.
     pub fn process(&self, e: &Event, scratch: &mut Scratch) -> Outcome {
-        self.counters.events.fetch_add(1, Ordering::Relaxed);
         scratch.fired.clear();
         scratch.charged = false;
         let ctx = &*self.ctx;
+        // One clock read per event: the window check and the overrides.
+        let now_ms = ctx.clock.now_ms();
+        let window = ctx.config.event_time;
+        if let Err(why) = window.check(e.timestamp_ms, self.watermark_ms(), now_ms) {
+            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            return Outcome::Refused(why);
+        }
+        self.counters.events.fetch_add(1, Ordering::Relaxed);
         let rules = ctx.rules.load();
         let scan = if e.has_text() {
             rules.scan(&e.text, e.direction)
@@ -308,7 +344,7 @@ impl Engine {
 
         let conv_key = key_of(&e.tenant_id, &e.conversation_id);
         let id_hash = xxh3_64(e.event_id.as_bytes());
-        let (conv_update, conv_view) = self.store.with_conversation(conv_key, |c| {
+        let (conv_update, conv_view) = self.store.with_conversation(conv_key, &e.tenant_id, |c| {
             let u = c.observe(e, id_hash, scan.topics);
             (u, c.view(e.timestamp_ms))
         });
@@ -324,7 +360,6 @@ impl Engine {
         let user_hash = xxh3_64(e.user_id.as_bytes());
         let policy = ctx.policy.load();
         let overrides = ctx.overrides.load();
-        let now_ms = ctx.clock.now_ms();
         let override_in_force = overrides.get_by_key(account_key, now_ms);
         let outcome = self
             .store
@@ -430,7 +465,7 @@ impl Engine {
         if next == i64::MIN {
             let _ = self.next_sweep_ms.compare_exchange(
                 i64::MIN,
-                ts + self.ctx.config.sweep_every_ms,
+                ts.saturating_add(self.ctx.config.sweep_every_ms),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             );
@@ -443,7 +478,7 @@ impl Engine {
             .next_sweep_ms
             .compare_exchange(
                 next,
-                ts + self.ctx.config.sweep_every_ms,
+                ts.saturating_add(self.ctx.config.sweep_every_ms),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             )

@@ -15,6 +15,8 @@ pub mod eval;
 pub mod event;
 pub mod features;
 pub mod io;
+/// Bounds on hostile input: the event-time window a shard accepts.
+pub mod limits;
 pub mod pb;
 pub mod replay;
 pub mod rules;

@@ -13,6 +13,7 @@ use crate::decide::{Action, CountryPolicy, Overrides, Signal};
 use crate::engine::{Engine, EngineConfig, EngineStats, Outcome, Scratch};
 use crate::event::Event;
 use crate::io::RecordError;
+use crate::limits::EventTimeError;
 use crate::pb::v1::MessageEvent;
 use crate::rules::RuleSet;
 use crate::state::StoreStats;
@@ -38,7 +39,7 @@ pub struct RuleHits {
 pub struct ReplaySummary {
     /// Records read (valid or not).
     pub records: u64,
-    /// Records that did not decode or validate.
+    /// Records that did not decode or validate, or whose time the engine refused.
     pub malformed: u64,
     /// The first [`MAX_REPORTED_ERRORS`] of them.
     pub errors: Vec<RecordError>,
@@ -82,6 +83,10 @@ pub struct Replayer {
     malformed: u64,
     errors: Vec<RecordError>,
     started: Instant,
+    /// Whether an event was accepted yet: the first one sets the clock.
+    clock_set: bool,
+    /// Events refused for their time before they reached the engine.
+    refused: u64,
 }
 
 impl Replayer {
@@ -103,6 +108,8 @@ impl Replayer {
             malformed: 0,
             errors: Vec::new(),
             started: Instant::now(),
+            clock_set: false,
+            refused: 0,
         }
     }
 
@@ -129,15 +136,36 @@ impl Replayer {
                 return None;
             }
         };
-        self.feed_event(&event)
+        match self.feed_event(&event) {
+            Ok(signal) => signal,
+            Err(e) => {
+                self.reject(RecordError {
+                    line,
+                    reason: format!("refused event: {e}"),
+                });
+                None
+            }
+        }
     }
 
-    /// Feeds one validated event.
-    pub fn feed_event(&mut self, event: &Event) -> Option<Signal> {
+    /// Feeds one validated event. The clock is event time: the first event
+    /// sets it, and an event is judged against the shard's event-time
+    /// window ([`EngineConfig::event_time`]) before the clock moves to it,
+    /// so one far-off event is refused and changes nothing.
+    pub fn feed_event(&mut self, event: &Event) -> Result<Option<Signal>, EventTimeError> {
+        if !self.clock_set {
+            self.clock.set(event.timestamp_ms);
+        }
+        if let Err(e) = self.engine.check_event_time(event.timestamp_ms) {
+            self.refused += 1;
+            return Err(e);
+        }
+        self.clock_set = true;
         self.clock.advance_to(event.timestamp_ms);
         match self.engine.process(event, &mut self.scratch) {
-            Outcome::Processed(signal) => signal.map(|s| *s),
-            Outcome::Duplicate | Outcome::Late => None,
+            Outcome::Processed(signal) => Ok(signal.map(|s| *s)),
+            Outcome::Duplicate | Outcome::Late => Ok(None),
+            Outcome::Refused(e) => Err(e),
         }
     }
 
@@ -159,7 +187,12 @@ impl Replayer {
             records: self.records,
             malformed: self.malformed,
             errors: self.errors,
-            engine: self.engine.stats(),
+            engine: {
+                // Refused before the engine saw them (the clock had not moved yet).
+                let mut stats = self.engine.stats();
+                stats.refused += self.refused;
+                stats
+            },
             store: self.engine.store_stats(),
             rule_hits: rules
                 .rules()

@@ -45,11 +45,14 @@ use crate::state::StoreSeed;
 /// The first bytes of every shard snapshot.
 pub const MAGIC: [u8; 8] = *b"SATPAMSS";
 
-/// The format version this build writes. Version 3: an account carries its
-/// policy state (Business Agent use, charge ledger) after its ladder state.
-/// Version 2 (no policy state) is still read, each account with an empty
-/// policy state. Version 1 (64-bit event-id hashes) is refused and the
-/// partition starts empty at the committed offset.
+/// The format version this build writes. Version 3: a conversation
+/// carries its tenant's hash (for the per-tenant caps) after its other
+/// fields, and an account its policy state (Business Agent use, charge
+/// ledger) after its ladder state. Version 2 is still read: its
+/// conversations get tenant 0 (counted by no cap, still evicted when idle)
+/// and its accounts an empty policy state. Version 1 (64-bit event-id
+/// hashes) is refused and the partition starts empty at the committed
+/// offset.
 pub const FORMAT_VERSION: u32 = 3;
 
 /// The oldest format version this build reads.

@@ -10,7 +10,7 @@ use satpam::clock::ManualClock;
 use satpam::decide::CountryPolicy;
 use satpam::engine::Outcome;
 use satpam::state::StateLimits;
-use satpam::{Engine, EngineConfig, RuleSet};
+use satpam::{Engine, EngineConfig, Event, RuleSet, Scratch};
 
 fn rules(mode: &str) -> Arc<RuleSet> {
     let src = format!(
@@ -27,6 +27,7 @@ fn engine(rules: Arc<RuleSet>, limits: StateLimits) -> Engine {
     let config = EngineConfig {
         limits,
         sweep_every_ms: 60_000,
+        ..EngineConfig::default()
     };
     Engine::new(
         rules,
@@ -65,6 +66,7 @@ fn idle_state_is_evicted_on_event_time() {
         conversation_idle_ms: 30 * 60_000,
         account_idle_ms: 60 * 60_000,
         actioned_account_idle_ms: 24 * 3_600_000,
+        ..StateLimits::default()
     };
     let e = engine(Arc::new(RuleSet::default_pack()), limits);
     run(&e, traffic(Script::SupportBot, "old", 5, 20, true));
@@ -105,4 +107,74 @@ fn a_swapped_rule_set_decides_from_the_next_event() {
         .collect();
     assert!(!signals.is_empty());
     assert!(signals.iter().all(|s| s.rule_set_version == version));
+}
+
+#[test]
+fn an_event_outside_the_time_window_is_refused_and_changes_nothing() {
+    let e = engine(Arc::new(RuleSet::default_pack()), StateLimits::default());
+    let events = traffic(Script::SupportBot, "acc", 3, 30, true);
+    run(&e, events.clone());
+    let before = e.store_stats();
+    let watermark = e.watermark_ms();
+    let mut scratch = Scratch::default();
+    for (ts, ahead) in [
+        (watermark + 400 * 86_400_000, true),
+        (i64::MAX, true),
+        (watermark - 2 * 86_400_000, false),
+    ] {
+        let mut m = events[0].clone();
+        m.account_id = "other".into();
+        m.event_id = format!("hostile-{ts}");
+        m.timestamp_ms = ts;
+        let ev = Event::try_from(m).expect("valid");
+        match e.process(&ev, &mut scratch) {
+            Outcome::Refused(why) => {
+                let text = why.to_string();
+                let key = if ahead {
+                    "max_future_ms"
+                } else {
+                    "max_past_ms"
+                };
+                assert!(text.contains(key), "{text}");
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+    assert_eq!(e.watermark_ms(), watermark);
+    assert_eq!(e.store_stats(), before);
+    assert!(e.account("bsp-test", "other").is_none());
+    assert_eq!(e.stats().refused, 3);
+}
+
+#[test]
+fn extreme_timestamps_never_overflow_with_the_window_off() {
+    let config = EngineConfig {
+        event_time: satpam::limits::EventTimeLimits {
+            max_future_ms: 0,
+            max_past_ms: 0,
+        },
+        sweep_every_ms: 60_000,
+        ..EngineConfig::default()
+    };
+    let e = Engine::new(
+        Arc::new(RuleSet::default_pack()),
+        CountryPolicy::enforce_everywhere(),
+        Arc::new(ManualClock::new(i64::MAX)),
+        config,
+    );
+    let mut events = traffic(Script::Assistant, "acc", 4, 30, true);
+    let n = events.len();
+    for (i, m) in events.iter_mut().enumerate() {
+        m.timestamp_ms = if i < n / 2 {
+            1
+        } else {
+            i64::MAX - (n - i) as i64
+        };
+    }
+    events.push(events[n - 1].clone());
+    events[n].event_id = "last".into();
+    events[n].timestamp_ms = i64::MAX;
+    let outcomes = run(&e, events);
+    assert!(outcomes.iter().all(|o| !matches!(o, Outcome::Refused(_))));
+    assert_eq!(e.watermark_ms(), i64::MAX);
 }

@@ -114,3 +114,28 @@ fn print_config_shows_the_embedded_default_with_overrides() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("grpc.listen"));
 }
+
+/// librdkafka properties are strings whatever they look like: a numeric
+/// environment override used to fail with `invalid type: integer 30000,
+/// expected a string`, and an all-digit password or group id would have.
+#[test]
+fn numeric_environment_overrides_of_librdkafka_properties_stay_strings() {
+    let out = Command::new(env!("CARGO_BIN_EXE_satpam"))
+        .args(["serve", "--print-config"])
+        .env("SATPAM_KAFKA__CONSUMER__SESSION.TIMEOUT.MS", "30000")
+        .env("SATPAM_KAFKA__PRODUCER__SASL.PASSWORD", "000123")
+        .env("SATPAM_KAFKA__GROUP_ID", "0042")
+        .env("SATPAM_LIMITS__MAX_FUTURE_MS", "60000")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        text.contains("\"session.timeout.ms\" = \"30000\""),
+        "{text}"
+    );
+    assert!(text.contains("\"sasl.password\" = \"000123\""), "{text}");
+    assert!(text.contains("group_id = \"0042\""), "{text}");
+    assert!(text.contains("max_future_ms = 60000"), "{text}");
+}

@@ -393,15 +393,37 @@ async fn health_reflection_and_metrics_are_served() {
         assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
     }
 
-    // One valid event, one invalid: the invalid one is refused in the ack and counted.
+    // Valid events, one invalid, one with a NUL in an id and one dated 400
+    // days past the wall clock: the three are refused in the ack and counted.
     let mut events = traffic(Script::SupportBot, "good", 2, 10, true);
     let mut bad = events[0].clone();
     bad.event_id.clear();
+    let mut nul = events[0].clone();
+    nul.account_id = "acc\0".into();
+    let far = pb::MessageEvent {
+        timestamp_ms: satpam::clock::Clock::now_ms(&satpam::clock::SystemClock) + 400 * 86_400_000,
+        account_id: "from-the-future".into(),
+        ..events[0].clone()
+    };
     events.insert(1, bad);
+    events.insert(2, nul);
+    events.insert(3, far);
     let acks = ingest(ch, events.clone(), 100).await;
-    assert_eq!(acks[0].rejected, 1);
-    assert_eq!(acks[0].rejections[0].index, 1);
-    assert!(acks[0].rejections[0].reason.contains("event_id"));
+    assert_eq!(acks[0].rejected, 3);
+    let reasons: Vec<(u32, &str)> = acks[0]
+        .rejections
+        .iter()
+        .map(|r| (r.index, r.reason.as_str()))
+        .collect();
+    assert_eq!(reasons[0].0, 1);
+    assert!(reasons[0].1.contains("event_id"), "{reasons:?}");
+    assert_eq!(reasons[1].0, 2);
+    assert!(
+        reasons[1].1.contains("control character or NUL"),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons[2].0, 3);
+    assert!(reasons[2].1.contains("limits.max_future_ms"), "{reasons:?}");
 
     let addr = svc.metrics_addr().expect("metrics");
     assert_eq!(http_get(addr, "/healthz").await.0, 200);
@@ -419,11 +441,22 @@ async fn health_reflection_and_metrics_are_served() {
             &samples,
             "satpam_validation_failures_total{source=\"grpc\"}"
         ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&samples, "satpam_event_time_refused_total{source=\"grpc\"}"),
         Some(1.0)
     );
     assert_eq!(
         sample(&samples, "satpam_dead_letters_total{source=\"grpc\"}"),
-        Some(1.0)
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(
+            &samples,
+            "satpam_state_cap_evictions_total{kind=\"conversation\"}"
+        ),
+        Some(0.0)
     );
     assert_eq!(sample(&samples, "satpam_accounts_tracked"), Some(1.0));
     assert!(sample(&samples, "satpam_state_bytes{kind=\"account\"}").unwrap_or(0.0) > 0.0);

@@ -24,8 +24,10 @@ fn config() -> EngineConfig {
             conversation_idle_ms: 30 * 60_000,
             account_idle_ms: 2 * 3_600_000,
             actioned_account_idle_ms: 48 * 3_600_000,
+            ..StateLimits::default()
         },
         sweep_every_ms: 60_000,
+        ..EngineConfig::default()
     }
 }
 

@@ -1,9 +1,9 @@
 //! Upgrade compatibility: a shard snapshot written by an earlier build,
 //! committed as a file, must be read by this build with every value in it.
 //!
-//! `tests/fixtures/snapshot-v2.bin` was written once by format version 2
-//! (see [`satpam::snapshot`]) with [`write_fixture`] below, and is never
-//! rewritten: it stands for the state files on disk at every deployment
+//! `tests/fixtures/snapshot-v2.bin` and `snapshot-v3.bin` were each written
+//! once by their format version (see [`satpam::snapshot`]) with
+//! [`write_fixture`] below, and are never rewritten: it stands for the state files on disk at every deployment
 //! that runs version 2. The expected values in
 //! [`the_v2_fixture_restores_with_its_accounts_counts_and_actions`] are
 //! literals: the times, event counts, conversations and users were checked
@@ -44,8 +44,10 @@ fn fixture(version: u32) -> Vec<u8> {
         .join(format!("tests/fixtures/snapshot-v{version}.bin"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
-/// What the fixture carries beside the state.
-const EXTRA: &[u8] = b"satpam snapshot fixture, format 2";
+/// What the fixture of a format version carries beside the state.
+fn extra(version: u32) -> Vec<u8> {
+    format!("satpam snapshot fixture, format {version}").into_bytes()
+}
 
 fn context() -> Arc<EngineContext> {
     Arc::new(EngineContext::new(
@@ -82,21 +84,50 @@ fn account_facts(engine: &Engine, account: &str) -> (i64, u64, u64, Action, u32)
     )
 }
 
+/// Every readable version has its fixture, and the newest is this build's.
+#[test]
+fn every_readable_version_has_a_fixture() {
+    for v in snapshot::OLDEST_READABLE_VERSION..=FORMAT_VERSION {
+        let bytes = fixture(v);
+        assert_eq!(
+            &bytes[8..12],
+            &v.to_le_bytes(),
+            "a new version needs its own fixture: see the top of this file"
+        );
+    }
+}
+
+/// Format 2 is migrated on read: its conversations carry no tenant (tenant
+/// 0, which no cap counts) and its accounts an empty policy state.
 #[test]
 fn the_v2_fixture_restores_with_its_accounts_counts_and_actions() {
-    let bytes = &fixture(2)[..];
+    let engine = check_fixture(2);
+    assert_eq!(engine.store().tenant_counts("bsp-test"), (0, 2));
+    let ai = engine.account("bsp-test", "fx-ai").expect("account");
+    assert_eq!(ai.policy, satpam::decide::PolicyState::default());
+}
+
+/// Format 3: conversations count toward their tenant's cap.
+#[test]
+fn the_v3_fixture_restores_with_its_accounts_counts_actions_and_tenants() {
+    let engine = check_fixture(3);
+    assert_eq!(engine.store().tenant_counts("bsp-test"), (35, 2));
+}
+
+fn check_fixture(version: u32) -> Engine {
+    let bytes = &fixture(version)[..];
     assert_eq!(&bytes[..8], &MAGIC, "magic");
-    assert_eq!(&bytes[8..12], &2u32.to_le_bytes(), "written as version 2");
     assert_eq!(
-        FORMAT_VERSION, 2,
-        "a new version needs its own fixture: see the top of this file"
+        &bytes[8..12],
+        &version.to_le_bytes(),
+        "written as its version"
     );
     let payload_len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
     assert_eq!(HEADER_LEN as u64 + payload_len, bytes.len() as u64);
 
-    let (engine, extra) =
-        snapshot::read_shard_with_extra(context(), &mut &bytes[..]).expect("version 2 reads");
-    assert_eq!(extra, EXTRA);
+    let (engine, got) = snapshot::read_shard_with_extra(context(), &mut &bytes[..])
+        .unwrap_or_else(|e| panic!("version {version} reads: {e}"));
+    assert_eq!(got, extra(version));
     let stats = engine.store_stats();
     assert_eq!((stats.accounts, stats.conversations), (2, 35));
     assert_eq!(engine.watermark_ms(), 1_769_996_182_000);
@@ -138,6 +169,7 @@ fn the_v2_fixture_restores_with_its_accounts_counts_and_actions() {
     old.event_id = "fx-late".into();
     old.timestamp_ms -= 3 * 3_600_000;
     assert_eq!(engine.process(&old, &mut scratch), Outcome::Late);
+    engine
 }
 
 /// A snapshot of another version is refused with a message that says so,
@@ -151,7 +183,7 @@ fn another_version_is_refused_with_a_clear_message() {
         .expect("refused");
     assert_eq!(
         err.to_string(),
-        "snapshot format version 1 is not supported (this build reads version 2)"
+        "snapshot format version 1 is not supported (this build reads versions 2 to 3)"
     );
 }
 
@@ -215,7 +247,7 @@ fn write_fixture() {
         path.display()
     );
     let mut out = Vec::new();
-    snapshot::write_shard_with_extra(&engine, EXTRA, &mut out).expect("snapshot");
+    snapshot::write_shard_with_extra(&engine, &extra(FORMAT_VERSION), &mut out).expect("snapshot");
     std::fs::create_dir_all(path.parent().expect("dir")).expect("fixtures dir");
     std::fs::write(&path, out).expect("write fixture");
     eprintln!("wrote {}", path.display());

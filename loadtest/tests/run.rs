@@ -67,7 +67,11 @@ impl Serve {
             format!(
                 "[engine]\nreload_poll_ms = 0\n[grpc]\nlisten = \"{grpc}\"\n\
                  [metrics]\nlisten = \"{metrics}\"\n\
-                 [sinks]\njsonl = \"\"\n{extra_toml}"
+                 [sinks]\njsonl = \"\"\n\
+                 # Loops jump 15 days of event time ahead: many short loops pass the\n\
+                 # wall clock, and concurrent streams lag a loop behind each other,\n\
+                 # which satpam's event-time window would refuse.\n\
+                 [limits]\nmax_future_ms = 0\nmax_past_ms = 0\n{extra_toml}"
             ),
         )
         .expect("config");

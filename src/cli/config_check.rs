@@ -50,7 +50,14 @@ fn check_policy(path: Option<&Path>) -> Outcome {
         ));
     };
     CountryPolicy::load(p)
-        .map(|c| format!("policy {}: ok, version {}, {} outcomes", p.display(), c.version(), c.entries().len()))
+        .map(|c| {
+            format!(
+                "policy {}: ok, version {}, {} outcomes",
+                p.display(),
+                c.version(),
+                c.entries().len()
+            )
+        })
         .map_err(|e| e.to_string().lines().map(str::to_string).collect())
 }
 

@@ -65,6 +65,7 @@ fn summary_json(s: &ReplaySummary) -> serde_json::Value {
         "errors": s.errors.iter().map(|e| serde_json::json!({"line": e.line, "reason": e.reason})).collect::<Vec<_>>(),
         "duplicates": s.engine.duplicates,
         "late": s.engine.late,
+        "refused": s.engine.refused,
         "accounts": s.store.accounts,
         "conversations": s.store.conversations,
         "state_bytes": s.store.account_bytes + s.store.conversation_bytes,
@@ -91,7 +92,11 @@ fn print_summary(s: &ReplaySummary, events: &Path, out: Option<&Path>) {
         "  events         {:>12}   ({} duplicates, {} late)",
         s.engine.events, s.engine.duplicates, s.engine.late
     );
-    let _ = writeln!(w, "  malformed      {:>12}", s.malformed);
+    let _ = writeln!(
+        w,
+        "  malformed      {:>12}   ({} refused for their event time)",
+        s.malformed, s.engine.refused
+    );
     for e in &s.errors {
         let _ = writeln!(w, "    line {}: {}", e.line, e.reason);
     }

@@ -51,12 +51,9 @@ async fn serve(config: Config) -> Result<ExitCode> {
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading rules and the country policy");
                 let rules = running.rules().clone();
+                let _ = rules.reload(None).await;
                 let policy = running.policy().clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    let _ = rules.reload_file();
-                    let _ = policy.reload_file();
-                })
-                .await;
+                let _ = tokio::task::spawn_blocking(move || policy.reload_file()).await;
             }
             _ = check.tick() => {
                 if running.kafka_failed() {

@@ -70,7 +70,7 @@ impl RuleActivity {
         let all = rules.rules();
         self.active.retain(|a| {
             all.get(usize::from(a.rule))
-                .is_some_and(|r| now_ms - a.last_fired_ms < r.hold_ms)
+                .is_some_and(|r| now_ms.saturating_sub(a.last_fired_ms) < r.hold_ms)
         });
     }
 

@@ -140,7 +140,7 @@ impl DecisionState {
                 } else if self.below_since_ms == 0 {
                     self.below_since_ms = i.now_ms;
                     return None;
-                } else if i.now_ms - self.below_since_ms < c.cooldown_ms {
+                } else if i.now_ms.saturating_sub(self.below_since_ms) < c.cooldown_ms {
                     return None;
                 } else {
                     self.below_since_ms = 0;

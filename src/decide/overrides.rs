@@ -34,6 +34,38 @@ pub struct Override {
     pub expires_at_ms: Option<i64>,
 }
 
+/// Longest override reason accepted, in bytes (it is shown on every
+/// signal the override causes).
+pub const MAX_REASON_BYTES: usize = 1024;
+
+/// Checks a reason given for setting or clearing an override: present, at
+/// most [`MAX_REASON_BYTES`], no control character. The error never quotes it.
+pub fn check_reason(reason: &str) -> Result<(), String> {
+    if reason.trim().is_empty() {
+        return Err("an override needs a reason".into());
+    }
+    if reason.len() > MAX_REASON_BYTES {
+        return Err(format!(
+            "override reason is {} bytes; at most {MAX_REASON_BYTES} are accepted",
+            reason.len()
+        ));
+    }
+    if crate::convert::has_control(reason) {
+        return Err("override reason contains a control character".into());
+    }
+    Ok(())
+}
+
+/// Checks an override before it is kept: tenant and account are ids (not
+/// empty, bounded, no control character), the reason passes [`check_reason`].
+/// Errors never quote the offending value.
+pub fn check_override(o: &Override) -> Result<(), String> {
+    crate::convert::check_id("tenant_id", &o.tenant_id)
+        .and_then(|()| crate::convert::check_id("account_id", &o.account_id))
+        .map_err(|e| format!("override: {e}"))?;
+    check_reason(&o.reason).map_err(|e| format!("override for `{}`: {e}", o.account_id))
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OverrideFile {
@@ -67,14 +99,9 @@ impl Overrides {
         Self::from_yaml(&src, &path.display().to_string())
     }
 
-    /// Adds or replaces an override. The reason is required.
+    /// Adds or replaces an override. The reason is required; see [`check_override`].
     pub fn set(&mut self, o: Override) -> Result<(), String> {
-        if o.reason.trim().is_empty() {
-            return Err(format!("override for `{}` needs a reason", o.account_id));
-        }
-        if o.account_id.is_empty() || o.tenant_id.is_empty() {
-            return Err("override needs tenant_id and account_id".to_string());
-        }
+        check_override(&o)?;
         self.by_account
             .insert(crate::state::key_of(&o.tenant_id, &o.account_id), o);
         Ok(())
@@ -154,6 +181,76 @@ mod tests {
             "o.yaml",
         );
         assert!(e.is_err_and(|m| m.contains("needs a reason")));
+    }
+
+    #[test]
+    fn oversized_or_control_fields_are_refused_without_being_quoted() {
+        let base = Override {
+            tenant_id: "t".into(),
+            account_id: "a".into(),
+            mode: OverrideMode::Deny,
+            reason: "appeal".into(),
+            expires_at_ms: None,
+        };
+        let big = "r".repeat(4 << 20);
+        let cases: [(Override, &str); 5] = [
+            (
+                Override {
+                    reason: big.clone(),
+                    ..base.clone()
+                },
+                "at most 1024",
+            ),
+            (
+                Override {
+                    reason: "a\0b".into(),
+                    ..base.clone()
+                },
+                "control character",
+            ),
+            (
+                Override {
+                    account_id: "a".repeat(300),
+                    ..base.clone()
+                },
+                "account_id",
+            ),
+            (
+                Override {
+                    tenant_id: "t\n".into(),
+                    ..base.clone()
+                },
+                "tenant_id",
+            ),
+            (
+                Override {
+                    account_id: String::new(),
+                    ..base.clone()
+                },
+                "account_id",
+            ),
+        ];
+        for (o, want) in cases {
+            let mut all = Overrides::default();
+            let e = all.set(o).expect_err("refused");
+            assert!(e.contains(want), "{e}");
+            assert!(e.len() < 400, "the error quotes the value");
+            assert!(all.is_empty());
+        }
+        let mut all = Overrides::default();
+        all.set(Override {
+            reason: "r".repeat(MAX_REASON_BYTES),
+            ..base
+        })
+        .expect("at the limit");
+        let file =
+            format!("overrides:\n  - {{tenant_id: t, account_id: a, mode: deny, reason: {big}}}\n");
+        let e = Overrides::from_yaml(&file, "o.yaml").expect_err("refused");
+        assert!(
+            e.starts_with("o.yaml: ") && e.contains("at most 1024"),
+            "{}",
+            &e[..e.len().min(200)]
+        );
     }
 
     #[test]

@@ -59,8 +59,62 @@ fn parse_contained(src: &str) -> Result<Result<IdedExpr, cel_parser::ParseErrors
     result.map_err(|_| CelError::at0("syntax error (the expression is incomplete or malformed)"))
 }
 
-/// Parses and compiles `src`, which must be boolean.
+/// How deep brackets and `? :` nest in a condition's text, counted before
+/// it is parsed (the parser recurses on both). Conservative: every `?` adds one.
+fn text_depth(src: &str) -> usize {
+    let (mut open, mut ternaries, mut max) = (0usize, 0usize, 0usize);
+    for b in src.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => open += 1,
+            b')' | b']' | b'}' => open = open.saturating_sub(1),
+            b'?' => ternaries += 1,
+            _ => continue,
+        }
+        max = max.max(open + ternaries);
+    }
+    max
+}
+
+/// Whether the parsed expression nests deeper than `limit` (looks no deeper
+/// than that, so it cannot overflow the stack itself).
+fn deeper_than(e: &IdedExpr, limit: usize) -> bool {
+    let Some(below) = limit.checked_sub(1) else {
+        return true;
+    };
+    match &e.expr {
+        Expr::Call(c) => c
+            .target
+            .iter()
+            .map(|t| &**t)
+            .chain(c.args.iter())
+            .any(|a| deeper_than(a, below)),
+        Expr::Select(s) => deeper_than(&s.operand, below),
+        Expr::List(l) => l.elements.iter().any(|x| deeper_than(x, below)),
+        Expr::Comprehension(_) | Expr::Map(_) | Expr::Struct(_) => false,
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => false,
+    }
+}
+
+/// Parses and compiles `src`, which must be boolean. A condition longer
+/// than [`MAX_CONDITION_BYTES`](super::limits::MAX_CONDITION_BYTES) or
+/// nested deeper than [`MAX_CONDITION_DEPTH`](super::limits::MAX_CONDITION_DEPTH)
+/// is refused before it can exhaust the stack.
 pub fn compile_condition(src: &str, catalog: &Catalog) -> Result<BoolExpr, CelError> {
+    use super::limits::{MAX_CONDITION_BYTES, MAX_CONDITION_DEPTH};
+    if src.len() > MAX_CONDITION_BYTES {
+        return Err(CelError::at0(format!(
+            "condition is {} bytes; at most {MAX_CONDITION_BYTES} are accepted",
+            src.len()
+        )));
+    }
+    let too_deep = || {
+        CelError::at0(format!(
+            "condition nests deeper than {MAX_CONDITION_DEPTH} levels"
+        ))
+    };
+    if text_depth(src) > MAX_CONDITION_DEPTH {
+        return Err(too_deep());
+    }
     let ast = parse_contained(src)?.map_err(|errs| {
         let first = errs.errors.first();
         CelError {
@@ -71,6 +125,9 @@ pub fn compile_condition(src: &str, catalog: &Catalog) -> Result<BoolExpr, CelEr
             ),
         }
     })?;
+    if deeper_than(&ast, MAX_CONDITION_DEPTH) {
+        return Err(too_deep());
+    }
     match compile(&ast, catalog)? {
         Typed::Bool(b) => Ok(b),
         Typed::Num(_) => Err(CelError::at0(

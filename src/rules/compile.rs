@@ -4,11 +4,12 @@
 
 use std::sync::atomic::AtomicU64;
 
-use regex::Regex;
+use regex::RegexBuilder;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::cel::compile_condition;
 use super::error::{Diagnostic, RuleError};
+use super::limits;
 use super::locate::Locator;
 use super::patterns::{normalise_term, PatternMatcher, TermGroup};
 use super::spec::{ModeSpec, PatternSetSpec, RuleFileSpec, SideSpec};
@@ -72,6 +73,15 @@ fn check_terms(
         for t in list {
             if normalise_term(t).is_none() {
                 d.push(line, format!("{what}: empty term in `{lang}`"));
+            } else if t.len() > limits::MAX_TERM_BYTES {
+                d.push(
+                    line,
+                    format!(
+                        "{what}: a term in `{lang}` is {} bytes; at most {} are accepted",
+                        t.len(),
+                        limits::MAX_TERM_BYTES
+                    ),
+                );
             }
         }
     }
@@ -79,6 +89,17 @@ fn check_terms(
 
 /// Compiles `src` (YAML) read from `file`.
 pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
+    if src.len() > limits::MAX_FILE_BYTES {
+        return Err(RuleError::new(vec![Diagnostic {
+            file: file.to_string(),
+            line: 0,
+            reason: format!(
+                "rules file is {} bytes; at most {} are accepted",
+                src.len(),
+                limits::MAX_FILE_BYTES
+            ),
+        }]));
+    }
     let spec: RuleFileSpec = serde_yaml::from_str(src).map_err(|e| {
         RuleError::new(vec![Diagnostic {
             file: file.to_string(),
@@ -141,7 +162,22 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
         }
         check_terms(&mut d, line, &format!("pattern set `{name}`"), &set.terms);
         confirm.push(match &set.confirm {
-            Some(re) => match Regex::new(re) {
+            Some(re) if re.len() > limits::MAX_REGEX_BYTES => {
+                d.push(
+                    line,
+                    format!(
+                        "pattern set `{name}`: confirm regex is {} bytes; at most {} are accepted",
+                        re.len(),
+                        limits::MAX_REGEX_BYTES
+                    ),
+                );
+                None
+            }
+            Some(re) => match RegexBuilder::new(re)
+                .size_limit(limits::REGEX_SIZE_LIMIT)
+                .dfa_size_limit(limits::REGEX_SIZE_LIMIT)
+                .build()
+            {
                 Ok(r) => Some(r),
                 Err(e) => {
                     d.push(
@@ -193,9 +229,35 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
         }
     }
 
+    let terms: usize = sets
+        .iter()
+        .map(|(_, s)| &s.terms)
+        .chain(spec.topics.values())
+        .map(|t| t.values().map(Vec::len).sum::<usize>())
+        .sum();
+    if terms > limits::MAX_TERMS {
+        d.push(
+            d.loc.top_key("pattern_sets").or(d.loc.top_key("topics")),
+            format!(
+                "{terms} terms declared; at most {} are allowed",
+                limits::MAX_TERMS
+            ),
+        );
+    }
+
     // Rules.
     if spec.rules.is_empty() {
         d.push(d.loc.top_key("rules"), "no rules");
+    }
+    if spec.rules.len() > limits::MAX_RULES {
+        d.push(
+            d.loc.top_key("rules"),
+            format!(
+                "{} rules declared; at most {} are allowed",
+                spec.rules.len(),
+                limits::MAX_RULES
+            ),
+        );
     }
     let mut rules = Vec::new();
     for (i, r) in spec.rules.iter().enumerate() {

@@ -5,6 +5,7 @@ pub mod cel;
 pub mod compile;
 pub mod error;
 pub mod expr;
+pub mod limits;
 pub mod locate;
 pub mod patterns;
 pub mod program;
@@ -70,6 +71,22 @@ impl RuleSet {
     /// Reads and compiles a rules file.
     pub fn load(path: &Path) -> Result<RuleSet, RuleError> {
         let file = path.display().to_string();
+        let too_big = |len: u64| {
+            RuleError::new(vec![Diagnostic {
+                file: file.clone(),
+                line: 0,
+                reason: format!(
+                    "rules file is {len} bytes; at most {} are accepted",
+                    limits::MAX_FILE_BYTES
+                ),
+            }])
+        };
+        // Refused before it is read: a 50 MB file is never loaded.
+        if let Ok(m) = std::fs::metadata(path) {
+            if m.len() > limits::MAX_FILE_BYTES as u64 {
+                return Err(too_big(m.len()));
+            }
+        }
         let src = std::fs::read_to_string(path).map_err(|e| {
             RuleError::new(vec![Diagnostic {
                 file: file.clone(),

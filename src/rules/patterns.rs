@@ -157,6 +157,13 @@ impl SideMatcher {
             .prefilter(false)
             .build(&patterns)
             .map_err(|e| format!("pattern automaton: {e}"))?;
+        let bytes = dfa.memory_usage();
+        if bytes > super::limits::MAX_AUTOMATON_BYTES {
+            return Err(format!(
+                "pattern automaton ({direction:?} side) is {bytes} bytes; at most {} are accepted",
+                super::limits::MAX_AUTOMATON_BYTES
+            ));
+        }
         let max_term_len = patterns.iter().map(String::len).max().unwrap_or(0);
         Ok(Some(SideMatcher {
             dfa,

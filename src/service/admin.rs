@@ -336,11 +336,8 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::ReloadRulesRequest>,
     ) -> Result<Response<pb::RuleSetInfo>, Status> {
         let r = request.into_inner();
-        let result = if r.rules_yaml.trim().is_empty() {
-            self.rules.reload_file()
-        } else {
-            self.rules.reload_yaml(&r.rules_yaml)
-        };
+        let yaml = (!r.rules_yaml.trim().is_empty()).then_some(r.rules_yaml);
+        let result = self.rules.reload(yaml).await;
         match result {
             Ok(rules) => Ok(Response::new(self.rule_set_info(&rules))),
             Err(e) => Err(Status::invalid_argument(format!(

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 /// The environment variable prefix for overrides.
 pub const ENV_PREFIX: &str = "SATPAM_";
 
-
 /// The line of `section.key` (`[section]` then `key = ...`) in TOML `src`.
 fn key_line(src: &str, dotted: &str) -> Option<usize> {
     let (section, key) = dotted.rsplit_once('.')?;
@@ -48,6 +47,8 @@ pub struct Config {
     pub kafka: KafkaSection,
     /// Where signals go besides Kafka and the Watch stream.
     pub sinks: SinksSection,
+    /// Bounds on hostile input.
+    pub limits: super::limits::LimitsSection,
 }
 
 /// `[engine]`.
@@ -158,9 +159,12 @@ pub struct KafkaSection {
     /// restart resumes with the state it had; empty: no snapshots (a restart
     /// rebuilds state from the committed offset on).
     pub state_dir: Option<PathBuf>,
-    /// Extra librdkafka consumer properties (e.g. `security.protocol`).
+    /// Extra librdkafka consumer properties (e.g. `security.protocol`);
+    /// numbers and booleans are taken as their text.
+    #[serde(deserialize_with = "librdkafka_map")]
     pub consumer: BTreeMap<String, String>,
     /// Extra librdkafka producer properties.
+    #[serde(deserialize_with = "librdkafka_map")]
     pub producer: BTreeMap<String, String>,
 }
 
@@ -243,6 +247,7 @@ impl Config {
         let mut overrides = Vec::new();
         // Keys set from the environment (dotted), with their variable.
         let mut from_env: Vec<(String, String)> = Vec::new();
+        let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
         for (key, value) in env {
             let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -252,8 +257,12 @@ impl Config {
                 continue;
             }
             from_env.push((path.join("."), key.clone()));
-            set_path(&mut table, &path, env_value(&value))
-                .map_err(|e| ConfigError(format!("{key}: {e}")))?;
+            set_path(
+                &mut table,
+                &path,
+                typed_env_value(&defaults, &path, value.clone()),
+            )
+            .map_err(|e| ConfigError(format!("{key}: {e}")))?;
             overrides.push((key, path, value));
         }
         let mut config: Config = toml::Value::Table(table)
@@ -302,6 +311,7 @@ impl Config {
                 return Err(format!("{key}: `{addr}` is not an ip:port address"));
             }
         }
+        self.limits.validate()?;
         if self.engine.grpc_shards == 0 {
             return Err("engine.grpc_shards must be at least 1".into());
         }
@@ -337,12 +347,34 @@ impl Config {
             conversation_idle_ms: h(self.engine.conversation_idle_hours),
             account_idle_ms: h(self.engine.account_idle_hours),
             actioned_account_idle_ms: h(self.engine.actioned_account_idle_hours),
+            max_accounts_per_tenant: self.limits.max_accounts_per_tenant,
+            max_conversations_per_tenant: self.limits.max_conversations_per_tenant,
         }
     }
 
     /// The effective config as TOML (for `satpam serve --print-config`).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// An environment value for the key at `path`: a string where the key
+/// holds a string (an all-digit group id, say) and in the librdkafka maps
+/// (`kafka.consumer.*`, `kafka.producer.*`: a SASL password `007` keeps its
+/// zeros); [`env_value`] otherwise.
+fn typed_env_value(defaults: &toml::Table, path: &[String], value: String) -> toml::Value {
+    if let [k, map, _] = path {
+        if k == "kafka" && (map == "consumer" || map == "producer") {
+            return toml::Value::String(value);
+        }
+    }
+    let at = path.split_first().and_then(|(first, rest)| {
+        rest.iter()
+            .try_fold(defaults.get(first)?, |v, p| v.get(p.as_str()))
+    });
+    match at {
+        Some(toml::Value::String(_)) => toml::Value::String(value),
+        _ => env_value(&value),
     }
 }
 
@@ -404,6 +436,34 @@ fn env_value(v: &str) -> toml::Value {
         }
     }
     toml::Value::String(v.to_string())
+}
+
+/// A librdkafka property map: every value is a string to librdkafka, so
+/// `"session.timeout.ms" = 30000` is taken as `"30000"`.
+fn librdkafka_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        S(String),
+        I(i64),
+        F(f64),
+        B(bool),
+    }
+    let raw = BTreeMap::<String, Scalar>::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Scalar::S(s) => s,
+                Scalar::I(i) => i.to_string(),
+                Scalar::F(f) => f.to_string(),
+                Scalar::B(b) => b.to_string(),
+            };
+            (k, v)
+        })
+        .collect())
 }
 
 fn path_or_empty<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
@@ -552,6 +612,27 @@ mod tests {
         );
         let off = Config::load(None, env(&[("SATPAM_SINKS__JSONL", "")])).expect("env");
         assert_eq!(off.sinks.jsonl, None);
+    }
+
+    #[test]
+    fn librdkafka_values_stay_strings_whatever_they_look_like() {
+        let c = Config::from_toml(
+            "[kafka.producer]\n\"linger.ms\" = 5\n\"enable.idempotence\" = true\n",
+            "t.toml",
+            env(&[
+                ("SATPAM_KAFKA__CONSUMER__SESSION.TIMEOUT.MS", "30000"),
+                ("SATPAM_KAFKA__CONSUMER__SASL.PASSWORD", "007"),
+                ("SATPAM_KAFKA__PRODUCER__BATCH.SIZE", "1.5"),
+                ("SATPAM_KAFKA__GROUP_ID", "0042"),
+            ]),
+        );
+        let c = c.expect("config");
+        assert_eq!(c.kafka.consumer["session.timeout.ms"], "30000");
+        assert_eq!(c.kafka.consumer["sasl.password"], "007");
+        assert_eq!(c.kafka.producer["batch.size"], "1.5");
+        assert_eq!(c.kafka.producer["linger.ms"], "5");
+        assert_eq!(c.kafka.producer["enable.idempotence"], "true");
+        assert_eq!(c.kafka.group_id, "0042", "a string key stays a string");
     }
 
     #[test]

@@ -41,6 +41,11 @@ async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
     t.conversations.set(stats.conversations as f64);
     t.account_bytes.set(stats.account_bytes as f64);
     t.conversation_bytes.set(stats.conversation_bytes as f64);
+    let ev = s.shards.context().cap_evictions();
+    t.cap_evicted_conversations
+        .absolute(ev.conversations.load(Ordering::Relaxed));
+    t.cap_evicted_accounts
+        .absolute(ev.accounts.load(Ordering::Relaxed));
     (
         [(
             header::CONTENT_TYPE,

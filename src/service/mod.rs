@@ -2,6 +2,7 @@
 pub mod admin;
 pub mod config;
 pub mod http;
+pub mod limits;
 pub mod pipeline;
 pub mod policy_reload;
 pub mod reload;

@@ -21,6 +21,9 @@ pub enum Handled {
     Duplicate,
     /// Older than the 1-hour window.
     Late,
+    /// Outside the shard's event-time window, with the reason: the caller
+    /// dead-letters it.
+    Refused(String),
 }
 
 /// The shared parts every worker uses.
@@ -104,6 +107,13 @@ impl Pipeline {
             Outcome::Late => {
                 self.telemetry.source(source).late.increment(1);
                 Handled::Late
+            }
+            Outcome::Refused(why) => {
+                self.telemetry
+                    .source(source)
+                    .event_time_refused
+                    .increment(1);
+                Handled::Refused(why.to_string())
             }
         };
         self.telemetry.rule_hits_now().count(w.scratch.fired());

@@ -38,6 +38,7 @@ pub struct RulesManager {
     loaded: ArcSwap<LoadedRules>,
     stamp: Mutex<Option<FileStamp>>,
     reload_lock: Mutex<()>,
+    compile_timeout: std::time::Duration,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -84,10 +85,69 @@ impl RulesManager {
             }),
             stamp: Mutex::new(stamp),
             reload_lock: Mutex::new(()),
+            compile_timeout: std::time::Duration::from_millis(
+                crate::service::limits::DEFAULT_RULES_COMPILE_TIMEOUT_MS,
+            ),
         };
         m.telemetry.register_rules(&m.ctx.rules());
         m.telemetry.rules_loaded_at.set(now_ms() as f64 / 1e3);
         m
+    }
+
+    /// Gives up on a reload still compiling after `timeout` (the running rules stay).
+    pub fn with_compile_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.compile_timeout = timeout;
+        self
+    }
+
+    /// Reloads off the async runtime: the configured file (`yaml` None) or
+    /// the YAML sent over the Admin API is compiled on a blocking thread,
+    /// and a compile still running after the compile timeout is abandoned
+    /// (its result is dropped). On any error the running rules stay, and
+    /// the error is logged, counted and returned.
+    pub async fn reload(self: &Arc<Self>, yaml: Option<String>) -> Result<Arc<RuleSet>, String> {
+        let source = match &yaml {
+            Some(_) => "ReloadRules request".to_string(),
+            None => {
+                if let (Some(p), Ok(mut s)) = (&self.path, self.stamp.lock()) {
+                    *s = stamp_of(p);
+                }
+                source_of(self.path.as_deref())
+            }
+        };
+        let path = self.path.clone();
+        let task = tokio::task::spawn_blocking(move || match yaml {
+            Some(src) => RuleSet::from_yaml(&src, "ReloadRules request").map_err(|e| e.to_string()),
+            None => Self::load_initial(path.as_deref()),
+        });
+        let compiled = match tokio::time::timeout(self.compile_timeout, task).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(join)) => Err(format!("the rules compiler failed: {join}")),
+            Err(_) => Err(format!(
+                "{source}: compiling the rules took longer than {} ms (limits.rules_compile_timeout_ms)",
+                self.compile_timeout.as_millis()
+            )),
+        };
+        let _guard = self
+            .reload_lock
+            .lock()
+            .map_err(|_| "reload lock poisoned".to_string())?;
+        match compiled {
+            Ok(rules) => Ok(self.swap(rules, source)),
+            Err(e) => Err(self.refuse(e)),
+        }
+    }
+
+    /// [`RulesManager::reload`] of the configured file when it changed since
+    /// it was last read; None when nothing changed.
+    pub async fn reload_if_changed(self: &Arc<Self>) -> Option<Result<Arc<RuleSet>, String>> {
+        let path = self.path.as_deref()?;
+        let now = stamp_of(path);
+        let changed = self.stamp.lock().map(|s| *s != now).unwrap_or(false);
+        if !changed || now.is_none() {
+            return None;
+        }
+        Some(self.reload(None).await)
     }
 
     /// Where the rules in force came from.
@@ -123,47 +183,6 @@ impl RulesManager {
         self.telemetry.reloads_failed.increment(1);
         tracing::error!(error = %why, "rules reload refused; the running rules stay in force");
         why
-    }
-
-    /// Re-reads the configured file (the built-in pack when none).
-    pub fn reload_file(&self) -> Result<Arc<RuleSet>, String> {
-        let _guard = self
-            .reload_lock
-            .lock()
-            .map_err(|_| "reload lock poisoned".to_string())?;
-        if let Some(p) = &self.path {
-            if let Ok(mut s) = self.stamp.lock() {
-                *s = stamp_of(p);
-            }
-        }
-        match Self::load_initial(self.path.as_deref()) {
-            Ok(rules) => Ok(self.swap(rules, source_of(self.path.as_deref()))),
-            Err(e) => Err(self.refuse(e)),
-        }
-    }
-
-    /// Validates and loads rules sent over the Admin API.
-    pub fn reload_yaml(&self, src: &str) -> Result<Arc<RuleSet>, String> {
-        let _guard = self
-            .reload_lock
-            .lock()
-            .map_err(|_| "reload lock poisoned".to_string())?;
-        match RuleSet::from_yaml(src, "ReloadRules request") {
-            Ok(rules) => Ok(self.swap(rules, "ReloadRules request".to_string())),
-            Err(e) => Err(self.refuse(e.to_string())),
-        }
-    }
-
-    /// Reloads when the configured file changed since it was last read.
-    /// Returns None when nothing changed.
-    pub fn reload_if_changed(&self) -> Option<Result<Arc<RuleSet>, String>> {
-        let path = self.path.as_deref()?;
-        let now = stamp_of(path);
-        let changed = self.stamp.lock().map(|s| *s != now).unwrap_or(false);
-        if !changed || now.is_none() {
-            return None;
-        }
-        Some(self.reload_file())
     }
 }
 
@@ -204,6 +223,8 @@ impl OverridesManager {
 
     /// Adds or replaces an override (the reason is required).
     pub fn set(&self, o: Override) -> Result<(), String> {
+        // Checked before it is logged: a hostile reason never reaches the log.
+        crate::decide::overrides::check_override(&o)?;
         tracing::info!(tenant = %o.tenant_id, account = %o.account_id, mode = ?o.mode, reason = %o.reason, "override set");
         self.update(|all| all.set(o).map(|()| true)).map(|_| ())
     }
@@ -213,7 +234,56 @@ impl OverridesManager {
         if reason.trim().is_empty() {
             return Err("clearing an override needs a reason".into());
         }
+        crate::decide::overrides::check_reason(reason)?;
+        crate::convert::check_id("tenant_id", tenant_id)
+            .and_then(|()| crate::convert::check_id("account_id", account_id))
+            .map_err(|e| e.to_string())?;
         tracing::info!(tenant = %tenant_id, account = %account_id, reason = %reason, "override cleared");
         self.update(|all| Ok(all.clear(tenant_id, account_id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::decide::CountryPolicy;
+    use crate::engine::EngineConfig;
+    use std::time::Duration;
+
+    fn manager(timeout: Duration) -> (Arc<RulesManager>, Arc<EngineContext>) {
+        let ctx = Arc::new(EngineContext::new(
+            Arc::new(RuleSet::default_pack()),
+            CountryPolicy::enforce_everywhere(),
+            Arc::new(ManualClock::new(0)),
+            EngineConfig::default(),
+        ));
+        let telemetry = Telemetry::new();
+        let m = RulesManager::new(ctx.clone(), None, telemetry).with_compile_timeout(timeout);
+        (Arc::new(m), ctx)
+    }
+
+    const OTHER: &str = "version: other\nrules:\n  - {id: r, version: 1, description: d, score: 0.5, when: msg.inbound}\n";
+
+    #[tokio::test]
+    async fn a_compile_over_the_time_limit_is_abandoned_and_the_old_rules_stay() {
+        // A zero limit expires before the blocking compile can answer.
+        let (m, ctx) = manager(Duration::ZERO);
+        let before = ctx.rules().version().to_string();
+        let big = include_str!("../../rules/default.yaml").to_string();
+        let e = m.reload(Some(big)).await.expect_err("timed out");
+        assert!(e.contains("limits.rules_compile_timeout_ms"), "{e}");
+        assert_eq!(ctx.rules().version(), before);
+
+        let (m, ctx) = manager(Duration::from_secs(600));
+        let e = m
+            .reload(Some("rules: [".into()))
+            .await
+            .expect_err("bad yaml");
+        assert!(e.starts_with("ReloadRules request:"), "{e}");
+        assert_eq!(ctx.rules().version(), before);
+        let swapped = m.reload(Some(OTHER.into())).await.expect("compiles");
+        assert!(swapped.version().starts_with("other@"));
+        assert_eq!(ctx.rules().version(), swapped.version());
     }
 }

@@ -67,6 +67,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         Arc::new(SystemClock),
         EngineConfig {
             limits: config.state_limits(),
+            event_time: config.limits.event_time(),
             ..EngineConfig::default()
         },
     ));
@@ -75,11 +76,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             Overrides::load(p).map_err(|err| anyhow::anyhow!("overrides did not load: {err}"))?;
         ctx.swap_overrides(o);
     }
-    let rules = Arc::new(RulesManager::new(
-        ctx.clone(),
-        e.rules.clone(),
-        telemetry.clone(),
-    ));
+    let rules = Arc::new(
+        RulesManager::new(ctx.clone(), e.rules.clone(), telemetry.clone()).with_compile_timeout(
+            Duration::from_millis(config.limits.rules_compile_timeout_ms),
+        ),
+    );
     let policy = Arc::new(PolicyManager::new(
         ctx.clone(),
         e.policy.clone(),
@@ -204,12 +205,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
                     _ = tick.tick() => {}
                     _ = &mut stop => break,
                 }
-                let (r, p) = (rules.clone(), policy.clone());
-                let _ = tokio::task::spawn_blocking(move || {
-                    r.reload_if_changed();
-                    p.reload_if_changed();
-                })
-                .await;
+                let _ = rules.reload_if_changed().await;
+                let p = policy.clone();
+                let _ = tokio::task::spawn_blocking(move || p.reload_if_changed()).await;
             }
         }));
     }

@@ -86,8 +86,12 @@ impl ProducerContext for DeliveryContext {
             Ok(_) => opaque.complete(Ok(())),
             Err((e, _)) => {
                 self.telemetry.delivery_failures.increment(1);
-                tracing::error!(error = %e, "record not acknowledged by the broker");
-                opaque.complete(Err(e.to_string()));
+                if skip_for_good(e, &opaque) {
+                    opaque.complete(Ok(()));
+                } else {
+                    tracing::error!(error = %e, "record not acknowledged by the broker");
+                    opaque.complete(Err(e.to_string()));
+                }
             }
         }
     }
@@ -110,6 +114,53 @@ pub struct KafkaSink {
     producer: ThreadedProducer<DeliveryContext>,
     signals_topic: String,
     dead_letter_topic: String,
+    /// Largest dead-letter payload sent whole (see [`dead_letter_body`]).
+    dead_letter_limit: usize,
+}
+
+/// librdkafka's default `message.max.bytes`.
+const DEFAULT_MESSAGE_MAX_BYTES: usize = 1_000_000;
+/// Room left in a record for its key, headers and framing.
+const RECORD_OVERHEAD: usize = 4_096;
+
+/// Whether a producer error refuses this one record for good (its size or
+/// content), not the topic or the connection: retrying it after a restart
+/// would fail the same way at the same offset.
+pub fn is_permanent_record_error(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessageSize
+            | RDKafkaErrorCode::InvalidMessage
+            | RDKafkaErrorCode::InvalidRecord
+            | RDKafkaErrorCode::PolicyViolation
+    )
+}
+
+/// A record of a partition (Kafka source) refused for good is logged,
+/// counted and skipped, so that the partition's checkpoint goes on and no
+/// instance crash-loops on it; a gRPC caller is told instead.
+fn skip_for_good(e: &KafkaError, delivery: &Delivery) -> bool {
+    let permanent = e
+        .rdkafka_error_code()
+        .is_some_and(is_permanent_record_error);
+    if permanent && matches!(delivery, Delivery::Partition(_)) {
+        tracing::error!(error = %e, "a record was refused for good (its size or content); counted in satpam_signal_delivery_failures_total and skipped so that its partition does not stop at it");
+        return true;
+    }
+    false
+}
+
+/// What a dead letter carries: the original bytes when they fit in
+/// `limit`, else their first `limit` bytes and the headers
+/// `satpam-original-size` (bytes) and `satpam-original-xxh3` (xxh3-64 of
+/// the original, 16 hex digits).
+pub fn dead_letter_body(payload: &[u8], limit: usize) -> (&[u8], Option<(String, String)>) {
+    if payload.len() <= limit {
+        return (payload, None);
+    }
+    let hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(payload));
+    (&payload[..limit], Some((payload.len().to_string(), hash)))
 }
 
 impl KafkaSink {
@@ -132,10 +183,15 @@ impl KafkaSink {
             cfg.set(k, v);
         }
         let producer = cfg.create_with_context(DeliveryContext { telemetry })?;
+        let max = extra
+            .get("message.max.bytes")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(DEFAULT_MESSAGE_MAX_BYTES);
         Ok(KafkaSink {
             producer,
             signals_topic: signals_topic.to_string(),
             dead_letter_topic: dead_letter_topic.to_string(),
+            dead_letter_limit: max.saturating_sub(RECORD_OVERHEAD).max(1),
         })
     }
 
@@ -150,6 +206,15 @@ impl KafkaSink {
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     record = r;
                     std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((e, r)) if skip_for_good(&e, &r.delivery_opaque) => {
+                    self.producer
+                        .context()
+                        .telemetry
+                        .delivery_failures
+                        .increment(1);
+                    r.delivery_opaque.complete(Ok(()));
+                    return Ok(());
                 }
                 Err((e, r)) => {
                     r.delivery_opaque.complete(Err(e.to_string()));
@@ -203,7 +268,9 @@ impl KafkaSink {
         }
         let partition = origin.partition.to_string();
         let offset = origin.offset.to_string();
-        let headers = OwnedHeaders::new()
+        let key = key.map(|k| &k[..k.len().min(self.dead_letter_limit / 4)]);
+        let (payload, truncated) = dead_letter_body(payload, self.dead_letter_limit);
+        let mut headers = OwnedHeaders::new()
             .insert(Header {
                 key: "satpam-error",
                 value: Some(reason),
@@ -224,6 +291,17 @@ impl KafkaSink {
                 key: "satpam-source-offset",
                 value: Some(&offset),
             });
+        if let Some((size, hash)) = &truncated {
+            headers = headers
+                .insert(Header {
+                    key: "satpam-original-size",
+                    value: Some(size),
+                })
+                .insert(Header {
+                    key: "satpam-original-xxh3",
+                    value: Some(hash),
+                });
+        }
         let mut record = BaseRecord::with_opaque_to(&self.dead_letter_topic, Box::new(delivery))
             .payload(payload)
             .headers(headers);
@@ -255,5 +333,53 @@ impl KafkaSink {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_letter_too_large_for_the_producer_is_truncated_with_its_size_and_hash() {
+        let small = b"fits".to_vec();
+        assert_eq!(dead_letter_body(&small, 4), (&small[..], None));
+        let big: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        let (body, meta) = dead_letter_body(&big, 1_000);
+        assert_eq!(body, &big[..1_000]);
+        let (size, hash) = meta.expect("truncated");
+        assert_eq!(size, "10000");
+        assert_eq!(hash, format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&big)));
+        assert_eq!(hash.len(), 16);
+    }
+
+    #[test]
+    fn only_per_record_errors_are_permanent_and_only_partition_records_are_skipped() {
+        for code in [
+            RDKafkaErrorCode::MessageSizeTooLarge,
+            RDKafkaErrorCode::InvalidRecord,
+            RDKafkaErrorCode::PolicyViolation,
+        ] {
+            assert!(is_permanent_record_error(code), "{code:?}");
+        }
+        for code in [
+            RDKafkaErrorCode::QueueFull,
+            RDKafkaErrorCode::MessageTimedOut,
+            RDKafkaErrorCode::TopicAuthorizationFailed,
+            RDKafkaErrorCode::UnknownTopicOrPartition,
+            RDKafkaErrorCode::BrokerTransportFailure,
+        ] {
+            assert!(!is_permanent_record_error(code), "{code:?}");
+        }
+        let too_large = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
+        let partition = Delivery::Partition(Arc::new(PartitionEffects::default()));
+        assert!(skip_for_good(&too_large, &partition));
+        let (tx, _rx) = tokio::sync::oneshot::channel();
+        assert!(
+            !skip_for_good(&too_large, &Delivery::Notify(tx)),
+            "gRPC callers are told"
+        );
+        let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        assert!(!skip_for_good(&timed_out, &partition));
     }
 }

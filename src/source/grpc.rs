@@ -58,10 +58,20 @@ fn process_batch(
     counters.events.increment(batch.events.len() as u64);
     for (i, m) in batch.events.into_iter().enumerate() {
         let dequeued = Instant::now();
-        let event = match crate::convert::event_or_refusal(m) {
+        // The shard judges the event's time before the message is taken apart,
+        // so that a refused one is dead-lettered as it came.
+        let engine = shards.grpc_shard(&m.tenant_id, &m.account_id);
+        let event = match crate::convert::event_or_refusal_with(m, |m| {
+            engine.check_event_time(m.timestamp_ms).map_err(|e| {
+                counters.event_time_refused.increment(1);
+                crate::convert::ValidationError::EventTime(e)
+            })
+        }) {
             Ok(e) => e,
             Err(crate::convert::Refusal { reason, message }) => {
-                counters.validation_failures.increment(1);
+                if !matches!(reason, crate::convert::ValidationError::EventTime(_)) {
+                    counters.validation_failures.increment(1);
+                }
                 counters.dead_lettered.increment(1);
                 let reason = reason.to_string();
                 if let Some(k) = &pipeline.kafka {
@@ -88,17 +98,26 @@ fn process_batch(
                 continue;
             }
         };
-        let engine = shards.grpc_shard(&event.tenant_id, &event.account_id);
         let handled = pipeline.handle(engine, &event, Source::Grpc, w, dequeued, || {
             let (tx, rx) = tokio::sync::oneshot::channel();
             waits.push(rx);
             Some(Delivery::Notify(tx))
         });
+        if let Handled::Refused(reason) = handled {
+            // The shard's watermark moved since the check (another stream):
+            // refused in the ack; the client holds the message.
+            ack.rejected += 1;
+            ack.rejections.push(pb::Rejection {
+                index: i as u32,
+                reason: format!("refused event: {reason}"),
+            });
+            continue;
+        }
         ack.accepted += 1;
         match handled {
             Handled::Processed(Some(_)) => ack.signals += 1,
             Handled::Duplicate => ack.duplicates += 1,
-            Handled::Processed(None) | Handled::Late => {}
+            Handled::Processed(None) | Handled::Late | Handled::Refused(_) => {}
         }
     }
     (ack, waits)

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 use crate::pb::v1 as pb;
 use crate::service::config::KafkaSection;
-use crate::service::pipeline::{Pipeline, WorkerState};
+use crate::service::pipeline::{Handled, Pipeline, WorkerState};
 use crate::service::shards::Shards;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery, KafkaSink, PartitionEffects};
 use crate::telemetry::{Source, Telemetry};
@@ -129,6 +129,16 @@ impl Shared {
         partition.unsigned_abs() as usize % self.senders.len()
     }
 
+    fn send(&self, w: usize, cmd: Cmd) {
+        // Blocks when the worker is behind: backpressure, not loss. A send
+        // fails only when the worker died: the service stops.
+        if self.senders[w].send(cmd).is_err() {
+            self.fail(format!(
+                "worker thread {w} stopped unexpectedly; stopping the service"
+            ));
+        }
+    }
+
     fn push(&self, m: Msg) {
         let w = self.worker_of(m.partition);
         let full = {
@@ -139,8 +149,7 @@ impl Shared {
             (b[w].len() >= BATCH).then(|| std::mem::take(&mut b[w]))
         };
         if let Some(batch) = full {
-            // Blocks when the worker is behind: backpressure, not loss.
-            let _ = self.senders[w].send(Cmd::Batch(batch));
+            self.send(w, Cmd::Batch(batch));
         }
     }
 
@@ -155,7 +164,7 @@ impl Shared {
             Err(_) => return,
         };
         for (w, batch) in taken {
-            let _ = self.senders[w].send(Cmd::Batch(batch));
+            self.send(w, Cmd::Batch(batch));
         }
     }
 
@@ -525,18 +534,24 @@ impl Worker {
                     format!("invalid event: {e}")
                 })
             });
-        match decoded {
-            Ok(event) => {
-                shared.pipeline.handle(
-                    &part.engine,
-                    &event,
-                    Source::Kafka,
-                    state,
-                    dequeued,
-                    || Some(Delivery::Partition(part.effects.clone())),
-                );
-            }
-            Err(reason) => {
+        let refused = match decoded {
+            Ok(event) => match shared.pipeline.handle(
+                &part.engine,
+                &event,
+                Source::Kafka,
+                state,
+                dequeued,
+                || Some(Delivery::Partition(part.effects.clone())),
+            ) {
+                // Outside the shard's event-time window: dead-lettered like a bad message.
+                Handled::Refused(reason) => Some(format!("refused event: {reason}")),
+                _ => None,
+            },
+            Err(reason) => Some(reason),
+        };
+        match refused {
+            None => {}
+            Some(reason) => {
                 counters.dead_lettered.increment(1);
                 let origin = DeadLetterOrigin {
                     source: "kafka",
@@ -725,6 +740,12 @@ fn consumer_config(c: &KafkaSection) -> ClientConfig {
     cc
 }
 
+/// The first worker thread that has ended (workers only end when told to
+/// stop, so before that an ended one died).
+fn dead_worker(workers: &[JoinHandle<()>]) -> Option<usize> {
+    workers.iter().position(JoinHandle::is_finished)
+}
+
 fn poll_loop(
     consumer: BaseConsumer<SourceContext>,
     shared: Arc<Shared>,
@@ -767,6 +788,15 @@ fn poll_loop(
             // counted), and the round trip is not per message.
             commit(&consumer, &shared, ready, CommitMode::Sync);
             last_commit = Instant::now();
+        }
+        if (msg_was_none || polled % 256 == 0) && dead_worker(&workers).is_some() {
+            // A panic killed a worker: its batches would be dropped while
+            // health says SERVING. Stop instead (exit 1); its partitions'
+            // offsets stay uncommitted, so nothing is lost.
+            shared.fail(format!(
+                "worker thread {} stopped unexpectedly (see the panic above); stopping the service",
+                dead_worker(&workers).unwrap_or_default()
+            ));
         }
         if shared.has_fatal.load(Ordering::Acquire) {
             fatal = shared.fatal.lock().ok().and_then(|f| f.clone());
@@ -827,5 +857,21 @@ mod tests {
         let cc = consumer_config(&cfg);
         assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("250"));
         assert_eq!(cc.get("security.protocol"), Some("ssl"));
+    }
+
+    #[test]
+    fn a_worker_thread_that_died_is_found() {
+        let (keep, wait) = std::sync::mpsc::channel::<()>();
+        let alive = std::thread::spawn(move || {
+            let _ = wait.recv();
+        });
+        let dead = std::thread::spawn(|| {});
+        while !dead.is_finished() {
+            std::thread::yield_now();
+        }
+        let workers = vec![alive, dead];
+        assert_eq!(dead_worker(&workers), Some(1));
+        assert_eq!(dead_worker(&workers[..1]), None);
+        drop(keep);
     }
 }

@@ -325,7 +325,7 @@ impl AccountBehaviour {
             users_hour: sketch::estimate(&self.users_hour.union()),
             users_day: sketch::estimate(&self.users_day.union()),
             topics_hour: sketch::popcount(&self.topics_hour.union()),
-            age_min: (now_ms - self.first_ms).max(0) as f64 / 60_000.0,
+            age_min: now_ms.saturating_sub(self.first_ms).max(0) as f64 / 60_000.0,
         }
     }
 }

@@ -32,6 +32,42 @@ pub struct ConversationState {
     recent_ids: [u32; RECENT_IDS],
     recent_pos: u8,
     handed_off: bool,
+    /// xxh3-64 of the tenant id: what the per-tenant cap counts by.
+    tenant: u64,
+}
+
+/// A conversation as snapshot format 2 wrote it (before the tenant hash);
+/// read back with tenant 0, which no cap counts.
+#[derive(Deserialize)]
+pub(crate) struct ConversationStateV2 {
+    first_ms: i64,
+    last_ms: i64,
+    pending_since_ms: i64,
+    inbound: u32,
+    outbound: u32,
+    turns: u32,
+    topic_mask: u64,
+    recent_ids: [u32; RECENT_IDS],
+    recent_pos: u8,
+    handed_off: bool,
+}
+
+impl From<ConversationStateV2> for ConversationState {
+    fn from(v: ConversationStateV2) -> Self {
+        ConversationState {
+            first_ms: v.first_ms,
+            last_ms: v.last_ms,
+            pending_since_ms: v.pending_since_ms,
+            inbound: v.inbound,
+            outbound: v.outbound,
+            turns: v.turns,
+            topic_mask: v.topic_mask,
+            recent_ids: v.recent_ids,
+            recent_pos: v.recent_pos,
+            handed_off: v.handed_off,
+            tenant: 0,
+        }
+    }
 }
 
 /// What observing one event changed in its conversation.
@@ -67,6 +103,19 @@ pub struct ConversationView {
 }
 
 impl ConversationState {
+    /// An empty conversation of the tenant whose id hashes (xxh3-64) to `tenant`.
+    pub fn of_tenant(tenant: u64) -> Self {
+        ConversationState {
+            tenant,
+            ..ConversationState::default()
+        }
+    }
+
+    /// The xxh3-64 of the tenant id (0 when unknown).
+    pub fn tenant(&self) -> u64 {
+        self.tenant
+    }
+
     /// Observes `event` (whose id hashes to `id_hash`, and whose text raised
     /// the topics in `topic_mask`).
     pub fn observe(&mut self, event: &Event, id_hash: u64, topic_mask: u64) -> ConversationUpdate {
@@ -85,7 +134,7 @@ impl ConversationState {
             update.new_conversation = true;
             update.new_session = true;
             self.first_ms = ts;
-        } else if ts - self.last_ms >= SESSION_GAP_MS {
+        } else if ts.saturating_sub(self.last_ms) >= SESSION_GAP_MS {
             update.new_session = true;
             update.returning = event.direction == Direction::Inbound;
             // An old unanswered message is not waiting for this session's reply.
@@ -107,7 +156,7 @@ impl ConversationState {
                 self.outbound = self.outbound.saturating_add(1);
                 let answers = !matches!(event.kind, MessageKind::Template | MessageKind::Reaction);
                 if answers && self.pending_since_ms != 0 {
-                    update.reply_latency_ms = Some((ts - self.pending_since_ms).max(0));
+                    update.reply_latency_ms = Some(ts.saturating_sub(self.pending_since_ms).max(0));
                     self.pending_since_ms = 0;
                     self.turns = self.turns.saturating_add(1);
                 }
@@ -128,7 +177,7 @@ impl ConversationState {
             inbound: self.inbound,
             outbound: self.outbound,
             topics: self.topic_mask.count_ones(),
-            age_min: (now_ms - self.first_ms).max(0) as f64 / 60_000.0,
+            age_min: now_ms.saturating_sub(self.first_ms).max(0) as f64 / 60_000.0,
             handed_off: self.handed_off,
         }
     }

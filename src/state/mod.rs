@@ -9,4 +9,6 @@ pub mod window;
 
 pub use account::{AccountBehaviour, AccountTotals, ScanFacts};
 pub use conversation::{ConversationState, ConversationUpdate, ConversationView};
-pub use store::{key_of, AccountEntry, StateLimits, StateStore, StoreSeed, StoreStats};
+pub use store::{
+    key_of, tenant_tag, AccountEntry, CapEvictions, StateLimits, StateStore, StoreSeed, StoreStats,
+};

@@ -10,15 +10,17 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 use std::mem::size_of;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use dashmap::DashMap;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, SerializeTuple};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use xxhash_rust::xxh3::{xxh3_128, Xxh3};
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
 
 use super::account::AccountBehaviour;
-use super::conversation::ConversationState;
+use super::conversation::{ConversationState, ConversationStateV2};
 use crate::decide::{DecisionState, PolicyState, RuleActivity};
 
 /// A hasher for keys that are already uniform hashes: takes the low 64 bits.
@@ -130,7 +132,8 @@ impl AccountEntry {
     }
 }
 
-/// How long idle state is kept, in event time.
+/// How long idle state is kept, in event time, and how much of it one
+/// tenant may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateLimits {
     /// A conversation idle this long is dropped (returning users are judged within it).
@@ -139,7 +142,16 @@ pub struct StateLimits {
     pub account_idle_ms: i64,
     /// An account with an action in force, idle this long, is dropped.
     pub actioned_account_idle_ms: i64,
+    /// Accounts one tenant may have tracked in one store (shard); 0: no cap.
+    pub max_accounts_per_tenant: usize,
+    /// Conversations one tenant may have tracked in one store (shard); 0: no cap.
+    pub max_conversations_per_tenant: usize,
 }
+
+/// Default of [`StateLimits::max_accounts_per_tenant`].
+pub const DEFAULT_MAX_ACCOUNTS_PER_TENANT: usize = 100_000;
+/// Default of [`StateLimits::max_conversations_per_tenant`].
+pub const DEFAULT_MAX_CONVERSATIONS_PER_TENANT: usize = 1_000_000;
 
 impl Default for StateLimits {
     fn default() -> Self {
@@ -147,8 +159,38 @@ impl Default for StateLimits {
             conversation_idle_ms: 26 * 3_600_000,
             account_idle_ms: 48 * 3_600_000,
             actioned_account_idle_ms: 14 * 24 * 3_600_000,
+            max_accounts_per_tenant: DEFAULT_MAX_ACCOUNTS_PER_TENANT,
+            max_conversations_per_tenant: DEFAULT_MAX_CONVERSATIONS_PER_TENANT,
         }
     }
+}
+
+/// Entries evicted because their tenant reached its cap, by kind. Shared by
+/// every store of an engine context, so the count survives a shard's drop.
+#[derive(Debug, Default)]
+pub struct CapEvictions {
+    /// Conversations evicted.
+    pub conversations: AtomicU64,
+    /// Accounts evicted.
+    pub accounts: AtomicU64,
+}
+
+/// The hash a tenant's entries are counted under.
+pub fn tenant_tag(tenant_id: &str) -> u64 {
+    xxh3_64(tenant_id.as_bytes())
+}
+
+/// Tracked entries of one tenant.
+#[derive(Debug, Default, Clone, Copy)]
+struct TenantCount {
+    conversations: usize,
+    accounts: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Conversation,
+    Account,
 }
 
 /// Sizes of the store, for metrics and reports.
@@ -169,6 +211,9 @@ pub struct StateStore {
     conversations: Map<ConversationState>,
     accounts: Map<AccountEntry>,
     limits: StateLimits,
+    /// Entries per tenant (by [`tenant_tag`]), for the caps.
+    tenants: DashMap<u64, TenantCount>,
+    cap_evictions: Arc<CapEvictions>,
 }
 
 /// Bytes one table slot costs beyond the value: key, and the map's own
@@ -178,11 +223,36 @@ const SLOT_OVERHEAD: usize = size_of::<u128>() + 8;
 impl StateStore {
     /// An empty store.
     pub fn new(limits: StateLimits) -> Self {
-        StateStore {
-            conversations: Map::default(),
-            accounts: Map::default(),
-            limits,
+        StateStore::from_maps(Map::default(), Map::default(), limits)
+    }
+
+    fn from_maps(
+        conversations: Map<ConversationState>,
+        accounts: Map<AccountEntry>,
+        limits: StateLimits,
+    ) -> Self {
+        let tenants: DashMap<u64, TenantCount> = DashMap::new();
+        for c in conversations.iter() {
+            tenants.entry(c.tenant()).or_default().conversations += 1;
         }
+        for a in accounts.iter() {
+            tenants
+                .entry(tenant_tag(&a.tenant_id))
+                .or_default()
+                .accounts += 1;
+        }
+        StateStore {
+            conversations,
+            accounts,
+            limits,
+            tenants,
+            cap_evictions: Arc::default(),
+        }
+    }
+
+    /// Counts cap evictions in `counter` (shared by the shards of an engine).
+    pub fn count_cap_evictions_in(&mut self, counter: Arc<CapEvictions>) {
+        self.cap_evictions = counter;
     }
 
     /// The eviction limits.
@@ -190,17 +260,33 @@ impl StateStore {
         self.limits
     }
 
-    /// Runs `f` on the conversation `key`, creating it if new.
+    /// Runs `f` on the conversation `key` of `tenant_id`, creating it if new
+    /// (and, when the tenant is over its cap, evicting its least recently
+    /// active conversations: see [`StateStore::evict_over_cap`]).
     pub fn with_conversation<R>(
         &self,
         key: u128,
+        tenant_id: &str,
         f: impl FnOnce(&mut ConversationState) -> R,
     ) -> R {
-        let mut entry = self.conversations.entry(key).or_default();
-        f(entry.value_mut())
+        let mut created = None;
+        let r = {
+            let mut entry = self.conversations.entry(key).or_insert_with(|| {
+                let tag = tenant_tag(tenant_id);
+                created = Some(tag);
+                ConversationState::of_tenant(tag)
+            });
+            f(entry.value_mut())
+        };
+        if let Some(tag) = created {
+            self.created(tag, key, Kind::Conversation);
+        }
+        r
     }
 
-    /// Runs `f` on the account `key`, creating it from the ids if new.
+    /// Runs `f` on the account `key`, creating it from the ids if new (and,
+    /// when the tenant is over its cap, evicting its least recently active
+    /// accounts, those with no action in force first).
     pub fn with_account<R>(
         &self,
         key: u128,
@@ -208,11 +294,121 @@ impl StateStore {
         account_id: &str,
         f: impl FnOnce(&mut AccountEntry) -> R,
     ) -> R {
-        let mut entry = self
-            .accounts
-            .entry(key)
-            .or_insert_with(|| AccountEntry::new(tenant_id, account_id));
-        f(entry.value_mut())
+        let mut created = false;
+        let r = {
+            let mut entry = self.accounts.entry(key).or_insert_with(|| {
+                created = true;
+                AccountEntry::new(tenant_id, account_id)
+            });
+            f(entry.value_mut())
+        };
+        if created {
+            self.created(tenant_tag(tenant_id), key, Kind::Account);
+        }
+        r
+    }
+
+    /// Counts a new entry of tenant `tag`; evicts when the tenant is over its cap.
+    fn created(&self, tag: u64, key: u128, kind: Kind) {
+        let (n, cap) = {
+            let mut c = self.tenants.entry(tag).or_default();
+            match kind {
+                Kind::Conversation => {
+                    c.conversations += 1;
+                    (c.conversations, self.limits.max_conversations_per_tenant)
+                }
+                Kind::Account => {
+                    c.accounts += 1;
+                    (c.accounts, self.limits.max_accounts_per_tenant)
+                }
+            }
+        };
+        if cap > 0 && n > cap {
+            self.evict_over_cap(tag, key, kind, cap);
+        }
+    }
+
+    /// Counts a dropped entry of tenant `tag`.
+    fn dropped(&self, tag: u64, kind: Kind) {
+        let empty = match self.tenants.get_mut(&tag) {
+            Some(mut c) => {
+                match kind {
+                    Kind::Conversation => c.conversations = c.conversations.saturating_sub(1),
+                    Kind::Account => c.accounts = c.accounts.saturating_sub(1),
+                }
+                c.conversations == 0 && c.accounts == 0
+            }
+            None => false,
+        };
+        if empty {
+            self.tenants
+                .remove_if(&tag, |_, c| c.conversations == 0 && c.accounts == 0);
+        }
+    }
+
+    /// The eviction policy of the per-tenant caps: when a tenant goes over
+    /// its cap, its least recently active entries (by last event time, then
+    /// key; for accounts, those with no action in force first) are evicted
+    /// down to 7/8 of the cap in one pass, so the scan is paid once per
+    /// cap/8 new entries. Only that tenant's entries are ever touched, and
+    /// never the entry just created (`keep`).
+    fn evict_over_cap(&self, tag: u64, keep: u128, kind: Kind, cap: usize) {
+        let target = cap - cap / 8;
+        let mut victims: Vec<(bool, i64, u128)> = match kind {
+            Kind::Conversation => self
+                .conversations
+                .iter()
+                .filter(|e| e.tenant() == tag && *e.key() != keep)
+                .map(|e| (false, e.last_ms(), *e.key()))
+                .collect(),
+            Kind::Account => self
+                .accounts
+                .iter()
+                .filter(|e| *e.key() != keep && tenant_tag(&e.tenant_id) == tag)
+                .map(|e| (e.decision.in_force(), e.behaviour.last_ms(), *e.key()))
+                .collect(),
+        };
+        // The tenant has victims.len() + 1 entries; keep `target` of them.
+        let excess = (victims.len() + 1).saturating_sub(target);
+        if excess == 0 {
+            return;
+        }
+        if excess < victims.len() {
+            victims.select_nth_unstable(excess);
+            victims.truncate(excess);
+        }
+        let mut n = 0u64;
+        for (_, _, k) in victims {
+            let removed = match kind {
+                Kind::Conversation => self.conversations.remove(&k).is_some(),
+                Kind::Account => self.accounts.remove(&k).is_some(),
+            };
+            if removed {
+                self.dropped(tag, kind);
+                n += 1;
+            }
+        }
+        let counter = match kind {
+            Kind::Conversation => &self.cap_evictions.conversations,
+            Kind::Account => &self.cap_evictions.accounts,
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Entries of `tenant_id` tracked: (conversations, accounts).
+    pub fn tenant_counts(&self, tenant_id: &str) -> (usize, usize) {
+        self.tenants
+            .get(&tenant_tag(tenant_id))
+            .map_or((0, 0), |c| (c.conversations, c.accounts))
+    }
+
+    /// Entries evicted by the per-tenant caps (shared with the other shards
+    /// of the engine context): (conversations, accounts).
+    pub fn cap_evictions(&self) -> (u64, u64) {
+        (
+            self.cap_evictions.conversations.load(Ordering::Relaxed),
+            self.cap_evictions.accounts.load(Ordering::Relaxed),
+        )
     }
 
     /// A copy of the account `key`, if tracked.
@@ -234,22 +430,35 @@ impl StateStore {
         // meanwhile, so sizes taken before and after do not tell.
         let l = self.limits;
         let mut dropped = (0, 0);
+        let mut gone = Vec::new();
         self.conversations.retain(|_, c| {
-            let keep = now_ms - c.last_ms() < l.conversation_idle_ms;
-            dropped.0 += usize::from(!keep);
+            let keep = now_ms.saturating_sub(c.last_ms()) < l.conversation_idle_ms;
+            if !keep {
+                gone.push(c.tenant());
+            }
             keep
         });
+        dropped.0 = gone.len();
+        for tag in gone.drain(..) {
+            self.dropped(tag, Kind::Conversation);
+        }
         self.accounts.retain(|_, a| {
-            let idle = now_ms - a.behaviour.last_ms();
+            let idle = now_ms.saturating_sub(a.behaviour.last_ms());
             let limit = if a.decision.in_force() {
                 l.actioned_account_idle_ms
             } else {
                 l.account_idle_ms
             };
             let keep = idle < limit;
-            dropped.1 += usize::from(!keep);
+            if !keep {
+                gone.push(tenant_tag(&a.tenant_id));
+            }
             keep
         });
+        dropped.1 = gone.len();
+        for tag in gone {
+            self.dropped(tag, Kind::Account);
+        }
         dropped
     }
 
@@ -313,7 +522,25 @@ impl StoreSeed {
     }
 }
 
-struct StoreVisitor<A>(StateLimits, PhantomData<A>);
+struct StoreVisitor<C, A>(StateLimits, PhantomData<(C, A)>);
+
+/// A conversation type of some snapshot format, and how a map of them
+/// becomes today's (no copy for today's own).
+trait StoredConversation: DeserializeOwned {
+    fn into_current(m: Map<Self>) -> Map<ConversationState>;
+}
+
+impl StoredConversation for ConversationState {
+    fn into_current(m: Map<Self>) -> Map<ConversationState> {
+        m
+    }
+}
+
+impl StoredConversation for ConversationStateV2 {
+    fn into_current(m: Map<Self>) -> Map<ConversationState> {
+        m.into_iter().map(|(k, v)| (k, v.into())).collect()
+    }
+}
 
 /// An account type of some snapshot format, and how a map of them becomes
 /// today's (no copy for today's own).
@@ -333,23 +560,23 @@ impl StoredAccount for AccountEntryV2 {
     }
 }
 
-impl<'de, Acct: StoredAccount> Visitor<'de> for StoreVisitor<Acct> {
+impl<'de, Conv: StoredConversation, Acct: StoredAccount> Visitor<'de> for StoreVisitor<Conv, Acct> {
     type Value = StateStore;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a state store: conversations, then accounts")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StateStore, A::Error> {
-        let conversations = seq
+        let conversations: Map<Conv> = seq
             .next_element_seed(MapSeed(PhantomData))?
             .ok_or_else(|| de::Error::invalid_length(0, &self))?;
         let accounts: Map<Acct> = seq
             .next_element_seed(MapSeed(PhantomData))?
             .ok_or_else(|| de::Error::invalid_length(1, &self))?;
-        Ok(StateStore {
-            conversations,
-            accounts: Acct::into_current(accounts),
-            limits: self.0,
-        })
+        Ok(StateStore::from_maps(
+            Conv::into_current(conversations),
+            Acct::into_current(accounts),
+            self.0,
+        ))
     }
 }
 
@@ -357,7 +584,10 @@ impl<'de> DeserializeSeed<'de> for StoreSeed {
     type Value = StateStore;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore, D::Error> {
-        d.deserialize_tuple(2, StoreVisitor::<AccountEntry>(self.0, PhantomData))
+        d.deserialize_tuple(
+            2,
+            StoreVisitor::<ConversationState, AccountEntry>(self.0, PhantomData),
+        )
     }
 }
 
@@ -365,7 +595,10 @@ impl<'de> DeserializeSeed<'de> for StoreSeedV2 {
     type Value = StateStore;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore, D::Error> {
-        d.deserialize_tuple(2, StoreVisitor::<AccountEntryV2>(self.0, PhantomData))
+        d.deserialize_tuple(
+            2,
+            StoreVisitor::<ConversationStateV2, AccountEntryV2>(self.0, PhantomData),
+        )
     }
 }
 
@@ -441,7 +674,7 @@ mod tests {
         let idle = StateLimits::default().conversation_idle_ms;
         let old = inbound_at(1_000);
         for k in 0..2_000u128 {
-            store.with_conversation(k, |c| c.observe(&old, 1, 0));
+            store.with_conversation(k, "t", |c| c.observe(&old, 1, 0));
         }
         let now = 1_000 + idle + 1;
         let fresh = inbound_at(now);
@@ -451,7 +684,7 @@ mod tests {
                 for chunk in 0..CHUNKS {
                     let first = 1_000_000 + chunk as u128 * PER_CHUNK;
                     for k in first..first + PER_CHUNK {
-                        store.with_conversation(k, |c| c.observe(&fresh, 2, 0));
+                        store.with_conversation(k, "t", |c| c.observe(&fresh, 2, 0));
                     }
                     while sweeps.load(Ordering::Acquire) <= chunk {
                         std::thread::yield_now();
@@ -474,6 +707,79 @@ mod tests {
         assert_eq!(dropped, 2_000, "each idle conversation counted once");
         assert_eq!(store.evict_idle(now), (0, 0));
         assert_eq!(store.stats().conversations, CHUNKS * PER_CHUNK as usize);
+    }
+
+    fn capped(conversations: usize, accounts: usize) -> StateStore {
+        StateStore::new(StateLimits {
+            max_conversations_per_tenant: conversations,
+            max_accounts_per_tenant: accounts,
+            ..StateLimits::default()
+        })
+    }
+
+    fn touch(store: &StateStore, tenant: &str, id: u64, ts: i64) {
+        let e = inbound_at(ts);
+        store.with_conversation(key_of(tenant, &id.to_string()), tenant, |c| {
+            c.observe(&e, id, 0)
+        });
+        store.with_account(key_of(tenant, &id.to_string()), tenant, "a", |a| {
+            let none = super::super::conversation::ConversationUpdate::default();
+            a.behaviour
+                .observe(&e, &none, &super::super::account::ScanFacts::default(), id)
+        });
+    }
+
+    #[test]
+    fn a_tenant_over_its_caps_evicts_its_own_least_recent_state_only() {
+        let store = capped(16, 12);
+        for id in 0..10 {
+            touch(&store, "quiet", id, 1_000 + id as i64);
+        }
+        for id in 0..1_000u64 {
+            touch(&store, "flood", id, 2_000 + id as i64);
+        }
+        let (conv, acc) = store.tenant_counts("flood");
+        assert!(conv <= 16 && acc <= 12, "{conv} {acc}");
+        assert_eq!(
+            store.tenant_counts("quiet"),
+            (10, 10),
+            "the other tenant kept all"
+        );
+        for id in 0..10 {
+            assert!(store
+                .conversations
+                .contains_key(&key_of("quiet", &id.to_string())));
+        }
+        // The flood's newest entries are the ones kept.
+        assert!(store.conversations.contains_key(&key_of("flood", "999")));
+        assert!(!store.conversations.contains_key(&key_of("flood", "500")));
+        let (ec, ea) = store.cap_evictions();
+        assert_eq!(ec as usize, 1_000 - conv);
+        assert_eq!(ea as usize, 1_000 - acc);
+        assert_eq!(store.stats().conversations, 10 + conv);
+    }
+
+    #[test]
+    fn idle_eviction_and_restore_keep_the_tenant_counts() {
+        let store = capped(0, 0);
+        for id in 0..5 {
+            touch(&store, "t1", id, 1_000);
+        }
+        for id in 0..3 {
+            touch(&store, "t2", id, 1_000 + 30 * 3_600_000);
+        }
+        assert_eq!(store.tenant_counts("t1"), (5, 5));
+        let bytes = postcard::to_stdvec(&store).expect("encode");
+        let mut de = postcard::Deserializer::from_bytes(&bytes);
+        let back = StoreSeed(store.limits())
+            .deserialize(&mut de)
+            .expect("decode");
+        assert_eq!(back.tenant_counts("t1"), (5, 5));
+        assert_eq!(back.tenant_counts("t2"), (3, 3));
+        store.evict_idle(1_000 + 49 * 3_600_000);
+        assert_eq!(store.tenant_counts("t1"), (0, 0));
+        assert_eq!(store.tenant_counts("t2"), (3, 3));
+        assert!(store.tenants.get(&tenant_tag("t1")).is_none());
     }
 
     /// Golden state keys. A snapshot stores accounts and conversations under

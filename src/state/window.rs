@@ -184,9 +184,9 @@ impl<T: Bucket, const B: usize> Ring<T, B> {
         if epoch <= self.head {
             return;
         }
-        let gap = (epoch - self.head).min(B as i64);
+        let gap = epoch.saturating_sub(self.head).min(B as i64);
         for k in 1..=gap {
-            self.buckets[Self::slot(self.head + k)] = T::ZERO;
+            self.buckets[Self::slot(self.head.wrapping_add(k))] = T::ZERO;
         }
         self.head = epoch;
     }
@@ -196,7 +196,7 @@ impl<T: Bucket, const B: usize> Ring<T, B> {
     pub fn bucket_mut(&mut self, time_ms: i64, width_ms: i64) -> Option<&mut T> {
         self.advance(time_ms, width_ms);
         let epoch = time_ms.div_euclid(width_ms);
-        if epoch <= self.head - B as i64 {
+        if epoch <= self.head.saturating_sub(B as i64) {
             return None;
         }
         Some(&mut self.buckets[Self::slot(epoch)])

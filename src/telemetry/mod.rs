@@ -55,6 +55,8 @@ pub struct SourceCounters {
     pub duplicates: Counter,
     /// Events older than the 1-hour window.
     pub late: Counter,
+    /// Events refused for their time (outside the shard's event-time window).
+    pub event_time_refused: Counter,
 }
 
 /// Every metric of the service.
@@ -90,6 +92,10 @@ pub struct Telemetry {
     pub conversation_bytes: Gauge,
     /// Shards (partitions) owned.
     pub shards: Gauge,
+    /// Conversations evicted because their tenant reached its cap.
+    pub cap_evicted_conversations: Counter,
+    /// Accounts evicted because their tenant reached its cap.
+    pub cap_evicted_accounts: Counter,
     /// Watch streams open.
     pub watchers: Gauge,
     /// Watch streams cut off for falling behind.
@@ -207,6 +213,11 @@ impl Telemetry {
                 "Events older than the 1-hour window.",
                 true,
             ),
+            (
+                "satpam_event_time_refused_total",
+                "Events refused for their time (outside limits.max_future_ms / max_past_ms), dead-lettered.",
+                true,
+            ),
             ("satpam_signals_total", "Signals emitted, by action.", true),
             (
                 "satpam_signal_delivery_failures_total",
@@ -224,6 +235,11 @@ impl Telemetry {
                 false,
             ),
             ("satpam_accounts_tracked", "Accounts with state.", false),
+            (
+                "satpam_state_cap_evictions_total",
+                "State entries evicted because their tenant reached limits.max_accounts_per_tenant or max_conversations_per_tenant.",
+                true,
+            ),
             (
                 "satpam_conversations_tracked",
                 "Conversations with state.",
@@ -306,6 +322,7 @@ impl Telemetry {
                 dead_lettered: counter("satpam_dead_letters_total", &l),
                 duplicates: counter("satpam_duplicate_events_total", &l),
                 late: counter("satpam_late_events_total", &l),
+                event_time_refused: counter("satpam_event_time_refused_total", &l),
             }
         });
         gauge(
@@ -333,6 +350,14 @@ impl Telemetry {
             policy_loaded_at: gauge("satpam_policy_loaded_timestamp_seconds", &[]),
             charged_messages: counter("satpam_charged_messages_total", &[]),
             accounts: gauge("satpam_accounts_tracked", &[]),
+            cap_evicted_conversations: counter(
+                "satpam_state_cap_evictions_total",
+                &[("kind", "conversation")],
+            ),
+            cap_evicted_accounts: counter(
+                "satpam_state_cap_evictions_total",
+                &[("kind", "account")],
+            ),
             conversations: gauge("satpam_conversations_tracked", &[]),
             account_bytes: gauge("satpam_state_bytes", &[("kind", "account")]),
             conversation_bytes: gauge("satpam_state_bytes", &[("kind", "conversation")]),

@@ -145,7 +145,10 @@ impl PartitionLag {
         );
         out.push_str("# TYPE satpam_consumer_partition_lag_messages gauge\n");
         for (p, v) in known {
-            let _ = writeln!(out, "satpam_consumer_partition_lag_messages{{partition=\"{p}\"}} {v}");
+            let _ = writeln!(
+                out,
+                "satpam_consumer_partition_lag_messages{{partition=\"{p}\"}} {v}"
+            );
         }
     }
 }
