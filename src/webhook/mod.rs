@@ -7,6 +7,7 @@
 //!   fields, unknown message types and values of unexpected JSON types.
 //! - [`map`]: the records to wire events (messages, echoes), status records
 //!   and counts of the fields that carry no message.
+//! - [`signature`]: `X-Hub-Signature-256` checked in constant time.
 //! - [`country`]: the user's country from a profile, a phone number or a
 //!   business-scoped user id.
 //!
@@ -16,6 +17,7 @@
 pub mod country;
 pub mod map;
 pub mod parse;
+pub mod signature;
 
 pub use map::{map_body, Mapped, StatusRecord};
 pub use parse::{parse_body, ParseError};
