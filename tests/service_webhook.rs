@@ -325,3 +325,56 @@ async fn malformed_unknown_and_oversized_bodies() {
         .is_some());
     svc.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_send_api_tap_maps_signed_request_bodies_to_outbound_events() {
+    let dir = tempfile::tempdir().expect("dir");
+    let svc = start(dir.path()).await;
+    let addr = svc.webhook_addr().expect("webhook on");
+    let send = |secret: Option<&'static str>, body: &'static str| async move {
+        let sig = secret.map(|s| sign(s.as_bytes(), body.as_bytes()));
+        request(
+            addr,
+            "POST",
+            "/sendapi/106540352242922/messages",
+            sig.as_deref(),
+            body.as_bytes().to_vec(),
+        )
+        .await
+    };
+    let text = r#"{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"text","text":{"body":"Hello there"}}"#;
+    assert_eq!(send(None, text).await.0, 401);
+    assert_eq!(send(Some("not-a-configured-app"), text).await.0, 401);
+    assert!(svc
+        .shards()
+        .find_account("bsp-a", "106540352242922")
+        .is_none());
+    assert_eq!(send(Some(SECRET_A), text).await, (200, "ok\n".to_string()));
+    assert!(svc
+        .shards()
+        .find_account("bsp-a", "106540352242922")
+        .is_some());
+    let template = r#"{"messaging_product":"whatsapp","to":"6281234567890","type":"template","template":{"name":"order_update","language":{"code":"id"},"components":[{"type":"body","parameters":[{"type":"text","text":"Budi"}]}]}}"#;
+    assert_eq!(send(Some(SECRET_A), template).await.0, 200);
+    let read = r#"{"messaging_product":"whatsapp","status":"read","message_id":"wamid.x"}"#;
+    let (status, body) = send(Some(SECRET_A), read).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("ignored"), "{body}");
+    assert_eq!(send(Some(SECRET_A), "{").await.0, 400);
+
+    let m = metrics(&svc).await;
+    assert_eq!(value(&m, "satpam_events_total{source=\"webhook\"}"), 2.0);
+    assert_eq!(value(&m, "satpam_webhook_send_refused_total"), 1.0);
+    assert_eq!(
+        value(
+            &m,
+            "satpam_webhook_requests_total{result=\"bad_signature\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(&m, "satpam_webhook_requests_total{result=\"malformed\"}"),
+        1.0
+    );
+    svc.shutdown().await.expect("shutdown");
+}

@@ -9,16 +9,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::clock::{Clock, SystemClock};
 use crate::pb::v1 as pb;
 use crate::service::config::WebhookSection;
 use crate::service::pipeline::Pipeline;
@@ -26,6 +27,7 @@ use crate::service::shards::Shards;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
 use crate::telemetry::{Source, WebhookResult};
 use crate::webhook::parse::ParseError;
+use crate::webhook::send::{map_send, SendContext, SendError};
 use crate::webhook::signature::{find_signer, HEADER};
 use crate::webhook::{map_body, parse_body};
 
@@ -43,6 +45,8 @@ pub struct Receiver {
     pipeline: Arc<Pipeline>,
     /// The events topic, when Kafka is configured: events are produced there.
     events_topic: Option<String>,
+    /// Event time of send-API requests that do not say when they were sent.
+    clock: Arc<dyn Clock>,
 }
 
 /// Why a body's events are not durable.
@@ -73,7 +77,14 @@ impl Receiver {
             shards,
             pipeline,
             events_topic,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same receiver reading send-API receive times from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The tenant whose app secret signed `body`, or the 401 answer.
@@ -288,10 +299,68 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
     }
 }
 
+/// `POST <send_path>/<phone-number-id>/messages`: a send-API request body,
+/// signed like a webhook with the app's secret.
+async fn send_tap(
+    State(r): State<Arc<Receiver>>,
+    Path(phone_number_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let app = match r.signer(&headers, &body) {
+        Ok(a) => a,
+        Err(answer) => return answer,
+    };
+    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let timestamp_ms = header("x-satpam-timestamp-ms")
+        .parse::<i64>()
+        .ok()
+        .filter(|t| *t > 0)
+        .unwrap_or_else(|| r.clock.now_ms());
+    let ctx = SendContext {
+        tenant_id: &app.tenant_id,
+        phone_number_id: &phone_number_id,
+        waba_id: header("x-satpam-waba-id"),
+        message_id: header("x-satpam-message-id"),
+        timestamp_ms,
+    };
+    let event = match map_send(&body, &ctx) {
+        Ok(e) => e,
+        Err(e @ SendError::NotJson(_)) => {
+            r.count(WebhookResult::Malformed);
+            r.pipeline
+                .telemetry
+                .source(Source::Webhook)
+                .decode_failures
+                .increment(1);
+            return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
+        }
+        Err(e @ SendError::NotAMessage(_)) => {
+            r.pipeline.telemetry.webhook.send_refused.increment(1);
+            return (StatusCode::OK, format!("ignored: {e}\n")).into_response();
+        }
+    };
+    match r.deliver(vec![event]).await {
+        Ok(()) => {
+            r.count(WebhookResult::Ok);
+            (StatusCode::OK, "ok\n").into_response()
+        }
+        Err(e) => {
+            r.count(WebhookResult::Unavailable);
+            tracing::error!(error = %e, "send-API event not durable; answering 503");
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response()
+        }
+    }
+}
+
 /// The router of `section`'s paths.
 pub fn router(section: &WebhookSection, receiver: Arc<Receiver>) -> Router {
     Router::new()
         .route(&section.path, get(verify).post(receive))
+        .route(
+            &format!("{}/{{phone_number_id}}/messages", section.send_path),
+            post(send_tap),
+        )
         .layer(DefaultBodyLimit::max(section.max_body_bytes))
         .with_state(receiver)
 }

@@ -8,6 +8,7 @@
 //! - [`map`]: the records to wire events (messages, echoes), status records
 //!   and counts of the fields that carry no message.
 //! - [`signature`]: `X-Hub-Signature-256` checked in constant time.
+//! - [`send`]: a send-API request body to one outbound event.
 //! - [`country`]: the user's country from a profile, a phone number or a
 //!   business-scoped user id.
 //!
@@ -17,6 +18,7 @@
 pub mod country;
 pub mod map;
 pub mod parse;
+pub mod send;
 pub mod signature;
 
 pub use map::{map_body, Mapped, StatusRecord};
