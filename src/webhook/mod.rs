@@ -9,6 +9,7 @@
 //!   and counts of the fields that carry no message.
 //! - [`signature`]: `X-Hub-Signature-256` checked in constant time.
 //! - [`send`]: a send-API request body to one outbound event.
+//! - [`render`]: events back to webhook and send-API bodies (load, tests).
 //! - [`country`]: the user's country from a profile, a phone number or a
 //!   business-scoped user id.
 //!
@@ -18,6 +19,7 @@
 pub mod country;
 pub mod map;
 pub mod parse;
+pub mod render;
 pub mod send;
 pub mod signature;
 
