@@ -87,21 +87,16 @@ impl Receiver {
         self
     }
 
-    /// The tenant whose app secret signed `body`, or the 401 answer.
-    #[allow(clippy::result_large_err)]
-    fn signer(&self, headers: &HeaderMap, body: &[u8]) -> Result<&App, Response> {
+    /// The app whose secret signed `body`; a refusal is counted.
+    fn signer(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<&App, crate::webhook::signature::SignatureError> {
         let sig = headers.get(HEADER).and_then(|v| v.to_str().ok());
-        match find_signer(self.apps.iter().map(|a| a.secret.as_slice()), body, sig) {
-            Ok(i) => Ok(&self.apps[i]),
-            Err(e) => {
-                self.pipeline
-                    .telemetry
-                    .webhook
-                    .request(WebhookResult::BadSignature)
-                    .increment(1);
-                Err((StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response())
-            }
-        }
+        find_signer(self.apps.iter().map(|a| a.secret.as_slice()), body, sig)
+            .map(|i| &self.apps[i])
+            .inspect_err(|_| self.count(WebhookResult::BadSignature))
     }
 
     /// Validates and processes (or produces) `events`; returns once they are
@@ -260,7 +255,7 @@ async fn verify(State(r): State<Arc<Receiver>>, uri: Uri) -> Response {
 async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> Response {
     let app = match r.signer(&headers, &body) {
         Ok(a) => a,
-        Err(answer) => return answer,
+        Err(e) => return (StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response(),
     };
     let t = &r.pipeline.telemetry;
     let parsed = match parse_body(&body) {
@@ -309,7 +304,7 @@ async fn send_tap(
 ) -> Response {
     let app = match r.signer(&headers, &body) {
         Ok(a) => a,
-        Err(answer) => return answer,
+        Err(e) => return (StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response(),
     };
     let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
     let timestamp_ms = header("x-satpam-timestamp-ms")
