@@ -31,6 +31,7 @@ pub mod snapshot;
 pub mod source;
 pub mod state;
 pub mod telemetry;
+pub mod webhook;
 
 pub use engine::{Engine, EngineConfig, EngineContext, Outcome, Scratch};
 pub use event::Event;

@@ -49,6 +49,8 @@ pub struct Config {
     pub sinks: SinksSection,
     /// Bounds on hostile input.
     pub limits: super::limits::LimitsSection,
+    /// The WhatsApp Cloud API webhook receiver and send-API tap; off by default.
+    pub webhook: WebhookSection,
 }
 
 /// `[engine]`.
@@ -211,6 +213,149 @@ impl Default for SinksSection {
     }
 }
 
+/// `[webhook]`: Meta's Cloud API webhooks (and the BSP's send-API bodies) over HTTP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSection {
+    /// Listen address; empty: off.
+    pub listen: String,
+    /// Path of the webhook (GET verification, POST notifications).
+    pub path: String,
+    /// Path prefix of the send-API tap: `<send_path>/<phone-number-id>/messages`.
+    pub send_path: String,
+    /// Largest body accepted, bytes.
+    pub max_body_bytes: usize,
+    /// One per Meta app: the signature secret, the verify token, the tenant.
+    pub apps: Vec<WebhookApp>,
+}
+
+impl Default for WebhookSection {
+    fn default() -> Self {
+        WebhookSection {
+            listen: String::new(),
+            path: "/webhooks/whatsapp".into(),
+            send_path: "/sendapi".into(),
+            max_body_bytes: 4 * 1024 * 1024,
+            apps: Vec::new(),
+        }
+    }
+}
+
+/// `[[webhook.apps]]`. Secrets come from the value itself, or from the
+/// environment variable `*_env` names, or from the file `*_file` names
+/// (trailing newline dropped); they are never printed by `--print-config`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookApp {
+    /// The tenant the app's events belong to.
+    pub tenant_id: String,
+    /// The app secret (signs `X-Hub-Signature-256`).
+    #[serde(serialize_with = "redacted")]
+    pub app_secret: String,
+    /// Environment variable holding the app secret.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub app_secret_env: String,
+    /// File holding the app secret.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub app_secret_file: String,
+    /// The verify token of the GET subscription check; empty: the app is not verifiable.
+    #[serde(serialize_with = "redacted")]
+    pub verify_token: String,
+    /// Environment variable holding the verify token.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub verify_token_env: String,
+    /// File holding the verify token.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub verify_token_file: String,
+}
+
+fn redacted<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("")
+}
+
+/// A secret from its value, else the environment variable, else the file.
+fn secret(
+    value: &mut String,
+    env_name: &str,
+    file: &str,
+    env: &std::collections::HashMap<String, String>,
+    key: &str,
+) -> Result<(), String> {
+    if !value.is_empty() {
+        return Ok(());
+    }
+    if !env_name.is_empty() {
+        *value = env
+            .get(env_name)
+            .cloned()
+            .ok_or_else(|| format!("{key}_env: the environment has no {env_name}"))?;
+    } else if !file.is_empty() {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{key}_file {file}: {e}"))?;
+        *value = text.trim_end_matches(['\n', '\r']).to_string();
+    }
+    Ok(())
+}
+
+impl WebhookSection {
+    /// Reads the secrets named by `*_env` and `*_file`.
+    fn resolve_secrets(
+        &mut self,
+        env: &std::collections::HashMap<String, String>,
+    ) -> Result<(), String> {
+        for (i, a) in self.apps.iter_mut().enumerate() {
+            let k = format!("webhook.apps[{i}]");
+            secret(
+                &mut a.app_secret,
+                &a.app_secret_env,
+                &a.app_secret_file,
+                env,
+                &format!("{k}.app_secret"),
+            )?;
+            secret(
+                &mut a.verify_token,
+                &a.verify_token_env,
+                &a.verify_token_file,
+                env,
+                &format!("{k}.verify_token"),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.listen.is_empty() {
+            return Ok(());
+        }
+        if self.listen.parse::<SocketAddr>().is_err() {
+            return Err(format!(
+                "webhook.listen: `{}` is not an ip:port address",
+                self.listen
+            ));
+        }
+        for (key, p) in [
+            ("webhook.path", &self.path),
+            ("webhook.send_path", &self.send_path),
+        ] {
+            if !p.starts_with('/') || p.len() < 2 || p.contains(['{', '}', '*']) {
+                return Err(format!(
+                    "{key}: `{p}` must be a path like /webhooks/whatsapp"
+                ));
+            }
+        }
+        if self.apps.is_empty() {
+            return Err("webhook.listen is set but no [[webhook.apps]] is configured".into());
+        }
+        for (i, a) in self.apps.iter().enumerate() {
+            if a.tenant_id.trim().is_empty() || a.app_secret.is_empty() {
+                return Err(format!(
+                    "webhook.apps[{i}]: tenant_id and app_secret (or app_secret_env / app_secret_file) must be set"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A config that cannot be used, with where and why.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -248,7 +393,8 @@ impl Config {
         // Keys set from the environment (dotted), with their variable.
         let mut from_env: Vec<(String, String)> = Vec::new();
         let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
-        for (key, value) in env {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for (key, value) in &env {
             let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
@@ -263,12 +409,16 @@ impl Config {
                 typed_env_value(&defaults, &path, value.clone()),
             )
             .map_err(|e| ConfigError(format!("{key}: {e}")))?;
-            overrides.push((key, path, value));
+            overrides.push((key.clone(), path, value.clone()));
         }
         let mut config: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| blame(src, name, &file, &overrides, &e))?;
         config.empty_paths_to_none();
+        config
+            .webhook
+            .resolve_secrets(&env.into_iter().collect())
+            .map_err(|e| ConfigError(format!("{name}: {e}")))?;
         config.validate().map_err(|e| {
             // Messages start with the key they are about (`grpc.listen: ...`):
             // name the variable that set it, or the key's line in the file.
@@ -312,6 +462,7 @@ impl Config {
             }
         }
         self.limits.validate()?;
+        self.webhook.validate()?;
         if self.engine.grpc_shards == 0 {
             return Err("engine.grpc_shards must be at least 1".into());
         }
@@ -640,5 +791,79 @@ mod tests {
         let c = Config::load(None, env(&[("SATPAM_KAFKA__BROKERS", "b:1")])).expect("c");
         let again = Config::from_toml(&c.to_toml(), "printed", env(&[])).expect("again");
         assert_eq!(c, again);
+    }
+
+    #[test]
+    fn webhook_secrets_come_from_the_value_env_or_file_and_are_never_printed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "from-file\n").expect("write");
+        let src = format!(
+            "[webhook]\nlisten = \"127.0.0.1:0\"\n\
+             [[webhook.apps]]\ntenant_id = \"a\"\napp_secret = \"inline\"\n\
+             [[webhook.apps]]\ntenant_id = \"b\"\napp_secret_env = \"B_SECRET\"\nverify_token_env = \"B_TOKEN\"\n\
+             [[webhook.apps]]\ntenant_id = \"c\"\napp_secret_file = {:?}\n",
+            file.display().to_string()
+        );
+        let c = Config::from_toml(
+            &src,
+            "t.toml",
+            env(&[("B_SECRET", "from-env"), ("B_TOKEN", "token-7f3")]),
+        )
+        .expect("config");
+        let secrets: Vec<&str> = c
+            .webhook
+            .apps
+            .iter()
+            .map(|a| a.app_secret.as_str())
+            .collect();
+        assert_eq!(secrets, ["inline", "from-env", "from-file"]);
+        assert_eq!(c.webhook.apps[1].verify_token, "token-7f3");
+        assert_eq!(c.webhook.path, "/webhooks/whatsapp");
+        let printed = c.to_toml();
+        for secret in ["inline", "from-env", "from-file", "token-7f3"] {
+            assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
+        }
+        assert!(
+            printed.contains("B_SECRET"),
+            "the variable's name is printed"
+        );
+    }
+
+    #[test]
+    fn bad_webhook_configs_say_why() {
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
+            ("[webhook]\nlisten = \"nowhere\"\n", &[], "webhook.listen"),
+            ("[webhook]\nlisten = \"127.0.0.1:0\"\n", &[], "no [[webhook.apps]]"),
+            (
+                "[webhook]\nlisten = \"127.0.0.1:0\"\npath = \"webhooks\"\n[[webhook.apps]]\ntenant_id = \"a\"\napp_secret = \"s\"\n",
+                &[],
+                "webhook.path",
+            ),
+            (
+                "[webhook]\nlisten = \"127.0.0.1:0\"\n[[webhook.apps]]\ntenant_id = \"a\"\n",
+                &[],
+                "app_secret",
+            ),
+            (
+                "[webhook]\nlisten = \"127.0.0.1:0\"\n[[webhook.apps]]\ntenant_id = \"a\"\napp_secret_env = \"NOPE\"\n",
+                &[],
+                "NOPE",
+            ),
+            (
+                "[webhook]\nlisten = \"127.0.0.1:0\"\n[[webhook.apps]]\ntenant_id = \"a\"\napp_secret_file = \"/nonexistent/s\"\n",
+                &[],
+                "/nonexistent/s",
+            ),
+        ];
+        for (src, vars, want) in cases {
+            let err = Config::from_toml(src, "t.toml", env(vars))
+                .expect_err(src)
+                .to_string();
+            assert!(err.contains(want), "{src:?}: {err}");
+        }
+        let off = Config::from_toml("[webhook]\nlisten = \"\"\n", "t.toml", env(&[])).expect("off");
+        assert!(off.webhook.apps.is_empty());
     }
 }

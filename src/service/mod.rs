@@ -9,6 +9,7 @@ pub mod reload;
 pub mod run;
 pub mod shards;
 pub mod watch;
+pub mod webhook;
 
 pub use config::Config;
 pub use run::{start, RunningService};

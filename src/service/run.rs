@@ -35,6 +35,7 @@ use crate::telemetry::Telemetry;
 pub struct RunningService {
     grpc_addr: Option<SocketAddr>,
     metrics_addr: Option<SocketAddr>,
+    webhook_addr: Option<SocketAddr>,
     shutdown_tx: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     kafka: Option<KafkaSource>,
@@ -184,6 +185,21 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         tracing::info!(addr = %metrics_addr.map(|a| a.to_string()).unwrap_or_default(), "metrics on /metrics");
     }
 
+    let mut webhook_addr = None;
+    if !config.webhook.listen.is_empty() {
+        let topic = k.enabled().then(|| k.events_topic.clone());
+        let receiver = crate::service::webhook::Receiver::new(
+            &config.webhook,
+            shards.clone(),
+            pipeline.clone(),
+            topic,
+        );
+        let (addr, handle) =
+            crate::service::webhook::spawn(&config.webhook, receiver, shutdown_rx.clone()).await?;
+        webhook_addr = Some(addr);
+        servers.push(handle);
+    }
+
     let kafka = match kafka_sink {
         Some(sink) => Some(
             KafkaSource::start(k.clone(), shards.clone(), pipeline.clone(), sink)
@@ -228,6 +244,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     Ok(RunningService {
         grpc_addr,
         metrics_addr,
+        webhook_addr,
         shutdown_tx,
         servers,
         kafka,
@@ -259,6 +276,11 @@ impl RunningService {
     /// The bound metrics address.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// The bound webhook address.
+    pub fn webhook_addr(&self) -> Option<SocketAddr> {
+        self.webhook_addr
     }
 
     /// The rules manager (SIGHUP reloads through it).

@@ -253,6 +253,25 @@ impl KafkaSink {
         )
     }
 
+    /// Produces an encoded `MessageEvent` (keyed by account) to `topic`: the
+    /// webhook receiver hands its events to the events topic this way.
+    pub fn send_event(
+        &self,
+        topic: &str,
+        account_id: &str,
+        payload: &[u8],
+        delivery: Delivery,
+    ) -> Result<(), KafkaError> {
+        if let Delivery::Partition(p) = &delivery {
+            p.pending.fetch_add(1, Ordering::AcqRel);
+        }
+        self.send(
+            BaseRecord::with_opaque_to(topic, Box::new(delivery))
+                .key(account_id.as_bytes())
+                .payload(payload),
+        )
+    }
+
     /// Produces a message that could not be processed to the dead-letter
     /// topic: the original bytes and key, with the reason and origin in headers.
     pub fn send_dead_letter(

@@ -26,16 +26,19 @@ pub enum Source {
     Kafka,
     /// The gRPC Ingest stream.
     Grpc,
+    /// The WhatsApp Cloud API webhook receiver and send-API tap.
+    Webhook,
 }
 
 impl Source {
-    const ALL: [Source; 2] = [Source::Kafka, Source::Grpc];
+    const ALL: [Source; 3] = [Source::Kafka, Source::Grpc, Source::Webhook];
 
     /// The `source` label value.
     pub fn label(self) -> &'static str {
         match self {
             Source::Kafka => "kafka",
             Source::Grpc => "grpc",
+            Source::Webhook => "webhook",
         }
     }
 }
@@ -59,10 +62,77 @@ pub struct SourceCounters {
     pub event_time_refused: Counter,
 }
 
+/// What became of a webhook or send-API request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookResult {
+    /// Processed (or produced and acknowledged): 200.
+    Ok,
+    /// Missing or wrong signature: 401.
+    BadSignature,
+    /// Signed, not JSON: 400.
+    Malformed,
+    /// Signed JSON that is not a webhook: 200, nothing processed.
+    UnknownShape,
+    /// Kafka did not acknowledge: 503.
+    Unavailable,
+    /// GET verification answered with the challenge.
+    VerifyOk,
+    /// GET verification refused: 403.
+    VerifyRefused,
+}
+
+impl WebhookResult {
+    const ALL: [WebhookResult; 7] = [
+        WebhookResult::Ok,
+        WebhookResult::BadSignature,
+        WebhookResult::Malformed,
+        WebhookResult::UnknownShape,
+        WebhookResult::Unavailable,
+        WebhookResult::VerifyOk,
+        WebhookResult::VerifyRefused,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            WebhookResult::Ok => "ok",
+            WebhookResult::BadSignature => "bad_signature",
+            WebhookResult::Malformed => "malformed",
+            WebhookResult::UnknownShape => "unknown_shape",
+            WebhookResult::Unavailable => "unavailable",
+            WebhookResult::VerifyOk => "verify_ok",
+            WebhookResult::VerifyRefused => "verify_refused",
+        }
+    }
+}
+
+/// The webhook receiver's own counters (its events count under `source="webhook"`).
+pub struct WebhookCounters {
+    requests: [Counter; 7],
+    statuses: [Counter; 6],
+    /// Changes of fields that carry no messages or statuses (`account_update`, ...).
+    pub other_fields: Counter,
+    /// System messages and deletion echoes (not turned into events).
+    pub notices: Counter,
+    /// Send-API request bodies that did not map to an event.
+    pub send_refused: Counter,
+}
+
+impl WebhookCounters {
+    /// The counter of one request result.
+    pub fn request(&self, r: WebhookResult) -> &Counter {
+        &self.requests[r as usize]
+    }
+
+    /// The counter of one status value.
+    pub fn status(&self, s: crate::webhook::parse::StatusKind) -> &Counter {
+        &self.statuses[s as usize]
+    }
+}
+
 /// Every metric of the service.
 pub struct Telemetry {
     handle: PrometheusHandle,
-    sources: [SourceCounters; 2],
+    sources: [SourceCounters; 3],
     signals: [Counter; 6],
     rule_hits: ArcSwap<RuleHitCounters>,
     rule_hit_series: RuleHits,
@@ -117,6 +187,8 @@ pub struct Telemetry {
     rules_info: ArcSwap<RulesInfo>,
     /// Per-stage latency.
     pub latency: StageLatencies,
+    /// The webhook receiver.
+    pub webhook: WebhookCounters,
 }
 
 const SIGNAL_ACTIONS: [Action; 6] = [
@@ -302,6 +374,31 @@ impl Telemetry {
                 "Always 1; the labels name the build.",
                 false,
             ),
+            (
+                "satpam_webhook_requests_total",
+                "Webhook and send-API requests, by result.",
+                true,
+            ),
+            (
+                "satpam_webhook_statuses_total",
+                "Message statuses received in webhooks, by status.",
+                true,
+            ),
+            (
+                "satpam_webhook_other_fields_total",
+                "Webhook changes of fields without messages or statuses.",
+                true,
+            ),
+            (
+                "satpam_webhook_notices_total",
+                "System messages and deletion echoes (not events).",
+                true,
+            ),
+            (
+                "satpam_webhook_send_refused_total",
+                "Send-API request bodies that did not map to an event.",
+                true,
+            ),
         ] {
             describe(name, None, help, counter);
         }
@@ -373,6 +470,15 @@ impl Telemetry {
             lag_total: gauge(LAG_METRIC, &[]),
             rules_info: ArcSwap::from_pointee(RulesInfo::default()),
             latency: StageLatencies::new(),
+            webhook: WebhookCounters {
+                requests: WebhookResult::ALL
+                    .map(|r| counter("satpam_webhook_requests_total", &[("result", r.label())])),
+                statuses: crate::webhook::parse::StatusKind::ALL
+                    .map(|k| counter("satpam_webhook_statuses_total", &[("status", k.label())])),
+                other_fields: counter("satpam_webhook_other_fields_total", &[]),
+                notices: counter("satpam_webhook_notices_total", &[]),
+                send_refused: counter("satpam_webhook_send_refused_total", &[]),
+            },
             handle,
         };
         Arc::new(t)

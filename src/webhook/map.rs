@@ -1,0 +1,284 @@
+//! Typed webhook records to `satpam.v1.MessageEvent`s (validated afterwards
+//! by [`crate::convert`], like every source), status records, and counts.
+//!
+//! - `messages` -> inbound events; `message_echoes` (`smb_message_echoes`:
+//!   sent by a person from the WhatsApp Business app) -> outbound events,
+//!   sender human agent.
+//! - `statuses` -> [`StatusRecord`]s. There is no event kind for them yet.
+//!   TODO(issue 14): feed the account features from them: delivered outbound
+//!   volume by pricing category (service / utility / marketing /
+//!   authentication / other), failure rate and error codes, read rate, and
+//!   the conversation origin; tie each to the send-API event with the same
+//!   message id. Until then they are counted
+//!   (`satpam_webhook_statuses_total{status}`) and handed back typed.
+//! - any other `field` (`account_update`, `phone_number_quality_update`,
+//!   `message_template_status_update`, `user_preferences`, ...) -> counted.
+
+use crate::pb::v1 as pb;
+use crate::webhook::country;
+use crate::webhook::parse::{Body, Change, Contact, Message, StatusKind, WaKind};
+
+/// A delivery status of an outbound message, kept typed (never text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusRecord {
+    /// The tenant of the app the webhook came to.
+    pub tenant_id: String,
+    /// The business phone number id.
+    pub account_id: String,
+    /// The WABA id.
+    pub waba_id: String,
+    /// The wamid of the message.
+    pub message_id: String,
+    /// The recipient: BSUID first, else phone number.
+    pub user_id: String,
+    /// The status.
+    pub status: StatusKind,
+    /// Event time, ms (0 when the webhook had none).
+    pub timestamp_ms: i64,
+    /// `pricing.billable`.
+    pub billable: Option<bool>,
+    /// `pricing.pricing_model`.
+    pub pricing_model: String,
+    /// `pricing.category` as sent (`service`, `utility`, `marketing`, `authentication`, ...).
+    pub category: String,
+    /// `conversation.origin.type`.
+    pub conversation_origin: String,
+    /// The `errors[].code` of a failed status.
+    pub error_codes: Vec<i64>,
+}
+
+/// What one body maps to.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Mapped {
+    /// Message events, inbound and outbound, in body order (not yet validated).
+    pub events: Vec<pb::MessageEvent>,
+    /// Statuses.
+    pub statuses: Vec<StatusRecord>,
+    /// The `field` of every change that carried no messages, echoes or statuses.
+    pub other_fields: Vec<String>,
+    /// System messages (a user's number or id changed) and echoes of a
+    /// deletion (`revoke`): notices, not messages anyone wrote; counted only.
+    pub notices: u32,
+    /// Entries or changes skipped as not objects.
+    pub skipped: u32,
+}
+
+/// Whether a message is a notice rather than a message (see [`Mapped::notices`]).
+fn is_notice(m: &Message) -> bool {
+    matches!(&m.kind, WaKind::System) || matches!(&m.kind, WaKind::Other(t) if t == "revoke")
+}
+
+/// The contact a message is about: the one with its phone or BSUID, else the only one.
+fn contact_for<'a>(contacts: &'a [Contact], phone: &str, user_id: &str) -> Option<&'a Contact> {
+    contacts
+        .iter()
+        .find(|c| {
+            (!phone.is_empty() && c.wa_id == phone) || (!user_id.is_empty() && c.user_id == user_id)
+        })
+        .or(match contacts {
+            [only] => Some(only),
+            _ => None,
+        })
+}
+
+fn first<'a>(candidates: &[&'a str]) -> &'a str {
+    candidates
+        .iter()
+        .copied()
+        .find(|s| !s.is_empty())
+        .unwrap_or("")
+}
+
+fn kind(k: &WaKind, inbound: bool) -> pb::MessageKind {
+    match k {
+        WaKind::Text => pb::MessageKind::Text,
+        WaKind::Image => pb::MessageKind::Image,
+        WaKind::Video => pb::MessageKind::Video,
+        WaKind::Document => pb::MessageKind::Document,
+        WaKind::Audio => pb::MessageKind::Audio,
+        WaKind::Sticker => pb::MessageKind::Sticker,
+        WaKind::Interactive if inbound => pb::MessageKind::ButtonReply,
+        WaKind::Interactive => pb::MessageKind::Interactive,
+        WaKind::Button => pb::MessageKind::ButtonReply,
+        WaKind::Reaction => pb::MessageKind::Reaction,
+        WaKind::Location => pb::MessageKind::Location,
+        WaKind::Template => pb::MessageKind::Template,
+        WaKind::Contacts
+        | WaKind::Order
+        | WaKind::System
+        | WaKind::Unsupported
+        | WaKind::Other(_) => pb::MessageKind::Other,
+    }
+}
+
+/// Seconds to ms; 0 (refused by validation) when absent or out of range.
+fn ms(seconds: Option<i64>) -> i64 {
+    seconds.and_then(|s| s.checked_mul(1000)).unwrap_or(0)
+}
+
+fn event(
+    m: &Message,
+    change: &Change,
+    tenant_id: &str,
+    waba_id: &str,
+    inbound: bool,
+) -> pb::MessageEvent {
+    let (phone, bsuid) = if inbound {
+        (m.from.as_str(), m.from_user_id.as_str())
+    } else {
+        (m.to.as_str(), m.to_user_id.as_str())
+    };
+    let contact = contact_for(&change.contacts, phone, bsuid);
+    let c_user = contact.map(|c| c.user_id.as_str()).unwrap_or("");
+    let c_phone = contact.map(|c| c.wa_id.as_str()).unwrap_or("");
+    let user_id = first(&[bsuid, c_user, phone, c_phone]);
+    let phone = first(&[phone, c_phone]);
+    let user_country = country::resolve(
+        contact.map(|c| c.country_code.as_str()).unwrap_or(""),
+        if country::is_bsuid(phone) { "" } else { phone },
+        first(&[bsuid, c_user]),
+    );
+    pb::MessageEvent {
+        event_id: m.id.clone(),
+        tenant_id: tenant_id.to_string(),
+        account_id: change.phone_number_id.clone(),
+        waba_id: waba_id.to_string(),
+        user_id: user_id.to_string(),
+        conversation_id: String::new(),
+        direction: if inbound {
+            pb::Direction::Inbound
+        } else {
+            pb::Direction::Outbound
+        } as i32,
+        kind: kind(&m.kind, inbound) as i32,
+        template_category: pb::TemplateCategory::Unspecified as i32,
+        sender: if inbound {
+            pb::Sender::Unspecified
+        } else {
+            pb::Sender::HumanAgent
+        } as i32,
+        timestamp_ms: ms(m.timestamp_s),
+        text: m.text.0.clone(),
+        text_length: 0,
+        user_country: if user_country.is_known() {
+            user_country.as_str().to_string()
+        } else {
+            String::new()
+        },
+        handoff: false,
+        reply_to: m.context.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+    }
+}
+
+/// Maps a parsed body for `tenant_id`.
+pub fn map_body(body: &Body, tenant_id: &str) -> Mapped {
+    let mut out = Mapped {
+        skipped: body.skipped,
+        ..Mapped::default()
+    };
+    for entry in &body.entries {
+        for change in &entry.changes {
+            let before = out.events.len() + out.statuses.len() + out.notices as usize;
+            for (m, inbound) in change
+                .messages
+                .iter()
+                .map(|m| (m, true))
+                .chain(change.echoes.iter().map(|m| (m, false)))
+            {
+                if is_notice(m) {
+                    out.notices += 1;
+                } else {
+                    out.events
+                        .push(event(m, change, tenant_id, &entry.waba_id, inbound));
+                }
+            }
+            for s in &change.statuses {
+                let pricing = s.pricing.clone().unwrap_or_default();
+                out.statuses.push(StatusRecord {
+                    tenant_id: tenant_id.to_string(),
+                    account_id: change.phone_number_id.clone(),
+                    waba_id: entry.waba_id.clone(),
+                    message_id: s.id.clone(),
+                    user_id: first(&[&s.recipient_user_id, &s.recipient_id]).to_string(),
+                    status: s.status,
+                    timestamp_ms: ms(s.timestamp_s),
+                    billable: pricing.billable,
+                    pricing_model: pricing.model,
+                    category: pricing.category,
+                    conversation_origin: s.conversation_origin.clone(),
+                    error_codes: s.errors.iter().map(|e| e.code).collect(),
+                });
+            }
+            if out.events.len() + out.statuses.len() + out.notices as usize == before {
+                out.other_fields.push(change.field.clone());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::parse::parse_body;
+
+    fn one(body: &str) -> pb::MessageEvent {
+        let m = map_body(&parse_body(body.as_bytes()).expect("body"), "t");
+        assert_eq!(m.events.len(), 1, "{m:?}");
+        m.events.into_iter().next().expect("event")
+    }
+
+    #[test]
+    fn username_with_empty_wa_id_is_keyed_by_the_business_scoped_id() {
+        let e = one(
+            r#"{"object":"whatsapp_business_account","entry":[{"id":"waba","changes":[{"field":"messages","value":{
+            "metadata":{"phone_number_id":"pn"},
+            "contacts":[{"profile":{"name":"N","username":"@bob","country_code":"BR"},"wa_id":"","user_id":"BR.1502576394655843"}],
+            "messages":[{"from":"","from_user_id":"BR.1502576394655843","id":"wamid.u","timestamp":"1769000000","type":"text","text":{"body":"oi"}}]}}]}]}"#,
+        );
+        assert_eq!(e.user_id, "BR.1502576394655843");
+        assert_eq!(e.user_country, "BR");
+        assert_eq!(e.waba_id, "waba");
+        assert_eq!(e.timestamp_ms, 1_769_000_000_000);
+        assert!(crate::convert::event_or_refusal(e).is_ok());
+    }
+
+    #[test]
+    fn user_key_prefers_the_business_scoped_id_then_the_phone() {
+        // BSUID only on the contact: still first.
+        let e = one(
+            r#"{"object":"whatsapp_business_account","entry":[{"id":"w","changes":[{"field":"messages","value":{
+            "metadata":{"phone_number_id":"pn"},
+            "contacts":[{"wa_id":"6281234567890","user_id":"ID.77"}],
+            "messages":[{"from":"6281234567890","id":"m","timestamp":"1","type":"text","text":{"body":"x"}}]}}]}]}"#,
+        );
+        assert_eq!(
+            (e.user_id.as_str(), e.user_country.as_str()),
+            ("ID.77", "ID")
+        );
+        // No BSUID anywhere: the phone, and its calling code for the country.
+        let e = one(
+            r#"{"object":"whatsapp_business_account","entry":[{"id":"w","changes":[{"field":"messages","value":{
+            "metadata":{"phone_number_id":"pn"},
+            "messages":[{"from":"447400123456","id":"m","timestamp":"1","type":"text","text":{"body":"x"}}]}}]}]}"#,
+        );
+        assert_eq!(
+            (e.user_id.as_str(), e.user_country.as_str()),
+            ("447400123456", "GB")
+        );
+    }
+
+    #[test]
+    fn echoes_are_outbound_by_a_person_and_keyed_by_the_recipient() {
+        let e = one(
+            r#"{"object":"whatsapp_business_account","entry":[{"id":"w","changes":[{"field":"smb_message_echoes","value":{
+            "metadata":{"phone_number_id":"pn"},
+            "message_echoes":[{"from":"15550001111","to":"6281234567890","to_user_id":"ID.9","id":"e","timestamp":"5","type":"text","text":{"body":"halo"}}]}}]}]}"#,
+        );
+        assert_eq!(e.direction, pb::Direction::Outbound as i32);
+        assert_eq!(e.sender, pb::Sender::HumanAgent as i32);
+        assert_eq!(e.user_id, "ID.9");
+        assert_eq!(e.user_country, "ID");
+        assert_eq!(e.text, "halo");
+    }
+}

@@ -1,0 +1,27 @@
+//! WhatsApp Cloud API input: webhook bodies as Meta POSTs them and send-API
+//! request bodies as the BSP sends them, mapped to `satpam.v1.MessageEvent`s
+//! that then go through the same validation ([`crate::convert`]) as every
+//! other source. Field by field in `docs/webhooks.md`.
+//!
+//! - [`parse`]: the webhook body to typed records, tolerant of unknown
+//!   fields, unknown message types and values of unexpected JSON types.
+//! - [`map`]: the records to wire events (messages, echoes), status records
+//!   and counts of the fields that carry no message.
+//! - [`signature`]: `X-Hub-Signature-256` checked in constant time.
+//! - [`send`]: a send-API request body to one outbound event.
+//! - [`render`]: events back to webhook and send-API bodies (load, tests).
+//! - [`country`]: the user's country from a profile, a phone number or a
+//!   business-scoped user id.
+//!
+//! Message text is carried into the events (it is what the engine scans)
+//! and nowhere else: the records' `Debug` output shows its length only.
+
+pub mod country;
+pub mod map;
+pub mod parse;
+pub mod render;
+pub mod send;
+pub mod signature;
+
+pub use map::{map_body, Mapped, StatusRecord};
+pub use parse::{parse_body, ParseError};

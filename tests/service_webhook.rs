@@ -1,0 +1,380 @@
+//! The webhook receiver in-process on an ephemeral port, driven by a real
+//! HTTP client (hyper): GET verification, signed POSTs of real fixtures,
+//! bad and missing signatures, wrong app, whitespace changed after signing,
+//! malformed and unknown bodies, several apps, body limit, and the metrics.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use common::service::{http_get, parse_prometheus, sample};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use satpam::service::{self, Config, RunningService};
+use satpam::webhook::signature::sign;
+
+const SECRET_A: &str = "app-secret-a";
+const SECRET_B: &str = "app-secret-b";
+
+async fn start(dir: &Path) -> RunningService {
+    let secret_file = dir.join("secret-b");
+    std::fs::write(&secret_file, format!("{SECRET_B}\n")).expect("secret file");
+    let toml = format!(
+        "[grpc]\nlisten = \"\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n[sinks]\njsonl = \"\"\n\
+         [webhook]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\
+         [[webhook.apps]]\ntenant_id = \"bsp-a\"\napp_secret_env = \"TEST_SECRET_A\"\nverify_token = \"vt-a\"\n\
+         [[webhook.apps]]\ntenant_id = \"bsp-b\"\napp_secret_file = {secret_file:?}\nverify_token = \"vt-b\"\n",
+        secret_file = secret_file.display().to_string(),
+    );
+    let env = vec![("TEST_SECRET_A".to_string(), SECRET_A.to_string())];
+    let config = Config::from_toml(&toml, "test.toml", env).expect("config");
+    service::start(config).await.expect("service starts")
+}
+
+/// One request over a fresh HTTP/1.1 connection; returns (status, body).
+async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    signature: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, String) {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string())
+        .header("content-type", "application/json");
+    if let Some(s) = signature {
+        req = req.header("x-hub-signature-256", s);
+    }
+    let resp = sender
+        .send_request(req.body(Full::new(Bytes::from(body))).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+async fn post(addr: SocketAddr, secret: Option<&str>, body: &[u8]) -> (u16, String) {
+    let sig = secret.map(|s| sign(s.as_bytes(), body));
+    request(
+        addr,
+        "POST",
+        "/webhooks/whatsapp",
+        sig.as_deref(),
+        body.to_vec(),
+    )
+    .await
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/webhooks")
+            .join(name),
+    )
+    .expect("fixture")
+}
+
+async fn metrics(s: &RunningService) -> Vec<(String, f64)> {
+    let (status, text) = http_get(s.metrics_addr().expect("metrics"), "/metrics").await;
+    assert_eq!(status, 200);
+    parse_prometheus(&text)
+}
+
+fn value(m: &[(String, f64)], name: &str) -> f64 {
+    sample(m, name).unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_verification_echoes_the_challenge_only_for_a_configured_token() {
+    let dir = tempfile::tempdir().expect("dir");
+    let svc = start(dir.path()).await;
+    let addr = svc.webhook_addr().expect("webhook on");
+    let get = |q: &'static str| async move {
+        request(
+            addr,
+            "GET",
+            &format!("/webhooks/whatsapp?{q}"),
+            None,
+            Vec::new(),
+        )
+        .await
+    };
+    assert_eq!(
+        get("hub.mode=subscribe&hub.verify_token=vt-a&hub.challenge=1158201444").await,
+        (200, "1158201444".to_string())
+    );
+    assert_eq!(
+        get("hub.mode=subscribe&hub.challenge=42&hub.verify_token=vt-b").await,
+        (200, "42".to_string()),
+        "the second app's token, parameters in any order"
+    );
+    for refused in [
+        "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+        "hub.mode=unsubscribe&hub.verify_token=vt-a&hub.challenge=1",
+        "hub.mode=subscribe&hub.verify_token=vt-a",
+        "hub.mode=subscribe&hub.verify_token=&hub.challenge=1",
+        "",
+    ] {
+        assert_eq!(get(refused).await.0, 403, "{refused}");
+    }
+    let m = metrics(&svc).await;
+    assert_eq!(
+        value(&m, "satpam_webhook_requests_total{result=\"verify_ok\"}"),
+        2.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            "satpam_webhook_requests_total{result=\"verify_refused\"}"
+        ),
+        5.0
+    );
+    svc.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_bodies_are_processed_and_unsigned_ones_are_not() {
+    let dir = tempfile::tempdir().expect("dir");
+    let svc = start(dir.path()).await;
+    let addr = svc.webhook_addr().expect("webhook on");
+    let text = fixture("pywa/message__text.json");
+
+    // Refused before anything is read: missing, bad, wrong app, reformatted.
+    assert_eq!(post(addr, None, &text).await.0, 401, "missing signature");
+    let bad = sign(SECRET_A.as_bytes(), b"another body");
+    assert_eq!(
+        request(addr, "POST", "/webhooks/whatsapp", Some(&bad), text.clone())
+            .await
+            .0,
+        401,
+        "bad signature"
+    );
+    assert_eq!(
+        post(addr, Some("not-a-configured-app"), &text).await.0,
+        401,
+        "wrong app"
+    );
+    let sig = sign(SECRET_A.as_bytes(), &text);
+    let reformatted: Vec<u8> = String::from_utf8(text.clone())
+        .expect("utf-8")
+        .replace("  ", " ")
+        .into_bytes();
+    assert_eq!(
+        request(addr, "POST", "/webhooks/whatsapp", Some(&sig), reformatted)
+            .await
+            .0,
+        401,
+        "whitespace changed after signing"
+    );
+    let m = metrics(&svc).await;
+    assert_eq!(
+        value(
+            &m,
+            "satpam_webhook_requests_total{result=\"bad_signature\"}"
+        ),
+        4.0
+    );
+    assert_eq!(
+        value(&m, "satpam_events_total{source=\"webhook\"}"),
+        0.0,
+        "nothing processed"
+    );
+    assert!(svc
+        .shards()
+        .find_account("bsp-a", "1122334455667")
+        .is_none());
+
+    // Signed by app A: processed under tenant A.
+    assert_eq!(
+        post(addr, Some(SECRET_A), &text).await,
+        (200, "ok\n".to_string())
+    );
+    assert!(svc
+        .shards()
+        .find_account("bsp-a", "1122334455667")
+        .is_some());
+    assert!(svc
+        .shards()
+        .find_account("bsp-b", "1122334455667")
+        .is_none());
+    // Signed by app B (secret from a file): processed under tenant B.
+    let image = fixture("netflie/can_build_an_image_notification.json");
+    assert_eq!(post(addr, Some(SECRET_B), &image).await.0, 200);
+    assert!(svc
+        .shards()
+        .find_account("bsp-b", "PHONE_NUMBER_ID")
+        .is_some());
+
+    // Statuses are counted by value; other fields counted; nothing else is an event.
+    for f in [
+        "pywa/message_status__delivered.json",
+        "pywa/message_status__failed.json",
+        "pywa/account_update__account_violation.json",
+        "pywa/system__identity_change.json",
+    ] {
+        assert_eq!(post(addr, Some(SECRET_A), &fixture(f)).await.0, 200, "{f}");
+    }
+    // An event that fails validation (numeric timestamp 0) is counted; the body is still 200.
+    assert_eq!(
+        post(
+            addr,
+            Some(SECRET_A),
+            &fixture("whatsapp-api-js/valid_message_mock.json")
+        )
+        .await
+        .0,
+        200
+    );
+
+    let m = metrics(&svc).await;
+    assert_eq!(value(&m, "satpam_events_total{source=\"webhook\"}"), 3.0);
+    assert_eq!(
+        value(&m, "satpam_validation_failures_total{source=\"webhook\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(&m, "satpam_webhook_requests_total{result=\"ok\"}"),
+        7.0
+    );
+    assert_eq!(
+        value(&m, "satpam_webhook_statuses_total{status=\"delivered\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(&m, "satpam_webhook_statuses_total{status=\"failed\"}"),
+        1.0
+    );
+    assert_eq!(value(&m, "satpam_webhook_other_fields_total"), 1.0);
+    assert_eq!(value(&m, "satpam_webhook_notices_total"), 1.0);
+    svc.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_unknown_and_oversized_bodies() {
+    let dir = tempfile::tempdir().expect("dir");
+    let svc = start(dir.path()).await;
+    let addr = svc.webhook_addr().expect("webhook on");
+
+    let (status, body) = post(
+        addr,
+        Some(SECRET_A),
+        b"{\"object\": \"whatsapp_business_acc",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("not JSON"), "{body}");
+    let (status, body) = post(
+        addr,
+        Some(SECRET_A),
+        br#"{"object":"instagram","entry":[]}"#,
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "signed but not ours: acknowledged so Meta does not retry it for days"
+    );
+    assert!(body.contains("ignored"), "{body}");
+    let big = vec![b' '; 70_000];
+    assert_eq!(post(addr, Some(SECRET_A), &big).await.0, 413);
+
+    // Many entries and changes in one body.
+    let mut entries = Vec::new();
+    for f in [
+        "pywa/message__text.json",
+        "pywa/message__video.json",
+        "netflie/can_build_multiple_text_notification.json",
+    ] {
+        let v: serde_json::Value = serde_json::from_slice(&fixture(f)).expect("json");
+        entries.extend(v["entry"].as_array().expect("entries").iter().cloned());
+    }
+    let body =
+        serde_json::json!({"object": "whatsapp_business_account", "entry": entries}).to_string();
+    assert_eq!(post(addr, Some(SECRET_A), body.as_bytes()).await.0, 200);
+
+    let m = metrics(&svc).await;
+    assert_eq!(
+        value(&m, "satpam_webhook_requests_total{result=\"malformed\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(&m, "satpam_decode_failures_total{source=\"webhook\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            "satpam_webhook_requests_total{result=\"unknown_shape\"}"
+        ),
+        1.0
+    );
+    assert_eq!(value(&m, "satpam_events_total{source=\"webhook\"}"), 4.0);
+    assert!(svc
+        .shards()
+        .find_account("bsp-a", "PHONE_NUMBER_ID")
+        .is_some());
+    svc.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_send_api_tap_maps_signed_request_bodies_to_outbound_events() {
+    let dir = tempfile::tempdir().expect("dir");
+    let svc = start(dir.path()).await;
+    let addr = svc.webhook_addr().expect("webhook on");
+    let send = |secret: Option<&'static str>, body: &'static str| async move {
+        let sig = secret.map(|s| sign(s.as_bytes(), body.as_bytes()));
+        request(
+            addr,
+            "POST",
+            "/sendapi/106540352242922/messages",
+            sig.as_deref(),
+            body.as_bytes().to_vec(),
+        )
+        .await
+    };
+    let text = r#"{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"text","text":{"body":"Hello there"}}"#;
+    assert_eq!(send(None, text).await.0, 401);
+    assert_eq!(send(Some("not-a-configured-app"), text).await.0, 401);
+    assert!(svc
+        .shards()
+        .find_account("bsp-a", "106540352242922")
+        .is_none());
+    assert_eq!(send(Some(SECRET_A), text).await, (200, "ok\n".to_string()));
+    assert!(svc
+        .shards()
+        .find_account("bsp-a", "106540352242922")
+        .is_some());
+    let template = r#"{"messaging_product":"whatsapp","to":"6281234567890","type":"template","template":{"name":"order_update","language":{"code":"id"},"components":[{"type":"body","parameters":[{"type":"text","text":"Budi"}]}]}}"#;
+    assert_eq!(send(Some(SECRET_A), template).await.0, 200);
+    let read = r#"{"messaging_product":"whatsapp","status":"read","message_id":"wamid.x"}"#;
+    let (status, body) = send(Some(SECRET_A), read).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("ignored"), "{body}");
+    assert_eq!(send(Some(SECRET_A), "{").await.0, 400);
+
+    let m = metrics(&svc).await;
+    assert_eq!(value(&m, "satpam_events_total{source=\"webhook\"}"), 2.0);
+    assert_eq!(value(&m, "satpam_webhook_send_refused_total"), 1.0);
+    assert_eq!(
+        value(
+            &m,
+            "satpam_webhook_requests_total{result=\"bad_signature\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(&m, "satpam_webhook_requests_total{result=\"malformed\"}"),
+        1.0
+    );
+    svc.shutdown().await.expect("shutdown");
+}
