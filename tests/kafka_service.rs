@@ -217,9 +217,11 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
     let records = read_topic(&topics.signals, Duration::from_secs(90), |r| {
         ids_of(r).into_iter().collect::<BTreeSet<_>>().len() >= expected.len()
     });
-    second.wait_metric("satpam_consumer_lag_total", Duration::from_secs(60), |v| {
-        v == 0.0
-    });
+    second.wait_metric(
+        "satpam_consumer_lag_messages",
+        Duration::from_secs(60),
+        |v| v == 0.0,
+    );
     // Give a straggler the chance to show up before judging duplicates.
     let records = read_topic(&topics.signals, Duration::from_secs(3), |r| {
         r.len() > records.len()
