@@ -14,19 +14,11 @@ fn actions(
     events: Vec<satpam::pb::v1::MessageEvent>,
     policy: CountryPolicy,
 ) -> Vec<(String, Action)> {
-    let mut r = Replayer::new(
-        Arc::new(RuleSet::default_pack()),
-        policy,
-        Overrides::default(),
-        EngineConfig::default(),
-    );
-    let mut out = Vec::new();
-    for (i, e) in events.into_iter().enumerate() {
-        if let Some(s) = r.feed(i as u64 + 1, Ok(e)) {
-            out.push((s.account_id.clone(), s.action));
-        }
-    }
-    out
+    let (signals, _) = common::replay_default_pack(events, policy);
+    signals
+        .into_iter()
+        .map(|s| (s.account_id, s.action))
+        .collect()
 }
 
 fn strongest(actions: &[(String, Action)], account: &str) -> Action {

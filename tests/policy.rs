@@ -13,20 +13,10 @@ use satpam::decide::{Action, CountryPolicy, Overrides, PolicyOutcome, Signal};
 use satpam::pb::v1::{Direction, MessageEvent, MessageKind, Sender};
 use satpam::replay::Replayer;
 use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
-use satpam::{EngineConfig, RuleSet};
+use satpam::RuleSet;
 
 fn replay(events: &[MessageEvent], policy: CountryPolicy) -> (Vec<Signal>, Replayer) {
-    let mut r = Replayer::new(
-        Arc::new(RuleSet::default_pack()),
-        policy,
-        Overrides::default(),
-        EngineConfig::default(),
-    );
-    let mut out = Vec::new();
-    for (i, m) in events.iter().enumerate() {
-        out.extend(r.feed(i as u64 + 1, Ok(m.clone())));
-    }
-    (out, r)
+    common::replay_default_pack(events.iter().cloned(), policy)
 }
 
 fn by_account(signals: &[Signal]) -> BTreeMap<String, Vec<&Signal>> {

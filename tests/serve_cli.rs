@@ -1,5 +1,6 @@
 //! `satpam serve` as a process without a broker: environment overrides,
-//! SIGHUP reload (a bad file refused, a good one taken), SIGTERM exit.
+//! SIGHUP reload of the rules and of the country policy (a bad file
+//! refused, a good one taken), SIGTERM exit.
 
 mod common;
 
@@ -21,30 +22,42 @@ fn unix_seconds() -> f64 {
     d.as_millis() as f64 / 1e3
 }
 
+/// Starts `satpam serve --config <dir>/satpam.toml` (the file holding
+/// `toml`) in `dir` with metrics on a free port; returns it, that address
+/// and its log file.
+fn serve_in(
+    dir: &std::path::Path,
+    toml: &str,
+    log_level: &str,
+) -> (Served, std::net::SocketAddr, std::path::PathBuf) {
+    let config = dir.join("satpam.toml");
+    std::fs::write(&config, toml).expect("config");
+    let addr = free_addr();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_satpam"));
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        .current_dir(dir)
+        .env("SATPAM_METRICS__LISTEN", addr.to_string())
+        .env("SATPAM_LOG", log_level);
+    let log = dir.join("serve.log");
+    let child = Served::spawn(cmd, addr, &log, Duration::from_secs(20));
+    (child, addr, log)
+}
+
 #[test]
 fn sighup_reloads_rules_keeping_the_old_on_error_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().expect("dir");
     let rules = dir.path().join("rules.yaml");
     std::fs::write(&rules, include_str!("../rules/default.yaml")).expect("rules");
-    let config = dir.path().join("satpam.toml");
     // The file sets a port the environment overrides; polling is off, so only SIGHUP reloads.
-    std::fs::write(
-        &config,
-        format!(
+    let (child, addr, log) = serve_in(
+        dir.path(),
+        &format!(
             "[engine]\nrules = \"{}\"\nreload_poll_ms = 0\n[grpc]\nlisten = \"\"\n[metrics]\nlisten = \"127.0.0.1:1\"\n",
             rules.display()
         ),
-    )
-    .expect("config");
-    let addr = free_addr();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_satpam"));
-    cmd.args(["serve", "--config"])
-        .arg(&config)
-        .current_dir(dir.path())
-        .env("SATPAM_METRICS__LISTEN", addr.to_string())
-        .env("SATPAM_LOG", "warn");
-    let log = dir.path().join("serve.log");
-    let child = Served::spawn(cmd, addr, &log, Duration::from_secs(20));
+        "warn",
+    );
     let reloads = |result: &str| {
         metric(
             addr,
@@ -138,4 +151,62 @@ fn numeric_environment_overrides_of_librdkafka_properties_stay_strings() {
     assert!(text.contains("\"sasl.password\" = \"000123\""), "{text}");
     assert!(text.contains("group_id = \"0042\""), "{text}");
     assert!(text.contains("max_future_ms = 60000"), "{text}");
+}
+
+const POLICY_GOOD: &str =
+    "version: p2\noutcomes:\n  - id: terms\n    where: default\n    outcome: enforce\n";
+
+/// SIGHUP reloads the country policy like the rules: a broken file refused
+/// with its line and the policy in force kept, a good one taken (polling off).
+#[test]
+fn sighup_reloads_the_policy_keeping_the_old_on_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    let policy = dir.path().join("countries.yaml");
+    std::fs::write(&policy, include_str!("../rules/countries.yaml")).expect("policy");
+    let (child, addr, log) = serve_in(
+        dir.path(),
+        &format!(
+            "[engine]\npolicy = \"{}\"\nreload_poll_ms = 0\n[grpc]\nlisten = \"\"\n",
+            policy.display()
+        ),
+        "info",
+    );
+    let reloads = |result: &str| {
+        metric(
+            addr,
+            &format!("satpam_policy_reloads_total{{result=\"{result}\"}}"),
+        )
+    };
+    assert_eq!((reloads("ok"), reloads("error")), (Some(0.0), Some(0.0)));
+
+    std::fs::write(
+        &policy,
+        "version: broken\noutcomes:\n  - id: terms\n    where: default\n    outcome: ban\n",
+    )
+    .expect("write");
+    child.signal("-HUP");
+    wait_for("the refused policy reload", || {
+        reloads("error") == Some(1.0)
+    });
+    assert_eq!(reloads("ok"), Some(0.0), "the policy in force stays");
+
+    std::fs::write(&policy, POLICY_GOOD).expect("write");
+    child.signal("-HUP");
+    wait_for("the good policy reload", || reloads("ok") == Some(1.0));
+
+    let status = child.terminate();
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+    let stderr = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        stderr.contains("country policy reload refused"),
+        "the refusal is logged: {stderr}"
+    );
+    assert!(
+        stderr.contains("countries.yaml:5: outcomes[0].outcome: unknown variant `ban`"),
+        "with file and line: {stderr}"
+    );
+    assert!(
+        stderr.contains("old_version=\"2026-12-01\"") && stderr.contains("version=\"p2\""),
+        "the load names the old and new versions: {stderr}"
+    );
 }

@@ -31,6 +31,26 @@ pub fn drive<'a>(
         .collect()
 }
 
+/// Replays `events` through a fresh [`satpam::replay::Replayer`] with the
+/// default rules and `policy`, in order; returns the signals and the
+/// replayer (for the engine's state afterwards).
+pub fn replay_default_pack(
+    events: impl IntoIterator<Item = MessageEvent>,
+    policy: satpam::decide::CountryPolicy,
+) -> (Vec<satpam::decide::Signal>, satpam::replay::Replayer) {
+    let mut r = satpam::replay::Replayer::new(
+        std::sync::Arc::new(satpam::RuleSet::default_pack()),
+        policy,
+        satpam::decide::Overrides::default(),
+        satpam::EngineConfig::default(),
+    );
+    let mut out = Vec::new();
+    for (i, m) in events.into_iter().enumerate() {
+        out.extend(r.feed(i as u64 + 1, Ok(m)));
+    }
+    (out, r)
+}
+
 /// Validated events of wire messages (test messages are all valid).
 pub fn events_of(messages: impl IntoIterator<Item = MessageEvent>) -> Vec<Event> {
     messages
