@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use satpam::decide::{CountryPolicy, Overrides};
 use satpam::replay::Replayer;
-use satpam::scenario::{Archetype, Scenario, ScenarioConfig, TextBank};
 use satpam::{EngineConfig, RuleSet};
+use satpam_scenario::{Archetype, Scenario, ScenarioConfig, TextBank};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();

@@ -20,7 +20,6 @@ pub mod limits;
 pub mod pb;
 pub mod replay;
 pub mod rules;
-pub mod scenario;
 pub mod service;
 pub mod sink;
 /// Snapshots of one engine shard: its state written to bytes and restored

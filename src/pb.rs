@@ -1,14 +1,5 @@
-//! The only place generated protobuf code is included: one nested module per
-//! proto package. Prost types stay at the edge; `convert` turns them into
-//! domain types once.
+//! The wire contract, re-exported from the `satpam-proto` crate (the one
+//! place generated protobuf code lives). Prost types stay at the edge;
+//! `convert` turns them into domain types once.
 
-/// `satpam.v1`: events, signals and the service APIs (Ingest, Signals, Admin).
-#[allow(missing_docs, clippy::all, clippy::pedantic)]
-pub mod v1 {
-    include!(concat!(env!("OUT_DIR"), "/satpam.v1.rs"));
-    include!(concat!(env!("OUT_DIR"), "/satpam.v1.serde.rs"));
-}
-
-/// The encoded `FileDescriptorSet` of every satpam proto (for reflection).
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/satpam_descriptor.bin"));
+pub use satpam_proto::{v1, FILE_DESCRIPTOR_SET};

@@ -10,9 +10,9 @@ use satpam::decide::{CountryPolicy, Override, OverrideMode, Overrides};
 use satpam::io::SignalWriter;
 use satpam::pb::v1::MessageEvent;
 use satpam::replay::{ReplaySummary, Replayer};
-use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
 use satpam::state::StateLimits;
 use satpam::{EngineConfig, RuleSet};
+use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
 
 const DAY: i64 = 86_400_000;
 const FLOOD_TENANT: &str = "flood-tenant";

@@ -12,8 +12,8 @@ use common::{traffic, Script, T0};
 use satpam::decide::{Action, CountryPolicy, Overrides, PolicyOutcome, Signal};
 use satpam::pb::v1::{Direction, MessageEvent, MessageKind, Sender};
 use satpam::replay::Replayer;
-use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
 use satpam::RuleSet;
+use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
 
 fn replay(events: &[MessageEvent], policy: CountryPolicy) -> (Vec<Signal>, Replayer) {
     common::replay_default_pack(events.iter().cloned(), policy)
@@ -228,10 +228,10 @@ fn the_scorecard_counts_business_agent_accounts_as_untouched_legitimate() {
         ..ScenarioConfig::default()
     };
     let scenario = Scenario::generate(&config, Arc::new(TextBank::builtin()));
-    let labels = scenario.labels().to_vec();
+    let labels = common::eval_labels(&scenario);
     let agents: Vec<String> = labels
         .iter()
-        .filter(|l| l.archetype.name() == "meta_business_agent")
+        .filter(|l| l.archetype == "meta_business_agent")
         .map(|l| l.account_id.clone())
         .collect();
     assert!(

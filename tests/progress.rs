@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use satpam::scenario::{Scenario, ScenarioConfig, TextBank, DEFAULT_START_MS};
+use satpam_scenario::{Scenario, ScenarioConfig, TextBank, DEFAULT_START_MS};
 
 /// A small labelled scenario: events.jsonl and labels.csv in `dir`.
 fn scenario(dir: &Path) {

@@ -11,10 +11,10 @@ use common::{traffic, Script, T0};
 use satpam::clock::{Clock, ManualClock};
 use satpam::decide::CountryPolicy;
 use satpam::engine::Outcome;
-use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
 use satpam::snapshot::{self, HEADER_LEN};
 use satpam::state::{key_of, AccountEntry, StateLimits};
 use satpam::{Engine, EngineConfig, EngineContext, Event, RuleSet};
+use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
 
 /// Short idle limits and frequent sweeps, so that sweeps evict state
 /// during the traffic and across its idle gap.

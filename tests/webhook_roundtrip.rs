@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use satpam::pb::v1 as pb;
-use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
 use satpam::webhook::render::{send_body, webhook_body};
 use satpam::webhook::send::{map_send, SendContext};
 use satpam::webhook::{map_body, parse_body};
+use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
 
 /// What the input can carry of `e`.
 fn carried(e: &pb::MessageEvent, via_webhook: bool) -> pb::MessageEvent {

@@ -13,13 +13,14 @@
 use std::sync::Arc;
 
 use satpam::decide::{Action, CountryPolicy, Overrides};
+mod common;
 use satpam::eval::{evaluate, EvalRun};
 use satpam::pb::v1 as pb;
-use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
 use satpam::webhook::render::{send_body, webhook_body};
 use satpam::webhook::send::{map_send, SendContext};
 use satpam::webhook::{map_body, parse_body};
 use satpam::RuleSet;
+use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
 
 fn through_webhooks(e: &pb::MessageEvent) -> pb::MessageEvent {
     let inbound = e.direction == pb::Direction::Inbound as i32;
@@ -51,7 +52,7 @@ fn scorecard_over_webhook_input() {
     let run = |events: Vec<pb::MessageEvent>| {
         evaluate(
             events.into_iter().map(Ok),
-            scenario.labels().to_vec(),
+            common::eval_labels(&scenario),
             Arc::new(RuleSet::default_pack()),
             CountryPolicy::default(),
             Overrides::default(),
@@ -93,12 +94,12 @@ fn scorecard_over_webhook_input() {
         (
             d.precision_enforced,
             d.recall_enforced,
-            d.recall_enforced_evasive
+            d.recall_enforced_weakest
         ),
         (
             w.precision_enforced,
             w.recall_enforced,
-            w.recall_enforced_evasive
+            w.recall_enforced_weakest
         ),
         "direct:\n{}\nwebhook:\n{}",
         direct.scorecard.render(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use prost::Message;
-use satpam::scenario::{Scenario, ScenarioConfig, TextBank, TextSource};
+use satpam_scenario::{Scenario, ScenarioConfig, TextBank, TextSource};
 
 /// The corpora: `SATPAM_CORPORA` or `../shared/data/corpora` beside the checkout.
 pub fn corpora_dir() -> PathBuf {

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use satpam::scenario::{
+use satpam_scenario::{
     Archetype, Scenario, ScenarioConfig, TextBank, TextSource, DEFAULT_START_MS,
 };
 

@@ -11,8 +11,8 @@ use std::time::Instant;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use satpam::decide::Signal;
-use satpam::eval::{evaluate, Targets};
-use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
+use satpam::eval::{evaluate, Label, Targets};
+use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
 
 use super::load::load;
 use crate::EngineFiles;
@@ -79,7 +79,15 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let labels = scenario.labels().to_vec();
+    let labels: Vec<Label> = scenario
+        .labels()
+        .iter()
+        .map(|l| Label {
+            account_id: l.account_id.clone(),
+            archetype: l.archetype.name().to_string(),
+            violating: l.violating,
+        })
+        .collect();
     let run = evaluate(
         scenario.events().map(Ok),
         labels.clone(),
@@ -129,7 +137,7 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
         labels
             .iter()
             .find(|l| l.account_id == id)
-            .map_or("?", |l| l.archetype.name())
+            .map_or("?", |l| l.archetype.as_str())
     };
     println!("\naccounts acted on, one per kind of outcome first (the evidence an analyst sees; no message text):");
     // One account per (action, ground truth) first, strongest first; then the rest.

@@ -6,6 +6,6 @@ pub mod labels;
 pub mod run;
 pub mod scorecard;
 
-pub use labels::read_labels_csv;
+pub use labels::{read_labels_csv, Label};
 pub use run::{evaluate, EvalRun};
 pub use scorecard::{Scorecard, ScorecardBuilder, Targets};

@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::labels::Label;
 use crate::decide::{Applied, CountryPolicy, Level, Overrides, PolicyOutcome, Signal};
 use crate::engine::{applied_policy, EngineConfig};
 use crate::io::RecordError;
 use crate::pb::v1::MessageEvent;
 use crate::replay::{ReplaySummary, Replayer};
 use crate::rules::RuleSet;
-use crate::scenario::Label;
 
 use super::scorecard::{Scorecard, ScorecardBuilder};
 

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::labels::Label;
 use crate::decide::{Action, Signal};
-use crate::scenario::{Archetype, Label};
 
 #[derive(Debug, Clone, Default)]
 struct AccountOutcome {
@@ -61,8 +61,12 @@ pub struct Overall {
     pub precision_suspended: f64,
     /// Recall of "suspended".
     pub recall_suspended: f64,
-    /// Recall of "throttled, suspended or charged" on the evasive archetype.
-    pub recall_enforced_evasive: f64,
+    /// The violating archetype with the lowest recall of "throttled,
+    /// suspended or charged" (the first by name among equals); `None` without
+    /// violating accounts.
+    pub weakest_archetype: Option<String>,
+    /// That archetype's recall (0 without violating accounts).
+    pub recall_enforced_weakest: f64,
     /// Legitimate accounts flagged.
     pub legitimate_flagged: u64,
     /// Legitimate accounts throttled or charged.
@@ -102,7 +106,8 @@ pub struct Exempt {
 /// The scorecard.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Scorecard {
-    /// Per archetype, in [`Archetype::ALL`] order.
+    /// Per archetype: the legitimate ones, then the violating ones, each by
+    /// name (the order does not depend on the labels' order).
     pub archetypes: Vec<ArchetypeRow>,
     /// Overall.
     pub overall: Overall,
@@ -117,8 +122,8 @@ pub struct Scorecard {
 pub struct Targets {
     /// Minimum recall of throttle-or-suspend over violating accounts.
     pub min_recall: f64,
-    /// Minimum recall on the evasive archetype (None: not checked).
-    pub min_recall_evasive: Option<f64>,
+    /// Minimum recall on every violating archetype (None: not checked).
+    pub min_recall_per_archetype: Option<f64>,
     /// Maximum legitimate accounts suspended.
     pub max_legitimate_suspended: u64,
     /// Maximum share of legitimate accounts throttled (None: not checked).
@@ -131,7 +136,7 @@ impl Targets {
     /// Targets for traffic with text.
     pub const TEXT: Targets = Targets {
         min_recall: 0.98,
-        min_recall_evasive: Some(0.90),
+        min_recall_per_archetype: Some(0.90),
         max_legitimate_suspended: 0,
         max_legitimate_throttled_share: Some(0.005),
         max_ttd_median_min: Some(10.0),
@@ -139,7 +144,7 @@ impl Targets {
     /// Targets for metadata-only traffic.
     pub const METADATA: Targets = Targets {
         min_recall: 0.90,
-        min_recall_evasive: None,
+        min_recall_per_archetype: None,
         max_legitimate_suspended: 0,
         max_legitimate_throttled_share: None,
         max_ttd_median_min: None,
@@ -155,11 +160,11 @@ impl Targets {
                 o.recall_enforced, self.min_recall
             ));
         }
-        if let Some(min) = self.min_recall_evasive {
-            if o.recall_enforced_evasive < min {
+        if let (Some(min), Some(name)) = (self.min_recall_per_archetype, &o.weakest_archetype) {
+            if o.recall_enforced_weakest < min {
                 out.push(format!(
-                    "evasive recall {:.4} < {min}",
-                    o.recall_enforced_evasive
+                    "recall on {name} {:.4} < {min}",
+                    o.recall_enforced_weakest
                 ));
             }
         }
@@ -279,12 +284,21 @@ impl ScorecardBuilder {
     pub fn finish(&self) -> Scorecard {
         let mut rows = Vec::new();
         let mut all_ttd = Vec::new();
-        for a in Archetype::ALL {
+        let mut classes: Vec<(bool, &str)> = self
+            .labels
+            .iter()
+            .map(|l| (l.violating, l.archetype.as_str()))
+            .collect();
+        classes.sort_unstable();
+        classes.dedup();
+        for (violating, name) in classes {
             let members: Vec<(&Label, &AccountOutcome)> = self
                 .labels
                 .iter()
                 .zip(&self.outcomes)
-                .filter(|(l, o)| l.archetype == a && o.exempt.is_none())
+                .filter(|(l, o)| {
+                    l.violating == violating && l.archetype == name && o.exempt.is_none()
+                })
                 .collect();
             let n = members.len() as u64;
             let count = |f: &dyn Fn(&AccountOutcome) -> bool| {
@@ -297,13 +311,13 @@ impl ScorecardBuilder {
                 })
                 .collect();
             ttd.sort_by(f64::total_cmp);
-            if a.is_violating() {
+            if violating {
                 all_ttd.extend(ttd.iter().copied());
             }
             let enforced = count(&|o| o.strongest.severity() >= 2);
             rows.push(ArchetypeRow {
-                archetype: a.name().to_string(),
-                violating: a.is_violating(),
+                archetype: name.to_string(),
+                violating,
                 accounts: n,
                 flagged: count(&|o| o.flagged || o.strongest.severity() >= 1),
                 throttled: count(&|o| o.strongest == Action::Throttle),
@@ -353,9 +367,11 @@ impl ScorecardBuilder {
         let enforced_all = cnt(&|_, o| o.strongest.severity() >= 2);
         let suspended_tp = cnt(&|l, o| l.violating && o.strongest == Action::Suspend);
         let suspended_all = cnt(&|_, o| o.strongest == Action::Suspend);
-        let evasive = cnt(&|l, _| l.archetype == Archetype::EvasiveAssistant);
-        let evasive_tp =
-            cnt(&|l, o| l.archetype == Archetype::EvasiveAssistant && o.strongest.severity() >= 2);
+        // Rows with no accounts left (all exempt) do not count as a class.
+        let weakest = rows
+            .iter()
+            .filter(|r| r.violating && r.accounts > 0)
+            .min_by(|a, b| a.enforced_share.total_cmp(&b.enforced_share));
         let legit_throttled =
             cnt(&|l, o| !l.violating && matches!(o.strongest, Action::Throttle | Action::Charge));
         let signalled: Vec<u32> = self
@@ -371,7 +387,8 @@ impl ScorecardBuilder {
             recall_enforced: share(enforced_tp, violating),
             precision_suspended: share(suspended_tp, suspended_all),
             recall_suspended: share(suspended_tp, violating),
-            recall_enforced_evasive: share(evasive_tp, evasive),
+            weakest_archetype: weakest.map(|r| r.archetype.clone()),
+            recall_enforced_weakest: weakest.map_or(0.0, |r| r.enforced_share),
             legitimate_flagged: cnt(&|l, o| !l.violating && o.strongest.severity() >= 1),
             legitimate_throttled: legit_throttled,
             legitimate_throttled_share: share(legit_throttled, legit),
@@ -435,7 +452,7 @@ impl Scorecard {
         let o = &self.overall;
         s.push_str(&format!(
             "\nviolating accounts {} | legitimate accounts {}\n\
-             throttled/suspended/charged: precision {:.4} recall {:.4} (evasive recall {:.4})\n\
+             throttled/suspended/charged: precision {:.4} recall {:.4} (weakest archetype: {} {:.4})\n\
              suspended:                   precision {:.4} recall {:.4}\n\
              legitimate: {} flagged, {} throttled or charged ({:.2}%), {} suspended\n\
              time to detect (event time): median {} min, p95 {} min\n\
@@ -445,7 +462,8 @@ impl Scorecard {
             o.legitimate_accounts,
             o.precision_enforced,
             o.recall_enforced,
-            o.recall_enforced_evasive,
+            o.weakest_archetype.as_deref().unwrap_or("-"),
+            o.recall_enforced_weakest,
             o.precision_suspended,
             o.recall_suspended,
             o.legitimate_flagged,
@@ -491,11 +509,11 @@ mod tests {
         }
     }
 
-    fn label(id: &str, archetype: Archetype) -> Label {
+    fn label(id: &str, archetype: &str, violating: bool) -> Label {
         Label {
             account_id: id.into(),
-            archetype,
-            violating: archetype.is_violating(),
+            archetype: archetype.into(),
+            violating,
         }
     }
 
@@ -504,10 +522,10 @@ mod tests {
     #[test]
     fn policy_exempt_accounts_leave_the_rates() {
         let labels = vec![
-            label("v1", Archetype::AssistantDistributor),
-            label("v2", Archetype::AssistantDistributor),
-            label("v3", Archetype::EvasiveAssistant),
-            label("l1", Archetype::SupportBot),
+            label("v1", "assistant_distributor", true),
+            label("v2", "assistant_distributor", true),
+            label("v3", "evasive_assistant", true),
+            label("l1", "support_bot", false),
         ];
         let mut b = ScorecardBuilder::new(labels);
         for a in ["v1", "v2", "v3", "l1"] {
@@ -543,29 +561,62 @@ mod tests {
         assert!(c.render().contains("exempt by the country policy (allow or flag_only, not counted above): 1 violating (1 at throttle level or above), 1 legitimate (0 at throttle level or above)"));
     }
 
+    /// Rows follow the classes the labels name, legitimate first, by name,
+    /// whatever the labels' order; the weakest violating class is the one
+    /// held to the per-archetype target.
+    #[test]
+    fn any_archetype_names_weakest_class_and_row_order() {
+        let labels = vec![
+            label("p1", "perplexity_clone", true),
+            label("u1", "umkm_shop", false),
+            label("c1", "chatgpt_clone", true),
+            label("c2", "chatgpt_clone", true),
+            label("p2", "perplexity_clone", true),
+            label("b1", "bookshop", false),
+        ];
+        let mut b = ScorecardBuilder::new(labels);
+        for a in ["p1", "u1", "c1", "c2", "p2", "b1"] {
+            b.event(a, 0);
+        }
+        b.signal(&signal("c1", Action::Suspend, 60_000));
+        b.signal(&signal("c2", Action::Throttle, 60_000));
+        b.signal(&signal("p1", Action::Throttle, 60_000));
+        let c = b.finish();
+        let names: Vec<(&str, bool, u64)> = c
+            .archetypes
+            .iter()
+            .map(|r| (r.archetype.as_str(), r.violating, r.accounts))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("bookshop", false, 1),
+                ("umkm_shop", false, 1),
+                ("chatgpt_clone", true, 2),
+                ("perplexity_clone", true, 2),
+            ]
+        );
+        let o = &c.overall;
+        assert_eq!(o.recall_enforced, 0.75);
+        assert_eq!(o.weakest_archetype.as_deref(), Some("perplexity_clone"));
+        assert_eq!(o.recall_enforced_weakest, 0.5);
+        let misses = Targets::TEXT.misses(&c);
+        assert!(
+            misses.contains(&"recall on perplexity_clone 0.5000 < 0.9".to_string()),
+            "{misses:?}"
+        );
+        assert!(c
+            .render()
+            .contains("recall 0.7500 (weakest archetype: perplexity_clone 0.5000)"));
+    }
+
     #[test]
     fn precision_recall_and_time_to_detect() {
         let labels = vec![
-            Label {
-                account_id: "v1".into(),
-                archetype: Archetype::AssistantDistributor,
-                violating: true,
-            },
-            Label {
-                account_id: "v2".into(),
-                archetype: Archetype::EvasiveAssistant,
-                violating: true,
-            },
-            Label {
-                account_id: "l1".into(),
-                archetype: Archetype::SupportBot,
-                violating: false,
-            },
-            Label {
-                account_id: "l2".into(),
-                archetype: Archetype::SupportBot,
-                violating: false,
-            },
+            label("v1", "assistant_distributor", true),
+            label("v2", "evasive_assistant", true),
+            label("l1", "support_bot", false),
+            label("l2", "support_bot", false),
         ];
         let mut b = ScorecardBuilder::new(labels);
         for a in ["v1", "v2", "l1", "l2"] {
@@ -579,7 +630,7 @@ mod tests {
         let c = b.finish();
         let o = &c.overall;
         assert_eq!((o.recall_enforced, o.precision_enforced), (1.0, 1.0));
-        assert_eq!((o.recall_suspended, o.recall_enforced_evasive), (0.5, 1.0));
+        assert_eq!((o.recall_suspended, o.recall_enforced_weakest), (0.5, 1.0));
         assert_eq!(
             (
                 o.legitimate_flagged,

@@ -453,8 +453,8 @@ mod tests {
     fn program_equals_the_trees_on_scenario_traffic() {
         use crate::clock::ManualClock;
         use crate::decide::CountryPolicy;
-        use crate::scenario::{Scenario, ScenarioConfig, TextBank};
         use crate::{Engine, EngineConfig, Event, Scratch};
+        use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
         use std::sync::Arc;
 
         let (_, conds, p) = pack();

@@ -190,3 +190,17 @@ pub fn traffic(
     out.sort_by_key(|m| m.timestamp_ms);
     out
 }
+
+/// A scenario's ground truth as `satpam eval` reads it (the archetype by
+/// its label name).
+pub fn eval_labels(scenario: &satpam_scenario::Scenario) -> Vec<satpam::eval::Label> {
+    scenario
+        .labels()
+        .iter()
+        .map(|l| satpam::eval::Label {
+            account_id: l.account_id.clone(),
+            archetype: l.archetype.name().to_string(),
+            violating: l.violating,
+        })
+        .collect()
+}

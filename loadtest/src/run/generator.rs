@@ -172,7 +172,7 @@ mod tests {
     use std::sync::atomic::AtomicU64;
     use std::sync::Arc;
 
-    use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
+    use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
 
     use super::super::traffic::Pool;
     use super::*;

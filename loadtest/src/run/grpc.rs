@@ -488,7 +488,7 @@ mod tests {
     fn hand_built_batches_decode_as_event_batches() {
         use std::sync::Arc;
 
-        use satpam::scenario::{Scenario, ScenarioConfig, TextBank};
+        use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
 
         use super::super::traffic::Pool;
 

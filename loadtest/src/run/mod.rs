@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use satpam::scenario::{Scenario, ScenarioConfig, TextBank, DEFAULT_START_MS};
+use satpam_scenario::{Scenario, ScenarioConfig, TextBank, DEFAULT_START_MS};
 
 pub use args::{topics, RunArgs, TargetKind, TopicsArgs};
 use generator::{Pace, PhasePlan};

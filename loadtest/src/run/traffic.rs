@@ -31,7 +31,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use bytes::BufMut;
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
 use prost::Message;
-use satpam::scenario::Scenario;
+use satpam_scenario::Scenario;
 
 /// Length of a generated event id.
 const ID_LEN: usize = 30;
@@ -283,7 +283,7 @@ mod tests {
     use std::sync::Arc;
 
     use satpam::pb::v1::MessageEvent;
-    use satpam::scenario::{ScenarioConfig, TextBank};
+    use satpam_scenario::{ScenarioConfig, TextBank};
 
     use super::*;
 

@@ -6,7 +6,7 @@ use super::generate::{mix64, CEvent, NO_EVENT};
 use super::market::COUNTRIES;
 use super::texts::NO_TEXT;
 use super::Scenario;
-use crate::pb::v1::MessageEvent;
+use satpam_proto::v1::MessageEvent;
 
 /// `acc-000123`.
 pub(crate) fn account_id(index: u32) -> String {

@@ -24,7 +24,7 @@ pub use texts::{TextBank, TextSource};
 
 use generate::{generate_account, mix64, AccountInfo, CEvent};
 
-use crate::pb::v1::{Direction, MessageEvent, MessageKind};
+use satpam_proto::v1::{Direction, MessageEvent, MessageKind};
 
 /// The ground truth for one account.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use rand_distr::{Distribution, StandardNormal};
 use super::archetype::Archetype;
 use super::market::{draw_tenant, lang_of, weighted, CountryMix};
 use super::texts::{greeting_templates, Lang, Pool, TextBank, NO_TEXT};
-use crate::pb::v1::{Direction, MessageKind, Sender, TemplateCategory};
+use satpam_proto::v1::{Direction, MessageKind, Sender, TemplateCategory};
 
 /// Marks "no event" in a `reply_to` field.
 pub(crate) const NO_EVENT: u32 = u32::MAX;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::generate::CEvent;
 use super::texts::{Lang, Pool};
 use super::*;
-use crate::pb::v1::Direction;
+use satpam_proto::v1::Direction;
 
 fn config(accounts: usize, hours: f64, seed: u64) -> ScenarioConfig {
     ScenarioConfig {
