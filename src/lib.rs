@@ -15,6 +15,7 @@ pub mod eval;
 pub mod event;
 pub mod features;
 pub mod io;
+pub mod pipeline;
 /// Bounds on hostile input: the event-time window a shard accepts.
 pub mod limits;
 pub mod pb;

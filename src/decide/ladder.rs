@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::DecisionConfig;
+use crate::rules::DecisionConfig;
 use super::overrides::OverrideMode;
 use super::policy::PolicyOutcome;
 use super::Action;
@@ -188,7 +188,7 @@ impl DecisionState {
 
 #[cfg(test)]
 mod tests {
-    use super::super::MinEvidence;
+    use crate::rules::MinEvidence;
     use super::*;
 
     fn cfg() -> DecisionConfig {

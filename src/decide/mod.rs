@@ -4,7 +4,6 @@
 
 pub mod activity;
 pub mod charge;
-pub mod config;
 pub mod ladder;
 pub mod overrides;
 pub mod policy;
@@ -14,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use activity::{ActiveRule, RuleActivity};
 pub use charge::{ChargeLedger, PolicyState};
-pub use config::{DecisionConfig, MinEvidence};
+pub use crate::rules::{DecisionConfig, MinEvidence};
 pub use ladder::{DecisionState, LadderInput, Level, Transition};
 pub use overrides::{Override, OverrideMode, Overrides};
 pub use policy::{

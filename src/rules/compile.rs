@@ -14,7 +14,7 @@ use super::locate::Locator;
 use super::patterns::{normalise_term, PatternMatcher, TermGroup};
 use super::spec::{ModeSpec, PatternSetSpec, RuleFileSpec, SideSpec};
 use super::{CompiledRule, RuleSet};
-use crate::decide::{DecisionConfig, MinEvidence};
+use super::decision::{DecisionConfig, MinEvidence};
 use crate::event::Direction;
 use crate::features::{Catalog, Side};
 use crate::state::account::MAX_PATTERN_SETS;

@@ -3,6 +3,7 @@
 
 pub mod cel;
 pub mod compile;
+pub mod decision;
 pub mod error;
 pub mod expr;
 pub mod limits;
@@ -14,11 +15,11 @@ pub mod spec;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use decision::{DecisionConfig, MinEvidence};
 pub use error::{Diagnostic, RuleError};
 pub use expr::{BoolExpr, NumExpr};
 pub use patterns::PatternMatcher;
 
-use crate::decide::DecisionConfig;
 use crate::features::{Catalog, Side};
 use crate::state::ScanFacts;
 

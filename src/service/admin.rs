@@ -17,7 +17,7 @@ use crate::pb::v1 as pb;
 use crate::rules::RuleSet;
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
-use crate::service::shards::Shards;
+use crate::pipeline::shards::Shards;
 use crate::state::{AccountEntry, ScanFacts};
 
 /// The Admin service.
@@ -200,7 +200,7 @@ impl pb::admin_server::Admin for AdminService {
             account_id: account.to_string(),
             action: pb::Action::from(entry.decision.action()) as i32,
             score: entry.activity.score(&rules),
-            evidence: Some(crate::convert::evidence_to_pb(&evidence)),
+            evidence: Some(crate::convert::signal::evidence_to_pb(&evidence)),
             features: account_features(&mut entry, &rules),
             last_event_ms: at_ms,
             signals: entry.decision.signals(),

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
-use crate::service::shards::Shards;
+use crate::pipeline::shards::Shards;
 use crate::telemetry::Telemetry;
 
 /// What the HTTP handlers read.

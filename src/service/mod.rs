@@ -3,11 +3,9 @@ pub mod admin;
 pub mod config;
 pub mod http;
 pub mod limits;
-pub mod pipeline;
 pub mod policy_reload;
 pub mod reload;
 pub mod run;
-pub mod shards;
 pub mod watch;
 pub mod webhook;
 

@@ -19,16 +19,17 @@ use crate::pb::v1 as pb;
 use crate::service::admin::AdminService;
 use crate::service::config::Config;
 use crate::service::http::{router, HttpState};
-use crate::service::pipeline::Pipeline;
+use crate::pipeline::Pipeline;
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
-use crate::service::shards::Shards;
+use crate::pipeline::shards::Shards;
 use crate::service::watch::WatchService;
 use crate::sink::jsonl::JsonlSink;
 use crate::sink::kafka::KafkaSink;
 use crate::sink::SignalHub;
 use crate::source::grpc::IngestService;
-use crate::source::kafka::{Fence, KafkaSource};
+use crate::pipeline::Fence;
+use crate::source::kafka::KafkaSource;
 use crate::telemetry::Telemetry;
 
 /// A running service.

@@ -18,7 +18,7 @@
 //! fenced (not produced twice). Without one it starts empty at the
 //! committed offset.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
@@ -39,8 +39,8 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 use crate::pb::v1 as pb;
 use crate::service::config::KafkaSection;
-use crate::service::pipeline::{Handled, Pipeline, WorkerState};
-use crate::service::shards::Shards;
+use crate::pipeline::{Handled, Pipeline, WorkerState};
+use crate::pipeline::shards::Shards;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery, KafkaSink, PartitionEffects};
 use crate::telemetry::{Source, Telemetry};
 use crate::Engine;
@@ -49,37 +49,6 @@ use crate::Engine;
 const ACK_TIMEOUT: Duration = Duration::from_secs(60);
 /// Messages handed to a worker at once.
 const BATCH: usize = 256;
-
-/// Signal ids already on the signals topic, produced after the snapshots
-/// this instance resumed from: re-processing makes them again, and they
-/// must not be produced twice.
-#[derive(Default)]
-pub struct Fence {
-    ids: Mutex<HashSet<String>>,
-    armed: AtomicBool,
-}
-
-impl Fence {
-    fn add(&self, ids: impl IntoIterator<Item = String>) {
-        if let Ok(mut s) = self.ids.lock() {
-            s.extend(ids);
-            self.armed.store(!s.is_empty(), Ordering::Release);
-        }
-    }
-
-    /// True (once) when `signal_id` is fenced: it was produced before a restart.
-    pub fn take(&self, signal_id: &str) -> bool {
-        if !self.armed.load(Ordering::Acquire) {
-            return false;
-        }
-        let Ok(mut s) = self.ids.lock() else {
-            return false;
-        };
-        let hit = s.remove(signal_id);
-        self.armed.store(!s.is_empty(), Ordering::Release);
-        hit
-    }
-}
 
 /// What a snapshot file carries besides the state.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

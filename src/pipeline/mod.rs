@@ -1,5 +1,10 @@
 //! One event through a shard, with telemetry and the signal sinks: the part
-//! the Kafka workers and gRPC Ingest share.
+//! every input (the Kafka workers, gRPC Ingest, the webhook receiver) shares.
+//! It sits between the engine and the sources: sources import it, never the
+//! other way round.
+
+pub mod fence;
+pub mod shards;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,9 +13,11 @@ use crate::engine::Outcome;
 use crate::event::Event;
 use crate::sink::kafka::{Delivery, KafkaSink};
 use crate::sink::{SignalHub, WireSignal};
-use crate::source::kafka::Fence;
 use crate::telemetry::{Source, Stage, StageRecorder, Telemetry};
 use crate::{Engine, Scratch};
+
+pub use fence::Fence;
+pub use shards::Shards;
 
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq)]

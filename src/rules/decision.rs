@@ -1,4 +1,6 @@
-//! Decision settings, compiled from the rules file's `decision:` section.
+//! Decision settings: the rules file's `decision:` section as compiled. The
+//! rules own them (they are part of the file a rule author writes); `decide`
+//! applies them.
 
 /// Minimum evidence (24-hour window) before an action.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -1,7 +1,9 @@
 //! The edge between wire types (`pb::v1`) and domain types: validation with
-//! reasons on the way in, signal encoding on the way out.
+//! reasons on the way in (here), signal encoding on the way out
+//! ([`signal`]).
 
-use crate::decide::{Action, Evidence, Signal};
+pub mod signal;
+
 use crate::event::{Country, Direction, Event, MessageKind, Sender, TemplateCategory};
 use crate::limits::EventTimeError;
 use crate::pb::v1 as pb;
@@ -244,74 +246,6 @@ impl TryFrom<pb::MessageEvent> for Event {
     fn try_from(m: pb::MessageEvent) -> Result<Self, Self::Error> {
         let c = check(&m)?;
         Ok(build(m, c))
-    }
-}
-
-impl From<Action> for pb::Action {
-    fn from(a: Action) -> Self {
-        match a {
-            Action::None => pb::Action::Unspecified,
-            Action::Flag => pb::Action::Flag,
-            Action::Throttle => pb::Action::Throttle,
-            Action::Suspend => pb::Action::Suspend,
-            Action::Restore => pb::Action::Restore,
-            Action::Charge => pb::Action::Charge,
-        }
-    }
-}
-
-/// Evidence in wire form.
-pub fn evidence_to_pb(e: &Evidence) -> pb::Evidence {
-    pb::Evidence {
-        rules: e
-            .rules
-            .iter()
-            .map(|r| pb::RuleHit {
-                rule_id: r.rule_id.clone(),
-                rule_version: r.rule_version,
-                score: r.score,
-                last_fired_ms: r.last_fired_ms,
-                hits: r.hits,
-                features: r
-                    .features
-                    .iter()
-                    .map(|(name, value)| pb::FeatureValue {
-                        name: name.clone(),
-                        value: *value,
-                    })
-                    .collect(),
-            })
-            .collect(),
-        conversations: e.conversations,
-        users: e.users,
-        events: e.events,
-        reason: e.reason.clone(),
-    }
-}
-
-impl From<&Signal> for pb::EnforcementSignal {
-    fn from(s: &Signal) -> Self {
-        pb::EnforcementSignal {
-            signal_id: s.signal_id.clone(),
-            tenant_id: s.tenant_id.clone(),
-            account_id: s.account_id.clone(),
-            action: pb::Action::from(s.action) as i32,
-            score: s.score,
-            throttle_mps: s.throttle_mps.unwrap_or(0.0),
-            evidence: Some(evidence_to_pb(&s.evidence)),
-            rule_set_version: s.rule_set_version.clone(),
-            event_time_ms: s.event_time_ms,
-            decided_at_ms: s.decided_at_ms,
-            trigger_event_id: s.trigger_event_id.clone(),
-            previous_action: pb::Action::from(s.previous_action) as i32,
-            policy_country: s
-                .policy_country
-                .map(|c| c.as_str().to_string())
-                .unwrap_or_default(),
-            policy_version: s.policy_version.clone(),
-            policy_rule: s.policy_rule.clone(),
-            policy_outcome: s.policy_outcome.name().to_string(),
-        }
     }
 }
 
