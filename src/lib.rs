@@ -15,10 +15,10 @@ pub mod eval;
 pub mod event;
 pub mod features;
 pub mod io;
-pub mod pipeline;
 /// Bounds on hostile input: the event-time window a shard accepts.
 pub mod limits;
 pub mod pb;
+pub mod pipeline;
 pub mod replay;
 pub mod rules;
 pub mod service;

@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::DecisionConfig;
 use super::overrides::OverrideMode;
 use super::policy::PolicyOutcome;
 use super::Action;
+use crate::rules::DecisionConfig;
 
 /// A rung of the ladder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -188,8 +188,8 @@ impl DecisionState {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::MinEvidence;
     use super::*;
+    use crate::rules::MinEvidence;
 
     fn cfg() -> DecisionConfig {
         DecisionConfig {

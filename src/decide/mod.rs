@@ -11,9 +11,9 @@ pub mod signal;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::rules::{DecisionConfig, MinEvidence};
 pub use activity::{ActiveRule, RuleActivity};
 pub use charge::{ChargeLedger, PolicyState};
-pub use crate::rules::{DecisionConfig, MinEvidence};
 pub use ladder::{DecisionState, LadderInput, Level, Transition};
 pub use overrides::{Override, OverrideMode, Overrides};
 pub use policy::{

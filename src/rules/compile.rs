@@ -8,13 +8,13 @@ use regex::RegexBuilder;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::cel::compile_condition;
+use super::decision::{DecisionConfig, MinEvidence};
 use super::error::{Diagnostic, RuleError};
 use super::limits;
 use super::locate::Locator;
 use super::patterns::{normalise_term, PatternMatcher, TermGroup};
 use super::spec::{ModeSpec, PatternSetSpec, RuleFileSpec, SideSpec};
 use super::{CompiledRule, RuleSet};
-use super::decision::{DecisionConfig, MinEvidence};
 use crate::event::Direction;
 use crate::features::{Catalog, Side};
 use crate::state::account::MAX_PATTERN_SETS;

@@ -14,10 +14,10 @@ use crate::engine::rule_evidence;
 use crate::event::{Direction, Event, MessageKind, Sender};
 use crate::features::{extract, ExtractInput, FeatureVector};
 use crate::pb::v1 as pb;
+use crate::pipeline::shards::Shards;
 use crate::rules::RuleSet;
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
-use crate::pipeline::shards::Shards;
 use crate::state::{AccountEntry, ScanFacts};
 
 /// The Admin service.

@@ -21,9 +21,9 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
 use crate::pb::v1 as pb;
-use crate::service::config::WebhookSection;
-use crate::pipeline::Pipeline;
 use crate::pipeline::shards::Shards;
+use crate::pipeline::Pipeline;
+use crate::service::config::WebhookSection;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
 use crate::telemetry::{Source, WebhookResult};
 use crate::webhook::parse::ParseError;

@@ -14,8 +14,8 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::pb::v1 as pb;
-use crate::pipeline::{Handled, Pipeline, WorkerState};
 use crate::pipeline::shards::Shards;
+use crate::pipeline::{Handled, Pipeline, WorkerState};
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
 use crate::telemetry::Source;
 

@@ -38,9 +38,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::Event;
 use crate::pb::v1 as pb;
-use crate::service::config::KafkaSection;
-use crate::pipeline::{Handled, Pipeline, WorkerState};
 use crate::pipeline::shards::Shards;
+use crate::pipeline::{Handled, Pipeline, WorkerState};
+use crate::service::config::KafkaSection;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery, KafkaSink, PartitionEffects};
 use crate::telemetry::{Source, Telemetry};
 use crate::Engine;
