@@ -109,17 +109,6 @@ pub struct EngineStats {
     pub signals: [u64; 5],
 }
 
-fn action_index(a: Action) -> usize {
-    match a {
-        Action::None => 0,
-        Action::Flag => 1,
-        Action::Throttle => 2,
-        Action::Suspend => 3,
-        Action::Restore => 4,
-        Action::Charge => 5,
-    }
-}
-
 /// What every shard of an engine shares: the rules, the country policy,
 /// the overrides (each swapped atomically, never pausing the hot path), the
 /// clock and the settings.
@@ -298,7 +287,7 @@ impl Engine {
         let c = &self.counters;
         let mut signals = [0; 5];
         for (i, a) in Action::SIGNALLED.iter().enumerate() {
-            signals[i] = c.signals[action_index(*a)].load(Ordering::Relaxed);
+            signals[i] = c.signals[a.index()].load(Ordering::Relaxed);
         }
         EngineStats {
             events: c.events.load(Ordering::Relaxed),
@@ -453,7 +442,7 @@ impl Engine {
                 self.counters.late.fetch_add(1, Ordering::Relaxed);
             }
             Outcome::Processed(Some(s)) => {
-                self.counters.signals[action_index(s.action)].fetch_add(1, Ordering::Relaxed);
+                self.counters.signals[s.action.index()].fetch_add(1, Ordering::Relaxed);
             }
             _ => {}
         }

@@ -42,6 +42,34 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in index order (see [`Action::index`]): the one table
+    /// counters and metric series are laid out by.
+    pub const ALL: [Action; 6] = [
+        Action::None,
+        Action::Flag,
+        Action::Throttle,
+        Action::Suspend,
+        Action::Restore,
+        Action::Charge,
+    ];
+
+    /// The action's position in [`Action::ALL`] (counter arrays index by it).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Lower-case name, as in metric labels (`satpam_signals_total{action}`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::None => "none",
+            Action::Flag => "flag",
+            Action::Throttle => "throttle",
+            Action::Suspend => "suspend",
+            Action::Restore => "restore",
+            Action::Charge => "charge",
+        }
+    }
+
     /// Upper-case name, as in signal summaries.
     pub fn name(self) -> &'static str {
         match self {

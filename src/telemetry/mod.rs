@@ -191,26 +191,6 @@ pub struct Telemetry {
     pub webhook: WebhookCounters,
 }
 
-const SIGNAL_ACTIONS: [Action; 6] = [
-    Action::None,
-    Action::Flag,
-    Action::Throttle,
-    Action::Suspend,
-    Action::Restore,
-    Action::Charge,
-];
-
-fn action_label(a: Action) -> &'static str {
-    match a {
-        Action::None => "none",
-        Action::Flag => "flag",
-        Action::Throttle => "throttle",
-        Action::Suspend => "suspend",
-        Action::Restore => "restore",
-        Action::Charge => "charge",
-    }
-}
-
 /// The name of the stage latency histogram.
 pub const LATENCY_METRIC: &str = "satpam_stage_latency_seconds";
 
@@ -432,7 +412,7 @@ impl Telemetry {
         )
         .set(1.0);
         let signals =
-            SIGNAL_ACTIONS.map(|a| counter("satpam_signals_total", &[("action", action_label(a))]));
+            Action::ALL.map(|a| counter("satpam_signals_total", &[("action", a.label())]));
         let t = Telemetry {
             sources,
             signals,
@@ -491,7 +471,7 @@ impl Telemetry {
 
     /// The signal counter of one action.
     pub fn signal(&self, a: Action) -> &Counter {
-        &self.signals[SIGNAL_ACTIONS.iter().position(|x| *x == a).unwrap_or(0)]
+        &self.signals[a.index()]
     }
 
     /// Registers the per-rule hit counters of a newly loaded rule set:
