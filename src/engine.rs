@@ -11,16 +11,17 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::clock::Clock;
 use crate::decide::signal::signal_id;
 use crate::decide::{
-    Action, Applied, CountryPolicy, Evidence, LadderInput, Overrides, RuleActivity, RuleEvidence,
-    Signal,
+    Account, AccountDecision, Action, Applied, CountryPolicy, Evidence, LadderInput, Overrides,
+    RuleActivity, RuleEvidence, Signal,
 };
 use crate::event::{Direction, Event, MessageKind, Sender};
 use crate::features::{extract, ExtractInput, FeatureVector};
 use crate::limits::{EventTimeError, EventTimeLimits};
 use crate::rules::RuleSet;
-use crate::state::{
-    key_of, AccountEntry, CapEvictions, ScanFacts, StateLimits, StateStore, StoreStats,
-};
+use crate::state::{key_of, CapEvictions, ScanFacts, StateLimits, StateStore, StoreStats};
+
+/// The engine's state store: behaviour plus each account's decision state.
+pub type Store = StateStore<AccountDecision>;
 
 /// Engine settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +192,7 @@ impl EngineContext {
 /// partition, all over one context.
 pub struct Engine {
     ctx: Arc<EngineContext>,
-    store: StateStore,
+    store: Store,
     counters: EngineCounters,
     watermark_ms: AtomicI64,
     next_sweep_ms: AtomicI64,
@@ -211,14 +212,14 @@ impl Engine {
     /// An empty shard over a shared context.
     pub fn with_context(ctx: Arc<EngineContext>) -> Self {
         let limits = ctx.config.limits;
-        Engine::from_parts(ctx, StateStore::new(limits), i64::MIN, i64::MIN)
+        Engine::from_parts(ctx, Store::new(limits), i64::MIN, i64::MIN)
     }
 
     /// A shard over a shared context with state restored from a snapshot:
     /// the store, the event-time watermark and the next sweep time.
     pub fn from_parts(
         ctx: Arc<EngineContext>,
-        store: StateStore,
+        store: Store,
         watermark_ms: i64,
         next_sweep_ms: i64,
     ) -> Self {
@@ -234,7 +235,7 @@ impl Engine {
     }
 
     /// What a snapshot needs: the store, the watermark and the next sweep time.
-    pub fn parts(&self) -> (&StateStore, i64, i64) {
+    pub fn parts(&self) -> (&Store, i64, i64) {
         (
             &self.store,
             self.watermark_ms.load(Ordering::Relaxed),
@@ -273,7 +274,7 @@ impl Engine {
     }
 
     /// The state store (read access for reports and admin).
-    pub fn store(&self) -> &StateStore {
+    pub fn store(&self) -> &Store {
         &self.store
     }
 
@@ -370,15 +371,16 @@ impl Engine {
                     &mut scratch.features,
                 );
                 rules.evaluate(scratch.features.values(), &mut scratch.fired);
-                acct.activity
+                acct.slot
+                    .activity
                     .record(&rules, &scratch.fired, scratch.features.values(), at_ms);
-                let score = acct.activity.score(&rules);
+                let score = acct.slot.activity.score(&rules);
                 let sessions = totals.sessions_day();
                 let users = totals.users_day_rounded();
                 let country = acct.behaviour.main_country();
                 let outbound = e.direction == Direction::Outbound;
                 if outbound && e.sender == Sender::MetaBusinessAgent {
-                    acct.policy.saw_business_agent(e.timestamp_ms);
+                    acct.slot.policy.saw_business_agent(e.timestamp_ms);
                 }
                 let applied = applied_policy(&policy, acct, at_ms);
                 let input = LadderInput {
@@ -389,12 +391,12 @@ impl Engine {
                     override_mode: override_in_force.map(|o| o.mode),
                     policy: applied.outcome,
                 };
-                let step = acct.decision.step(rules.decision(), &input);
+                let step = acct.slot.decision.step(rules.decision(), &input);
                 if outbound
                     && e.kind != MessageKind::Template
-                    && acct.decision.action() == Action::Charge
+                    && acct.slot.decision.action() == Action::Charge
                 {
-                    acct.policy.charge(e.timestamp_ms);
+                    acct.slot.policy.charge(e.timestamp_ms);
                     scratch.charged = true;
                 }
                 let Some(t) = step else {
@@ -405,7 +407,7 @@ impl Engine {
                     None => t.reason.to_string(),
                 };
                 let evidence = Evidence {
-                    rules: rule_evidence(&acct.activity, &rules),
+                    rules: rule_evidence(&acct.slot.activity, &rules),
                     conversations: sessions,
                     users,
                     events: totals.events_hour(),
@@ -478,7 +480,7 @@ impl Engine {
     }
 
     /// A copy of one account's state, if tracked.
-    pub fn account(&self, tenant_id: &str, account_id: &str) -> Option<AccountEntry> {
+    pub fn account(&self, tenant_id: &str, account_id: &str) -> Option<Account> {
         self.store.account(key_of(tenant_id, account_id))
     }
 }
@@ -486,8 +488,8 @@ impl Engine {
 /// The policy outcome in force for `acct` at `at_ms`: Meta's Business
 /// Agent rule when the account used it lately, else the outcome of the
 /// account's main market on that day.
-pub fn applied_policy(policy: &CountryPolicy, acct: &AccountEntry, at_ms: i64) -> Applied {
-    if acct.policy.uses_business_agent(at_ms) {
+pub fn applied_policy(policy: &CountryPolicy, acct: &Account, at_ms: i64) -> Applied {
+    if acct.slot.policy.uses_business_agent(at_ms) {
         Applied::BUSINESS_AGENT
     } else {
         policy.at(acct.behaviour.main_country(), at_ms)

@@ -39,6 +39,7 @@ use std::sync::Arc;
 use serde::de::{Deserialize, DeserializeSeed};
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::decide::AccountDecision;
 use crate::engine::{Engine, EngineContext};
 use crate::state::StoreSeed;
 
@@ -186,9 +187,9 @@ pub fn read_shard_with_extra(
     let next_sweep_ms = i64::deserialize(&mut de)?;
     let limits = ctx.config().limits;
     let store = if version == 2 {
-        StoreSeed::format_2(limits).deserialize(&mut de)?
+        StoreSeed::<AccountDecision>::format_2(limits).deserialize(&mut de)?
     } else {
-        StoreSeed(limits).deserialize(&mut de)?
+        StoreSeed::<AccountDecision>::new(limits).deserialize(&mut de)?
     };
     let extra = Vec::<u8>::deserialize(&mut de)?;
     let rest = de.finalize()?;
@@ -399,8 +400,8 @@ mod tests {
             // The decision state equals the one the original shard reached.
             let orig = a.account("t", &id).expect("original account");
             assert_eq!(
-                (got.decision, got.activity),
-                (orig.decision, orig.activity),
+                (got.slot.decision, got.slot.activity),
+                (orig.slot.decision, orig.slot.activity),
                 "{id}"
             );
         }

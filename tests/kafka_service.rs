@@ -256,7 +256,11 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
                 .await
                 .expect("tracked after restart")
                 .into_inner();
-            assert_eq!(got.signals, want.decision.signals(), "{account}: signals");
+            assert_eq!(
+                got.signals,
+                want.slot.decision.signals(),
+                "{account}: signals"
+            );
             assert_eq!(
                 got.last_event_ms,
                 want.behaviour.last_ms(),
@@ -264,7 +268,7 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
             );
             assert_eq!(
                 got.action,
-                pb::Action::from(want.decision.action()) as i32,
+                pb::Action::from(want.slot.decision.action()) as i32,
                 "{account}: action"
             );
             let mut want_b = want.behaviour.clone();

@@ -165,8 +165,8 @@ fn metas_business_agent_is_never_judged_an_ai_provider() {
     assert_eq!(agent, vec![], "Meta's Business Agent got an action");
     // The evidence is still recorded: the ladder reached a level, no action.
     let acct = r.engine().account("bsp-test", "acc").expect("tracked");
-    assert!(acct.decision.level() >= satpam::decide::Level::Throttle);
-    assert_eq!(acct.decision.action(), Action::None);
+    assert!(acct.slot.decision.level() >= satpam::decide::Level::Throttle);
+    assert_eq!(acct.slot.decision.action(), Action::None);
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn the_charge_ledger_counts_non_template_outbound_after_the_charge() {
         .count() as u64;
     assert!(want > 0);
     let acct = r.engine().account("bsp-test", "acc").expect("tracked");
-    let ledger = acct.policy.charges().expect("a ledger");
+    let ledger = acct.slot.policy.charges().expect("a ledger");
     assert_eq!(ledger.total(), want);
     assert_eq!(
         ledger

@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use common::{traffic, Script, T0};
 use satpam::clock::{Clock, ManualClock};
+use satpam::decide::Account;
 use satpam::decide::CountryPolicy;
 use satpam::engine::Outcome;
 use satpam::snapshot::{self, HEADER_LEN};
-use satpam::state::{key_of, AccountEntry, StateLimits};
+use satpam::state::{key_of, StateLimits};
 use satpam::{Engine, EngineConfig, EngineContext, Event, RuleSet};
 use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
 
@@ -213,15 +214,15 @@ type AccountView = (
     satpam::decide::RuleActivity,
 );
 
-fn account_view(e: &AccountEntry) -> AccountView {
+fn account_view(e: &Account) -> AccountView {
     let last = e.behaviour.last_ms();
     let t = e.behaviour.clone().totals(last);
     (
         format!("{}/{}", e.tenant_id, e.account_id),
         last,
         [t.events_hour(), t.users_day_rounded(), t.sessions_day()],
-        e.decision,
-        e.activity.clone(),
+        e.slot.decision,
+        e.slot.activity.clone(),
     )
 }
 

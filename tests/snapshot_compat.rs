@@ -79,8 +79,8 @@ fn account_facts(engine: &Engine, account: &str) -> (i64, u64, u64, Action, u32)
         last,
         t.events_hour(),
         t.users_day_rounded(),
-        a.decision.action(),
-        a.decision.signals(),
+        a.slot.decision.action(),
+        a.slot.decision.signals(),
     )
 }
 
@@ -104,7 +104,7 @@ fn the_v2_fixture_restores_with_its_accounts_counts_and_actions() {
     let engine = check_fixture(2);
     assert_eq!(engine.store().tenant_counts("bsp-test"), (0, 2));
     let ai = engine.account("bsp-test", "fx-ai").expect("account");
-    assert_eq!(ai.policy, satpam::decide::PolicyState::default());
+    assert_eq!(ai.slot.policy, satpam::decide::PolicyState::default());
 }
 
 /// Format 3: conversations count toward their tenant's cap.

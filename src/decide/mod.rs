@@ -2,6 +2,7 @@
 //! minimum evidence, hysteresis, cooldown, country policy and overrides;
 //! and the signal that explains each decision.
 
+pub mod account;
 pub mod activity;
 pub mod charge;
 pub mod ladder;
@@ -12,6 +13,7 @@ pub mod signal;
 use serde::{Deserialize, Serialize};
 
 pub use crate::rules::{DecisionConfig, MinEvidence};
+pub use account::{Account, AccountDecision};
 pub use activity::{ActiveRule, RuleActivity};
 pub use charge::{ChargeLedger, PolicyState};
 pub use ladder::{DecisionState, LadderInput, Level, Transition};

@@ -68,7 +68,7 @@ pub fn evaluate(
                 PolicyOutcome::Allow | PolicyOutcome::FlagOnly
             )
         {
-            card.exempt(&a.account_id, a.decision.level() >= Level::Throttle);
+            card.exempt(&a.account_id, a.slot.decision.level() >= Level::Throttle);
         }
     });
     let mut strongest: Vec<Signal> = strongest.into_values().collect();

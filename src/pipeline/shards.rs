@@ -9,8 +9,9 @@ use std::sync::{Arc, RwLock};
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::decide::Account;
 use crate::engine::EngineContext;
-use crate::state::{AccountEntry, StoreStats};
+use crate::state::StoreStats;
 use crate::Engine;
 
 /// Which shard: a Kafka partition or a gRPC hash shard.
@@ -118,18 +119,14 @@ impl Shards {
     }
 
     /// Finds an account in whichever shard holds it.
-    pub fn find_account(
-        &self,
-        tenant_id: &str,
-        account_id: &str,
-    ) -> Option<(ShardId, AccountEntry)> {
+    pub fn find_account(&self, tenant_id: &str, account_id: &str) -> Option<(ShardId, Account)> {
         self.all()
             .into_iter()
             .find_map(|(id, e)| e.account(tenant_id, account_id).map(|a| (id, a)))
     }
 
     /// Calls `f` for every tracked account of every shard.
-    pub fn for_each_account(&self, mut f: impl FnMut(ShardId, &AccountEntry)) {
+    pub fn for_each_account(&self, mut f: impl FnMut(ShardId, &Account)) {
         for (id, e) in self.all() {
             e.store().for_each_account(|a| f(id, a));
         }

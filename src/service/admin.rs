@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use crate::decide::policy::format_date;
+use crate::decide::Account;
 use crate::decide::CountryPolicy;
 use crate::decide::{Action, Evidence, Override, OverrideMode};
 use crate::engine::applied_policy;
@@ -18,7 +19,7 @@ use crate::pipeline::shards::Shards;
 use crate::rules::RuleSet;
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
-use crate::state::{AccountEntry, ScanFacts};
+use crate::state::ScanFacts;
 
 /// The Admin service.
 pub struct AdminService {
@@ -107,7 +108,7 @@ fn required<'a>(field: &str, v: &'a str) -> Result<&'a str, Status> {
 
 /// The account's window features at its last event: the `account.*` part
 /// of the catalog, computed from its counters (no event or text needed).
-fn account_features(entry: &mut AccountEntry, rules: &RuleSet) -> Vec<pb::FeatureValue> {
+fn account_features(entry: &mut Account, rules: &RuleSet) -> Vec<pb::FeatureValue> {
     let at_ms = entry.behaviour.last_ms();
     let totals = entry.behaviour.totals(at_ms);
     let probe = Event {
@@ -185,7 +186,7 @@ impl pb::admin_server::Admin for AdminService {
         let at_ms = entry.behaviour.last_ms();
         let totals = entry.behaviour.totals(at_ms);
         let evidence = Evidence {
-            rules: rule_evidence(&entry.activity, &rules),
+            rules: rule_evidence(&entry.slot.activity, &rules),
             conversations: totals.sessions_day(),
             users: totals.users_day_rounded(),
             events: totals.events_hour(),
@@ -198,12 +199,12 @@ impl pb::admin_server::Admin for AdminService {
         let state = pb::AccountState {
             tenant_id: tenant.to_string(),
             account_id: account.to_string(),
-            action: pb::Action::from(entry.decision.action()) as i32,
-            score: entry.activity.score(&rules),
+            action: pb::Action::from(entry.slot.decision.action()) as i32,
+            score: entry.slot.activity.score(&rules),
             evidence: Some(crate::convert::signal::evidence_to_pb(&evidence)),
             features: account_features(&mut entry, &rules),
             last_event_ms: at_ms,
-            signals: entry.decision.signals(),
+            signals: entry.slot.decision.signals(),
             r#override: overrides.get(tenant, account, now_ms).map(override_to_pb),
             main_country: entry
                 .behaviour
@@ -220,6 +221,7 @@ impl pb::admin_server::Admin for AdminService {
                     .map_or_else(|| "business agent".to_string(), |e| e.scope.to_string()),
             }),
             charges: entry
+                .slot
                 .policy
                 .charges()
                 .map(|l| {
@@ -238,7 +240,7 @@ impl pb::admin_server::Admin for AdminService {
                         .collect()
                 })
                 .unwrap_or_default(),
-            charged_messages_total: entry.policy.charges().map_or(0, |l| l.total()),
+            charged_messages_total: entry.slot.policy.charges().map_or(0, |l| l.total()),
         };
         Ok(Response::new(state))
     }
@@ -256,7 +258,7 @@ impl pb::admin_server::Admin for AdminService {
         let rules = self.shards.context().rules();
         let mut out = Vec::new();
         self.shards.for_each_account(|_, a| {
-            let action = a.decision.action();
+            let action = a.slot.decision.action();
             if action == Action::None {
                 return;
             }
@@ -270,7 +272,7 @@ impl pb::admin_server::Admin for AdminService {
                 tenant_id: a.tenant_id.to_string(),
                 account_id: a.account_id.to_string(),
                 action: wire,
-                score: a.activity.score(&rules),
+                score: a.slot.activity.score(&rules),
                 last_event_ms: a.behaviour.last_ms(),
             });
         });

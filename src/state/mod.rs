@@ -4,11 +4,13 @@
 pub mod account;
 pub mod conversation;
 pub mod sketch;
+pub mod slot;
 pub mod store;
 pub mod window;
 
 pub use account::{AccountBehaviour, AccountTotals, ScanFacts};
 pub use conversation::{ConversationState, ConversationUpdate, ConversationView};
+pub use slot::AccountSlot;
 pub use store::{
     key_of, tenant_tag, AccountEntry, CapEvictions, StateLimits, StateStore, StoreSeed, StoreStats,
 };

@@ -21,7 +21,7 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
 
 use super::account::AccountBehaviour;
 use super::conversation::{ConversationState, ConversationStateV2};
-use crate::decide::{DecisionState, PolicyState, RuleActivity};
+use super::slot::AccountSlot;
 
 /// A hasher for keys that are already uniform hashes: takes the low 64 bits.
 #[derive(Default)]
@@ -69,66 +69,59 @@ pub fn key_of(tenant: &str, id: &str) -> u128 {
     h.digest128()
 }
 
-/// Everything kept about one account.
+/// Everything kept about one account: its behaviour, and the later stage's
+/// slot `S` (the decision state; see [`AccountSlot`]). The slot is written
+/// inline after the behaviour, so a slot struct of fields writes the same
+/// bytes as those fields would directly.
 #[derive(Clone, Serialize, Deserialize)]
-pub struct AccountEntry {
+#[serde(bound(serialize = "S: Serialize", deserialize = "S: DeserializeOwned"))]
+pub struct AccountEntry<S> {
     /// The tenant that owns the account.
     pub tenant_id: Box<str>,
     /// The account (business phone number id).
     pub account_id: Box<str>,
     /// Windowed behaviour counters.
     pub behaviour: AccountBehaviour,
-    /// Rules that fired recently and what they saw.
-    pub activity: RuleActivity,
-    /// The action ladder's state.
-    pub decision: DecisionState,
-    /// What the country policy remembers: Business Agent use, charges.
-    pub policy: PolicyState,
+    /// The decision stage's state of the account.
+    pub slot: S,
 }
 
-/// An account entry as snapshot format 2 wrote it (before [`PolicyState`]).
+/// An account entry as snapshot format 2 wrote it (its slot in the slot's
+/// format 2).
 #[derive(Deserialize)]
-struct AccountEntryV2 {
+#[serde(bound(deserialize = "S: AccountSlot"))]
+struct AccountEntryV2<S: AccountSlot> {
     tenant_id: Box<str>,
     account_id: Box<str>,
     behaviour: AccountBehaviour,
-    activity: RuleActivity,
-    decision: DecisionState,
+    slot: S::Format2,
 }
 
-impl From<AccountEntryV2> for AccountEntry {
-    fn from(v: AccountEntryV2) -> Self {
+impl<S: AccountSlot> From<AccountEntryV2<S>> for AccountEntry<S> {
+    fn from(v: AccountEntryV2<S>) -> Self {
         AccountEntry {
             tenant_id: v.tenant_id,
             account_id: v.account_id,
             behaviour: v.behaviour,
-            activity: v.activity,
-            decision: v.decision,
-            policy: PolicyState::default(),
+            slot: v.slot.into(),
         }
     }
 }
 
-impl AccountEntry {
+impl<S: AccountSlot> AccountEntry<S> {
     /// A fresh entry.
     pub fn new(tenant_id: &str, account_id: &str) -> Self {
         AccountEntry {
             tenant_id: tenant_id.into(),
             account_id: account_id.into(),
             behaviour: AccountBehaviour::default(),
-            activity: RuleActivity::default(),
-            decision: DecisionState::default(),
-            policy: PolicyState::default(),
+            slot: S::default(),
         }
     }
 
     /// Bytes this entry holds, inline and on the heap.
     pub fn bytes(&self) -> usize {
-        size_of::<Self>()
-            + self.tenant_id.len()
-            + self.account_id.len()
-            + self.activity.heap_bytes()
-            + self.policy.heap_bytes()
+        size_of::<Self>() + self.tenant_id.len() + self.account_id.len() + self.slot.heap_bytes()
     }
 }
 
@@ -206,10 +199,11 @@ pub struct StoreStats {
     pub account_bytes: usize,
 }
 
-/// Per-conversation and per-account state, safe to share between threads.
-pub struct StateStore {
+/// Per-conversation and per-account state, safe to share between threads;
+/// each account carries a slot `S` of the decision stage.
+pub struct StateStore<S> {
     conversations: Map<ConversationState>,
-    accounts: Map<AccountEntry>,
+    accounts: Map<AccountEntry<S>>,
     limits: StateLimits,
     /// Entries per tenant (by [`tenant_tag`]), for the caps.
     tenants: DashMap<u64, TenantCount>,
@@ -220,7 +214,7 @@ pub struct StateStore {
 /// bookkeeping (hashbrown control byte, rounded up).
 const SLOT_OVERHEAD: usize = size_of::<u128>() + 8;
 
-impl StateStore {
+impl<S: AccountSlot> StateStore<S> {
     /// An empty store.
     pub fn new(limits: StateLimits) -> Self {
         StateStore::from_maps(Map::default(), Map::default(), limits)
@@ -228,7 +222,7 @@ impl StateStore {
 
     fn from_maps(
         conversations: Map<ConversationState>,
-        accounts: Map<AccountEntry>,
+        accounts: Map<AccountEntry<S>>,
         limits: StateLimits,
     ) -> Self {
         let tenants: DashMap<u64, TenantCount> = DashMap::new();
@@ -292,7 +286,7 @@ impl StateStore {
         key: u128,
         tenant_id: &str,
         account_id: &str,
-        f: impl FnOnce(&mut AccountEntry) -> R,
+        f: impl FnOnce(&mut AccountEntry<S>) -> R,
     ) -> R {
         let mut created = false;
         let r = {
@@ -365,7 +359,7 @@ impl StateStore {
                 .accounts
                 .iter()
                 .filter(|e| *e.key() != keep && tenant_tag(&e.tenant_id) == tag)
-                .map(|e| (e.decision.in_force(), e.behaviour.last_ms(), *e.key()))
+                .map(|e| (e.slot.in_force(), e.behaviour.last_ms(), *e.key()))
                 .collect(),
         };
         // The tenant has victims.len() + 1 entries; keep `target` of them.
@@ -412,12 +406,12 @@ impl StateStore {
     }
 
     /// A copy of the account `key`, if tracked.
-    pub fn account(&self, key: u128) -> Option<AccountEntry> {
+    pub fn account(&self, key: u128) -> Option<AccountEntry<S>> {
         self.accounts.get(&key).map(|e| e.value().clone())
     }
 
     /// Calls `f` for every tracked account (order unspecified).
-    pub fn for_each_account(&self, mut f: impl FnMut(&AccountEntry)) {
+    pub fn for_each_account(&self, mut f: impl FnMut(&AccountEntry<S>)) {
         for e in self.accounts.iter() {
             f(e.value());
         }
@@ -444,7 +438,7 @@ impl StateStore {
         }
         self.accounts.retain(|_, a| {
             let idle = now_ms.saturating_sub(a.behaviour.last_ms());
-            let limit = if a.decision.in_force() {
+            let limit = if a.slot.in_force() {
                 l.actioned_account_idle_ms
             } else {
                 l.account_idle_ms
@@ -481,7 +475,7 @@ impl StateStore {
 /// accounts, each sorted by key so that the same state always gives the
 /// same bytes. Each map is read-locked shard by shard while it is written:
 /// pause the writers for a consistent cut.
-impl Serialize for StateStore {
+impl<Slot: AccountSlot> Serialize for StateStore<Slot> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut t = s.serialize_tuple(2)?;
         t.serialize_element(&SortedEntries(&self.conversations))?;
@@ -506,23 +500,27 @@ impl<V: Serialize> Serialize for SortedEntries<'_, V> {
 }
 
 /// Reads a [`StateStore`] written by its `Serialize` impl, with these limits.
-/// `StoreSeed(limits)` reads the current format; [`StoreSeed::format_2`]
-/// reads snapshot format 2, whose accounts had no policy state.
-#[derive(Debug, Clone, Copy)]
-pub struct StoreSeed(pub StateLimits);
+/// [`StoreSeed::new`] reads the current format; [`StoreSeed::format_2`]
+/// reads snapshot format 2 (conversations without a tenant, slots in their
+/// format 2), migrated to today's on read.
+pub struct StoreSeed<S>(StateLimits, PhantomData<S>);
 
 /// Reads a store of snapshot format 2 (see [`StoreSeed`]).
-#[derive(Debug, Clone, Copy)]
-pub struct StoreSeedV2(pub StateLimits);
+pub struct StoreSeedV2<S>(StateLimits, PhantomData<S>);
 
-impl StoreSeed {
+impl<S: AccountSlot> StoreSeed<S> {
+    /// A seed for the current format.
+    pub fn new(limits: StateLimits) -> Self {
+        StoreSeed(limits, PhantomData)
+    }
+
     /// A seed for snapshot format 2, migrated to today's state on read.
-    pub fn format_2(limits: StateLimits) -> StoreSeedV2 {
-        StoreSeedV2(limits)
+    pub fn format_2(limits: StateLimits) -> StoreSeedV2<S> {
+        StoreSeedV2(limits, PhantomData)
     }
 }
 
-struct StoreVisitor<C, A>(StateLimits, PhantomData<(C, A)>);
+struct StoreVisitor<C, A, S>(StateLimits, PhantomData<(C, A, S)>);
 
 /// A conversation type of some snapshot format, and how a map of them
 /// becomes today's (no copy for today's own).
@@ -544,28 +542,30 @@ impl StoredConversation for ConversationStateV2 {
 
 /// An account type of some snapshot format, and how a map of them becomes
 /// today's (no copy for today's own).
-trait StoredAccount: DeserializeOwned {
-    fn into_current(m: Map<Self>) -> Map<AccountEntry>;
+trait StoredAccount<S>: DeserializeOwned {
+    fn into_current(m: Map<Self>) -> Map<AccountEntry<S>>;
 }
 
-impl StoredAccount for AccountEntry {
-    fn into_current(m: Map<Self>) -> Map<AccountEntry> {
+impl<S: AccountSlot> StoredAccount<S> for AccountEntry<S> {
+    fn into_current(m: Map<Self>) -> Map<AccountEntry<S>> {
         m
     }
 }
 
-impl StoredAccount for AccountEntryV2 {
-    fn into_current(m: Map<Self>) -> Map<AccountEntry> {
+impl<S: AccountSlot> StoredAccount<S> for AccountEntryV2<S> {
+    fn into_current(m: Map<Self>) -> Map<AccountEntry<S>> {
         m.into_iter().map(|(k, v)| (k, v.into())).collect()
     }
 }
 
-impl<'de, Conv: StoredConversation, Acct: StoredAccount> Visitor<'de> for StoreVisitor<Conv, Acct> {
-    type Value = StateStore;
+impl<'de, Conv: StoredConversation, Acct: StoredAccount<S>, S: AccountSlot> Visitor<'de>
+    for StoreVisitor<Conv, Acct, S>
+{
+    type Value = StateStore<S>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a state store: conversations, then accounts")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StateStore, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StateStore<S>, A::Error> {
         let conversations: Map<Conv> = seq
             .next_element_seed(MapSeed(PhantomData))?
             .ok_or_else(|| de::Error::invalid_length(0, &self))?;
@@ -580,24 +580,24 @@ impl<'de, Conv: StoredConversation, Acct: StoredAccount> Visitor<'de> for StoreV
     }
 }
 
-impl<'de> DeserializeSeed<'de> for StoreSeed {
-    type Value = StateStore;
+impl<'de, S: AccountSlot> DeserializeSeed<'de> for StoreSeed<S> {
+    type Value = StateStore<S>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore<S>, D::Error> {
         d.deserialize_tuple(
             2,
-            StoreVisitor::<ConversationState, AccountEntry>(self.0, PhantomData),
+            StoreVisitor::<ConversationState, AccountEntry<S>, S>(self.0, PhantomData),
         )
     }
 }
 
-impl<'de> DeserializeSeed<'de> for StoreSeedV2 {
-    type Value = StateStore;
+impl<'de, S: AccountSlot> DeserializeSeed<'de> for StoreSeedV2<S> {
+    type Value = StateStore<S>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore<S>, D::Error> {
         d.deserialize_tuple(
             2,
-            StoreVisitor::<ConversationStateV2, AccountEntryV2>(self.0, PhantomData),
+            StoreVisitor::<ConversationStateV2, AccountEntryV2<S>, S>(self.0, PhantomData),
         )
     }
 }
@@ -670,7 +670,7 @@ mod tests {
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         const CHUNKS: usize = 20;
         const PER_CHUNK: u128 = 1_000;
-        let store = StateStore::new(StateLimits::default());
+        let store = StateStore::<()>::new(StateLimits::default());
         let idle = StateLimits::default().conversation_idle_ms;
         let old = inbound_at(1_000);
         for k in 0..2_000u128 {
@@ -709,15 +709,15 @@ mod tests {
         assert_eq!(store.stats().conversations, CHUNKS * PER_CHUNK as usize);
     }
 
-    fn capped(conversations: usize, accounts: usize) -> StateStore {
-        StateStore::new(StateLimits {
+    fn capped(conversations: usize, accounts: usize) -> StateStore<()> {
+        StateStore::<()>::new(StateLimits {
             max_conversations_per_tenant: conversations,
             max_accounts_per_tenant: accounts,
             ..StateLimits::default()
         })
     }
 
-    fn touch(store: &StateStore, tenant: &str, id: u64, ts: i64) {
+    fn touch(store: &StateStore<()>, tenant: &str, id: u64, ts: i64) {
         let e = inbound_at(ts);
         store.with_conversation(key_of(tenant, &id.to_string()), tenant, |c| {
             c.observe(&e, id, 0)
@@ -771,7 +771,7 @@ mod tests {
         assert_eq!(store.tenant_counts("t1"), (5, 5));
         let bytes = postcard::to_stdvec(&store).expect("encode");
         let mut de = postcard::Deserializer::from_bytes(&bytes);
-        let back = StoreSeed(store.limits())
+        let back = StoreSeed::<()>::new(store.limits())
             .deserialize(&mut de)
             .expect("decode");
         assert_eq!(back.tenant_counts("t1"), (5, 5));
