@@ -42,7 +42,7 @@ fn main() -> anyhow::Result<()> {
                 if t["role"] != "user" {
                     continue;
                 }
-                let facts = rules.scan(
+                let facts = rules.matcher().scan(
                     t["text"].as_str().unwrap_or(""),
                     satpam::event::Direction::Inbound,
                 );

@@ -18,7 +18,8 @@ use crate::event::{Direction, Event, MessageKind, Sender};
 use crate::features::{extract, ExtractInput, FeatureVector};
 use crate::limits::{EventTimeError, EventTimeLimits};
 use crate::rules::RuleSet;
-use crate::state::{key_of, CapEvictions, ScanFacts, StateLimits, StateStore, StoreStats};
+use crate::scan::ScanFacts;
+use crate::state::{key_of, CapEvictions, StateLimits, StateStore, StoreStats};
 
 /// The engine's state store: behaviour plus each account's decision state.
 pub type Store = StateStore<AccountDecision>;
@@ -327,7 +328,7 @@ impl Engine {
         self.counters.events.fetch_add(1, Ordering::Relaxed);
         let rules = ctx.rules.load();
         let scan = if e.has_text() {
-            rules.scan(&e.text, e.direction)
+            rules.matcher().scan(&e.text, e.direction)
         } else {
             ScanFacts::default()
         };

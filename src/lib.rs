@@ -21,6 +21,7 @@ pub mod pb;
 pub mod pipeline;
 pub mod replay;
 pub mod rules;
+pub mod scan;
 pub mod service;
 pub mod sink;
 /// Snapshots of one engine shard: its state written to bytes and restored

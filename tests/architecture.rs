@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("wire types", &["pb"]),
     ("domain basics", &["clock", "event", "limits"]),
     ("input edge", &["convert", "io", "webhook"]),
+    ("scan", &["scan"]),
     ("state", &["state"]),
     ("features", &["features"]),
     ("rules", &["rules"]),

@@ -77,7 +77,8 @@ fn rule_local_pattern_sets_and_shadow_mode_compile() {
     assert!(r.rules()[0].shadow);
     assert_eq!(r.pattern_sets().len(), 1);
     assert_ne!(
-        r.scan("halo kak", satpam::event::Direction::Inbound)
+        r.matcher()
+            .scan("halo kak", satpam::event::Direction::Inbound)
             .pattern_hits,
         0
     );

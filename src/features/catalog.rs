@@ -100,7 +100,7 @@ pub const PATTERN_FEATURES_PER_SET: usize = 2;
 
 /// Total slots of a feature vector.
 pub const MAX_FEATURES: usize =
-    FIXED.len() + PATTERN_FEATURES_PER_SET * crate::state::account::MAX_PATTERN_SETS;
+    FIXED.len() + PATTERN_FEATURES_PER_SET * crate::scan::MAX_PATTERN_SETS;
 
 /// Slot of `msg.<set>` for pattern set `i`.
 pub fn pattern_msg_slot(i: usize) -> usize {

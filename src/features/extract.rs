@@ -2,8 +2,9 @@
 
 use super::catalog::{pattern_msg_slot, pattern_share_slot, F, MAX_FEATURES};
 use crate::event::{Direction, Event, MessageKind, Sender};
+use crate::scan::ScanFacts;
 use crate::state::account::{hour, IN_LEN_BOUNDS, LATENCY_BOUNDS_MS, OUT_LEN_BOUNDS};
-use crate::state::{AccountTotals, ConversationUpdate, ConversationView, ScanFacts};
+use crate::state::{AccountTotals, ConversationUpdate, ConversationView};
 
 /// Which side of the conversation a pattern set is counted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

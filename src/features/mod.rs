@@ -3,7 +3,6 @@
 
 pub mod catalog;
 pub mod extract;
-pub mod text;
 
 pub use catalog::{Catalog, FeatureDef, FeatureKind, F, FIXED, MAX_FEATURES};
 pub use extract::{extract, ExtractInput, FeatureVector, Side};

@@ -12,12 +12,12 @@ use super::decision::{DecisionConfig, MinEvidence};
 use super::error::{Diagnostic, RuleError};
 use super::limits;
 use super::locate::Locator;
-use super::patterns::{normalise_term, PatternMatcher, TermGroup};
 use super::spec::{ModeSpec, PatternSetSpec, RuleFileSpec, SideSpec};
 use super::{CompiledRule, RuleSet};
 use crate::event::Direction;
 use crate::features::{Catalog, Side};
-use crate::state::account::MAX_PATTERN_SETS;
+use crate::scan::matcher::{normalise_term, PatternMatcher, TermGroup};
+use crate::scan::MAX_PATTERN_SETS;
 
 /// Topics a rule set may declare (one bit each in a 64-bit mask).
 pub const MAX_TOPICS: usize = 64;

@@ -16,8 +16,9 @@ pub const MAX_REGEX_BYTES: usize = 4_096;
 /// Largest compiled `confirm` regex and its lazy DFA cache, bytes
 /// (`regex::RegexBuilder::size_limit` and `dfa_size_limit`).
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
-/// Largest pattern automaton (Aho-Corasick DFA) of one side, bytes.
-pub const MAX_AUTOMATON_BYTES: usize = 64 << 20;
+/// Largest pattern automaton (Aho-Corasick DFA) of one side, bytes (the
+/// matcher's own bound, in the scan stage).
+pub use crate::scan::matcher::MAX_AUTOMATON_BYTES;
 /// Longest `when` condition, bytes.
 pub const MAX_CONDITION_BYTES: usize = 4_096;
 /// Deepest nesting of a `when` condition: brackets and `? :` in its text,

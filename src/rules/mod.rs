@@ -8,7 +8,6 @@ pub mod error;
 pub mod expr;
 pub mod limits;
 pub mod locate;
-pub mod patterns;
 pub mod program;
 pub mod spec;
 
@@ -18,10 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use decision::{DecisionConfig, MinEvidence};
 pub use error::{Diagnostic, RuleError};
 pub use expr::{BoolExpr, NumExpr};
-pub use patterns::PatternMatcher;
 
 use crate::features::{Catalog, Side};
-use crate::state::ScanFacts;
+use crate::scan::PatternMatcher;
 
 /// One compiled rule.
 #[derive(Debug, Clone)]
@@ -146,10 +144,10 @@ impl RuleSet {
         &self.decision
     }
 
-    /// Scans a text sent in `direction` once: the pattern sets of that
-    /// side and, for inbound texts, the topics.
-    pub fn scan(&self, text: &str, direction: crate::event::Direction) -> ScanFacts {
-        self.matcher.scan(text, direction)
+    /// The text matcher compiled from the pattern sets and topics: the
+    /// scan stage runs it (`matcher().scan(text, direction)`) before state.
+    pub fn matcher(&self) -> &PatternMatcher {
+        &self.matcher
     }
 
     /// Number of distinct terms in the automaton.

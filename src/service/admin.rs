@@ -17,9 +17,9 @@ use crate::features::{extract, ExtractInput, FeatureVector};
 use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::rules::RuleSet;
+use crate::scan::ScanFacts;
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
-use crate::state::ScanFacts;
 
 /// The Admin service.
 pub struct AdminService {

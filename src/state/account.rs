@@ -11,6 +11,7 @@ use super::conversation::ConversationUpdate;
 use super::sketch;
 use super::window::Ring;
 use crate::event::{Country, Direction, Event, MessageKind, Sender, TemplateCategory};
+use crate::scan::{ScanFacts, MAX_PATTERN_SETS};
 
 /// Bucket width of the 1-minute rate window.
 pub const MINUTE_BUCKET_MS: i64 = 10_000;
@@ -18,8 +19,6 @@ pub const MINUTE_BUCKET_MS: i64 = 10_000;
 pub const HOUR_BUCKET_MS: i64 = 10 * 60_000;
 /// Bucket width of the 24-hour window.
 pub const DAY_BUCKET_MS: i64 = 3 * 3_600_000;
-/// Pattern sets whose hits an account can count (a rule set may declare no more).
-pub const MAX_PATTERN_SETS: usize = 8;
 
 /// Upper bounds (ms) of the reply-latency histogram buckets; one more bucket above.
 pub const LATENCY_BOUNDS_MS: [u32; 6] = [2_000, 5_000, 10_000, 30_000, 60_000, 300_000];
@@ -80,10 +79,10 @@ pub mod hour {
     pub const NEW_CONV: usize = 41;
     /// Scanned inbound texts that raised at least one topic.
     pub const TOPICAL_IN: usize = 42;
-    /// First of [`super::MAX_PATTERN_SETS`] pattern-set hit counters.
+    /// First of [`crate::scan::MAX_PATTERN_SETS`] pattern-set hit counters.
     pub const PATTERN: usize = 43;
     /// Number of counters.
-    pub const COUNT: usize = PATTERN + super::MAX_PATTERN_SETS;
+    pub const COUNT: usize = PATTERN + crate::scan::MAX_PATTERN_SETS;
 }
 
 /// Counter indexes of the 24-hour window.
@@ -104,19 +103,6 @@ pub mod day {
     pub const TEMPLATE: usize = 6;
     /// Number of counters.
     pub const COUNT: usize = 7;
-}
-
-/// What the text scan found in one message (no text, only derived facts).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ScanFacts {
-    /// The text was present and scanned.
-    pub scanned: bool,
-    /// Bit i set: pattern set i matched.
-    pub pattern_hits: u32,
-    /// Bit i set: topic i was raised.
-    pub topics: u64,
-    /// The text has list, heading or code structure.
-    pub structured: bool,
 }
 
 /// Behaviour counters of one account.

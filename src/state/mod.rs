@@ -8,7 +8,7 @@ pub mod slot;
 pub mod store;
 pub mod window;
 
-pub use account::{AccountBehaviour, AccountTotals, ScanFacts};
+pub use account::{AccountBehaviour, AccountTotals};
 pub use conversation::{ConversationState, ConversationUpdate, ConversationView};
 pub use slot::AccountSlot;
 pub use store::{

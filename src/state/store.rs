@@ -725,7 +725,7 @@ mod tests {
         store.with_account(key_of(tenant, &id.to_string()), tenant, "a", |a| {
             let none = super::super::conversation::ConversationUpdate::default();
             a.behaviour
-                .observe(&e, &none, &super::super::account::ScanFacts::default(), id)
+                .observe(&e, &none, &crate::scan::ScanFacts::default(), id)
         });
     }
 

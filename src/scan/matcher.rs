@@ -11,9 +11,13 @@ use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind, StartKind};
 use regex::Regex;
 
+use super::structure::is_structured;
+use super::ScanFacts;
 use crate::event::Direction;
-use crate::features::text::is_structured;
-use crate::state::ScanFacts;
+
+/// Largest pattern automaton (Aho-Corasick DFA) of one side, bytes: a rule
+/// file whose terms need more is refused.
+pub const MAX_AUTOMATON_BYTES: usize = 64 << 20;
 
 /// What a term feeds when it matches, as masks.
 #[derive(Debug, Clone, Copy, Default)]
@@ -158,10 +162,10 @@ impl SideMatcher {
             .build(&patterns)
             .map_err(|e| format!("pattern automaton: {e}"))?;
         let bytes = dfa.memory_usage();
-        if bytes > super::limits::MAX_AUTOMATON_BYTES {
+        if bytes > MAX_AUTOMATON_BYTES {
             return Err(format!(
                 "pattern automaton ({direction:?} side) is {bytes} bytes; at most {} are accepted",
-                super::limits::MAX_AUTOMATON_BYTES
+                MAX_AUTOMATON_BYTES
             ));
         }
         let max_term_len = patterns.iter().map(String::len).max().unwrap_or(0);
