@@ -12,6 +12,7 @@ mod config;
 mod generate;
 mod market;
 mod output;
+mod params;
 #[cfg(test)]
 mod tests;
 mod texts;
