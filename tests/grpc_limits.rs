@@ -12,7 +12,11 @@ use satpam::pb::v1 as pb;
 use satpam::service::{self, Config, RunningService};
 use tokio_stream::StreamExt;
 
-async fn start(dir: &std::path::Path, max_message_bytes: usize, max_batch: usize) -> RunningService {
+async fn start(
+    dir: &std::path::Path,
+    max_message_bytes: usize,
+    max_batch: usize,
+) -> RunningService {
     let toml = format!(
         "[grpc]\nlisten = \"127.0.0.1:0\"\nmax_message_bytes = {max_message_bytes}\n\
          max_batch = {max_batch}\n[metrics]\nlisten = \"127.0.0.1:0\"\n[sinks]\njsonl = {jsonl:?}\n",

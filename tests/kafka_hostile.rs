@@ -15,7 +15,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::kafka::{create_topics, produce, produce_raw, producer, read_topic, signals, unique, Serve};
+use common::kafka::{
+    create_topics, produce, produce_raw, producer, read_topic, signals, unique, Serve,
+};
 use common::{traffic, Script};
 use satpam::clock::ManualClock;
 use satpam::decide::CountryPolicy;
@@ -27,7 +29,13 @@ use tokio_stream::StreamExt;
 /// An assistant and a support bot of `tag`, 25 users each over 2 h, by time.
 fn violating_and_legit(tag: &str) -> Vec<pb::MessageEvent> {
     let mut events = traffic(Script::Assistant, &format!("{tag}-ai"), 25, 120, true);
-    events.extend(traffic(Script::SupportBot, &format!("{tag}-shop"), 25, 120, true));
+    events.extend(traffic(
+        Script::SupportBot,
+        &format!("{tag}-shop"),
+        25,
+        120,
+        true,
+    ));
     events.sort_by_key(|e| e.timestamp_ms);
     events
 }
@@ -52,7 +60,9 @@ fn expected_signal_ids(events: &[pb::MessageEvent]) -> BTreeSet<String> {
 /// Reads the signals topic until it holds `expected.len()` records and
 /// checks that they are exactly `expected`, none twice.
 fn assert_signals(topic: &str, expected: &BTreeSet<String>) {
-    let records = read_topic(topic, Duration::from_secs(60), |r| r.len() >= expected.len());
+    let records = read_topic(topic, Duration::from_secs(60), |r| {
+        r.len() >= expected.len()
+    });
     let ids: Vec<String> = signals(&records).into_iter().map(|s| s.signal_id).collect();
     let unique: BTreeSet<String> = ids.iter().cloned().collect();
     assert_eq!(unique.len(), ids.len(), "a signal was produced twice");
