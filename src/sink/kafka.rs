@@ -393,6 +393,20 @@ mod tests {
     }
 
     #[test]
+    fn the_dead_letter_limit_follows_the_producers_message_max_bytes() {
+        // No broker is contacted to build a producer.
+        let telemetry = crate::telemetry::Telemetry::new();
+        let mut extra = std::collections::BTreeMap::new();
+        let sink = KafkaSink::new("127.0.0.1:1", "s", "d", &extra, telemetry.clone())
+            .expect("default producer");
+        assert_eq!(sink.dead_letter_limit, 1_000_000 - RECORD_OVERHEAD);
+        extra.insert("message.max.bytes".to_string(), "200000".to_string());
+        let sink = KafkaSink::new("127.0.0.1:1", "s", "d", &extra, telemetry)
+            .expect("librdkafka accepts a 200,000-byte limit (tests/kafka_hostile.rs uses it)");
+        assert_eq!(sink.dead_letter_limit, 200_000 - RECORD_OVERHEAD);
+    }
+
+    #[test]
     fn only_per_record_errors_are_permanent_and_only_partition_records_are_skipped() {
         for code in [
             RDKafkaErrorCode::MessageSizeTooLarge,
