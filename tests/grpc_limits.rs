@@ -56,12 +56,13 @@ async fn oversized_batches_end_their_stream_with_a_status_and_process_nothing() 
     let events = traffic(Script::SupportBot, "lim", 3, 30, true);
     assert!(events.len() > 10 && events.len() <= 50, "{}", events.len());
 
-    // Over 64 KiB: ten valid events of 8 KB of text each.
+    // Far over 64 KiB (the client is still sending when the server refuses
+    // it): forty valid events of 60 KB of text each, 2.4 MB.
     let mut heavy = Vec::new();
-    for i in 0..10 {
+    for i in 0..40 {
         let mut e = events[0].clone();
         e.event_id = format!("heavy-{i}");
-        e.text = "where is my parcel? ".repeat(400);
+        e.text = "where is my parcel? ".repeat(3_000);
         heavy.push(e);
     }
     let (acks, status) = ingest(
