@@ -170,7 +170,8 @@ pub fn read_shard_with_extra(
     r.take(len).read_to_end(&mut payload)?;
     if (payload.len() as u64) < len {
         return Err(SnapshotError::Truncated {
-            expected: HEADER_LEN as u64 + len,
+            // Saturating: a corrupt length near u64::MAX must not overflow.
+            expected: (HEADER_LEN as u64).saturating_add(len),
             found: (HEADER_LEN + payload.len()) as u64,
         });
     }

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use common::embedded::Embedded;
 use satpam::service::Config;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -23,7 +23,7 @@ fn read(rel: &str) -> String {
 }
 
 fn yaml(rel: &str) -> Value {
-    serde_yaml::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    yaml_serde::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 /// `v` at a dotted path (`a.b.0.c`; a number indexes a list); panics naming the path.
@@ -1683,7 +1683,7 @@ fn the_keda_overlay_replaces_the_hpa_and_scales_on_the_groups_lag() {
     // drive the Deployment.
     let hpa = yaml("deploy/k8s/hpa.yaml");
     let patch: Value =
-        serde_yaml::from_str(&scalar(at(&k, "patches.0.patch"))).expect("patch YAML");
+        yaml_serde::from_str(&scalar(at(&k, "patches.0.patch"))).expect("patch YAML");
     assert_eq!(scalar(at(&patch, "$patch")), "delete");
     for f in ["apiVersion", "kind", "metadata.name"] {
         assert_eq!(scalar(at(&patch, f)), scalar(at(&hpa, f)), "{f}");

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use satpam::service::Config;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const CHART: &str = "deploy/helm/satpam";
@@ -22,7 +22,7 @@ fn read(rel: &str) -> String {
 }
 
 fn yaml(rel: &str) -> Value {
-    serde_yaml::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    yaml_serde::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
@@ -180,7 +180,7 @@ fn render(sets: &[&str]) -> BTreeMap<String, Value> {
     );
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let mut objects = BTreeMap::new();
-    for doc in serde_yaml::Deserializer::from_str(&text) {
+    for doc in yaml_serde::Deserializer::from_str(&text) {
         let v = Value::deserialize(doc).expect("rendered YAML");
         if v.is_null() {
             continue;
@@ -271,8 +271,8 @@ fn helm_lint_passes_and_the_defaults_render_the_objects_of_deploy_k8s() {
             got,
             want,
             "{key} differs from {file}:\nhelm:\n{}\nk8s:\n{}",
-            serde_yaml::to_string(&got).unwrap_or_default(),
-            serde_yaml::to_string(&want).unwrap_or_default()
+            yaml_serde::to_string(&got).unwrap_or_default(),
+            yaml_serde::to_string(&want).unwrap_or_default()
         );
     }
     // The pods roll when the config changes (kustomize does it with a name hash).
@@ -363,8 +363,8 @@ fn keda_replaces_the_hpa_with_the_scaled_object_of_deploy_k8s_keda() {
         got,
         want,
         "helm:\n{}\nk8s-keda:\n{}",
-        serde_yaml::to_string(&got).unwrap_or_default(),
-        serde_yaml::to_string(&want).unwrap_or_default()
+        yaml_serde::to_string(&got).unwrap_or_default(),
+        yaml_serde::to_string(&want).unwrap_or_default()
     );
     // Replica counts above the partitions are refused, with the reason.
     for set in [

@@ -525,8 +525,8 @@ async fn a_rule_removed_by_a_reload_leaves_metrics_and_the_others_keep_their_cou
     let dropped = dropped.clone();
 
     // The default pack without that rule.
-    let mut yaml: serde_yaml::Value =
-        serde_yaml::from_str(include_str!("../rules/default.yaml")).expect("yaml");
+    let mut yaml: yaml_serde::Value =
+        yaml_serde::from_str(include_str!("../rules/default.yaml")).expect("yaml");
     yaml["version"] = "without-one".into();
     let rules = yaml["rules"].as_sequence_mut().expect("rules");
     let n = rules.len();
@@ -534,7 +534,7 @@ async fn a_rule_removed_by_a_reload_leaves_metrics_and_the_others_keep_their_cou
     assert_eq!(rules.len(), n - 1);
     pb::admin_client::AdminClient::new(ch.clone())
         .reload_rules(pb::ReloadRulesRequest {
-            rules_yaml: serde_yaml::to_string(&yaml).expect("yaml"),
+            rules_yaml: yaml_serde::to_string(&yaml).expect("yaml"),
         })
         .await
         .expect("reloaded");

@@ -29,6 +29,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use common::{traffic, Script};
@@ -184,6 +185,26 @@ fn another_version_is_refused_with_a_clear_message() {
     assert_eq!(
         err.to_string(),
         "snapshot format version 1 is not supported (this build reads versions 2 to 3)"
+    );
+}
+
+/// Found by the `snapshot_decode` fuzz target (fuzz/): a header whose
+/// payload length is near `u64::MAX` overflowed the arithmetic of the
+/// truncation error (a panic with overflow checks, a wrong size without).
+/// It is refused as truncated, with the length saturated.
+#[test]
+fn a_payload_length_near_u64_max_is_refused_as_truncated_without_overflow() {
+    let bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/fuzz/snapshot_decode-length-overflow.bin"),
+    )
+    .expect("fuzz regression input");
+    let err = snapshot::read_shard(context(), &mut bytes.as_slice())
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains(&u64::MAX.to_string()),
+        "the expected size saturates: {err}"
     );
 }
 

@@ -84,7 +84,7 @@ pub struct Overrides {
 impl Overrides {
     /// Parses an overrides file (`overrides: [...]`).
     pub fn from_yaml(src: &str, file: &str) -> Result<Self, String> {
-        let f: OverrideFile = serde_yaml::from_str(src)
+        let f: OverrideFile = yaml_serde::from_str(src)
             .map_err(|e| format!("{file}:{}: {e}", e.location().map_or(0, |l| l.line())))?;
         let mut o = Overrides::default();
         for item in f.overrides {
@@ -142,7 +142,7 @@ impl Overrides {
         let file = OverrideFile {
             overrides: self.iter().cloned().collect(),
         };
-        serde_yaml::to_string(&file).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+        yaml_serde::to_string(&file).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }
 
     /// Writes the overrides file atomically (a temporary file, then a rename).

@@ -100,7 +100,7 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             ),
         }]));
     }
-    let spec: RuleFileSpec = serde_yaml::from_str(src).map_err(|e| {
+    let spec: RuleFileSpec = yaml_serde::from_str(src).map_err(|e| {
         RuleError::new(vec![Diagnostic {
             file: file.to_string(),
             line: e.location().map_or(0, |l| l.line()),

@@ -103,6 +103,11 @@ pub struct GrpcSection {
     pub watch_buffer: usize,
     /// Largest batch accepted by Ingest, events.
     pub max_batch: usize,
+    /// Largest gRPC message decoded, bytes (an Ingest batch is one message):
+    /// a larger one ends its stream with OUT_OF_RANGE before it is read whole.
+    pub max_message_bytes: usize,
+    /// Concurrent HTTP/2 streams (calls) per gRPC connection.
+    pub max_concurrent_streams: u32,
 }
 
 impl Default for GrpcSection {
@@ -111,6 +116,8 @@ impl Default for GrpcSection {
             listen: "127.0.0.1:50051".into(),
             watch_buffer: 4_096,
             max_batch: 10_000,
+            max_message_bytes: 16 * 1024 * 1024,
+            max_concurrent_streams: 64,
         }
     }
 }
@@ -466,8 +473,12 @@ impl Config {
         if self.engine.grpc_shards == 0 {
             return Err("engine.grpc_shards must be at least 1".into());
         }
-        if self.grpc.watch_buffer == 0 || self.grpc.max_batch == 0 {
-            return Err("grpc.watch_buffer and grpc.max_batch must be at least 1".into());
+        if self.grpc.watch_buffer == 0
+            || self.grpc.max_batch == 0
+            || self.grpc.max_message_bytes == 0
+            || self.grpc.max_concurrent_streams == 0
+        {
+            return Err("grpc.watch_buffer, grpc.max_batch, grpc.max_message_bytes and grpc.max_concurrent_streams must be at least 1".into());
         }
         let k = &self.kafka;
         if k.enabled() {

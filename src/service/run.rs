@@ -146,9 +146,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         let admin = AdminService::new(shards.clone(), rules.clone(), overrides, policy.clone());
         let stop = shutdown_rx.clone();
         let router = tonic::transport::Server::builder()
+            .max_concurrent_streams(config.grpc.max_concurrent_streams)
             .add_service(health_service)
             .add_service(reflection)
-            .add_service(pb::ingest_server::IngestServer::new(ingest))
+            .add_service(
+                pb::ingest_server::IngestServer::new(ingest)
+                    .max_decoding_message_size(config.grpc.max_message_bytes),
+            )
             .add_service(pb::signals_server::SignalsServer::new(watch_svc))
             .add_service(pb::admin_server::AdminServer::new(admin));
         servers.push(tokio::spawn(async move {

@@ -153,14 +153,29 @@ fn skip_for_good(e: &KafkaError, delivery: &Delivery) -> bool {
 
 /// What a dead letter carries: the original bytes when they fit in
 /// `limit`, else their first `limit` bytes and the headers
-/// `satpam-original-size` (bytes) and `satpam-original-xxh3` (xxh3-64 of
-/// the original, 16 hex digits).
+/// `satpam-original-size` (bytes) and `satpam-original-sha256` (SHA-256 of
+/// the original, 64 lowercase hex digits), so that the record can still be
+/// matched with its original on the events topic.
 pub fn dead_letter_body(payload: &[u8], limit: usize) -> (&[u8], Option<(String, String)>) {
     if payload.len() <= limit {
         return (payload, None);
     }
-    let hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(payload));
-    (&payload[..limit], Some((payload.len().to_string(), hash)))
+    (
+        &payload[..limit],
+        Some((payload.len().to_string(), sha256_hex(payload))),
+    )
+}
+
+/// SHA-256 of `bytes` as 64 lowercase hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    use std::fmt::Write;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 impl KafkaSink {
@@ -317,7 +332,7 @@ impl KafkaSink {
                     value: Some(size),
                 })
                 .insert(Header {
-                    key: "satpam-original-xxh3",
+                    key: "satpam-original-sha256",
                     value: Some(hash),
                 });
         }
@@ -368,8 +383,27 @@ mod tests {
         assert_eq!(body, &big[..1_000]);
         let (size, hash) = meta.expect("truncated");
         assert_eq!(size, "10000");
-        assert_eq!(hash, format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&big)));
-        assert_eq!(hash.len(), 16);
+        assert_eq!(hash, sha256_hex(&big));
+        assert_eq!(hash.len(), 64);
+        // The SHA-256 test vector of "abc" (FIPS 180-2).
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn the_dead_letter_limit_follows_the_producers_message_max_bytes() {
+        // No broker is contacted to build a producer.
+        let telemetry = crate::telemetry::Telemetry::new();
+        let mut extra = std::collections::BTreeMap::new();
+        let sink = KafkaSink::new("127.0.0.1:1", "s", "d", &extra, telemetry.clone())
+            .expect("default producer");
+        assert_eq!(sink.dead_letter_limit, 1_000_000 - RECORD_OVERHEAD);
+        extra.insert("message.max.bytes".to_string(), "200000".to_string());
+        let sink = KafkaSink::new("127.0.0.1:1", "s", "d", &extra, telemetry)
+            .expect("librdkafka accepts a 200,000-byte limit (tests/kafka_hostile.rs uses it)");
+        assert_eq!(sink.dead_letter_limit, 200_000 - RECORD_OVERHEAD);
     }
 
     #[test]

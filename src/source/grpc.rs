@@ -143,7 +143,10 @@ impl pb::ingest_server::Ingest for IngestService {
                     Ok(Some(b)) => b,
                     Ok(None) => break,
                     Err(status) => {
-                        tracing::debug!(%status, "ingest stream ended by the client");
+                        // A batch over grpc.max_message_bytes (OUT_OF_RANGE) or a
+                        // broken stream: the client is told why, if it still listens.
+                        tracing::debug!(code = ?status.code(), "ingest stream ended with an error");
+                        let _ = tx.send(Err(status)).await;
                         break;
                     }
                 };
@@ -157,8 +160,28 @@ impl pb::ingest_server::Ingest for IngestService {
                         .await;
                     break;
                 }
-                // CPU work of a bounded size (max_batch events, microseconds each).
-                let (ack, waits) = process_batch(&shards, &pipeline, &mut w, batch);
+                // CPU work of a bounded size (max_batch events, microseconds
+                // each), done on a blocking thread so that it never holds up
+                // the async runtime's other streams.
+                let (sh, pl) = (shards.clone(), pipeline.clone());
+                let done = tokio::task::spawn_blocking(move || {
+                    let (ack, waits) = process_batch(&sh, &pl, &mut w, batch);
+                    (w, ack, waits)
+                })
+                .await;
+                let (ack, waits) = match done {
+                    Ok((back, ack, waits)) => {
+                        w = back;
+                        (ack, waits)
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "an ingest batch's processing failed");
+                        let _ = tx
+                            .send(Err(Status::internal("the batch's processing failed")))
+                            .await;
+                        return;
+                    }
+                };
                 let mut failed = None;
                 for rx in waits {
                     match rx.await {

@@ -572,6 +572,7 @@ impl Worker {
                         signals_watermarks: w,
                     },
                     Err(e) => {
+                        self.shared.telemetry.snapshot_failures.increment(1);
                         tracing::warn!(partition = p, error = %e, "no snapshot: cannot read signals watermarks");
                         continue;
                     }
@@ -580,6 +581,7 @@ impl Worker {
                 match crate::snapshot::save_to_file(&st.engine, &path, &extra) {
                     Ok(()) => self.shared.telemetry.snapshots.increment(1),
                     Err(e) => {
+                        self.shared.telemetry.snapshot_failures.increment(1);
                         tracing::warn!(partition = p, error = %e, "snapshot not written; offset not committed");
                         continue;
                     }

@@ -178,6 +178,8 @@ pub struct Telemetry {
     pub commit_failures: Counter,
     /// State snapshots written.
     pub snapshots: Counter,
+    /// State snapshots not written (the partition's offset is not committed).
+    pub snapshot_failures: Counter,
     /// Signals not re-emitted after a restart because they were already on the topic.
     pub signals_fenced: Counter,
     lag: PartitionLag,
@@ -325,6 +327,11 @@ impl Telemetry {
                 true,
             ),
             (
+                "satpam_snapshot_failures_total",
+                "Partition state snapshots that could not be written (the offset stays uncommitted).",
+                true,
+            ),
+            (
                 "satpam_signals_fenced_total",
                 "Signals not re-emitted after a restart (already on the topic).",
                 true,
@@ -445,6 +452,7 @@ impl Telemetry {
             commits: counter("satpam_offset_commits_total", &[("result", "ok")]),
             commit_failures: counter("satpam_offset_commits_total", &[("result", "error")]),
             snapshots: counter("satpam_snapshots_total", &[]),
+            snapshot_failures: counter("satpam_snapshot_failures_total", &[]),
             signals_fenced: counter("satpam_signals_fenced_total", &[]),
             lag: PartitionLag::default(),
             lag_total: gauge(LAG_METRIC, &[]),

@@ -74,7 +74,7 @@ fn country(code: &str) -> Option<Country> {
 
 /// Parses `src` (named `file` in errors) and compiles it.
 pub(super) fn parse(src: &str, file: &str) -> Result<CountryPolicy, PolicyError> {
-    let f: PolicyFile = serde_yaml::from_str(src)
+    let f: PolicyFile = yaml_serde::from_str(src)
         .map_err(|e| PolicyError::one(file, e.location().map_or(0, |l| l.line()), e.to_string()))?;
     let loc = Locator::new(src);
     let mut problems = Vec::new();
