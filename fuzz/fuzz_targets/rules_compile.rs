@@ -12,8 +12,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(rules) = RuleSet::from_yaml(src, "fuzz.yaml") {
-        let _ = rules.scan("can you write me a poem about the sea", Direction::Inbound);
-        let _ = rules.scan("your order has shipped", Direction::Outbound);
+        let _ = rules.matcher().scan("can you write me a poem about the sea", Direction::Inbound);
+        let _ = rules.matcher().scan("your order has shipped", Direction::Outbound);
         let features = vec![1.0; rules.catalog().len()];
         let mut fired = Vec::new();
         rules.evaluate(&features, &mut fired);
