@@ -103,6 +103,8 @@ pub struct GrpcSection {
     pub watch_buffer: usize,
     /// Largest batch accepted by Ingest, events.
     pub max_batch: usize,
+    /// TLS (and mTLS) for the listener; off by default.
+    pub tls: super::tls::TlsSection,
 }
 
 impl Default for GrpcSection {
@@ -111,6 +113,7 @@ impl Default for GrpcSection {
             listen: "127.0.0.1:50051".into(),
             watch_buffer: 4_096,
             max_batch: 10_000,
+            tls: Default::default(),
         }
     }
 }
@@ -126,6 +129,8 @@ pub struct MetricsSection {
     /// still load; `serve` warns when it is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantile_window_s: Option<u64>,
+    /// TLS (and mTLS) for the listener; off by default.
+    pub tls: super::tls::TlsSection,
 }
 
 impl Default for MetricsSection {
@@ -133,6 +138,7 @@ impl Default for MetricsSection {
         MetricsSection {
             listen: "127.0.0.1:9464".into(),
             quantile_window_s: None,
+            tls: Default::default(),
         }
     }
 }
@@ -168,6 +174,8 @@ pub struct KafkaSection {
     /// Extra librdkafka producer properties.
     #[serde(deserialize_with = "librdkafka_map")]
     pub producer: BTreeMap<String, String>,
+    /// TLS and SASL for every Kafka client (`[kafka.security]`).
+    pub security: super::kafka_security::KafkaSecuritySection,
 }
 
 impl Default for KafkaSection {
@@ -184,6 +192,7 @@ impl Default for KafkaSection {
             state_dir: None,
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
+            security: Default::default(),
         }
     }
 }
@@ -227,6 +236,8 @@ pub struct WebhookSection {
     pub max_body_bytes: usize,
     /// One per Meta app: the signature secret, the verify token, the tenant.
     pub apps: Vec<WebhookApp>,
+    /// TLS (and mTLS) for the listener; off by default.
+    pub tls: super::tls::TlsSection,
 }
 
 impl Default for WebhookSection {
@@ -237,6 +248,7 @@ impl Default for WebhookSection {
             send_path: "/sendapi".into(),
             max_body_bytes: 4 * 1024 * 1024,
             apps: Vec::new(),
+            tls: Default::default(),
         }
     }
 }
@@ -274,7 +286,7 @@ fn redacted<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// A secret from its value, else the environment variable, else the file.
-fn secret(
+pub(super) fn secret(
     value: &mut String,
     env_name: &str,
     file: &str,
@@ -415,9 +427,11 @@ impl Config {
             .try_into()
             .map_err(|e: toml::de::Error| blame(src, name, &file, &overrides, &e))?;
         config.empty_paths_to_none();
+        let env: std::collections::HashMap<String, String> = env.into_iter().collect();
         config
             .webhook
-            .resolve_secrets(&env.into_iter().collect())
+            .resolve_secrets(&env)
+            .and_then(|()| config.kafka.security.resolve_secrets(&env))
             .map_err(|e| ConfigError(format!("{name}: {e}")))?;
         config.validate().map_err(|e| {
             // Messages start with the key they are about (`grpc.listen: ...`):
@@ -463,6 +477,13 @@ impl Config {
         }
         self.limits.validate()?;
         self.webhook.validate()?;
+        for (key, tls) in [
+            ("grpc.tls", &self.grpc.tls),
+            ("metrics.tls", &self.metrics.tls),
+            ("webhook.tls", &self.webhook.tls),
+        ] {
+            tls.validate(key)?;
+        }
         if self.engine.grpc_shards == 0 {
             return Err("engine.grpc_shards must be at least 1".into());
         }
@@ -487,6 +508,7 @@ impl Config {
                         .into(),
                 );
             }
+            k.security.validate()?;
         }
         Ok(())
     }

@@ -2,12 +2,15 @@
 pub mod admin;
 pub mod config;
 pub mod http;
+pub mod kafka_security;
 pub mod limits;
 pub mod pipeline;
 pub mod policy_reload;
 pub mod reload;
 pub mod run;
 pub mod shards;
+pub mod tls;
+pub mod tls_listen;
 pub mod watch;
 pub mod webhook;
 
