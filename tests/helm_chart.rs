@@ -473,6 +473,23 @@ fn the_placeholders_are_off_by_default_and_do_only_what_they_say() {
         mtls["grpc"]["tls"]["client_ca_file"].as_str(),
         Some("/etc/satpam/tls/grpc/ca.crt")
     );
+    // The kubelet's gRPC probe has no TLS: the probes ask /readyz and /healthz.
+    let probe = |o: &BTreeMap<String, Value>, which: &str| {
+        at(
+            &o["Deployment/satpam"],
+            &format!("spec.template.spec.containers.0.{which}"),
+        )
+        .clone()
+    };
+    assert_eq!(
+        scalar(at(&probe(&on, "readinessProbe"), "httpGet.path")),
+        "/readyz"
+    );
+    assert_eq!(
+        scalar(at(&probe(&on, "livenessProbe"), "httpGet.path")),
+        "/healthz"
+    );
+    assert!(probe(&default, "readinessProbe").get("grpc").is_some());
     // Principals are not rendered at all (documented as such).
     let with_principals = render(&["principals={CN=bsp-1}"]);
     assert_eq!(with_principals, default);

@@ -206,3 +206,46 @@ async fn an_http_handler_sees_the_verified_client_subject() {
     let _ = stop_tx.send(true);
     server_task.await.expect("server stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn satpam_health_checks_a_tls_listener_with_its_flags() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = Ca::new(dir.path(), "satpam-test");
+    let server = ca.server(dir.path(), "server");
+    let client = ca.client(dir.path(), "probe", "probe", "Example BSP");
+    let svc = start(dir.path(), &server, &ca).await;
+    let grpc = svc.grpc_addr().expect("grpc").to_string();
+    let health = |extra: Vec<String>| {
+        let grpc = grpc.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                std::process::Command::new(env!("CARGO_BIN_EXE_satpam"))
+                    .args(["health", "--grpc", &grpc])
+                    .args(extra)
+                    .output()
+                    .expect("satpam health")
+            })
+            .await
+            .expect("join")
+        }
+    };
+    let path = |p: &Path| p.display().to_string();
+    let ok = health(vec![
+        "--ca-file".into(),
+        path(&ca.cert_file),
+        "--cert-file".into(),
+        path(&client.cert_file),
+        "--key-file".into(),
+        path(&client.key_file),
+    ])
+    .await;
+    assert!(ok.status.success(), "{ok:?}");
+    assert_eq!(String::from_utf8_lossy(&ok.stdout), "SERVING\n");
+    // Without a client certificate, or in plaintext: not served.
+    for extra in [vec!["--ca-file".to_string(), path(&ca.cert_file)], vec![]] {
+        let out = health(extra.clone()).await;
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "UNREACHABLE\n");
+    }
+    svc.shutdown().await.expect("shutdown");
+}

@@ -25,6 +25,9 @@ use crate::service::tls::{subject_of, ClientCertSubject};
 /// A handshake that has not finished in this long is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Handshakes in progress at once per listener; past it, accepting waits.
+const MAX_HANDSHAKES: usize = 1024;
+
 /// Who is on the other end of a TLS connection.
 #[derive(Debug, Clone)]
 pub struct TlsPeer {
@@ -50,8 +53,12 @@ pub fn accept(
 ) -> mpsc::Receiver<TlsConn> {
     let (tx, rx) = mpsc::channel(64);
     let acceptor = TlsAcceptor::from(config);
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     tokio::spawn(async move {
         loop {
+            let Ok(permit) = handshakes.clone().acquire_owned().await else {
+                break;
+            };
             let (tcp, remote_addr) = tokio::select! {
                 r = listener.accept() => match r {
                     Ok(c) => c,
@@ -69,7 +76,9 @@ pub fn accept(
             let acceptor = acceptor.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
+                drop(permit);
+                match handshake {
                     Ok(Ok(stream)) => {
                         let subject = stream
                             .get_ref()
