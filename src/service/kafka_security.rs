@@ -28,7 +28,7 @@ pub struct KafkaSecuritySection {
     /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`.
     pub protocol: String,
     /// CA certificates (PEM) that sign the brokers' certificates; empty: the
-    /// system's (OpenSSL's default locations).
+    /// system's (librdkafka probes the usual locations).
     pub ca_file: String,
     /// Client certificate (PEM) for brokers that require one.
     pub cert_file: String,
@@ -162,7 +162,17 @@ impl KafkaSecuritySection {
         };
         set("security.protocol", &self.protocol);
         if self.tls() {
-            set("ssl.ca.location", &self.ca_file);
+            // The vendored OpenSSL's default CA path is its build directory,
+            // not the system's: without a CA file, librdkafka probes the
+            // usual system locations instead.
+            set(
+                "ssl.ca.location",
+                if self.ca_file.is_empty() {
+                    "probe"
+                } else {
+                    &self.ca_file
+                },
+            );
             set("ssl.certificate.location", &self.cert_file);
             set("ssl.key.location", &self.key_file);
             set(
@@ -242,6 +252,45 @@ mod tests {
         let p = plain.properties();
         assert_eq!(p["sasl.mechanism"], "PLAIN");
         assert!(!p.contains_key("ssl.endpoint.identification.algorithm"));
+        assert!(!p.contains_key("ssl.ca.location"));
+        let system_cas = KafkaSecuritySection {
+            protocol: "ssl".into(),
+            ..KafkaSecuritySection::default()
+        };
+        assert_eq!(system_cas.properties()["ssl.ca.location"], "probe");
+    }
+
+    #[test]
+    fn librdkafka_is_built_with_tls_and_scram() {
+        // Without OpenSSL built in, creating such a client fails with
+        // "OpenSSL not available at build time" (and SCRAM needs OpenSSL too).
+        for (protocol, mechanism) in [
+            ("ssl", ""),
+            ("sasl_ssl", "SCRAM-SHA-512"),
+            ("sasl_plaintext", "SCRAM-SHA-256"),
+            ("sasl_ssl", "PLAIN"),
+        ] {
+            let sasl = !mechanism.is_empty();
+            let s = KafkaSecuritySection {
+                protocol: protocol.into(),
+                sasl_mechanism: mechanism.into(),
+                sasl_username: if sasl { "u".into() } else { String::new() },
+                sasl_password: if sasl { "p".into() } else { String::new() },
+                ..KafkaSecuritySection::default()
+            };
+            assert_eq!(s.validate(), Ok(()));
+            let mut c = rdkafka::ClientConfig::new();
+            c.set("bootstrap.servers", "127.0.0.1:1");
+            for (k, v) in s.properties() {
+                c.set(k, v);
+            }
+            let created: Result<rdkafka::producer::BaseProducer, _> = c.create();
+            assert!(
+                created.is_ok(),
+                "{protocol} {mechanism}: {:?}",
+                created.err()
+            );
+        }
     }
 
     #[test]
