@@ -10,7 +10,10 @@
 #
 # Environment: SATPAM_BROKER_STORAGE (default memory://tansu/; e.g.
 # sqlite://$PWD/target/broker/tansu.db for a file-backed one),
-# SATPAM_BROKER_DIR (pid and log files; default target/broker).
+# SATPAM_BROKER_DIR (pid and log files; default target/broker),
+# SATPAM_BROKER_ADVERTISED (host:port advertised to clients in metadata;
+# default the listener; e.g. the port of a TLS proxy in front of it),
+# SATPAM_BROKER_ARGS (extra `tansu broker` arguments, e.g. --authentication).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -53,8 +56,9 @@ start() {
   echo "broker: starting tansu on 127.0.0.1:$port, storage $STORAGE, log $DIR/tansu.log"
   RUST_LOG="${RUST_LOG:-warn}" nohup "$bin" broker \
     --listener-url "tcp://127.0.0.1:$port" \
-    --advertised-listener-url "tcp://127.0.0.1:$port" \
+    --advertised-listener-url "tcp://${SATPAM_BROKER_ADVERTISED:-127.0.0.1:$port}" \
     --storage-engine "$STORAGE" \
+    ${SATPAM_BROKER_ARGS:-} \
     >"$DIR/tansu.log" 2>&1 &
   echo $! >"$DIR/pid"
   for _ in $(seq 1 100); do

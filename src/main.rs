@@ -59,6 +59,8 @@ enum Command {
         /// Limit for connecting and answering, ms.
         #[arg(long, default_value_t = 2000)]
         timeout_ms: u64,
+        #[command(flatten)]
+        tls: cli::health::HealthTls,
     },
     /// Run a file of events through the engine on event time, at full speed.
     Replay {
@@ -175,7 +177,8 @@ fn main() -> ExitCode {
             grpc,
             service,
             timeout_ms,
-        } => cli::health::run(&grpc, &service, timeout_ms),
+            tls,
+        } => cli::health::run(&grpc, &service, timeout_ms, &tls),
         Command::Replay {
             events,
             files,

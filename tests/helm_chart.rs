@@ -439,11 +439,57 @@ fn the_placeholders_are_off_by_default_and_do_only_what_they_say() {
         mounts.contains(&"/etc/satpam/tls/grpc".to_string()),
         "{mounts:?}"
     );
-    // The config is untouched: satpam reads none of these yet.
+    // The config points at the mounted files: gRPC over TLS (no client
+    // certificates unless tls.grpcClientAuth), Kafka over TLS with the CA.
+    let toml_of = |o: &BTreeMap<String, Value>| -> toml::Table {
+        toml::from_str(&scalar(
+            &o["ConfigMap/satpam-config"]["data"]["satpam.toml"],
+        ))
+        .expect("rendered satpam.toml")
+    };
+    let config = toml_of(&on);
     assert_eq!(
-        at(&on["ConfigMap/satpam-config"], "data"),
-        at(&default["ConfigMap/satpam-config"], "data")
+        config["grpc"]["tls"]["cert_file"].as_str(),
+        Some("/etc/satpam/tls/grpc/tls.crt")
     );
+    assert!(config["grpc"]["tls"].get("client_ca_file").is_none());
+    assert_eq!(
+        config["kafka"]["security"]["protocol"].as_str(),
+        Some("ssl")
+    );
+    assert_eq!(
+        config["kafka"]["security"]["ca_file"].as_str(),
+        Some("/etc/satpam/tls/kafka/ca.crt")
+    );
+    assert!(
+        toml_of(&default)["grpc"].get("tls").is_none(),
+        "off by default"
+    );
+    let mtls = toml_of(&render(&[
+        "tls.grpcServerSecret=satpam-grpc-tls",
+        "tls.grpcClientAuth=true",
+    ]));
+    assert_eq!(
+        mtls["grpc"]["tls"]["client_ca_file"].as_str(),
+        Some("/etc/satpam/tls/grpc/ca.crt")
+    );
+    // The kubelet's gRPC probe has no TLS: the probes ask /readyz and /healthz.
+    let probe = |o: &BTreeMap<String, Value>, which: &str| {
+        at(
+            &o["Deployment/satpam"],
+            &format!("spec.template.spec.containers.0.{which}"),
+        )
+        .clone()
+    };
+    assert_eq!(
+        scalar(at(&probe(&on, "readinessProbe"), "httpGet.path")),
+        "/readyz"
+    );
+    assert_eq!(
+        scalar(at(&probe(&on, "livenessProbe"), "httpGet.path")),
+        "/healthz"
+    );
+    assert!(probe(&default, "readinessProbe").get("grpc").is_some());
     // Principals are not rendered at all (documented as such).
     let with_principals = render(&["principals={CN=bsp-1}"]);
     assert_eq!(with_principals, default);

@@ -4,14 +4,51 @@
 //! checks run it (`deploy/Dockerfile`), so it never exits 2: Docker reserves
 //! that code.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tonic::transport::Endpoint;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
+
+/// TLS for the check, when the gRPC listener has `[grpc.tls]`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HealthTls {
+    /// CA certificate (PEM) of the server's certificate; set: connect over TLS.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) for a listener that requires one (mTLS).
+    #[arg(long, requires = "key_file")]
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's key (PEM).
+    #[arg(long, requires = "cert_file")]
+    pub key_file: Option<PathBuf>,
+    /// Name the server's certificate must carry; default: the address's host.
+    #[arg(long)]
+    pub tls_domain: Option<String>,
+}
+
+impl HealthTls {
+    /// The tonic client TLS config, `None` without `--ca-file`.
+    fn client_config(&self) -> Result<Option<ClientTlsConfig>> {
+        let Some(ca) = &self.ca_file else {
+            return Ok(None);
+        };
+        let read =
+            |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?));
+        if let (Some(c), Some(k)) = (&self.cert_file, &self.key_file) {
+            tls = tls.identity(Identity::from_pem(read(c)?, read(k)?));
+        }
+        if let Some(d) = &self.tls_domain {
+            tls = tls.domain_name(d.clone());
+        }
+        Ok(Some(tls))
+    }
+}
 
 /// What one health check found.
 #[derive(Debug)]
@@ -25,9 +62,12 @@ enum Outcome {
 /// Runs `satpam health`: `grpc` is `host:port` or a URI, `service` the
 /// health service name (`""`: the whole server), `timeout_ms` the limit for
 /// connecting and answering together.
-pub fn run(grpc: &str, service: &str, timeout_ms: u64) -> Result<ExitCode> {
+pub fn run(grpc: &str, service: &str, timeout_ms: u64, tls: &HealthTls) -> Result<ExitCode> {
+    let tls = tls.client_config()?;
     let uri = if grpc.contains("://") {
         grpc.to_string()
+    } else if tls.is_some() {
+        format!("https://{grpc}")
     } else {
         format!("http://{grpc}")
     };
@@ -38,7 +78,7 @@ pub fn run(grpc: &str, service: &str, timeout_ms: u64) -> Result<ExitCode> {
         .context("tokio runtime")
         .and_then(|rt| {
             rt.block_on(async {
-                tokio::time::timeout(timeout, check(&uri, service))
+                tokio::time::timeout(timeout, check(&uri, service, tls))
                     .await
                     .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {timeout_ms} ms")))
             })
@@ -73,9 +113,12 @@ pub fn run(grpc: &str, service: &str, timeout_ms: u64) -> Result<ExitCode> {
 
 /// One check; the caller bounds it with the timeout, so a server that
 /// accepts and never answers reads as "no answer within N ms".
-async fn check(uri: &str, service: &str) -> Result<Outcome> {
-    let endpoint = Endpoint::from_shared(uri.to_string())
+async fn check(uri: &str, service: &str, tls: Option<ClientTlsConfig>) -> Result<Outcome> {
+    let mut endpoint = Endpoint::from_shared(uri.to_string())
         .with_context(|| format!("`{uri}` is not a gRPC address"))?;
+    if let Some(tls) = tls {
+        endpoint = endpoint.tls_config(tls).context("TLS")?;
+    }
     let channel = endpoint
         .connect()
         .await

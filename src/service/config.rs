@@ -108,6 +108,8 @@ pub struct GrpcSection {
     pub max_message_bytes: usize,
     /// Concurrent HTTP/2 streams (calls) per gRPC connection.
     pub max_concurrent_streams: u32,
+    /// TLS (and mTLS) for the listener; off by default.
+    pub tls: super::tls::TlsSection,
 }
 
 impl Default for GrpcSection {
@@ -118,6 +120,7 @@ impl Default for GrpcSection {
             max_batch: 10_000,
             max_message_bytes: 16 * 1024 * 1024,
             max_concurrent_streams: 64,
+            tls: Default::default(),
         }
     }
 }
@@ -133,6 +136,8 @@ pub struct MetricsSection {
     /// still load; `serve` warns when it is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantile_window_s: Option<u64>,
+    /// TLS (and mTLS) for the listener; off by default.
+    pub tls: super::tls::TlsSection,
 }
 
 impl Default for MetricsSection {
@@ -140,6 +145,7 @@ impl Default for MetricsSection {
         MetricsSection {
             listen: "127.0.0.1:9464".into(),
             quantile_window_s: None,
+            tls: Default::default(),
         }
     }
 }
@@ -175,6 +181,8 @@ pub struct KafkaSection {
     /// Extra librdkafka producer properties.
     #[serde(deserialize_with = "librdkafka_map")]
     pub producer: BTreeMap<String, String>,
+    /// TLS and SASL for every Kafka client (`[kafka.security]`).
+    pub security: super::kafka_security::KafkaSecuritySection,
 }
 
 impl Default for KafkaSection {
@@ -191,6 +199,7 @@ impl Default for KafkaSection {
             state_dir: None,
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
+            security: Default::default(),
         }
     }
 }
@@ -234,6 +243,8 @@ pub struct WebhookSection {
     pub max_body_bytes: usize,
     /// One per Meta app: the signature secret, the verify token, the tenant.
     pub apps: Vec<WebhookApp>,
+    /// TLS (and mTLS) for the listener; off by default.
+    pub tls: super::tls::TlsSection,
 }
 
 impl Default for WebhookSection {
@@ -244,6 +255,7 @@ impl Default for WebhookSection {
             send_path: "/sendapi".into(),
             max_body_bytes: 4 * 1024 * 1024,
             apps: Vec::new(),
+            tls: Default::default(),
         }
     }
 }
@@ -281,7 +293,7 @@ fn redacted<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// A secret from its value, else the environment variable, else the file.
-fn secret(
+pub(super) fn secret(
     value: &mut String,
     env_name: &str,
     file: &str,
@@ -422,9 +434,11 @@ impl Config {
             .try_into()
             .map_err(|e: toml::de::Error| blame(src, name, &file, &overrides, &e))?;
         config.empty_paths_to_none();
+        let env: std::collections::HashMap<String, String> = env.into_iter().collect();
         config
             .webhook
-            .resolve_secrets(&env.into_iter().collect())
+            .resolve_secrets(&env)
+            .and_then(|()| config.kafka.security.resolve_secrets(&env))
             .map_err(|e| ConfigError(format!("{name}: {e}")))?;
         config.validate().map_err(|e| {
             // Messages start with the key they are about (`grpc.listen: ...`):
@@ -470,6 +484,13 @@ impl Config {
         }
         self.limits.validate()?;
         self.webhook.validate()?;
+        for (key, tls) in [
+            ("grpc.tls", &self.grpc.tls),
+            ("metrics.tls", &self.metrics.tls),
+            ("webhook.tls", &self.webhook.tls),
+        ] {
+            tls.validate(key)?;
+        }
         if self.engine.grpc_shards == 0 {
             return Err("engine.grpc_shards must be at least 1".into());
         }
@@ -498,6 +519,7 @@ impl Config {
                         .into(),
                 );
             }
+            k.security.validate()?;
         }
         Ok(())
     }

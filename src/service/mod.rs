@@ -2,10 +2,13 @@
 pub mod admin;
 pub mod config;
 pub mod http;
+pub mod kafka_security;
 pub mod limits;
 pub mod policy_reload;
 pub mod reload;
 pub mod run;
+pub mod tls;
+pub mod tls_listen;
 pub mod watch;
 pub mod webhook;
 

@@ -24,6 +24,7 @@ use crate::service::config::Config;
 use crate::service::http::{router, HttpState};
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
+use crate::service::tls_listen;
 use crate::service::watch::WatchService;
 use crate::sink::jsonl::JsonlSink;
 use crate::sink::kafka::KafkaSink;
@@ -110,7 +111,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
                 &k.brokers,
                 &k.signals_topic,
                 &k.dead_letter_topic,
-                &k.producer,
+                &k.producer_properties(),
                 telemetry.clone(),
             )
             .map_err(|err| anyhow::anyhow!("cannot create the Kafka producer: {err}"))?,
@@ -145,8 +146,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         let watch_svc = WatchService::new(hub.clone(), telemetry.clone(), shutdown_rx.clone());
         let admin = AdminService::new(shards.clone(), rules.clone(), overrides, policy.clone());
         let stop = shutdown_rx.clone();
+        let tls = config
+            .grpc
+            .tls
+            .server_config("grpc.tls", &[b"h2"])
+            .map_err(anyhow::Error::msg)?;
         let router = tonic::transport::Server::builder()
             .max_concurrent_streams(config.grpc.max_concurrent_streams)
+            .layer(tls_listen::SubjectLayer)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(
@@ -156,11 +163,21 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             .add_service(pb::signals_server::SignalsServer::new(watch_svc))
             .add_service(pb::admin_server::AdminServer::new(admin));
         servers.push(tokio::spawn(async move {
-            let incoming = TcpListenerStream::new(listener);
-            if let Err(err) = router
-                .serve_with_incoming_shutdown(incoming, stopped(stop))
-                .await
-            {
+            let result = match tls {
+                None => {
+                    let incoming = TcpListenerStream::new(listener);
+                    router
+                        .serve_with_incoming_shutdown(incoming, stopped(stop))
+                        .await
+                }
+                Some(tls) => {
+                    let rx = tls_listen::accept(listener, tls, "grpc", stop.clone());
+                    router
+                        .serve_with_incoming_shutdown(tls_listen::incoming(rx), stopped(stop))
+                        .await
+                }
+            };
+            if let Err(err) = result {
                 tracing::error!(error = %err, "gRPC server failed");
             }
         }));
@@ -178,15 +195,15 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             shards: shards.clone(),
             ready: ready.clone(),
         });
+        let tls = config
+            .metrics
+            .tls
+            .server_config("metrics.tls", &[b"http/1.1"])
+            .map_err(anyhow::Error::msg)?;
         let stop = shutdown_rx.clone();
-        servers.push(tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped(stop))
-                .await
-            {
-                tracing::error!(error = %err, "metrics server failed");
-            }
-        }));
+        servers.push(tokio::spawn(tls_listen::serve_http(
+            listener, tls, app, "metrics", stop,
+        )));
         tracing::info!(addr = %metrics_addr.map(|a| a.to_string()).unwrap_or_default(), "metrics on /metrics");
     }
 

@@ -364,28 +364,20 @@ pub fn router(section: &WebhookSection, receiver: Arc<Receiver>) -> Router {
 pub async fn spawn(
     section: &WebhookSection,
     receiver: Receiver,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    let tls = section
+        .tls
+        .server_config("webhook.tls", &[b"http/1.1"])
+        .map_err(anyhow::Error::msg)?;
     let listener = TcpListener::bind(&section.listen)
         .await
         .map_err(|err| anyhow::anyhow!("webhook.listen {}: {err}", section.listen))?;
     let addr = listener.local_addr()?;
     let app = router(section, Arc::new(receiver));
-    let handle = tokio::spawn(async move {
-        let stopped = async move {
-            while !*stop.borrow_and_update() {
-                if stop.changed().await.is_err() {
-                    break;
-                }
-            }
-        };
-        if let Err(err) = axum::serve(listener, app)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
-            tracing::error!(error = %err, "webhook server failed");
-        }
-    });
+    let handle = tokio::spawn(crate::service::tls_listen::serve_http(
+        listener, tls, app, "webhook", stop,
+    ));
     tracing::info!(%addr, path = %section.path, "webhook receiver listening");
     Ok((addr, handle))
 }

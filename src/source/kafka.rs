@@ -308,7 +308,7 @@ fn read_signal_ids(
         .set("group.id", format!("{}-fence", cfg.group_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false");
-    for (k, v) in &cfg.consumer {
+    for (k, v) in cfg.consumer_properties() {
         c.set(k, v);
     }
     let reader: BaseConsumer = c.create()?;
@@ -694,7 +694,8 @@ impl KafkaSource {
 /// (loadtest/results/2026-11-22-kafka-catch-up.md).
 const FETCH_QUEUE_BACKOFF_MS: &str = "10";
 
-/// The consumer's settings: satpam's own, then `[kafka.consumer]`, which wins.
+/// The consumer's settings: satpam's own, then `[kafka.security]`'s, then
+/// `[kafka.consumer]`, which wins.
 fn consumer_config(c: &KafkaSection) -> ClientConfig {
     let mut cc = ClientConfig::new();
     cc.set("bootstrap.servers", &c.brokers)
@@ -705,7 +706,7 @@ fn consumer_config(c: &KafkaSection) -> ClientConfig {
         .set("statistics.interval.ms", "5000")
         .set("partition.assignment.strategy", "range,roundrobin")
         .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
-    for (k, v) in &c.consumer {
+    for (k, v) in c.consumer_properties() {
         cc.set(k, v);
     }
     cc

@@ -4,6 +4,7 @@
 //! loudly when asked to run without a broker.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -14,9 +15,48 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-/// The broker under test: `SATPAM_TEST_BROKERS`, set by `.ci/run` after
+/// librdkafka settings every client of this kit adds (see [`use_client_properties`]).
+static CLIENT_PROPERTIES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// Makes every client of this kit (admin, producer, reader) in this process
+/// use `props` too, e.g. `bootstrap.servers`, `security.protocol` and
+/// `ssl.ca.location` for a broker behind TLS; a `bootstrap.servers` here is
+/// also what [`brokers`] returns.
+pub fn use_client_properties(props: &[(&str, &str)]) {
+    let mut p = CLIENT_PROPERTIES.lock().unwrap_or_else(|e| e.into_inner());
+    *p = props
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+}
+
+/// A client config for the broker under test with [`use_client_properties`]' settings.
+fn client() -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", brokers());
+    for (k, v) in CLIENT_PROPERTIES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        c.set(k, v);
+    }
+    c
+}
+
+/// The broker under test: the `bootstrap.servers` of [`use_client_properties`]
+/// if set, else `SATPAM_TEST_BROKERS`, set by `.ci/run` after
 /// `scripts/broker.sh start`.
 pub fn brokers() -> String {
+    let set = CLIENT_PROPERTIES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(k, _)| k == "bootstrap.servers")
+        .map(|(_, v)| v.clone());
+    if let Some(b) = set {
+        return b;
+    }
     std::env::var("SATPAM_TEST_BROKERS").expect(
         "SATPAM_TEST_BROKERS is not set: start a broker with `scripts/broker.sh start` and export SATPAM_TEST_BROKERS=127.0.0.1:19092",
     )
@@ -53,10 +93,7 @@ pub async fn create_topics(name: &str, partitions: i32) -> Topics {
         dlq: format!("{name}.dlq"),
         group: format!("{name}.group"),
     };
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .create()
-        .expect("admin client");
+    let admin: AdminClient<DefaultClientContext> = client().create().expect("admin client");
     let topics: Vec<NewTopic> = [&t.events, &t.signals, &t.dlq]
         .iter()
         .map(|n| NewTopic::new(n, partitions, TopicReplication::Fixed(1)))
@@ -76,8 +113,7 @@ pub async fn create_topics(name: &str, partitions: i32) -> Topics {
 
 /// An idempotent producer.
 pub fn producer() -> ThreadedProducer<DefaultProducerContext> {
-    ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+    client()
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
         .create()
@@ -130,8 +166,7 @@ pub fn read_topic(
     timeout: Duration,
     mut done: impl FnMut(&[Record]) -> bool,
 ) -> Vec<Record> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+    let c: BaseConsumer = client()
         .set("group.id", unique("reader"))
         .set("enable.auto.commit", "false")
         .create()

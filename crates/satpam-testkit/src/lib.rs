@@ -6,6 +6,7 @@
 //! * [`process`]: `satpam serve` (or any server with `/readyz`) as a child
 //!   process, ready before it is handed out, stopped when dropped.
 //! * [`kafka`]: the test broker, topics, producing and reading records.
+//! * [`tls`]: a CA and certificates made at test time, GETs over TLS.
 //!
 //! It depends on no satpam crate, so it is never part of the production
 //! library's build; what needs satpam's types (scripted traffic, driving an
@@ -15,3 +16,4 @@ pub mod http;
 pub mod kafka;
 pub mod process;
 pub mod prom;
+pub mod tls;
