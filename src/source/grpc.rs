@@ -2,7 +2,9 @@
 //! batch, in order. A batch is acked once every event in it is processed
 //! and, with Kafka configured, its signals are acknowledged by the broker.
 //! Invalid events are refused in the ack (and dead-lettered to Kafka when
-//! configured); the stream goes on.
+//! configured); the stream goes on. The caller needs the `ingest` role; an
+//! event of a tenant outside the caller's is refused in the ack (not
+//! dead-lettered: it is the caller's error), the rest of the batch goes on.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::pb::v1 as pb;
+use crate::service::auth::{Gate, Role, Rpc, Scope, TenantScope};
 use crate::service::pipeline::{Handled, Pipeline, WorkerState};
 use crate::service::shards::Shards;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
@@ -24,17 +27,31 @@ pub struct IngestService {
     shards: Arc<Shards>,
     pipeline: Arc<Pipeline>,
     max_batch: usize,
+    gate: Arc<Gate>,
 }
 
 impl IngestService {
-    /// Ingest into `shards` through `pipeline`; larger batches than `max_batch` are refused.
-    pub fn new(shards: Arc<Shards>, pipeline: Arc<Pipeline>, max_batch: usize) -> Self {
+    /// Ingest into `shards` through `pipeline`; larger batches than
+    /// `max_batch` are refused; callers are checked by `gate`.
+    pub fn new(
+        shards: Arc<Shards>,
+        pipeline: Arc<Pipeline>,
+        max_batch: usize,
+        gate: Arc<Gate>,
+    ) -> Self {
         IngestService {
             shards,
             pipeline,
             max_batch,
+            gate,
         }
     }
+}
+
+/// The caller's tenants, and the gate that counts refusals.
+struct Caller<'a> {
+    tenants: &'a TenantScope,
+    gate: &'a Gate,
 }
 
 type AckStream = Pin<Box<dyn Stream<Item = Result<pb::BatchAck, Status>> + Send>>;
@@ -44,6 +61,7 @@ fn process_batch(
     shards: &Shards,
     pipeline: &Pipeline,
     w: &mut WorkerState,
+    caller: &Caller<'_>,
     batch: pb::EventBatch,
 ) -> (
     pb::BatchAck,
@@ -58,6 +76,16 @@ fn process_batch(
     counters.events.increment(batch.events.len() as u64);
     for (i, m) in batch.events.into_iter().enumerate() {
         let dequeued = Instant::now();
+        if !caller.tenants.allows(&m.tenant_id) {
+            caller.gate.count_tenant_refusal(Rpc::Ingest);
+            ack.rejected += 1;
+            ack.rejections.push(pb::Rejection {
+                index: i as u32,
+                reason: "permission denied: the event's tenant_id is outside the caller's tenants"
+                    .into(),
+            });
+            continue;
+        }
         // The shard judges the event's time before the message is taken apart,
         // so that a refused one is dead-lettered as it came.
         let engine = shards.grpc_shard(&m.tenant_id, &m.account_id);
@@ -131,6 +159,10 @@ impl pb::ingest_server::Ingest for IngestService {
         &self,
         request: Request<Streaming<pb::EventBatch>>,
     ) -> Result<Response<AckStream>, Status> {
+        let principal = self
+            .gate
+            .check(&request, Rpc::Ingest, Role::Ingest, Scope::Any)?;
+        let gate = self.gate.clone();
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(32);
         let shards = self.shards.clone();
@@ -158,7 +190,11 @@ impl pb::ingest_server::Ingest for IngestService {
                     break;
                 }
                 // CPU work of a bounded size (max_batch events, microseconds each).
-                let (ack, waits) = process_batch(&shards, &pipeline, &mut w, batch);
+                let caller = Caller {
+                    tenants: &principal.tenants,
+                    gate: &gate,
+                };
+                let (ack, waits) = process_batch(&shards, &pipeline, &mut w, &caller, batch);
                 let mut failed = None;
                 for rx in waits {
                     match rx.await {
