@@ -397,3 +397,62 @@ fn role_ok(name: &str, c: Call) -> bool {
         .find(|(n, _, _)| *n == name)
         .is_some_and(|(_, roles, _)| roles.contains(&format!("\"{role}\"")))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_on_its_own_listener_is_not_on_the_grpc_one() {
+    let dir = tempfile::tempdir().expect("dir");
+    let toml = format!(
+        "[grpc]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"\"\n\
+         [sinks]\njsonl = \"\"\n[audit]\npath = {:?}\n",
+        dir.path().join("audit.jsonl").display().to_string()
+    );
+    let config = Config::from_toml(&toml, "test.toml", Vec::new()).expect("config");
+    let svc = service::start(config).await.expect("service starts");
+    let (grpc, admin) = (
+        svc.grpc_addr().expect("grpc"),
+        svc.admin_addr().expect("admin"),
+    );
+    assert_ne!(grpc, admin);
+    let connect = |a: std::net::SocketAddr| async move {
+        Channel::from_shared(format!("http://{a}"))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect")
+    };
+    let on_grpc = pb::admin_client::AdminClient::new(connect(grpc).await)
+        .get_rule_set(pb::GetRuleSetRequest {})
+        .await
+        .expect_err("no Admin on grpc.listen");
+    assert_eq!(on_grpc.code(), Code::Unimplemented);
+    let admin_ch = connect(admin).await;
+    pb::admin_client::AdminClient::new(admin_ch.clone())
+        .get_rule_set(pb::GetRuleSetRequest {})
+        .await
+        .expect("Admin on admin.listen");
+    let health = tonic_health::pb::health_client::HealthClient::new(admin_ch)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "satpam.v1.Admin".into(),
+        })
+        .await
+        .expect("health on admin.listen")
+        .into_inner();
+    assert_eq!(
+        health.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+    svc.shutdown().await.expect("shutdown");
+}
+
+#[test]
+fn a_non_loopback_listener_without_principals_needs_insecure() {
+    let e = Config::from_toml("[grpc]\nlisten = \"0.0.0.0:50051\"\n", "t.toml", Vec::new())
+        .expect_err("refused");
+    assert!(e.to_string().starts_with("t.toml:2: grpc.listen: `0.0.0.0:50051` is not a loopback address"), "{e}");
+    Config::from_toml(
+        "[grpc]\nlisten = \"0.0.0.0:50051\"\n[auth]\ninsecure = true\n",
+        "t.toml",
+        Vec::new(),
+    )
+    .expect("insecure says so explicitly");
+}
