@@ -47,8 +47,10 @@ async fn channel(s: &RunningService) -> Channel {
 fn as_<T>(token: Option<&str>, msg: T) -> Request<T> {
     let mut r = Request::new(msg);
     if let Some(t) = token {
-        r.metadata_mut()
-            .insert("authorization", format!("Bearer {t}").parse().expect("ascii"));
+        r.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {t}").parse().expect("ascii"),
+        );
     }
     r
 }
@@ -169,8 +171,14 @@ async fn watch_list_actioned_and_list_audit_show_only_the_callers_tenants() {
             expires_at_ms: 0,
         }),
     };
-    admin.set_override(as_(TEAM, o("bsp-1"))).await.expect("own tenant");
-    let refused = admin.set_override(as_(TEAM, o("bsp-2"))).await.expect_err("other tenant");
+    admin
+        .set_override(as_(TEAM, o("bsp-1")))
+        .await
+        .expect("own tenant");
+    let refused = admin
+        .set_override(as_(TEAM, o("bsp-2")))
+        .await
+        .expect_err("other tenant");
     assert_eq!(refused.code(), tonic::Code::PermissionDenied);
     admin
         .reload_rules(as_(ADMIN, pb::ReloadRulesRequest::default()))
@@ -335,15 +343,32 @@ async fn every_admin_action_and_reload_is_in_the_audit_file_and_read_back() {
     assert_eq!(
         got,
         [
-            row(["anonymous", "override_set", "bsp-1", "bad", "accepted", "deny"]),
-            row(["anonymous", "override_cleared", "bsp-1", "bad", "accepted", ""]),
+            row([
+                "anonymous",
+                "override_set",
+                "bsp-1",
+                "bad",
+                "accepted",
+                "deny"
+            ]),
+            row([
+                "anonymous",
+                "override_cleared",
+                "bsp-1",
+                "bad",
+                "accepted",
+                ""
+            ]),
             row(["anonymous", "rules_reload", "", "", "refused", ""]),
             row(["anonymous", "rules_reload", "", "", "accepted", ""]),
             row(["anonymous", "policy_reload", "", "", "refused", ""]),
             row(["file", "rules_reload", "", "", "accepted", ""]),
         ]
     );
-    assert_eq!(field(&lines[0], "reason"), "case 12: confirmed reseller of an assistant");
+    assert_eq!(
+        field(&lines[0], "reason"),
+        "case 12: confirmed reseller of an assistant"
+    );
     assert_eq!(field(&lines[1], "reason"), "case 12 closed");
     // A refused reload names the error and leaves the version as it was.
     assert!(!field(&lines[2], "reason").is_empty());
@@ -353,7 +378,9 @@ async fn every_admin_action_and_reload_is_in_the_audit_file_and_read_back() {
     assert_eq!(field(&lines[3], "new_version"), new_rules);
     assert_eq!(field(&lines[4], "old_version"), old_policy);
     assert_eq!(field(&lines[4], "new_version"), old_policy);
-    assert!(lines.iter().all(|v| v["at_ms"].as_i64().is_some_and(|t| t > 0)));
+    assert!(lines
+        .iter()
+        .all(|v| v["at_ms"].as_i64().is_some_and(|t| t > 0)));
     for p in PROMPTS {
         assert!(!text.contains(p), "message text in the audit trail");
     }
@@ -370,6 +397,9 @@ async fn every_admin_action_and_reload_is_in_the_audit_file_and_read_back() {
         .expect("ListAudit after restart")
         .into_inner();
     assert_eq!(back.records.len(), 1);
-    assert_eq!(back.records[0].reason, "case 12: confirmed reseller of an assistant");
+    assert_eq!(
+        back.records[0].reason,
+        "case 12: confirmed reseller of an assistant"
+    );
     svc.shutdown().await.expect("shutdown");
 }

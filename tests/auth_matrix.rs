@@ -235,7 +235,9 @@ async fn call(ch: &Channel, s: &RunningService, auth: Option<&str>, c: Call) -> 
                 reason: "appeal 42 cleared".into(),
                 expires_at_ms: 0,
             };
-            let req = pb::SetOverrideRequest { r#override: Some(o) };
+            let req = pb::SetOverrideRequest {
+                r#override: Some(o),
+            };
             classify(admin.set_override(request(auth, req)).await)
         }
         Call::ClearOverride(t) => {
@@ -250,12 +252,20 @@ async fn call(ch: &Channel, s: &RunningService, auth: Option<&str>, c: Call) -> 
             let req = pb::ReloadRulesRequest::default();
             classify(admin.reload_rules(request(auth, req)).await)
         }
-        Call::GetRuleSet => classify(admin.get_rule_set(request(auth, pb::GetRuleSetRequest {})).await),
+        Call::GetRuleSet => classify(
+            admin
+                .get_rule_set(request(auth, pb::GetRuleSetRequest {}))
+                .await,
+        ),
         Call::ReloadPolicy => {
             let req = pb::ReloadPolicyRequest::default();
             classify(admin.reload_policy(request(auth, req)).await)
         }
-        Call::GetPolicy => classify(admin.get_policy(request(auth, pb::GetPolicyRequest {})).await),
+        Call::GetPolicy => classify(
+            admin
+                .get_policy(request(auth, pb::GetPolicyRequest {}))
+                .await,
+        ),
         Call::ListAudit(t) => {
             let req = pb::ListAuditRequest {
                 tenant_id: t.into(),
@@ -282,7 +292,8 @@ async fn call(ch: &Channel, s: &RunningService, auth: Option<&str>, c: Call) -> 
             let addr = s.metrics_addr().expect("metrics on");
             let auth = auth.map(str::to_string);
             let (code, _) = tokio::task::spawn_blocking(move || {
-                let h: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+                let h: Vec<(&str, &str)> =
+                    auth.iter().map(|a| ("authorization", a.as_str())).collect();
                 satpam_testkit::http::get_with(addr, "/metrics", &h)
             })
             .await
@@ -336,7 +347,9 @@ async fn every_principal_rpc_and_tenant_is_allowed_unauthenticated_or_denied_as_
         for (name, auth) in STRANGERS {
             let got = call(&ch, &svc, *auth, *c).await;
             if got != Outcome::Unauthenticated {
-                wrong.push(format!("{c:?} as {name}: got {got:?}, want Unauthenticated"));
+                wrong.push(format!(
+                    "{c:?} as {name}: got {got:?}, want Unauthenticated"
+                ));
             }
             let reason = if auth.is_none() {
                 "no_credentials"
@@ -346,14 +359,23 @@ async fn every_principal_rpc_and_tenant_is_allowed_unauthenticated_or_denied_as_
             *expected_counts.entry((c.label(), reason)).or_default() += 1;
         }
     }
-    assert!(wrong.is_empty(), "{} cells wrong:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} cells wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 
     // Every refusal is counted under its rpc and reason, nothing else is.
     let samples = parse_prometheus(&svc.telemetry().render());
     for ((rpc, reason), n) in &expected_counts {
         let name = format!("satpam_auth_denied_total{{rpc=\"{rpc}\",reason=\"{reason}\"}}");
         let got = sample(&samples, &name);
-        assert_eq!(got, Some(*n as f64), "satpam_auth_denied_total{{rpc={rpc},reason={reason}}}");
+        assert_eq!(
+            got,
+            Some(*n as f64),
+            "satpam_auth_denied_total{{rpc={rpc},reason={reason}}}"
+        );
     }
     let total: f64 = samples
         .iter()
@@ -377,7 +399,10 @@ async fn every_principal_rpc_and_tenant_is_allowed_unauthenticated_or_denied_as_
         .expect("ListAudit")
         .into_inner();
     assert_eq!(listed.records.len() as u64, admin_denials);
-    assert!(listed.records.iter().all(|r| r.result == "denied" && !r.reason.is_empty()));
+    assert!(listed
+        .records
+        .iter()
+        .all(|r| r.result == "denied" && !r.reason.is_empty()));
     svc.shutdown().await.expect("shutdown");
 }
 
@@ -448,7 +473,11 @@ async fn admin_on_its_own_listener_is_not_on_the_grpc_one() {
 fn a_non_loopback_listener_without_principals_needs_insecure() {
     let e = Config::from_toml("[grpc]\nlisten = \"0.0.0.0:50051\"\n", "t.toml", Vec::new())
         .expect_err("refused");
-    assert!(e.to_string().starts_with("t.toml:2: grpc.listen: `0.0.0.0:50051` is not a loopback address"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("t.toml:2: grpc.listen: `0.0.0.0:50051` is not a loopback address"),
+        "{e}"
+    );
     Config::from_toml(
         "[grpc]\nlisten = \"0.0.0.0:50051\"\n[auth]\ninsecure = true\n",
         "t.toml",

@@ -138,9 +138,13 @@ pub enum Scope<'a> {
     AllTenants,
 }
 
+/// An `authorization` value that is not `Bearer <token>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotBearer;
+
 /// The bearer token of an `authorization` value: `Ok(None)` when absent,
 /// `Err` when present but not `Bearer <token>`.
-pub fn bearer(value: Option<&str>) -> Result<Option<&str>, ()> {
+pub fn bearer(value: Option<&str>) -> Result<Option<&str>, NotBearer> {
     let Some(v) = value else { return Ok(None) };
     let v = v.trim();
     match v.split_once(' ') {
@@ -149,7 +153,7 @@ pub fn bearer(value: Option<&str>) -> Result<Option<&str>, ()> {
         {
             Ok(Some(token.trim()))
         }
-        _ => Err(()),
+        _ => Err(NotBearer),
     }
 }
 
@@ -200,7 +204,7 @@ impl Gate {
     ) -> Result<Arc<Principal>, Status> {
         let result = match bearer(authorization) {
             Ok(token) => self.auth.authenticate(token, subject),
-            Err(()) => Err(AuthError::UnknownCredentials),
+            Err(NotBearer) => Err(AuthError::UnknownCredentials),
         };
         result.map_err(|e| {
             let (reason, why) = match e {
@@ -299,7 +303,7 @@ mod tests {
         assert_eq!(bearer(None), Ok(None));
         assert_eq!(bearer(Some("Bearer abc")), Ok(Some("abc")));
         assert_eq!(bearer(Some("bearer  abc ")), Ok(Some("abc")));
-        assert_eq!(bearer(Some("Basic abc")), Err(()));
-        assert_eq!(bearer(Some("Bearer ")), Err(()));
+        assert_eq!(bearer(Some("Basic abc")), Err(NotBearer));
+        assert_eq!(bearer(Some("Bearer ")), Err(NotBearer));
     }
 }
