@@ -172,3 +172,62 @@ impl AuditLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(tenant: &str, kind: AuditKind, at_ms: i64) -> AuditRecord {
+        AuditRecord {
+            at_ms,
+            who: "ops".into(),
+            kind,
+            tenant_id: tenant.into(),
+            result: "accepted".into(),
+            ..AuditRecord::now()
+        }
+    }
+
+    #[test]
+    fn memory_keeps_the_newest_and_lists_newest_first_with_filters() {
+        let section = AuditSection {
+            path: None,
+            keep: 3,
+        };
+        let log = AuditLog::open(&section, None, Telemetry::new()).expect("log");
+        for (i, t) in ["a", "b", "a", "b", "a"].iter().enumerate() {
+            log.record(rec(t, AuditKind::OverrideSet, i as i64));
+        }
+        let all = |_: &AuditRecord| true;
+        let (got, more) = log.list(&AuditFilter::default(), all, 10);
+        assert_eq!(got.iter().map(|r| r.at_ms).collect::<Vec<_>>(), [4, 3, 2]);
+        assert!(!more);
+        let (got, more) = log.list(&AuditFilter::default(), all, 2);
+        assert_eq!((got.len(), more), (2, true));
+        let only_a = AuditFilter {
+            tenant_id: "a".into(),
+            ..AuditFilter::default()
+        };
+        let (got, _) = log.list(&only_a, all, 10);
+        assert_eq!(got.iter().map(|r| r.at_ms).collect::<Vec<_>>(), [4, 2]);
+        let (got, _) = log.list(&AuditFilter::default(), |r| r.tenant_id == "b", 10);
+        assert_eq!(got.iter().map(|r| r.at_ms).collect::<Vec<_>>(), [3]);
+        let since = AuditFilter {
+            since_ms: 4,
+            kind: Some(AuditKind::OverrideSet),
+            ..AuditFilter::default()
+        };
+        assert_eq!(log.list(&since, all, 10).0.len(), 1);
+    }
+
+    #[test]
+    fn long_reasons_are_cut_at_a_char_boundary() {
+        let r = AuditRecord {
+            reason: "é".repeat(record::MAX_REASON_BYTES),
+            ..AuditRecord::now()
+        }
+        .bounded();
+        assert!(r.reason.len() <= record::MAX_REASON_BYTES + 3);
+        assert!(r.reason.ends_with("..."));
+    }
+}
