@@ -2,16 +2,38 @@
 //! service-wide records), produced with acks=all; a record the broker does
 //! not take is logged (without its content) and counted as a failure.
 
-use rdkafka::config::ClientConfig;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+
 use super::record::AuditRecord;
+use crate::telemetry::Telemetry;
+
+/// Counts records the broker did not take.
+struct Deliveries {
+    telemetry: Arc<Telemetry>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            self.telemetry.auth.audit_failures.increment(1);
+            tracing::error!(error = %e, "audit topic: a record was not acknowledged");
+        }
+    }
+}
 
 /// A producer to the audit topic.
 pub struct AuditTopic {
-    producer: ThreadedProducer<DefaultProducerContext>,
+    producer: ThreadedProducer<Deliveries>,
     topic: String,
 }
 
@@ -21,6 +43,7 @@ impl AuditTopic {
         brokers: &str,
         topic: &str,
         extra: &BTreeMap<String, String>,
+        telemetry: Arc<Telemetry>,
     ) -> Result<AuditTopic, rdkafka::error::KafkaError> {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", brokers)
@@ -31,7 +54,7 @@ impl AuditTopic {
             cfg.set(k, v);
         }
         Ok(AuditTopic {
-            producer: cfg.create()?,
+            producer: cfg.create_with_context(Deliveries { telemetry })?,
             topic: topic.to_string(),
         })
     }

@@ -37,7 +37,7 @@ pub fn gate(config: &Config, telemetry: Arc<Telemetry>) -> anyhow::Result<Arc<Ga
     let k = &config.kafka;
     let topic = if k.enabled() && !k.audit_topic.trim().is_empty() {
         Some(
-            AuditTopic::new(&k.brokers, &k.audit_topic, &k.producer)
+            AuditTopic::new(&k.brokers, &k.audit_topic, &k.producer, telemetry.clone())
                 .map_err(|e| anyhow::anyhow!("kafka.audit_topic: {e}"))?,
         )
     } else {
