@@ -110,6 +110,17 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Principals: what goes into [[auth.principals]].
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuthCommand {
+    /// Read a bearer token from stdin; print its token_sha256 (hex SHA-256).
+    HashToken,
 }
 
 #[derive(Subcommand)]
@@ -200,6 +211,9 @@ fn main() -> ExitCode {
             RulesCommand::Check { files } => cli::rules::check(&files),
             RulesCommand::Features { rules } => cli::rules::features(rules.as_deref()),
         },
+        Command::Auth {
+            command: AuthCommand::HashToken,
+        } => cli::auth::hash_token_cmd(&mut std::io::stdin().lock(), &mut std::io::stdout()),
         Command::Policy { command } => match command {
             PolicyCommand::Check { files } => cli::policy::check(&files),
             PolicyCommand::At {

@@ -156,3 +156,34 @@ fn rules_check_accepts_the_default_pack_and_names_the_line_of_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn auth_hash_token_prints_the_sha256_of_the_token_from_stdin() {
+    use std::io::Write;
+    let run = |input: &str| {
+        let mut child = satpam()
+            .args(["auth", "hash-token"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("satpam auth hash-token");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("output")
+    };
+    // The trailing newline of `echo` is not part of the token.
+    let out = run("abc\n");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
+    );
+    let empty = run("");
+    assert!(!empty.status.success());
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no token on stdin"));
+}

@@ -494,3 +494,31 @@ fn the_placeholders_are_off_by_default_and_do_only_what_they_say() {
     let with_principals = render(&["principals={CN=bsp-1}"]);
     assert_eq!(with_principals, default);
 }
+
+#[test]
+fn auth_principals_flow_into_the_config_and_load() {
+    let objects = render(&[
+        "auth.insecure=false",
+        "auth.principals[0].name=bsp-1-ingest",
+        "auth.principals[0].tokenSha256=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        "auth.principals[0].roles={ingest,watch}",
+        "auth.principals[0].tenants={bsp-1,bsp-2}",
+        "auth.principals[1].name=ops",
+        "auth.principals[1].certSubject=CN=ops",
+        "auth.principals[1].roles={read}",
+        "auth.principals[1].tenants={*}",
+    ]);
+    let toml = scalar(&objects["ConfigMap/satpam-config"]["data"]["satpam.toml"]);
+    let c = Config::from_toml(&toml, "helm", Vec::new())
+        .unwrap_or_else(|e| panic!("the chart's satpam.toml does not load: {e}\n{toml}"));
+    assert!(!c.auth.insecure);
+    let names: Vec<&str> = c.auth.principals.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["bsp-1-ingest", "ops"]);
+    assert_eq!(c.auth.principals[0].tenants, ["bsp-1", "bsp-2"]);
+    assert_eq!(c.auth.principals[1].cert_subject.as_deref(), Some("CN=ops"));
+    // Without principals and without insecure, the chart's 0.0.0.0 listener is refused.
+    let open = render(&["auth.insecure=false"]);
+    let toml = scalar(&open["ConfigMap/satpam-config"]["data"]["satpam.toml"]);
+    let e = Config::from_toml(&toml, "helm", Vec::new()).expect_err("refused");
+    assert!(e.to_string().contains("not a loopback address"), "{e}");
+}

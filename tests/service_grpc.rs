@@ -19,10 +19,11 @@ async fn start(dir: &Path) -> RunningService {
     let toml = format!(
         "[engine]\nrules = {rules:?}\noverrides = {overrides:?}\nreload_poll_ms = 100\n\
          [grpc]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
-         [sinks]\njsonl = {jsonl:?}\n",
+         [sinks]\njsonl = {jsonl:?}\n[audit]\npath = {audit:?}\n",
         rules = rules.display().to_string(),
         overrides = dir.join("overrides.yaml").display().to_string(),
         jsonl = dir.join("signals.jsonl").display().to_string(),
+        audit = dir.join("audit.jsonl").display().to_string(),
     );
     let config = Config::from_toml(&toml, "test.toml", Vec::new()).expect("config");
     service::start(config).await.expect("service starts")

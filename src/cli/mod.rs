@@ -1,5 +1,6 @@
 //! Command bodies of the `satpam` binary.
 
+pub mod auth;
 pub mod config_check;
 pub mod demo;
 pub mod eval;

@@ -50,10 +50,12 @@ async fn serve(config: Config) -> Result<ExitCode> {
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading rules and the country policy");
-                let rules = running.rules().clone();
-                let _ = rules.reload(None).await;
-                let policy = running.policy().clone();
-                let _ = tokio::task::spawn_blocking(move || policy.reload_file()).await;
+                satpam::service::audit::reloads::on_sighup(
+                    running.rules(),
+                    running.policy(),
+                    running.gate().audit(),
+                )
+                .await;
             }
             _ = check.tick() => {
                 if running.kafka_failed() {

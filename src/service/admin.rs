@@ -1,6 +1,8 @@
 //! `satpam.v1.Admin`: what analysts and operators ask of a running
 //! instance. Reads go to the shards; writes (overrides, rules) go through
 //! the managers in [`crate::service::reload`], which validate before they swap.
+//! Every call is checked by the [`Gate`] (role and tenant) first; writes and
+//! refusals are written to the audit trail.
 
 use std::sync::Arc;
 
@@ -18,6 +20,8 @@ use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::rules::RuleSet;
 use crate::scan::ScanFacts;
+use crate::service::audit::{AuditFilter, AuditKind, AuditRecord};
+use crate::service::auth::{Gate, Role, Rpc, Scope};
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
 
@@ -27,21 +31,24 @@ pub struct AdminService {
     rules: Arc<RulesManager>,
     overrides: Arc<OverridesManager>,
     policy: Arc<PolicyManager>,
+    gate: Arc<Gate>,
 }
 
 impl AdminService {
-    /// Admin over these shards and managers.
+    /// Admin over these shards and managers, every call checked by `gate`.
     pub fn new(
         shards: Arc<Shards>,
         rules: Arc<RulesManager>,
         overrides: Arc<OverridesManager>,
         policy: Arc<PolicyManager>,
+        gate: Arc<Gate>,
     ) -> Self {
         AdminService {
             shards,
             rules,
             overrides,
             policy,
+            gate,
         }
     }
 
@@ -166,12 +173,36 @@ fn override_to_pb(o: &Override) -> pb::Override {
     }
 }
 
+fn outcome<T>(r: &Result<T, String>) -> String {
+    if r.is_ok() { "accepted" } else { "refused" }.into()
+}
+
+fn audit_to_pb(a: AuditRecord) -> pb::AuditRecord {
+    pb::AuditRecord {
+        at_ms: a.at_ms,
+        who: a.who,
+        kind: a.kind.label().into(),
+        rpc: a.rpc,
+        tenant_id: a.tenant_id,
+        account_id: a.account_id,
+        result: a.result,
+        reason: a.reason,
+        mode: a.mode,
+        old_version: a.old_version,
+        new_version: a.new_version,
+    }
+}
+
 #[tonic::async_trait]
 impl pb::admin_server::Admin for AdminService {
     async fn get_account(
         &self,
         request: Request<pb::GetAccountRequest>,
     ) -> Result<Response<pb::AccountState>, Status> {
+        let r = request.get_ref();
+        let scope = Scope::Tenant(&r.tenant_id, &r.account_id);
+        self.gate
+            .check(&request, Rpc::GetAccount, Role::Read, scope)?;
         let r = request.into_inner();
         let tenant = required("tenant_id", &r.tenant_id)?;
         let account = required("account_id", &r.account_id)?;
@@ -249,6 +280,15 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::ListActionedRequest>,
     ) -> Result<Response<pb::ListActionedResponse>, Status> {
+        let t = &request.get_ref().tenant_id;
+        let scope = if t.is_empty() {
+            Scope::Any
+        } else {
+            Scope::Tenant(t, "")
+        };
+        let caller = self
+            .gate
+            .check(&request, Rpc::ListActioned, Role::Read, scope)?;
         let r = request.into_inner();
         let limit = if r.limit == 0 {
             1_000
@@ -264,6 +304,7 @@ impl pb::admin_server::Admin for AdminService {
             }
             let wire = pb::Action::from(action) as i32;
             if (!r.tenant_id.is_empty() && *a.tenant_id != *r.tenant_id)
+                || !caller.tenants.allows(&a.tenant_id)
                 || (!r.actions.is_empty() && !r.actions.contains(&wire))
             {
                 return;
@@ -293,6 +334,17 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::SetOverrideRequest>,
     ) -> Result<Response<pb::Override>, Status> {
+        let (t, a) = request
+            .get_ref()
+            .r#override
+            .as_ref()
+            .map_or(("", ""), |o| (o.tenant_id.as_str(), o.account_id.as_str()));
+        let caller = self.gate.check(
+            &request,
+            Rpc::SetOverride,
+            Role::Override,
+            Scope::Tenant(t, a),
+        )?;
         let o = request
             .into_inner()
             .r#override
@@ -312,9 +364,26 @@ impl pb::admin_server::Admin for AdminService {
             reason: o.reason.clone(),
             expires_at_ms: (o.expires_at_ms > 0).then_some(o.expires_at_ms),
         };
-        self.overrides
-            .set(domain.clone())
-            .map_err(Status::invalid_argument)?;
+        let result = self.overrides.set(domain.clone());
+        self.gate.audit().record(AuditRecord {
+            who: caller.name.clone(),
+            kind: AuditKind::OverrideSet,
+            rpc: Rpc::SetOverride.label().into(),
+            tenant_id: domain.tenant_id.clone(),
+            account_id: domain.account_id.clone(),
+            result: outcome(&result),
+            reason: match &result {
+                Ok(()) => domain.reason.clone(),
+                Err(e) => e.clone(),
+            },
+            mode: match mode {
+                OverrideMode::Allow => "allow",
+                OverrideMode::Deny => "deny",
+            }
+            .into(),
+            ..AuditRecord::now()
+        });
+        result.map_err(Status::invalid_argument)?;
         Ok(Response::new(override_to_pb(&domain)))
     }
 
@@ -322,14 +391,34 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::ClearOverrideRequest>,
     ) -> Result<Response<pb::ClearOverrideResponse>, Status> {
+        let r = request.get_ref();
+        let scope = Scope::Tenant(&r.tenant_id, &r.account_id);
+        let caller = self
+            .gate
+            .check(&request, Rpc::ClearOverride, Role::Override, scope)?;
         let r = request.into_inner();
         required("tenant_id", &r.tenant_id)?;
         required("account_id", &r.account_id)?;
         required("reason", &r.reason)?;
-        let cleared = self
-            .overrides
-            .clear(&r.tenant_id, &r.account_id, &r.reason)
-            .map_err(Status::invalid_argument)?;
+        let result = self.overrides.clear(&r.tenant_id, &r.account_id, &r.reason);
+        self.gate.audit().record(AuditRecord {
+            who: caller.name.clone(),
+            kind: AuditKind::OverrideCleared,
+            rpc: Rpc::ClearOverride.label().into(),
+            tenant_id: r.tenant_id.clone(),
+            account_id: r.account_id.clone(),
+            result: match &result {
+                Ok(true) => "accepted".into(),
+                Ok(false) => "none_in_force".into(),
+                Err(_) => "refused".into(),
+            },
+            reason: match &result {
+                Ok(_) => r.reason.clone(),
+                Err(e) => e.clone(),
+            },
+            ..AuditRecord::now()
+        });
+        let cleared = result.map_err(Status::invalid_argument)?;
         Ok(Response::new(pb::ClearOverrideResponse { cleared }))
     }
 
@@ -337,9 +426,21 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::ReloadRulesRequest>,
     ) -> Result<Response<pb::RuleSetInfo>, Status> {
+        let caller = self
+            .gate
+            .check(&request, Rpc::ReloadRules, Role::Rules, Scope::AllTenants)?;
         let r = request.into_inner();
         let yaml = (!r.rules_yaml.trim().is_empty()).then_some(r.rules_yaml);
+        let old = self.shards.context().rules().version().to_string();
         let result = self.rules.reload(yaml).await;
+        let new = result.as_ref().map(|r| r.version().to_string());
+        self.gate.audit().record(AuditRecord::reload(
+            &caller.name,
+            Rpc::ReloadRules.label(),
+            AuditKind::RulesReload,
+            old,
+            new,
+        ));
         match result {
             Ok(rules) => Ok(Response::new(self.rule_set_info(&rules))),
             Err(e) => Err(Status::invalid_argument(format!(
@@ -351,8 +452,10 @@ impl pb::admin_server::Admin for AdminService {
 
     async fn get_rule_set(
         &self,
-        _request: Request<pb::GetRuleSetRequest>,
+        request: Request<pb::GetRuleSetRequest>,
     ) -> Result<Response<pb::RuleSetInfo>, Status> {
+        self.gate
+            .check(&request, Rpc::GetRuleSet, Role::Read, Scope::Any)?;
         let rules = self.shards.context().rules();
         Ok(Response::new(self.rule_set_info(&rules)))
     }
@@ -361,7 +464,11 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::ReloadPolicyRequest>,
     ) -> Result<Response<pb::PolicyInfo>, Status> {
+        let caller =
+            self.gate
+                .check(&request, Rpc::ReloadPolicy, Role::Rules, Scope::AllTenants)?;
         let r = request.into_inner();
+        let old = self.policy.policy().version().to_string();
         let manager = self.policy.clone();
         // Parsing and compiling is CPU work: off the async runtime.
         let result = tokio::task::spawn_blocking(move || {
@@ -373,6 +480,13 @@ impl pb::admin_server::Admin for AdminService {
         })
         .await
         .map_err(|e| Status::internal(format!("policy reload task: {e}")))?;
+        self.gate.audit().record(AuditRecord::reload(
+            &caller.name,
+            Rpc::ReloadPolicy.label(),
+            AuditKind::PolicyReload,
+            old,
+            result.as_ref().map(|p| p.version().to_string()),
+        ));
         match result {
             Ok(p) => Ok(Response::new(self.policy_info(&p))),
             Err(e) => Err(Status::invalid_argument(format!(
@@ -384,8 +498,51 @@ impl pb::admin_server::Admin for AdminService {
 
     async fn get_policy(
         &self,
-        _request: Request<pb::GetPolicyRequest>,
+        request: Request<pb::GetPolicyRequest>,
     ) -> Result<Response<pb::PolicyInfo>, Status> {
+        self.gate
+            .check(&request, Rpc::GetPolicy, Role::Read, Scope::Any)?;
         Ok(Response::new(self.policy_info(&self.policy.policy())))
+    }
+
+    async fn list_audit(
+        &self,
+        request: Request<pb::ListAuditRequest>,
+    ) -> Result<Response<pb::ListAuditResponse>, Status> {
+        let t = &request.get_ref().tenant_id;
+        let scope = if t.is_empty() {
+            Scope::Any
+        } else {
+            Scope::Tenant(t, "")
+        };
+        let caller = self
+            .gate
+            .check(&request, Rpc::ListAudit, Role::Read, scope)?;
+        let r = request.into_inner();
+        let kind = match r.kind.as_str() {
+            "" => None,
+            k => Some(AuditKind::parse(k).ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "unknown kind `{k}` (override_set, override_cleared, rules_reload, policy_reload, denied)"
+                ))
+            })?),
+        };
+        let filter = AuditFilter {
+            tenant_id: r.tenant_id,
+            kind,
+            who: r.who,
+            since_ms: r.since_ms,
+        };
+        let limit = if r.limit == 0 { 100 } else { r.limit as usize };
+        // Service-wide records (no tenant) only for callers of every tenant.
+        let visible = |a: &AuditRecord| {
+            caller.tenants.is_all()
+                || (!a.tenant_id.is_empty() && caller.tenants.allows(&a.tenant_id))
+        };
+        let (records, truncated) = self.gate.audit().list(&filter, visible, limit);
+        Ok(Response::new(pb::ListAuditResponse {
+            records: records.into_iter().map(audit_to_pb).collect(),
+            truncated,
+        }))
     }
 }

@@ -51,6 +51,12 @@ pub struct Config {
     pub limits: super::limits::LimitsSection,
     /// The WhatsApp Cloud API webhook receiver and send-API tap; off by default.
     pub webhook: WebhookSection,
+    /// Principals and what is restricted (docs/security.md).
+    pub auth: crate::service::auth::AuthSection,
+    /// The Admin service's own listener (optional).
+    pub admin: crate::service::auth::AdminSection,
+    /// The audit trail of admin actions.
+    pub audit: crate::service::audit::AuditSection,
 }
 
 /// `[engine]`.
@@ -174,6 +180,8 @@ pub struct KafkaSection {
     /// restart resumes with the state it had; empty: no snapshots (a restart
     /// rebuilds state from the committed offset on).
     pub state_dir: Option<PathBuf>,
+    /// Audit records go to this topic as JSON, keyed by tenant; empty: none.
+    pub audit_topic: String,
     /// Extra librdkafka consumer properties (e.g. `security.protocol`);
     /// numbers and booleans are taken as their text.
     #[serde(deserialize_with = "librdkafka_map")]
@@ -193,6 +201,7 @@ impl Default for KafkaSection {
             events_topic: "satpam.events".into(),
             signals_topic: "satpam.signals".into(),
             dead_letter_topic: "satpam.events.dlq".into(),
+            audit_topic: "satpam.audit".into(),
             workers: 2,
             queue_capacity: 4_096,
             commit_interval_ms: 1_000,
@@ -465,6 +474,7 @@ impl Config {
             &mut self.engine.overrides,
             &mut self.kafka.state_dir,
             &mut self.sinks.jsonl,
+            &mut self.audit.path,
         ] {
             if p.as_ref().is_some_and(|x| x.as_os_str().is_empty()) {
                 *p = None;
@@ -477,6 +487,7 @@ impl Config {
         for (key, addr) in [
             ("grpc.listen", &self.grpc.listen),
             ("metrics.listen", &self.metrics.listen),
+            ("admin.listen", &self.admin.listen),
         ] {
             if !addr.is_empty() && addr.parse::<SocketAddr>().is_err() {
                 return Err(format!("{key}: `{addr}` is not an ip:port address"));
@@ -491,6 +502,11 @@ impl Config {
         ] {
             tls.validate(key)?;
         }
+        self.auth.validate(&[
+            ("grpc.listen", &self.grpc.listen),
+            ("admin.listen", &self.admin.listen),
+        ])?;
+        self.audit.validate()?;
         if self.engine.grpc_shards == 0 {
             return Err("engine.grpc_shards must be at least 1".into());
         }

@@ -1,17 +1,20 @@
 //! The HTTP side: `/metrics` (Prometheus text format), `/healthz` (the
 //! process is up) and `/readyz` (it is serving: rules loaded and, with
-//! Kafka, the consumer running).
+//! Kafka, the consumer running). With `auth.restrict_metrics`, `/metrics`
+//! needs a bearer token of a principal with the `metrics` role.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
 use crate::pipeline::shards::Shards;
+use crate::service::auth::{Gate, Role, Rpc, Scope};
+use crate::service::tls::ClientCertSubject;
 use crate::telemetry::Telemetry;
 
 /// What the HTTP handlers read.
@@ -23,6 +26,8 @@ pub struct HttpState {
     pub shards: Arc<Shards>,
     /// Set once the service is serving; cleared when it shuts down.
     pub ready: Arc<AtomicBool>,
+    /// Checks `/metrics` callers when set (`auth.restrict_metrics`).
+    pub metrics_gate: Option<Arc<Gate>>,
 }
 
 /// The router.
@@ -34,7 +39,30 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
-async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
+async fn metrics(
+    State(s): State<HttpState>,
+    subject: Option<axum::Extension<ClientCertSubject>>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    if let Some(gate) = &s.metrics_gate {
+        let auth = headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or("\u{0}"));
+        let checked = gate
+            .authenticate_parts(
+                auth,
+                subject.as_ref().map(|s| s.0 .0.as_str()),
+                Rpc::Metrics,
+            )
+            .map_err(|st| (StatusCode::UNAUTHORIZED, st))
+            .and_then(|p| {
+                gate.authorize(&p, Rpc::Metrics, Role::Metrics, Scope::Any)
+                    .map_err(|st| (StatusCode::FORBIDDEN, st))
+            });
+        if let Err((code, st)) = checked {
+            return (code, format!("{}\n", st.message())).into_response();
+        }
+    }
     let (stats, _) = s.shards.stats();
     let t = &s.telemetry;
     t.accounts.set(stats.accounts as f64);
@@ -53,6 +81,7 @@ async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
         )],
         t.render(),
     )
+        .into_response()
 }
 
 async fn ready(State(s): State<HttpState>) -> impl IntoResponse {

@@ -1,5 +1,7 @@
 //! `satpam serve`: the engine as a service.
 pub mod admin;
+pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod http;
 pub mod kafka_security;

@@ -155,6 +155,11 @@ impl RulesManager {
         self.loaded.load_full()
     }
 
+    /// The version of the rules in force.
+    pub fn version(&self) -> String {
+        self.ctx.rules().version().to_string()
+    }
+
     /// The configured rules file, if any.
     pub fn path(&self) -> Option<&std::path::Path> {
         self.path.as_deref()

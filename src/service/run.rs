@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
 
 use crate::clock::SystemClock;
 use crate::decide::Overrides;
@@ -36,6 +37,8 @@ use crate::telemetry::Telemetry;
 /// A running service.
 pub struct RunningService {
     grpc_addr: Option<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
+    gate: Arc<crate::service::auth::Gate>,
     metrics_addr: Option<SocketAddr>,
     webhook_addr: Option<SocketAddr>,
     shutdown_tx: watch::Sender<bool>,
@@ -130,7 +133,41 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let ready = Arc::new(AtomicBool::new(false));
     let mut servers = Vec::new();
 
+    let gate = crate::service::auth::build::gate(&config, telemetry.clone())?;
     let (health, health_service) = tonic_health::server::health_reporter();
+    let admin = AdminService::new(
+        shards.clone(),
+        rules.clone(),
+        overrides,
+        policy.clone(),
+        gate.clone(),
+    );
+    // grpc.tls serves the gRPC listener and Admin's own, when it has one.
+    let grpc_tls = config
+        .grpc
+        .tls
+        .server_config("grpc.tls", &[b"h2"])
+        .map_err(anyhow::Error::msg)?;
+    // Admin on a listener of its own (with health), or on grpc.listen.
+    let mut admin = Some(pb::admin_server::AdminServer::new(admin));
+    let mut admin_addr = None;
+    if !config.admin.listen.is_empty() {
+        let listener = TcpListener::bind(&config.admin.listen)
+            .await
+            .map_err(|err| anyhow::anyhow!("admin.listen {}: {err}", config.admin.listen))?;
+        admin_addr = Some(listener.local_addr()?);
+        let router = tonic::transport::Server::builder()
+            .layer(tls_listen::SubjectLayer)
+            .add_service(health_service.clone())
+            .add_optional_service(admin.take());
+        servers.push(spawn_grpc(
+            listener,
+            router,
+            grpc_tls.clone(),
+            shutdown_rx.clone(),
+        ));
+        tracing::info!(addr = %admin_addr.map(|a| a.to_string()).unwrap_or_default(), "Admin listening");
+    }
     let mut grpc_addr = None;
     if !config.grpc.listen.is_empty() {
         let listener = TcpListener::bind(&config.grpc.listen)
@@ -142,45 +179,47 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()
             .map_err(|err| anyhow::anyhow!("reflection: {err}"))?;
-        let ingest = IngestService::new(shards.clone(), pipeline.clone(), config.grpc.max_batch);
-        let watch_svc = WatchService::new(hub.clone(), telemetry.clone(), shutdown_rx.clone());
-        let admin = AdminService::new(shards.clone(), rules.clone(), overrides, policy.clone());
-        let stop = shutdown_rx.clone();
-        let tls = config
-            .grpc
-            .tls
-            .server_config("grpc.tls", &[b"h2"])
-            .map_err(anyhow::Error::msg)?;
+        let ingest = IngestService::new(
+            shards.clone(),
+            pipeline.clone(),
+            config.grpc.max_batch,
+            gate.clone(),
+        );
+        let watch_svc = WatchService::new(
+            hub.clone(),
+            telemetry.clone(),
+            shutdown_rx.clone(),
+            gate.clone(),
+        );
+        // Reflection: open, or for authenticated principals only.
+        let (open_reflection, checked_reflection) = if config.auth.restrict_reflection {
+            let g = gate.clone();
+            let check = move |req: tonic::Request<()>| {
+                g.authenticate(&req, crate::service::auth::Rpc::Reflection)
+                    .map(|_| req)
+            };
+            (None, Some(InterceptedService::new(reflection, check)))
+        } else {
+            (Some(reflection), None)
+        };
         let router = tonic::transport::Server::builder()
             .max_concurrent_streams(config.grpc.max_concurrent_streams)
             .layer(tls_listen::SubjectLayer)
             .add_service(health_service)
-            .add_service(reflection)
+            .add_optional_service(open_reflection)
+            .add_optional_service(checked_reflection)
             .add_service(
                 pb::ingest_server::IngestServer::new(ingest)
                     .max_decoding_message_size(config.grpc.max_message_bytes),
             )
             .add_service(pb::signals_server::SignalsServer::new(watch_svc))
-            .add_service(pb::admin_server::AdminServer::new(admin));
-        servers.push(tokio::spawn(async move {
-            let result = match tls {
-                None => {
-                    let incoming = TcpListenerStream::new(listener);
-                    router
-                        .serve_with_incoming_shutdown(incoming, stopped(stop))
-                        .await
-                }
-                Some(tls) => {
-                    let rx = tls_listen::accept(listener, tls, "grpc", stop.clone());
-                    router
-                        .serve_with_incoming_shutdown(tls_listen::incoming(rx), stopped(stop))
-                        .await
-                }
-            };
-            if let Err(err) = result {
-                tracing::error!(error = %err, "gRPC server failed");
-            }
-        }));
+            .add_optional_service(admin.take());
+        servers.push(spawn_grpc(
+            listener,
+            router,
+            grpc_tls.clone(),
+            shutdown_rx.clone(),
+        ));
         tracing::info!(addr = %grpc_addr.map(|a| a.to_string()).unwrap_or_default(), "gRPC listening");
     }
 
@@ -194,6 +233,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             telemetry: telemetry.clone(),
             shards: shards.clone(),
             ready: ready.clone(),
+            metrics_gate: config.auth.restrict_metrics.then(|| gate.clone()),
         });
         let tls = config
             .metrics
@@ -233,6 +273,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     if e.reload_poll_ms > 0 && (e.rules.is_some() || e.policy.is_some()) {
         let rules = rules.clone();
         let policy = policy.clone();
+        let audit = gate.audit().clone();
         let every = Duration::from_millis(e.reload_poll_ms);
         let stop = stopped(shutdown_rx.clone());
         servers.push(tokio::spawn(async move {
@@ -243,9 +284,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
                     _ = tick.tick() => {}
                     _ = &mut stop => break,
                 }
-                let _ = rules.reload_if_changed().await;
-                let p = policy.clone();
-                let _ = tokio::task::spawn_blocking(move || p.reload_if_changed()).await;
+                crate::service::audit::reloads::rules_if_changed(&rules, audit.as_ref()).await;
+                crate::service::audit::reloads::policy_if_changed(&policy, audit.as_ref()).await;
             }
         }));
     }
@@ -265,6 +305,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     ready.store(true, Ordering::Release);
     Ok(RunningService {
         grpc_addr,
+        admin_addr,
+        gate,
         metrics_addr,
         webhook_addr,
         shutdown_tx,
@@ -280,6 +322,38 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     })
 }
 
+/// Serves `router` on `listener` until shutdown.
+fn spawn_grpc(
+    listener: TcpListener,
+    router: tonic::transport::server::Router<GrpcLayers>,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let result = match tls {
+            None => {
+                let incoming = TcpListenerStream::new(listener);
+                router
+                    .serve_with_incoming_shutdown(incoming, stopped(stop))
+                    .await
+            }
+            Some(tls) => {
+                let rx = tls_listen::accept(listener, tls, "grpc", stop.clone());
+                router
+                    .serve_with_incoming_shutdown(tls_listen::incoming(rx), stopped(stop))
+                    .await
+            }
+        };
+        if let Err(err) = result {
+            tracing::error!(error = %err, "gRPC server failed");
+        }
+    })
+}
+
+/// The layers every gRPC router of the service has: the client certificate's
+/// subject put on each request (`tls_listen::SubjectLayer`).
+type GrpcLayers = tower::layer::util::Stack<tls_listen::SubjectLayer, tower::layer::util::Identity>;
+
 /// Resolves once shutdown is signalled (or its sender is gone).
 async fn stopped(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow_and_update() {
@@ -293,6 +367,16 @@ impl RunningService {
     /// The bound gRPC address.
     pub fn grpc_addr(&self) -> Option<SocketAddr> {
         self.grpc_addr
+    }
+
+    /// The bound Admin address: `admin.listen`, or the gRPC one when Admin shares it.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr.or(self.grpc_addr)
+    }
+
+    /// The auth gate (its audit trail records reloads made outside Admin).
+    pub fn gate(&self) -> &Arc<crate::service::auth::Gate> {
+        &self.gate
     }
 
     /// The bound metrics address.
@@ -350,6 +434,7 @@ impl RunningService {
             let _ = tokio::time::timeout(Duration::from_secs(10), s).await;
         }
         self.hub.flush();
+        self.gate.audit().flush();
         result
     }
 }

@@ -1,6 +1,7 @@
 //! `satpam.v1.Signals.Watch`: live signals, filtered by tenant, account and
 //! action. A watcher that falls more than `grpc.watch_buffer` signals behind
 //! is ended with RESOURCE_EXHAUSTED (the Kafka topic is the durable record).
+//! The caller needs the `watch` role and only ever sees its tenants' signals.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::pb::v1 as pb;
+use crate::service::auth::{Gate, Role, Rpc, Scope, TenantScope};
 use crate::sink::{SignalHub, WireSignal};
 use crate::telemetry::Telemetry;
 
@@ -19,19 +21,23 @@ pub struct WatchService {
     hub: Arc<SignalHub>,
     telemetry: Arc<Telemetry>,
     shutdown: watch::Receiver<bool>,
+    gate: Arc<Gate>,
 }
 
 impl WatchService {
-    /// Watch streams over `hub`; they end when `shutdown` turns true.
+    /// Watch streams over `hub`, callers checked by `gate`; they end when
+    /// `shutdown` turns true.
     pub fn new(
         hub: Arc<SignalHub>,
         telemetry: Arc<Telemetry>,
         shutdown: watch::Receiver<bool>,
+        gate: Arc<Gate>,
     ) -> Self {
         WatchService {
             hub,
             telemetry,
             shutdown,
+            gate,
         }
     }
 }
@@ -40,11 +46,13 @@ struct Filter {
     tenant_id: String,
     account_id: String,
     actions: Vec<i32>,
+    scope: TenantScope,
 }
 
 impl Filter {
     fn matches(&self, s: &pb::EnforcementSignal) -> bool {
-        (self.tenant_id.is_empty() || self.tenant_id == s.tenant_id)
+        self.scope.allows(&s.tenant_id)
+            && (self.tenant_id.is_empty() || self.tenant_id == s.tenant_id)
             && (self.account_id.is_empty() || self.account_id == s.account_id)
             && (self.actions.is_empty() || self.actions.contains(&s.action))
     }
@@ -60,6 +68,13 @@ impl pb::signals_server::Signals for WatchService {
         &self,
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<SignalStream>, Status> {
+        let t = &request.get_ref().tenant_id;
+        let scope = if t.is_empty() {
+            Scope::Any
+        } else {
+            Scope::Tenant(t, "")
+        };
+        let caller = self.gate.check(&request, Rpc::Watch, Role::Watch, scope)?;
         let r = request.into_inner();
         for a in &r.actions {
             if pb::Action::try_from(*a).map_or(true, |a| a == pb::Action::Unspecified) {
@@ -70,6 +85,7 @@ impl pb::signals_server::Signals for WatchService {
             tenant_id: r.tenant_id,
             account_id: r.account_id,
             actions: r.actions,
+            scope: caller.tenants.clone(),
         };
         let mut rx: broadcast::Receiver<WireSignal> = self.hub.subscribe();
         let (tx, out) = mpsc::channel(64);

@@ -2,7 +2,9 @@
 //! batch, in order. A batch is acked once every event in it is processed
 //! and, with Kafka configured, its signals are acknowledged by the broker.
 //! Invalid events are refused in the ack (and dead-lettered to Kafka when
-//! configured); the stream goes on.
+//! configured); the stream goes on. The caller needs the `ingest` role; an
+//! event of a tenant outside the caller's is refused in the ack (not
+//! dead-lettered: it is the caller's error), the rest of the batch goes on.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::{Handled, Pipeline, WorkerState};
+use crate::service::auth::{Gate, Role, Rpc, Scope, TenantScope};
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
 use crate::telemetry::Source;
 
@@ -24,17 +27,31 @@ pub struct IngestService {
     shards: Arc<Shards>,
     pipeline: Arc<Pipeline>,
     max_batch: usize,
+    gate: Arc<Gate>,
 }
 
 impl IngestService {
-    /// Ingest into `shards` through `pipeline`; larger batches than `max_batch` are refused.
-    pub fn new(shards: Arc<Shards>, pipeline: Arc<Pipeline>, max_batch: usize) -> Self {
+    /// Ingest into `shards` through `pipeline`; larger batches than
+    /// `max_batch` are refused; callers are checked by `gate`.
+    pub fn new(
+        shards: Arc<Shards>,
+        pipeline: Arc<Pipeline>,
+        max_batch: usize,
+        gate: Arc<Gate>,
+    ) -> Self {
         IngestService {
             shards,
             pipeline,
             max_batch,
+            gate,
         }
     }
+}
+
+/// The caller's tenants, and the gate that counts refusals.
+struct Caller<'a> {
+    tenants: &'a TenantScope,
+    gate: &'a Gate,
 }
 
 type AckStream = Pin<Box<dyn Stream<Item = Result<pb::BatchAck, Status>> + Send>>;
@@ -44,6 +61,7 @@ fn process_batch(
     shards: &Shards,
     pipeline: &Pipeline,
     w: &mut WorkerState,
+    caller: &Caller<'_>,
     batch: pb::EventBatch,
 ) -> (
     pb::BatchAck,
@@ -58,6 +76,16 @@ fn process_batch(
     counters.events.increment(batch.events.len() as u64);
     for (i, m) in batch.events.into_iter().enumerate() {
         let dequeued = Instant::now();
+        if !caller.tenants.allows(&m.tenant_id) {
+            caller.gate.count_tenant_refusal(Rpc::Ingest);
+            ack.rejected += 1;
+            ack.rejections.push(pb::Rejection {
+                index: i as u32,
+                reason: "permission denied: the event's tenant_id is outside the caller's tenants"
+                    .into(),
+            });
+            continue;
+        }
         // The shard judges the event's time before the message is taken apart,
         // so that a refused one is dead-lettered as it came.
         let engine = shards.grpc_shard(&m.tenant_id, &m.account_id);
@@ -131,6 +159,11 @@ impl pb::ingest_server::Ingest for IngestService {
         &self,
         request: Request<Streaming<pb::EventBatch>>,
     ) -> Result<Response<AckStream>, Status> {
+        let principal = self
+            .gate
+            .check(&request, Rpc::Ingest, Role::Ingest, Scope::Any)?;
+        let gate = self.gate.clone();
+        let tenants = Arc::new(principal.tenants.clone());
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(32);
         let shards = self.shards.clone();
@@ -164,8 +197,13 @@ impl pb::ingest_server::Ingest for IngestService {
                 // each), done on a blocking thread so that it never holds up
                 // the async runtime's other streams.
                 let (sh, pl) = (shards.clone(), pipeline.clone());
+                let (g, t) = (gate.clone(), tenants.clone());
                 let done = tokio::task::spawn_blocking(move || {
-                    let (ack, waits) = process_batch(&sh, &pl, &mut w, batch);
+                    let caller = Caller {
+                        tenants: &t,
+                        gate: &g,
+                    };
+                    let (ack, waits) = process_batch(&sh, &pl, &mut w, &caller, batch);
                     (w, ack, waits)
                 })
                 .await;

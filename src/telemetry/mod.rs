@@ -5,6 +5,7 @@
 //!
 //! Every metric is listed in the README's Metrics section.
 
+pub mod auth;
 pub mod latency;
 pub mod series;
 
@@ -191,6 +192,8 @@ pub struct Telemetry {
     pub latency: StageLatencies,
     /// The webhook receiver.
     pub webhook: WebhookCounters,
+    /// Auth refusals and audit records.
+    pub auth: auth::AuthCounters,
 }
 
 /// The name of the stage latency histogram.
@@ -467,6 +470,7 @@ impl Telemetry {
                 notices: counter("satpam_webhook_notices_total", &[]),
                 send_refused: counter("satpam_webhook_send_refused_total", &[]),
             },
+            auth: auth::AuthCounters::register(r),
             handle,
         };
         Arc::new(t)

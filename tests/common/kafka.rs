@@ -13,7 +13,8 @@ use rdkafka::producer::{DefaultProducerContext, ThreadedProducer};
 
 use satpam_testkit::http::free_addr;
 pub use satpam_testkit::kafka::{
-    brokers, create_topics, produce_keyed, producer, read_topic, unique, Record, Topics,
+    brokers, create_topic, create_topics, produce_keyed, producer, read_topic, unique, Record,
+    Topics,
 };
 use satpam_testkit::process::Served;
 

@@ -111,6 +111,24 @@ pub async fn create_topics(name: &str, partitions: i32) -> Topics {
     t
 }
 
+/// Creates one topic of `partitions` partitions.
+pub async fn create_topic(name: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .expect("admin client");
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .expect("create topic");
+    for r in results {
+        r.expect("topic created");
+    }
+}
+
 /// An idempotent producer.
 pub fn producer() -> ThreadedProducer<DefaultProducerContext> {
     client()
