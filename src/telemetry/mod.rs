@@ -6,6 +6,7 @@
 //! Every metric is listed in the README's Metrics section.
 
 pub mod latency;
+pub mod rule_hits;
 pub mod series;
 
 use std::sync::Arc;
@@ -17,7 +18,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use crate::decide::Action;
 use crate::rules::RuleSet;
 pub use latency::{Stage, StageLatencies, StageRecorder};
-pub use series::{PartitionLag, RuleHitCounters, RuleHits};
+pub use rule_hits::{RuleHitCounters, RuleHits};
+pub use series::PartitionLag;
 
 /// Where events come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,8 +136,7 @@ pub struct Telemetry {
     handle: PrometheusHandle,
     sources: [SourceCounters; 3],
     signals: [Counter; 6],
-    rule_hits: ArcSwap<RuleHitCounters>,
-    rule_hit_series: RuleHits,
+    rule_hits: RuleHits,
     /// Signals the broker did not acknowledge.
     pub delivery_failures: Counter,
     /// Rule reloads that succeeded.
@@ -436,8 +437,7 @@ impl Telemetry {
         let t = Telemetry {
             sources,
             signals,
-            rule_hits: ArcSwap::from_pointee(RuleHitCounters::default()),
-            rule_hit_series: RuleHits::default(),
+            rule_hits: RuleHits::default(),
             delivery_failures: counter("satpam_signal_delivery_failures_total", &[]),
             reloads_ok: counter("satpam_rule_reloads_total", &[("result", "ok")]),
             reloads_failed: counter("satpam_rule_reloads_total", &[("result", "error")]),
@@ -494,25 +494,31 @@ impl Telemetry {
         &self.signals[SIGNAL_ACTIONS.iter().position(|x| *x == a).unwrap_or(0)]
     }
 
-    /// Registers the per-rule hit counters of a newly loaded rule set:
-    /// counts of rule ids seen before carry over, and the series of rules
-    /// the set no longer has are removed.
+    /// Registers the per-rule hit counters of a rule set about to be
+    /// installed: counts of rule ids seen before carry over, and the series
+    /// of rules the set no longer has are removed.
     pub fn register_rules(&self, rules: &RuleSet) {
-        self.rule_hits
-            .store(Arc::new(self.rule_hit_series.register(rules)));
+        self.rule_hits.register(rules);
         self.rules_info
             .store(Arc::new(RulesInfo::of(rules.version())));
     }
 
     /// The per-rule counters of the rule set registered last.
     pub fn rule_hits(&self) -> Arc<RuleHitCounters> {
-        self.rule_hits.load_full()
+        self.rule_hits.current()
     }
 
-    /// The same, without touching the reference count (for the hot path).
+    /// Counts one event's fired rules, indexes into the rule set with
+    /// serial `rule_set` (the hot path: no lock unless a reload happened
+    /// while the event was processed).
     #[inline]
-    pub fn rule_hits_now(&self) -> arc_swap::Guard<Arc<RuleHitCounters>> {
-        self.rule_hits.load()
+    pub fn count_rule_hits(&self, rule_set: u64, fired: &[u16]) {
+        self.rule_hits.count(rule_set, fired);
+    }
+
+    /// Hits of each rule of `rules` (by rule id), in rule order.
+    pub fn rule_hit_counts(&self, rules: &RuleSet) -> Vec<u64> {
+        self.rule_hits.counts(rules)
     }
 
     /// The partitions were assigned to this instance.
@@ -542,7 +548,7 @@ impl Telemetry {
         if !out.ends_with('\n') && !out.is_empty() {
             out.push('\n');
         }
-        self.rule_hit_series.render(&mut out);
+        self.rule_hits.render(&mut out);
         self.lag.render(&mut out);
         self.latency
             .render(LATENCY_METRIC, "Per-stage latency since start.", &mut out);
@@ -600,9 +606,10 @@ mod tests {
         t.register_rules(&rules);
         let hits = t.rule_hits();
         assert_eq!(hits.version(), rules.version());
-        hits.count(&[0, 0, 1, 999]);
-        t.register_rules(&rules);
-        t.rule_hits().count(&[0]);
+        t.count_rule_hits(rules.serial(), &[0, 0, 1, 999]);
+        let reloaded = RuleSet::default_pack();
+        t.register_rules(&reloaded);
+        t.count_rule_hits(reloaded.serial(), &[0]);
         let out = t.render();
         let first = &rules.rules()[0].id;
         assert!(
