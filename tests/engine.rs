@@ -44,7 +44,11 @@ fn shadow_rules_are_counted_but_never_decide() {
     let mut fired = 0;
     for e in common::events_of(traffic(Script::SupportBot, "acc", 5, 60, true)) {
         let o = shadow.process(&e, &mut scratch);
-        assert_eq!(o, Outcome::Processed(None), "a shadow rule changed a decision");
+        assert_eq!(
+            o,
+            Outcome::Processed(None),
+            "a shadow rule changed a decision"
+        );
         fired += scratch.fired().iter().filter(|i| **i == 0).count();
     }
     assert!(fired > 0, "the shadow rule was not evaluated");

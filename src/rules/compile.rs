@@ -2,7 +2,6 @@
 //! conditions, one pattern automaton, decision settings. Every problem is
 //! reported with its file and line; nothing partial is ever returned.
 
-
 use regex::RegexBuilder;
 use xxhash_rust::xxh3::xxh3_64;
 

@@ -17,9 +17,13 @@ use arc_swap::ArcSwap;
 
 use crate::rules::RuleSet;
 
-/// Rule sets whose handles stay reachable after newer ones are installed:
-/// a worker holds at most one older set for the event it is processing.
-const KEPT_SETS: usize = 4;
+/// Rule sets whose handles stay reachable after newer ones are installed.
+/// A worker counts an event's hits right after evaluating it, so an older
+/// set is only met when reloads land in between; 64 reloads during one
+/// event (a minute of reloads every second) is far beyond what happens.
+/// Hits of a set no longer kept are counted as unattributed, never credited
+/// to the set in force.
+const KEPT_SETS: usize = 64;
 
 /// Per-rule hit counters of one installed rule set, by rule index (none by default).
 #[derive(Default)]
