@@ -47,6 +47,11 @@ pub struct Topics {
 /// Creates the events, signals and dead-letter topics of `name`
 /// (`partitions` each).
 pub async fn create_topics(name: &str, partitions: i32) -> Topics {
+    create_topics_on(&brokers(), name, partitions).await
+}
+
+/// [`create_topics`] on the broker at `brokers`.
+pub async fn create_topics_on(brokers: &str, name: &str, partitions: i32) -> Topics {
     let t = Topics {
         events: format!("{name}.events"),
         signals: format!("{name}.signals"),
@@ -54,7 +59,7 @@ pub async fn create_topics(name: &str, partitions: i32) -> Topics {
         group: format!("{name}.group"),
     };
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+        .set("bootstrap.servers", brokers)
         .create()
         .expect("admin client");
     let topics: Vec<NewTopic> = [&t.events, &t.signals, &t.dlq]
@@ -76,8 +81,13 @@ pub async fn create_topics(name: &str, partitions: i32) -> Topics {
 
 /// An idempotent producer.
 pub fn producer() -> ThreadedProducer<DefaultProducerContext> {
+    producer_on(&brokers())
+}
+
+/// [`producer`] for the broker at `brokers`.
+pub fn producer_on(brokers: &str) -> ThreadedProducer<DefaultProducerContext> {
     ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+        .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
         .create()
@@ -128,10 +138,20 @@ pub struct Record {
 pub fn read_topic(
     topic: &str,
     timeout: Duration,
+    done: impl FnMut(&[Record]) -> bool,
+) -> Vec<Record> {
+    read_topic_on(&brokers(), topic, timeout, done)
+}
+
+/// [`read_topic`] on the broker at `brokers`.
+pub fn read_topic_on(
+    brokers: &str,
+    topic: &str,
+    timeout: Duration,
     mut done: impl FnMut(&[Record]) -> bool,
 ) -> Vec<Record> {
     let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+        .set("bootstrap.servers", brokers)
         .set("group.id", unique("reader"))
         .set("enable.auto.commit", "false")
         .create()
