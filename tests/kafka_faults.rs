@@ -120,17 +120,19 @@ async fn a_broker_down_past_the_producer_timeout_then_restarted_loses_nothing() 
         }
     };
     rest.join().expect("producer");
-    serve.wait_metric(
-        "satpam_consumer_lag_messages",
-        Duration::from_secs(90),
-        |v| v == 0.0,
-    );
     expect_signals(
         &brokers,
         &topics.signals,
         Duration::from_secs(90),
         &expected,
     );
+    wait_caught_up(
+        serve.grpc,
+        &engine,
+        &accounts_of(&tags),
+        Duration::from_secs(60),
+    )
+    .await;
     expect_state(serve.grpc, &engine, &accounts_of(&tags)).await;
     assert!(serve.terminate().success(), "clean exit at the end");
 }

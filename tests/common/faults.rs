@@ -21,10 +21,20 @@ pub const PAUSE: Duration = Duration::from_millis(100);
 /// Produces `events` (keyed by account) to `topic` on `brokers` from a
 /// thread, [`CHUNK`] at a time with [`PAUSE`] between chunks.
 pub fn feed(brokers: &str, topic: &str, events: Vec<pb::MessageEvent>) -> JoinHandle<()> {
+    feed_by(brokers, topic, events, CHUNK)
+}
+
+/// [`feed`] `chunk` events at a time (a slower stream for smaller chunks).
+pub fn feed_by(
+    brokers: &str,
+    topic: &str,
+    events: Vec<pb::MessageEvent>,
+    chunk: usize,
+) -> JoinHandle<()> {
     let (brokers, topic) = (brokers.to_string(), topic.to_string());
     std::thread::spawn(move || {
         let p = producer_on(&brokers);
-        for chunk in events.chunks(CHUNK) {
+        for chunk in events.chunks(chunk) {
             super::kafka::produce(&p, &topic, chunk);
             std::thread::sleep(PAUSE);
         }
