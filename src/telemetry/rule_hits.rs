@@ -163,7 +163,8 @@ impl RuleHits {
         self.unattributed.load(Ordering::Relaxed)
     }
 
-    /// Appends `satpam_rule_hits_total` in the text exposition format.
+    /// Appends `satpam_rule_hits_total` and
+    /// `satpam_rule_hits_unattributed_total` in the text exposition format.
     pub fn render(&self, out: &mut String) {
         let Ok(by_id) = self.by_id.lock() else {
             return;
@@ -181,6 +182,15 @@ impl RuleHits {
                 c.load(Ordering::Relaxed)
             );
         }
+        out.push_str(
+            "# HELP satpam_rule_hits_unattributed_total Rule firings of a rule set no longer known when counted (should stay 0).\n",
+        );
+        out.push_str("# TYPE satpam_rule_hits_unattributed_total counter\n");
+        let _ = writeln!(
+            out,
+            "satpam_rule_hits_unattributed_total {}",
+            self.unattributed()
+        );
     }
 }
 
@@ -202,7 +212,7 @@ mod tests {
         let mut out = String::new();
         hits.render(&mut out);
         out.lines()
-            .filter(|l| !l.starts_with('#'))
+            .filter(|l| l.starts_with("satpam_rule_hits_total"))
             .map(str::to_string)
             .collect()
     }
@@ -220,7 +230,10 @@ mod tests {
             "# HELP satpam_rule_hits_total Events a rule fired on, by rule.\n\
              # TYPE satpam_rule_hits_total counter\n\
              satpam_rule_hits_total{rule=\"dropped\"} 2\n\
-             satpam_rule_hits_total{rule=\"kept\"} 1\n"
+             satpam_rule_hits_total{rule=\"kept\"} 1\n\
+             # HELP satpam_rule_hits_unattributed_total Rule firings of a rule set no longer known when counted (should stay 0).\n\
+             # TYPE satpam_rule_hits_unattributed_total counter\n\
+             satpam_rule_hits_unattributed_total 0\n"
         );
         let second = rules(&["new", "kept"]);
         hits.register(&second);
@@ -269,6 +282,12 @@ mod tests {
         hits.count(stray.serial(), &[0, 1]);
         assert_eq!(hits.counts(&installed), [0, 0]);
         assert_eq!(hits.unattributed(), 2);
+        let mut out = String::new();
+        hits.render(&mut out);
+        assert!(
+            out.ends_with("\nsatpam_rule_hits_unattributed_total 2\n"),
+            "{out}"
+        );
     }
 
     #[test]
