@@ -205,10 +205,11 @@ async fn rules_reloaded_every_second_under_load_count_hits_like_a_replay() {
     }
     stream.join().expect("producer");
     assert!(reloads >= 3, "reloaded {reloads} times while events flowed");
+    // SIGHUPs that arrive during a reload may coalesce into one.
     serve.wait_metric(
         "satpam_rule_reloads_total{result=\"ok\"}",
         Duration::from_secs(10),
-        |v| v == reloads as f64,
+        |v| v >= 3.0 && v <= reloads as f64,
     );
     serve.wait_metric(EVENTS, Duration::from_secs(90), |v| {
         v == events.len() as f64
