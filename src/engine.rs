@@ -50,6 +50,8 @@ impl Default for EngineConfig {
 pub struct Scratch {
     features: FeatureVector,
     fired: Vec<u16>,
+    /// [`RuleSet::serial`] of the set `fired` indexes into.
+    rule_set: u64,
     charged: bool,
 }
 
@@ -63,6 +65,14 @@ impl Scratch {
     /// event processed with this scratch; empty for a duplicate or late event.
     pub fn fired(&self) -> &[u16] {
         &self.fired
+    }
+
+    /// The [`RuleSet::serial`] of the rule set [`Scratch::fired`] indexes
+    /// into (0 before the first evaluation). A reload can swap the rules
+    /// between two events: hits are credited by this identity, never by
+    /// the set in force when they are counted.
+    pub fn rule_set(&self) -> u64 {
+        self.rule_set
     }
 
     /// Whether the last event was a message Meta charges the AI Provider for:
@@ -327,6 +337,7 @@ impl Engine {
         }
         self.counters.events.fetch_add(1, Ordering::Relaxed);
         let rules = ctx.rules.load();
+        scratch.rule_set = rules.serial();
         let scan = if e.has_text() {
             rules.matcher().scan(&e.text, e.direction)
         } else {

@@ -87,6 +87,10 @@ pub struct Replayer {
     clock_set: bool,
     /// Events refused for their time before they reached the engine.
     refused: u64,
+    /// Hits per rule of the set the run started with, by rule index.
+    hits: Vec<u64>,
+    /// [`RuleSet::serial`] of that set.
+    rule_set: u64,
 }
 
 impl Replayer {
@@ -98,6 +102,8 @@ impl Replayer {
         config: EngineConfig,
     ) -> Self {
         let clock = Arc::new(ManualClock::new(0));
+        let hits = vec![0; rules.rules().len()];
+        let rule_set = rules.serial();
         let engine = Engine::new(rules, policy, clock.clone(), config);
         engine.swap_overrides(overrides);
         Replayer {
@@ -110,6 +116,8 @@ impl Replayer {
             started: Instant::now(),
             clock_set: false,
             refused: 0,
+            hits,
+            rule_set,
         }
     }
 
@@ -162,7 +170,15 @@ impl Replayer {
         }
         self.clock_set = true;
         self.clock.advance_to(event.timestamp_ms);
-        match self.engine.process(event, &mut self.scratch) {
+        let outcome = self.engine.process(event, &mut self.scratch);
+        if self.scratch.rule_set() == self.rule_set {
+            for &i in self.scratch.fired() {
+                if let Some(h) = self.hits.get_mut(usize::from(i)) {
+                    *h += 1;
+                }
+            }
+        }
+        match outcome {
             Outcome::Processed(signal) => Ok(signal.map(|s| *s)),
             Outcome::Duplicate | Outcome::Late => Ok(None),
             Outcome::Refused(e) => Err(e),
@@ -182,7 +198,12 @@ impl Replayer {
     /// Ends the run.
     pub fn finish(self) -> (ReplaySummary, Engine) {
         let rules = self.engine.rules();
-        let hits = rules.hit_counts();
+        // Counted against the set the run started with (a replay does not reload).
+        let hits = if rules.serial() == self.rule_set {
+            self.hits
+        } else {
+            vec![0; rules.rules().len()]
+        };
         let summary = ReplaySummary {
             records: self.records,
             malformed: self.malformed,

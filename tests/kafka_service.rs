@@ -8,42 +8,22 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::kafka::{
-    create_topics, produce, produce_raw, producer, read_topic, signals, unique, Record, Serve,
+    assert_no_duplicates, create_topics, ids_of, produce, produce_raw, producer, read_topic,
+    signals, unique, violating_and_legit, Record, Serve,
 };
-use common::{traffic, Script};
-use satpam::clock::ManualClock;
-use satpam::decide::CountryPolicy;
 use satpam::pb::v1 as pb;
-use satpam::{Engine, EngineConfig, Outcome, RuleSet};
+use satpam::Engine;
 
 /// The signal ids the engine decides for `events`, replayed in memory.
 fn expected_signal_ids(events: &[pb::MessageEvent]) -> BTreeSet<String> {
     replay(events).1.into_iter().map(|(id, _)| id).collect()
 }
 
-/// `events` replayed in memory: the engine after them, and the signals it
-/// decided as (signal id, index of the triggering event).
 fn replay(events: &[pb::MessageEvent]) -> (Engine, Vec<(String, usize)>) {
-    let engine = Engine::new(
-        Arc::new(RuleSet::default_pack()),
-        CountryPolicy::default(),
-        Arc::new(ManualClock::new(0)),
-        EngineConfig::default(),
-    );
-    let outcomes = common::drive(&engine, None, &common::events_of(events.iter().cloned()));
-    let out = outcomes
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, o)| match o {
-            Outcome::Processed(Some(s)) => Some((s.signal_id.clone(), i)),
-            _ => None,
-        })
-        .collect();
-    (engine, out)
+    common::kafka::replay_events(events)
 }
 
 /// Reads the signals topic until it holds as many records as `expected`,
@@ -58,30 +38,6 @@ fn read_expected_signals(
     assert_no_duplicates(&got);
     assert_eq!(&got.into_iter().collect::<BTreeSet<_>>(), expected);
     records
-}
-
-fn ids_of(records: &[Record]) -> Vec<String> {
-    signals(records).into_iter().map(|s| s.signal_id).collect()
-}
-
-fn assert_no_duplicates(ids: &[String]) {
-    let mut seen = BTreeSet::new();
-    for id in ids {
-        assert!(seen.insert(id), "signal {id} emitted twice");
-    }
-}
-
-fn violating_and_legit(tag: &str) -> Vec<pb::MessageEvent> {
-    let mut events = traffic(Script::Assistant, &format!("{tag}-ai"), 25, 120, true);
-    events.extend(traffic(
-        Script::SupportBot,
-        &format!("{tag}-shop"),
-        25,
-        120,
-        true,
-    ));
-    events.sort_by_key(|e| e.timestamp_ms);
-    events
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -123,7 +123,8 @@ impl Pipeline {
                 Handled::Refused(why.to_string())
             }
         };
-        self.telemetry.rule_hits_now().count(w.scratch.fired());
+        self.telemetry
+            .count_rule_hits(w.scratch.rule_set(), w.scratch.fired());
         if w.scratch.charged() {
             self.telemetry.charged_messages.increment(1);
         }

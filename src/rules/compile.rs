@@ -2,8 +2,6 @@
 //! conditions, one pattern automaton, decision settings. Every problem is
 //! reported with its file and line; nothing partial is ever returned.
 
-use std::sync::atomic::AtomicU64;
-
 use regex::RegexBuilder;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -385,7 +383,6 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             ev(&ds.min_evidence.suspend),
         ],
     };
-    let hits = rules.iter().map(|_| AtomicU64::new(0)).collect();
     let program = super::program::Program::compile(rules.iter().map(|r| &r.condition));
     let sides: Vec<Side> = sets
         .iter()
@@ -412,7 +409,7 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
         sides,
         topics: spec.topics.keys().cloned().collect(),
         decision,
-        hits,
+        serial: super::next_serial(),
         program,
     })
 }

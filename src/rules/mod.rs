@@ -43,7 +43,9 @@ pub struct CompiledRule {
 }
 
 /// A validated, compiled, immutable rule set. `Send + Sync`: share it in an
-/// `Arc` and swap a new one in to reload.
+/// `Arc` and swap a new one in to reload. It counts nothing: the hits of its
+/// rules are counted by whoever runs it (telemetry per rule id in the
+/// service, the replayer in a replay), keyed by [`RuleSet::serial`].
 #[derive(Debug)]
 pub struct RuleSet {
     version: String,
@@ -56,7 +58,8 @@ pub struct RuleSet {
     sides: Vec<Side>,
     topics: Vec<String>,
     decision: DecisionConfig,
-    hits: Vec<AtomicU64>,
+    /// Process-unique identity of this compiled set (see [`RuleSet::serial`]).
+    serial: u64,
     /// The conditions compiled for evaluation.
     program: program::Program,
 }
@@ -156,24 +159,27 @@ impl RuleSet {
     }
 
     /// Evaluates every rule over `features`; pushes the index of each rule
-    /// that fired (shadow ones included) into `fired` and counts the hit.
+    /// that fired (shadow ones included) into `fired`. Nothing is counted
+    /// here: indexes are only meaningful with this set, so callers count
+    /// them against the set's [`RuleSet::serial`].
     pub fn evaluate(&self, features: &[f64], fired: &mut Vec<u16>) {
         fired.clear();
-        self.program.evaluate(features, |i| {
-            if let Some(h) = self.hits.get(i) {
-                h.fetch_add(1, Ordering::Relaxed);
-            }
-            fired.push(i as u16);
-        });
+        self.program.evaluate(features, |i| fired.push(i as u16));
     }
 
-    /// Events each rule fired on since the set was loaded, in rule order.
-    pub fn hit_counts(&self) -> Vec<u64> {
-        self.hits
-            .iter()
-            .map(|h| h.load(Ordering::Relaxed))
-            .collect()
+    /// The identity of this compiled set, unique within the process: two
+    /// loads of the same file have the same [`RuleSet::version`] but
+    /// different serials. Rule indexes (in [`crate::Scratch::fired`]) are
+    /// credited to the counters registered for the same serial.
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
+}
+
+/// The next [`RuleSet::serial`] (starts at 1; 0 means "no rule set").
+pub(crate) fn next_serial() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 #[cfg(test)]

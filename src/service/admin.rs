@@ -83,7 +83,7 @@ impl AdminService {
 
     fn rule_set_info(&self, rules: &RuleSet) -> pb::RuleSetInfo {
         let loaded = self.rules.loaded();
-        let hits = rules.hit_counts();
+        let hits = self.rules.hit_counts(rules);
         pb::RuleSetInfo {
             version: rules.version().to_string(),
             source: loaded.source.clone(),

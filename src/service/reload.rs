@@ -160,6 +160,12 @@ impl RulesManager {
         self.ctx.rules().version().to_string()
     }
 
+    /// Hits of each rule of `rules` since its id was first installed, in
+    /// rule order (counted once, in telemetry).
+    pub fn hit_counts(&self, rules: &RuleSet) -> Vec<u64> {
+        self.telemetry.rule_hit_counts(rules)
+    }
+
     /// The configured rules file, if any.
     pub fn path(&self) -> Option<&std::path::Path> {
         self.path.as_deref()

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod latency;
+pub mod rule_hits;
 pub mod series;
 
 use std::sync::Arc;
@@ -18,7 +19,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use crate::decide::Action;
 use crate::rules::RuleSet;
 pub use latency::{Stage, StageLatencies, StageRecorder};
-pub use series::{PartitionLag, RuleHitCounters, RuleHits};
+pub use rule_hits::{RuleHitCounters, RuleHits};
+pub use series::PartitionLag;
 
 /// Where events come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,8 +137,7 @@ pub struct Telemetry {
     handle: PrometheusHandle,
     sources: [SourceCounters; 3],
     signals: [Counter; 6],
-    rule_hits: ArcSwap<RuleHitCounters>,
-    rule_hit_series: RuleHits,
+    rule_hits: RuleHits,
     /// Signals the broker did not acknowledge.
     pub delivery_failures: Counter,
     /// Rule reloads that succeeded.
@@ -426,8 +427,7 @@ impl Telemetry {
         let t = Telemetry {
             sources,
             signals,
-            rule_hits: ArcSwap::from_pointee(RuleHitCounters::default()),
-            rule_hit_series: RuleHits::default(),
+            rule_hits: RuleHits::default(),
             delivery_failures: counter("satpam_signal_delivery_failures_total", &[]),
             reloads_ok: counter("satpam_rule_reloads_total", &[("result", "ok")]),
             reloads_failed: counter("satpam_rule_reloads_total", &[("result", "error")]),
@@ -486,25 +486,31 @@ impl Telemetry {
         &self.signals[a.index()]
     }
 
-    /// Registers the per-rule hit counters of a newly loaded rule set:
-    /// counts of rule ids seen before carry over, and the series of rules
-    /// the set no longer has are removed.
+    /// Registers the per-rule hit counters of a rule set about to be
+    /// installed: counts of rule ids seen before carry over, and the series
+    /// of rules the set no longer has are removed.
     pub fn register_rules(&self, rules: &RuleSet) {
-        self.rule_hits
-            .store(Arc::new(self.rule_hit_series.register(rules)));
+        self.rule_hits.register(rules);
         self.rules_info
             .store(Arc::new(RulesInfo::of(rules.version())));
     }
 
     /// The per-rule counters of the rule set registered last.
     pub fn rule_hits(&self) -> Arc<RuleHitCounters> {
-        self.rule_hits.load_full()
+        self.rule_hits.current()
     }
 
-    /// The same, without touching the reference count (for the hot path).
+    /// Counts one event's fired rules, indexes into the rule set with
+    /// serial `rule_set` (the hot path: no lock unless a reload happened
+    /// while the event was processed).
     #[inline]
-    pub fn rule_hits_now(&self) -> arc_swap::Guard<Arc<RuleHitCounters>> {
-        self.rule_hits.load()
+    pub fn count_rule_hits(&self, rule_set: u64, fired: &[u16]) {
+        self.rule_hits.count(rule_set, fired);
+    }
+
+    /// Hits of each rule of `rules` (by rule id), in rule order.
+    pub fn rule_hit_counts(&self, rules: &RuleSet) -> Vec<u64> {
+        self.rule_hits.counts(rules)
     }
 
     /// The partitions were assigned to this instance.
@@ -534,7 +540,7 @@ impl Telemetry {
         if !out.ends_with('\n') && !out.is_empty() {
             out.push('\n');
         }
-        self.rule_hit_series.render(&mut out);
+        self.rule_hits.render(&mut out);
         self.lag.render(&mut out);
         self.latency
             .render(LATENCY_METRIC, "Per-stage latency since start.", &mut out);
@@ -564,93 +570,4 @@ fn meta() -> Metadata<'static> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn handles_registered_up_front_render_before_any_event() {
-        let t = Telemetry::new();
-        let out = t.render();
-        for want in [
-            "satpam_events_total{source=\"kafka\"} 0",
-            "satpam_dead_letters_total{source=\"grpc\"} 0",
-            "satpam_signals_total{action=\"suspend\"} 0",
-            "satpam_rule_reloads_total{result=\"error\"} 0",
-            "# TYPE satpam_stage_latency_seconds histogram",
-            "satpam_stage_latency_seconds_bucket{stage=\"in_service\",le=\"0.001\"} 0",
-            "satpam_consumer_lag_messages 0",
-            "satpam_build_info{version=\"",
-        ] {
-            assert!(out.contains(want), "missing {want} in\n{out}");
-        }
-    }
-
-    #[test]
-    fn rule_hits_follow_the_rule_set_and_carry_over_reloads() {
-        let t = Telemetry::new();
-        let rules = RuleSet::default_pack();
-        t.register_rules(&rules);
-        let hits = t.rule_hits();
-        assert_eq!(hits.version(), rules.version());
-        hits.count(&[0, 0, 1, 999]);
-        t.register_rules(&rules);
-        t.rule_hits().count(&[0]);
-        let out = t.render();
-        let first = &rules.rules()[0].id;
-        assert!(
-            out.contains(&format!("satpam_rule_hits_total{{rule=\"{first}\"}} 3")),
-            "{out}"
-        );
-        let (version, hash) = rules.version().rsplit_once('@').expect("version@hash");
-        assert!(!hash.is_empty());
-        assert!(
-            out.contains(&format!(
-                "satpam_rules_info{{version=\"{version}\",hash=\"{hash}\"}} 1"
-            )),
-            "{out}"
-        );
-    }
-
-    #[test]
-    fn rules_info_names_only_the_rule_set_in_force() {
-        let t = Telemetry::new();
-        assert!(!t.render().contains("satpam_rules_info"), "no rules yet");
-        let a = RuleSet::from_yaml(
-            "version: a\nrules:\n  - id: r\n    version: 1\n    description: d\n    score: 0.5\n    when: account.users_24h > 3\n",
-            "a.yaml",
-        )
-        .expect("rules a");
-        let b = RuleSet::from_yaml(
-            "version: b\nrules:\n  - id: r\n    version: 1\n    description: d\n    score: 0.5\n    when: account.users_24h > 4\n",
-            "b.yaml",
-        )
-        .expect("rules b");
-        t.register_rules(&a);
-        t.register_rules(&b);
-        let out = t.render();
-        let info: Vec<&str> = out
-            .lines()
-            .filter(|l| l.starts_with("satpam_rules_info{"))
-            .collect();
-        assert_eq!(info.len(), 1, "{out}");
-        assert!(
-            info[0].starts_with("satpam_rules_info{version=\"b\",hash=\""),
-            "{}",
-            info[0]
-        );
-        assert!(info[0].ends_with("\"} 1"), "{}", info[0]);
-    }
-
-    #[test]
-    fn two_telemetries_do_not_share_counts() {
-        let a = Telemetry::new();
-        let b = Telemetry::new();
-        a.source(Source::Kafka).events.increment(5);
-        assert!(a
-            .render()
-            .contains("satpam_events_total{source=\"kafka\"} 5"));
-        assert!(b
-            .render()
-            .contains("satpam_events_total{source=\"kafka\"} 0"));
-    }
-}
+mod tests;

@@ -13,8 +13,8 @@ use rdkafka::producer::{DefaultProducerContext, ThreadedProducer};
 
 use satpam_testkit::http::free_addr;
 pub use satpam_testkit::kafka::{
-    brokers, create_topic, create_topics, produce_keyed, producer, read_topic, unique, Record,
-    Topics,
+    brokers, create_topic, create_topics, create_topics_on, produce_keyed, producer, producer_on,
+    read_topic, read_topic_on, unique, Record, Topics,
 };
 use satpam_testkit::process::Served;
 
@@ -67,9 +67,26 @@ impl Deref for Serve {
     }
 }
 
+impl std::ops::DerefMut for Serve {
+    fn deref_mut(&mut self) -> &mut Served {
+        &mut self.served
+    }
+}
+
 impl Serve {
     /// Starts `satpam serve` against `topics` with state in `dir`, waiting until /readyz answers.
     pub fn start(dir: &Path, name: &str, topics: &Topics, extra_toml: &str) -> Serve {
+        Self::start_on(&brokers(), dir, name, topics, extra_toml)
+    }
+
+    /// [`Serve::start`] against the broker at `brokers`.
+    pub fn start_on(
+        brokers: &str,
+        dir: &Path,
+        name: &str,
+        topics: &Topics,
+        extra_toml: &str,
+    ) -> Serve {
         let (metrics, grpc) = (free_addr(), free_addr());
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(
@@ -81,7 +98,7 @@ impl Serve {
                  signals_topic = \"{signals}\"\ndead_letter_topic = \"{dlq}\"\n{commit}{extra_toml}",
                 commit = if extra_toml.contains("commit_interval_ms") { "" } else { "commit_interval_ms = 200\n" },
                 jsonl = dir.join(format!("{name}-signals.jsonl")).display(),
-                brokers = brokers(),
+                brokers = brokers,
                 group = topics.group,
                 events = topics.events,
                 signals = topics.signals,
@@ -110,5 +127,56 @@ impl Serve {
     /// SIGTERM, then waits for a clean exit.
     pub fn terminate(self) -> std::process::ExitStatus {
         self.served.terminate()
+    }
+}
+
+/// `events` replayed in memory with the default rules, as the service
+/// runs them: the engine after them, and the signals it decided as
+/// (signal id, index of the triggering event).
+pub fn replay_events(events: &[pb::MessageEvent]) -> (satpam::Engine, Vec<(String, usize)>) {
+    let engine = satpam::Engine::new(
+        std::sync::Arc::new(satpam::RuleSet::default_pack()),
+        satpam::decide::CountryPolicy::default(),
+        std::sync::Arc::new(satpam::clock::ManualClock::new(0)),
+        satpam::EngineConfig::default(),
+    );
+    let outcomes = super::drive(&engine, None, &super::events_of(events.iter().cloned()));
+    let out = outcomes
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            satpam::Outcome::Processed(Some(s)) => Some((s.signal_id.clone(), i)),
+            _ => None,
+        })
+        .collect();
+    (engine, out)
+}
+
+/// A violating and a legitimate account of `tag`, 25 users over 2 hours
+/// each, in time order.
+pub fn violating_and_legit(tag: &str) -> Vec<pb::MessageEvent> {
+    use super::{traffic, Script};
+    let mut events = traffic(Script::Assistant, &format!("{tag}-ai"), 25, 120, true);
+    events.extend(traffic(
+        Script::SupportBot,
+        &format!("{tag}-shop"),
+        25,
+        120,
+        true,
+    ));
+    events.sort_by_key(|e| e.timestamp_ms);
+    events
+}
+
+/// Signal ids of signal records, in topic order.
+pub fn ids_of(records: &[Record]) -> Vec<String> {
+    signals(records).into_iter().map(|s| s.signal_id).collect()
+}
+
+/// Panics on a signal id seen twice.
+pub fn assert_no_duplicates(ids: &[String]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for id in ids {
+        assert!(seen.insert(id), "signal {id} emitted twice");
     }
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod embedded;
+pub mod faults;
 pub mod http;
 pub mod kafka;
 pub mod service;

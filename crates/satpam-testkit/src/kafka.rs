@@ -32,15 +32,22 @@ pub fn use_client_properties(props: &[(&str, &str)]) {
 
 /// A client config for the broker under test with [`use_client_properties`]' settings.
 fn client() -> ClientConfig {
+    client_on(&brokers())
+}
+
+/// A client config for the broker at `brokers`, with the other settings of
+/// [`use_client_properties`] (TLS, SASL).
+fn client_on(brokers: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", brokers());
     for (k, v) in CLIENT_PROPERTIES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .iter()
+        .filter(|(k, _)| k != "bootstrap.servers")
     {
         c.set(k, v);
     }
+    c.set("bootstrap.servers", brokers);
     c
 }
 
@@ -87,13 +94,19 @@ pub struct Topics {
 /// Creates the events, signals and dead-letter topics of `name`
 /// (`partitions` each).
 pub async fn create_topics(name: &str, partitions: i32) -> Topics {
+    create_topics_on(&brokers(), name, partitions).await
+}
+
+/// [`create_topics`] on the broker at `brokers`.
+pub async fn create_topics_on(brokers: &str, name: &str, partitions: i32) -> Topics {
     let t = Topics {
         events: format!("{name}.events"),
         signals: format!("{name}.signals"),
         dlq: format!("{name}.dlq"),
         group: format!("{name}.group"),
     };
-    let admin: AdminClient<DefaultClientContext> = client().create().expect("admin client");
+    let admin: AdminClient<DefaultClientContext> =
+        client_on(brokers).create().expect("admin client");
     let topics: Vec<NewTopic> = [&t.events, &t.signals, &t.dlq]
         .iter()
         .map(|n| NewTopic::new(n, partitions, TopicReplication::Fixed(1)))
@@ -113,10 +126,7 @@ pub async fn create_topics(name: &str, partitions: i32) -> Topics {
 
 /// Creates one topic of `partitions` partitions.
 pub async fn create_topic(name: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .create()
-        .expect("admin client");
+    let admin: AdminClient<DefaultClientContext> = client().create().expect("admin client");
     let results = admin
         .create_topics(
             &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
@@ -131,7 +141,12 @@ pub async fn create_topic(name: &str, partitions: i32) {
 
 /// An idempotent producer.
 pub fn producer() -> ThreadedProducer<DefaultProducerContext> {
-    client()
+    producer_on(&brokers())
+}
+
+/// [`producer`] for the broker at `brokers`.
+pub fn producer_on(brokers: &str) -> ThreadedProducer<DefaultProducerContext> {
+    client_on(brokers)
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
         .create()
@@ -182,9 +197,19 @@ pub struct Record {
 pub fn read_topic(
     topic: &str,
     timeout: Duration,
+    done: impl FnMut(&[Record]) -> bool,
+) -> Vec<Record> {
+    read_topic_on(&brokers(), topic, timeout, done)
+}
+
+/// [`read_topic`] on the broker at `brokers`.
+pub fn read_topic_on(
+    brokers: &str,
+    topic: &str,
+    timeout: Duration,
     mut done: impl FnMut(&[Record]) -> bool,
 ) -> Vec<Record> {
-    let c: BaseConsumer = client()
+    let c: BaseConsumer = client_on(brokers)
         .set("group.id", unique("reader"))
         .set("enable.auto.commit", "false")
         .create()

@@ -7,11 +7,13 @@
 //!   process, ready before it is handed out, stopped when dropped.
 //! * [`kafka`]: the test broker, topics, producing and reading records.
 //! * [`tls`]: a CA and certificates made at test time, GETs over TLS.
+//! * [`broker`]: a test's own Tansu broker, to pause, stop and restart.
 //!
 //! It depends on no satpam crate, so it is never part of the production
 //! library's build; what needs satpam's types (scripted traffic, driving an
 //! engine, decoding signals) stays in `tests/common`.
 
+pub mod broker;
 pub mod http;
 pub mod kafka;
 pub mod process;

@@ -103,6 +103,21 @@ impl Served {
         assert!(ok, "kill {sig} {}", self.pid());
     }
 
+    /// Its exit status if it has exited on its own within `within`; None
+    /// while it runs.
+    pub fn exit_within(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// SIGKILL: no drain, no commit.
     pub fn kill(mut self) {
         let _ = self.child.kill();
