@@ -39,9 +39,29 @@ const LAYERS: &[(&str, &[&str])] = &[
 ];
 
 /// Back edges that exist and are scheduled to go: (from file, to unit, why).
-/// Empty: the last one (the state store holding `decide`'s types) went when
-/// the account entry took an opaque slot (`state::AccountSlot`).
-const KNOWN_BACK_EDGES: &[(&str, &str, &str)] = &[];
+/// Each came with the principals, audit trail and TLS (issue 13), merged in
+/// the same wave as this test, and goes when those parts of `service/` are
+/// placed in layers of their own (issue 11).
+const KNOWN_BACK_EDGES: &[(&str, &str, &str)] = &[
+    (
+        "service/config.rs",
+        "service",
+        "the config holds [auth], [admin] and [audit] sections defined beside the gate and the \
+         trail in service::auth and service::audit; their sections belong in the configuration layer",
+    ),
+    (
+        "source/grpc.rs",
+        "service",
+        "Ingest checks each event's tenant with service::auth's gate; the gate (with the audit \
+         trail it writes to) belongs in a layer below the sources",
+    ),
+    (
+        "telemetry/auth.rs",
+        "service",
+        "the auth and audit counters are registered by service::auth's Rpc and Denied and \
+         service::audit's AuditKind label enums; the label tables belong in telemetry",
+    ),
+];
 
 /// The unit (longest matching prefix of [`LAYERS`]) and layer index of a
 /// module path such as `state::store`.

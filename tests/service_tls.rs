@@ -249,3 +249,66 @@ async fn satpam_health_checks_a_tls_listener_with_its_flags() {
     }
     svc.shutdown().await.expect("shutdown");
 }
+
+/// A principal named by its client certificate's subject (no token): the
+/// verified subject of the mTLS connection is what authenticates it, its
+/// roles and tenants are what it may do, and a certificate from the same
+/// CA with another subject is nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_subject_is_a_principal() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = Ca::new(dir.path(), "satpam-test");
+    let server = ca.server(dir.path(), "server");
+    let ingest = ca.client(dir.path(), "ingest", "bsp-ingest", "Example BSP");
+    let elsewhere = ca.client(dir.path(), "elsewhere", "bsp-other", "Example BSP");
+    let stranger = ca.client(dir.path(), "stranger", "someone", "Nowhere");
+    let toml = format!(
+        "[grpc]\nlisten = \"127.0.0.1:0\"\n\
+         [grpc.tls]\ncert_file = {cert:?}\nkey_file = {key:?}\nclient_ca_file = {ca:?}\n\
+         [metrics]\nlisten = \"\"\n\
+         [sinks]\njsonl = \"\"\n\
+         [audit]\npath = {audit:?}\n\
+         [[auth.principals]]\nname = \"ingest-by-cert\"\ncert_subject = \"CN=bsp-ingest, O=Example BSP\"\n\
+         roles = [\"ingest\"]\ntenants = [\"bsp-test\"]\n\
+         [[auth.principals]]\nname = \"other-tenant\"\ncert_subject = \"CN=bsp-other, O=Example BSP\"\n\
+         roles = [\"ingest\", \"read\"]\ntenants = [\"bsp-2\"]\n",
+        cert = server.cert_file.display().to_string(),
+        key = server.key_file.display().to_string(),
+        ca = ca.cert_file.display().to_string(),
+        audit = dir.path().join("audit.jsonl").display().to_string(),
+    );
+    let config = Config::from_toml(&toml, "tls.toml", Vec::new()).expect("config");
+    let svc = service::start(config).await.expect("service starts");
+
+    // Its own tenant's events: all taken.
+    let ch = tls_channel(&svc, &ca, Some(&ingest)).await.expect("connect");
+    let ack = ingest_once(ch.clone()).await.expect("ingest by certificate");
+    assert_eq!(ack.rejected, 0);
+    // It has no `read` role: Admin refuses it.
+    let denied = pb::admin_client::AdminClient::new(ch)
+        .list_actioned(pb::ListActionedRequest::default())
+        .await
+        .expect_err("ListActioned without the read role");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
+
+    // A principal of another tenant: every event of bsp-test refused in the ack.
+    let ch = tls_channel(&svc, &ca, Some(&elsewhere)).await.expect("connect");
+    let events = traffic(Script::SupportBot, "shop", 2, 5, true);
+    let n = events.len();
+    let mut acks = pb::ingest_client::IngestClient::new(ch)
+        .ingest(tokio_stream::iter([pb::EventBatch {
+            batch_id: 2,
+            events,
+        }]))
+        .await
+        .expect("ingest call")
+        .into_inner();
+    let ack = acks.next().await.expect("an ack").expect("ack");
+    assert_eq!((ack.accepted, ack.rejected as usize), (0, n), "{ack:?}");
+
+    // A certificate the CA signed for a subject no principal has: nobody.
+    let ch = tls_channel(&svc, &ca, Some(&stranger)).await.expect("connect");
+    let status = ingest_once(ch).await.expect_err("an unknown subject");
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+    svc.shutdown().await.expect("stops");
+}
