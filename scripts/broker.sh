@@ -9,7 +9,8 @@
 #   scripts/broker.sh status           print whether it runs
 #
 # Environment: SATPAM_BROKER_STORAGE (default memory://tansu/; e.g.
-# sqlite://$PWD/target/broker/tansu.db for a file-backed one),
+# sqlite:///$PWD/target/broker/tansu.db for a file-backed one: Tansu drops
+# the first slash of the path, so an absolute path takes four),
 # SATPAM_BROKER_DIR (pid and log files; default target/broker),
 # SATPAM_BROKER_ADVERTISED (host:port advertised to clients in metadata;
 # default the listener; e.g. the port of a TLS proxy in front of it),

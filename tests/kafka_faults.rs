@@ -80,7 +80,9 @@ async fn a_broker_paused_mid_stream_and_resumed_loses_and_repeats_nothing() {
 #[ignore = "needs tansu: scripts/broker.sh install"]
 async fn a_broker_down_past_the_producer_timeout_then_restarted_loses_nothing() {
     let dir = tempfile::tempdir().expect("dir");
-    let storage = format!("sqlite://{}", dir.path().join("tansu.db").display());
+    // Tansu reads the URL's path without its leading slash: an absolute
+    // path needs four.
+    let storage = format!("sqlite:///{}", dir.path().join("tansu.db").display());
     let mut broker = Broker::start(dir.path(), &storage);
     let brokers = broker.addr();
     let topics = create_topics_on(&brokers, &unique("down"), 2).await;

@@ -281,8 +281,12 @@ async fn a_client_certificate_subject_is_a_principal() {
     let svc = service::start(config).await.expect("service starts");
 
     // Its own tenant's events: all taken.
-    let ch = tls_channel(&svc, &ca, Some(&ingest)).await.expect("connect");
-    let ack = ingest_once(ch.clone()).await.expect("ingest by certificate");
+    let ch = tls_channel(&svc, &ca, Some(&ingest))
+        .await
+        .expect("connect");
+    let ack = ingest_once(ch.clone())
+        .await
+        .expect("ingest by certificate");
     assert_eq!(ack.rejected, 0);
     // It has no `read` role: Admin refuses it.
     let denied = pb::admin_client::AdminClient::new(ch)
@@ -292,7 +296,9 @@ async fn a_client_certificate_subject_is_a_principal() {
     assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
 
     // A principal of another tenant: every event of bsp-test refused in the ack.
-    let ch = tls_channel(&svc, &ca, Some(&elsewhere)).await.expect("connect");
+    let ch = tls_channel(&svc, &ca, Some(&elsewhere))
+        .await
+        .expect("connect");
     let events = traffic(Script::SupportBot, "shop", 2, 5, true);
     let n = events.len();
     let mut acks = pb::ingest_client::IngestClient::new(ch)
@@ -307,7 +313,9 @@ async fn a_client_certificate_subject_is_a_principal() {
     assert_eq!((ack.accepted, ack.rejected as usize), (0, n), "{ack:?}");
 
     // A certificate the CA signed for a subject no principal has: nobody.
-    let ch = tls_channel(&svc, &ca, Some(&stranger)).await.expect("connect");
+    let ch = tls_channel(&svc, &ca, Some(&stranger))
+        .await
+        .expect("connect");
     let status = ingest_once(ch).await.expect_err("an unknown subject");
     assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
     svc.shutdown().await.expect("stops");
