@@ -114,6 +114,12 @@ pub struct GrpcSection {
     pub max_message_bytes: usize,
     /// Concurrent HTTP/2 streams (calls) per gRPC connection.
     pub max_concurrent_streams: u32,
+    /// A unary call (Admin, health) still unanswered after this is ended
+    /// with CANCELLED, ms; streams (Ingest, Watch) are bounded by keepalive.
+    pub request_timeout_ms: u64,
+    /// HTTP/2 keepalive pings this often, ms; a connection whose peer does
+    /// not answer within 20 s is closed with its streams.
+    pub keepalive_interval_ms: u64,
     /// TLS (and mTLS) for the listener; off by default.
     pub tls: super::tls::TlsSection,
 }
@@ -126,6 +132,8 @@ impl Default for GrpcSection {
             max_batch: 10_000,
             max_message_bytes: 16 * 1024 * 1024,
             max_concurrent_streams: 64,
+            request_timeout_ms: 30_000,
+            keepalive_interval_ms: 30_000,
             tls: Default::default(),
         }
     }
@@ -174,6 +182,9 @@ pub struct KafkaSection {
     pub workers: usize,
     /// Messages queued per worker before the consumer waits (backpressure).
     pub queue_capacity: usize,
+    /// Bytes of records (keys and payloads) queued per worker before the
+    /// consumer waits: the memory bound whatever the records' size.
+    pub queue_bytes: usize,
     /// How often processed offsets are committed, ms (never per message).
     pub commit_interval_ms: u64,
     /// Directory for per-partition state snapshots taken at each commit, so a
@@ -204,6 +215,7 @@ impl Default for KafkaSection {
             audit_topic: "satpam.audit".into(),
             workers: 2,
             queue_capacity: 4_096,
+            queue_bytes: 64 * 1024 * 1024,
             commit_interval_ms: 1_000,
             state_dir: None,
             consumer: BTreeMap::new(),
@@ -514,8 +526,10 @@ impl Config {
             || self.grpc.max_batch == 0
             || self.grpc.max_message_bytes == 0
             || self.grpc.max_concurrent_streams == 0
+            || self.grpc.request_timeout_ms == 0
+            || self.grpc.keepalive_interval_ms == 0
         {
-            return Err("grpc.watch_buffer, grpc.max_batch, grpc.max_message_bytes and grpc.max_concurrent_streams must be at least 1".into());
+            return Err("grpc.watch_buffer, grpc.max_batch, grpc.max_message_bytes, grpc.max_concurrent_streams, grpc.request_timeout_ms and grpc.keepalive_interval_ms must be at least 1".into());
         }
         let k = &self.kafka;
         if k.enabled() {
@@ -529,9 +543,13 @@ impl Config {
                     return Err(format!("{key} must be set when kafka.brokers is"));
                 }
             }
-            if k.workers == 0 || k.queue_capacity == 0 || k.commit_interval_ms == 0 {
+            if k.workers == 0
+                || k.queue_capacity == 0
+                || k.queue_bytes == 0
+                || k.commit_interval_ms == 0
+            {
                 return Err(
-                    "kafka.workers, kafka.queue_capacity and kafka.commit_interval_ms must be at least 1"
+                    "kafka.workers, kafka.queue_capacity, kafka.queue_bytes and kafka.commit_interval_ms must be at least 1"
                         .into(),
                 );
             }

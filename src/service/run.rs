@@ -156,7 +156,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             .await
             .map_err(|err| anyhow::anyhow!("admin.listen {}: {err}", config.admin.listen))?;
         admin_addr = Some(listener.local_addr()?);
-        let router = tonic::transport::Server::builder()
+        let router = grpc_server(&config)
             .layer(tls_listen::SubjectLayer)
             .add_service(health_service.clone())
             .add_optional_service(admin.take());
@@ -202,7 +202,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         } else {
             (Some(reflection), None)
         };
-        let router = tonic::transport::Server::builder()
+        let router = grpc_server(&config)
             .max_concurrent_streams(config.grpc.max_concurrent_streams)
             .layer(tls_listen::SubjectLayer)
             .add_service(health_service)
@@ -320,6 +320,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         ready,
         health,
     })
+}
+
+/// A gRPC server with the listener limits of `[grpc]`: the unary call
+/// timeout and HTTP/2 keepalive (a dead peer's streams are closed).
+fn grpc_server(config: &Config) -> tonic::transport::Server {
+    tonic::transport::Server::builder()
+        .timeout(Duration::from_millis(config.grpc.request_timeout_ms))
+        .http2_keepalive_interval(Some(Duration::from_millis(
+            config.grpc.keepalive_interval_ms,
+        )))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
 }
 
 /// Serves `router` on `listener` until shutdown.

@@ -36,6 +36,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::ClientContext;
 use serde::{Deserialize, Serialize};
 
+use super::budget::ByteBudget;
 use crate::event::Event;
 use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
@@ -84,6 +85,8 @@ struct Shared {
     sink: Arc<KafkaSink>,
     telemetry: Arc<Telemetry>,
     senders: Vec<SyncSender<Cmd>>,
+    /// Bytes queued to each worker (`kafka.queue_bytes`).
+    budgets: Vec<Arc<ByteBudget>>,
     batches: Mutex<Vec<Vec<Msg>>>,
     /// Offsets checkpointed by workers, waiting to be committed.
     ready: Mutex<HashMap<i32, i64>>,
@@ -99,8 +102,17 @@ impl Shared {
     }
 
     fn send(&self, w: usize, cmd: Cmd) {
-        // Blocks when the worker is behind: backpressure, not loss. A send
-        // fails only when the worker died: the service stops.
+        // Blocks when the worker is behind (its queue's count or bytes):
+        // backpressure, not loss. A send fails only when the worker died:
+        // the service stops.
+        if let Cmd::Batch(batch) = &cmd {
+            if self.budgets[w].acquire(batch_bytes(batch)).is_err() {
+                self.fail(format!(
+                    "worker thread {w} stopped unexpectedly; stopping the service"
+                ));
+                return;
+            }
+        }
         if self.senders[w].send(cmd).is_err() {
             self.fail(format!(
                 "worker thread {w} stopped unexpectedly; stopping the service"
@@ -431,19 +443,41 @@ struct Worker {
     shared: Arc<Shared>,
     parts: HashMap<i32, PartState>,
     state: WorkerState,
+    budget: Arc<ByteBudget>,
+}
+
+/// Bytes a batch holds against its worker's budget.
+fn batch_bytes(batch: &[Msg]) -> usize {
+    batch
+        .iter()
+        .map(|m| m.payload.len() + m.key.as_ref().map_or(0, Vec::len))
+        .sum()
+}
+
+/// Closes a worker's budget when the worker ends, however it ends, so the
+/// poll thread never waits on bytes that will not come back.
+struct CloseOnDrop(Arc<ByteBudget>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 impl Worker {
     fn run(mut self, rx: Receiver<Cmd>) {
+        let _close = CloseOnDrop(self.budget.clone());
         let interval = Duration::from_millis(self.shared.cfg.commit_interval_ms);
         let mut next_checkpoint = Instant::now() + interval;
         loop {
             let wait = next_checkpoint.saturating_duration_since(Instant::now());
             match rx.recv_timeout(wait) {
                 Ok(Cmd::Batch(msgs)) => {
+                    let bytes = batch_bytes(&msgs);
                     for m in msgs {
                         self.process(m);
                     }
+                    self.budget.release(bytes);
                 }
                 Ok(Cmd::Revoke(ps, reply)) => {
                     let offsets = self.checkpoint(&ps);
@@ -483,6 +517,7 @@ impl Worker {
             shared,
             parts,
             state,
+            ..
         } = self;
         let counters = shared.telemetry.source(Source::Kafka);
         counters.events.increment(1);
@@ -616,6 +651,9 @@ impl KafkaSource {
         let per_worker = (cfg.queue_capacity / BATCH).max(1);
         let mut receivers = Vec::new();
         let mut senders = Vec::new();
+        let budgets: Vec<Arc<ByteBudget>> = (0..cfg.workers)
+            .map(|_| Arc::new(ByteBudget::new(cfg.queue_bytes)))
+            .collect();
         for _ in 0..cfg.workers {
             let (tx, rx) = sync_channel(per_worker);
             senders.push(tx);
@@ -629,6 +667,7 @@ impl KafkaSource {
             sink,
             telemetry,
             senders,
+            budgets: budgets.clone(),
             ready: Mutex::new(HashMap::new()),
             fatal: Mutex::new(None),
             has_fatal: AtomicBool::new(false),
@@ -639,6 +678,7 @@ impl KafkaSource {
                 shared: shared.clone(),
                 parts: HashMap::new(),
                 state: shared.pipeline.worker(),
+                budget: budgets[i].clone(),
             };
             workers.push(
                 std::thread::Builder::new()

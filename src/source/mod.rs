@@ -1,5 +1,6 @@
 //! Where events come from: the Kafka events topic ([`kafka`]) and the gRPC
 //! Ingest stream ([`grpc`]).
 
+pub mod budget;
 pub mod grpc;
 pub mod kafka;
