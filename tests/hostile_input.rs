@@ -158,15 +158,17 @@ fn each_hostile_input_gets_its_error_and_changes_nothing_else() {
         acted["accountId"].as_str().expect("account").to_string(),
     );
 
-    // A flood of unique users (each its own conversation) and accounts in another tenant.
-    let flood: Vec<MessageEvent> = (0..8_000)
+    // A flood of a million unique users (each its own conversation) over
+    // 400 accounts in another tenant.
+    const FLOOD: i64 = 1_000_000;
+    let flood: Vec<MessageEvent> = (0..FLOOD)
         .map(|i| MessageEvent {
             tenant_id: FLOOD_TENANT.into(),
             account_id: format!("flood-acc-{}", i % 400),
             user_id: format!("flood-user-{i}"),
             conversation_id: String::new(),
             event_id: format!("flood-{i}"),
-            timestamp_ms: first + (last - first) * i / 8_000,
+            timestamp_ms: first + (last - first) * i / FLOOD,
             ..mid.clone()
         })
         .collect();
@@ -296,7 +298,7 @@ fn each_hostile_input_gets_its_error_and_changes_nothing_else() {
             "override reason is 4194304 bytes; at most 1024",
         ),
         (
-            "a flood of unique users and accounts in another tenant",
+            "a flood of a million unique users and 400 accounts in another tenant",
             plain(flooded),
             "",
         ),
