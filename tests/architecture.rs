@@ -55,12 +55,6 @@ const KNOWN_BACK_EDGES: &[(&str, &str, &str)] = &[
         "Ingest checks each event's tenant with service::auth's gate; the gate (with the audit \
          trail it writes to) belongs in a layer below the sources",
     ),
-    (
-        "telemetry/auth.rs",
-        "service",
-        "the auth and audit counters are registered by service::auth's Rpc and Denied and \
-         service::audit's AuditKind label enums; the label tables belong in telemetry",
-    ),
 ];
 
 /// The unit (longest matching prefix of [`LAYERS`]) and layer index of a

@@ -4,8 +4,36 @@
 use metrics::{Counter, Key, KeyName, Label, Recorder, SharedString};
 use metrics_exporter_prometheus::PrometheusRecorder;
 
-use crate::service::audit::AuditKind;
-use crate::service::auth::{Denied, Rpc};
+/// The `rpc` label values, indexed by `service::auth::Rpc` (whose
+/// `label()` reads them here: one table, owned by the metrics).
+pub const RPC_LABELS: [&str; 13] = [
+    "Ingest",
+    "Watch",
+    "GetAccount",
+    "ListActioned",
+    "SetOverride",
+    "ClearOverride",
+    "ReloadRules",
+    "GetRuleSet",
+    "ReloadPolicy",
+    "GetPolicy",
+    "ListAudit",
+    "reflection",
+    "metrics",
+];
+
+/// The `reason` label values, indexed by `service::auth::Denied`.
+pub const DENIED_LABELS: [&str; 4] = ["no_credentials", "unknown_credentials", "role", "tenant"];
+
+/// The `kind` label values (and the audit records' kind names), indexed by
+/// `service::audit::AuditKind`.
+pub const AUDIT_KIND_LABELS: [&str; 5] = [
+    "override_set",
+    "override_cleared",
+    "rules_reload",
+    "policy_reload",
+    "denied",
+];
 
 /// `satpam_auth_denied_total{rpc,reason}`, `satpam_audit_records_total{kind}`,
 /// `satpam_audit_failures_total`.
@@ -38,26 +66,18 @@ impl AuthCounters {
         let counter = |name: &'static str, labels: Vec<Label>| {
             r.register_counter(&Key::from_parts(name, labels), &super::meta())
         };
-        let mut denied = Vec::with_capacity(Rpc::ALL.len() * Denied::ALL.len());
-        for rpc in Rpc::ALL {
-            for reason in Denied::ALL {
+        let mut denied = Vec::with_capacity(RPC_LABELS.len() * DENIED_LABELS.len());
+        for rpc in RPC_LABELS {
+            for reason in DENIED_LABELS {
                 denied.push(counter(
                     "satpam_auth_denied_total",
-                    vec![
-                        Label::new("rpc", rpc.label()),
-                        Label::new("reason", reason.label()),
-                    ],
+                    vec![Label::new("rpc", rpc), Label::new("reason", reason)],
                 ));
             }
         }
-        let audit = AuditKind::ALL
+        let audit = AUDIT_KIND_LABELS
             .iter()
-            .map(|k| {
-                counter(
-                    "satpam_audit_records_total",
-                    vec![Label::new("kind", k.label())],
-                )
-            })
+            .map(|k| counter("satpam_audit_records_total", vec![Label::new("kind", *k)]))
             .collect();
         AuthCounters {
             denied,
@@ -66,13 +86,15 @@ impl AuthCounters {
         }
     }
 
-    /// The counter of one refusal.
-    pub fn denied(&self, rpc: Rpc, reason: Denied) -> &Counter {
-        &self.denied[rpc as usize * Denied::ALL.len() + reason as usize]
+    /// The counter of one refusal: indexes into [`RPC_LABELS`] and
+    /// [`DENIED_LABELS`] (an index past the end gets the last series).
+    pub fn denied(&self, rpc: usize, reason: usize) -> &Counter {
+        let i = rpc * DENIED_LABELS.len() + reason;
+        &self.denied[i.min(self.denied.len() - 1)]
     }
 
-    /// The counter of one audit kind.
-    pub fn audit_record(&self, kind: AuditKind) -> &Counter {
-        &self.audit[kind as usize]
+    /// The counter of one audit kind: an index into [`AUDIT_KIND_LABELS`].
+    pub fn audit_record(&self, kind: usize) -> &Counter {
+        &self.audit[kind.min(self.audit.len() - 1)]
     }
 }

@@ -116,7 +116,10 @@ impl AuditLog {
     /// that was audited is not undone.
     pub fn record(&self, r: AuditRecord) {
         let r = r.bounded();
-        self.telemetry.auth.audit_record(r.kind).increment(1);
+        self.telemetry
+            .auth
+            .audit_record(r.kind as usize)
+            .increment(1);
         tracing::info!(
             who = %r.who, kind = r.kind.label(), rpc = %r.rpc, tenant = %r.tenant_id,
             account = %r.account_id, result = %r.result, "audit"

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::telemetry::auth::AUDIT_KIND_LABELS;
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,13 +33,7 @@ impl AuditKind {
 
     /// The name in records, filters and the `kind` label.
     pub fn label(self) -> &'static str {
-        match self {
-            AuditKind::OverrideSet => "override_set",
-            AuditKind::OverrideCleared => "override_cleared",
-            AuditKind::RulesReload => "rules_reload",
-            AuditKind::PolicyReload => "policy_reload",
-            AuditKind::Denied => "denied",
-        }
+        AUDIT_KIND_LABELS[self as usize]
     }
 
     /// The kind named `s`.

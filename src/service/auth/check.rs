@@ -11,6 +11,7 @@ use tonic::{Request, Status};
 use super::principal::{AuthError, Authenticator, Principal, Role};
 use crate::service::audit::{AuditKind, AuditLog, AuditRecord};
 use crate::service::tls::ClientCertSubject;
+use crate::telemetry::auth::{DENIED_LABELS, RPC_LABELS};
 use crate::telemetry::Telemetry;
 
 /// Every checked entry point (the `rpc` label values).
@@ -64,21 +65,7 @@ impl Rpc {
 
     /// The `rpc` label value.
     pub fn label(self) -> &'static str {
-        match self {
-            Rpc::Ingest => "Ingest",
-            Rpc::Watch => "Watch",
-            Rpc::GetAccount => "GetAccount",
-            Rpc::ListActioned => "ListActioned",
-            Rpc::SetOverride => "SetOverride",
-            Rpc::ClearOverride => "ClearOverride",
-            Rpc::ReloadRules => "ReloadRules",
-            Rpc::GetRuleSet => "GetRuleSet",
-            Rpc::ReloadPolicy => "ReloadPolicy",
-            Rpc::GetPolicy => "GetPolicy",
-            Rpc::ListAudit => "ListAudit",
-            Rpc::Reflection => "reflection",
-            Rpc::Metrics => "metrics",
-        }
+        RPC_LABELS[self as usize]
     }
 
     fn is_admin(self) -> bool {
@@ -113,12 +100,7 @@ impl Denied {
 
     /// The `reason` label value.
     pub fn label(self) -> &'static str {
-        match self {
-            Denied::NoCredentials => "no_credentials",
-            Denied::UnknownCredentials => "unknown_credentials",
-            Denied::Role => "role",
-            Denied::Tenant => "tenant",
-        }
+        DENIED_LABELS[self as usize]
     }
 }
 
@@ -215,7 +197,10 @@ impl Gate {
                     "the credentials match no configured principal",
                 ),
             };
-            self.telemetry.auth.denied(rpc, reason).increment(1);
+            self.telemetry
+                .auth
+                .denied(rpc as usize, reason as usize)
+                .increment(1);
             Status::unauthenticated(format!("{}: {why}", rpc.label()))
         })
     }
@@ -270,7 +255,10 @@ impl Gate {
         let Some((reason, why)) = refusal else {
             return Ok(());
         };
-        self.telemetry.auth.denied(rpc, reason).increment(1);
+        self.telemetry
+            .auth
+            .denied(rpc as usize, reason as usize)
+            .increment(1);
         if rpc.is_admin() {
             self.audit.record(AuditRecord {
                 who: p.name.clone(),
@@ -288,13 +276,46 @@ impl Gate {
 
     /// Counts one event of an Ingest batch refused for its tenant.
     pub fn count_tenant_refusal(&self, rpc: Rpc) {
-        self.telemetry.auth.denied(rpc, Denied::Tenant).increment(1);
+        self.telemetry
+            .auth
+            .denied(rpc as usize, Denied::Tenant as usize)
+            .increment(1);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The label tables live in telemetry and are indexed by these enums:
+    /// each value's position in `ALL` is its discriminant, and the names are
+    /// the ones dashboards and alerts read.
+    #[test]
+    fn labels_follow_the_enums_order() {
+        use crate::service::audit::AuditKind;
+        for (i, r) in Rpc::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{r:?}");
+        }
+        for (i, d) in Denied::ALL.iter().enumerate() {
+            assert_eq!(*d as usize, i, "{d:?}");
+        }
+        for (i, k) in AuditKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k:?}");
+        }
+        let names = |v: Vec<&'static str>| v.join(",");
+        assert_eq!(
+            names(Rpc::ALL.iter().map(|r| r.label()).collect()),
+            "Ingest,Watch,GetAccount,ListActioned,SetOverride,ClearOverride,ReloadRules,GetRuleSet,ReloadPolicy,GetPolicy,ListAudit,reflection,metrics"
+        );
+        assert_eq!(
+            names(Denied::ALL.iter().map(|d| d.label()).collect()),
+            "no_credentials,unknown_credentials,role,tenant"
+        );
+        assert_eq!(
+            names(AuditKind::ALL.iter().map(|k| k.label()).collect()),
+            "override_set,override_cleared,rules_reload,policy_reload,denied"
+        );
+    }
 
     #[test]
     fn bearer_values() {
