@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::principal::{decode_hex32, Role};
+use super::role::{decode_hex32, Role};
 
 /// `[auth]`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ pub mod build;
 pub mod check;
 pub mod config;
 pub mod principal;
+pub mod role;
 
 pub use check::{Denied, Gate, Rpc, Scope};
 pub use config::{AdminSection, AuthSection, PrincipalConfig};
