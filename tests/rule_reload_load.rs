@@ -23,8 +23,9 @@ const BATCH: usize = 100;
 async fn start(dir: &Path) -> RunningService {
     let toml = format!(
         "[grpc]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
-         [sinks]\njsonl = {jsonl:?}\n",
+         [sinks]\njsonl = {jsonl:?}\n[audit]\npath = {audit:?}\n",
         jsonl = dir.join("signals.jsonl").display().to_string(),
+        audit = dir.join("audit.jsonl").display().to_string(),
     );
     let config = Config::from_toml(&toml, "test.toml", Vec::new()).expect("config");
     service::start(config).await.expect("service starts")
