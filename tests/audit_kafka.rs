@@ -15,7 +15,6 @@ use common::kafka::{brokers, create_topic, create_topics, read_topic, unique};
 use satpam::pb::v1 as pb;
 use satpam::service::auth::hash_token;
 use satpam::service::{self, Config};
-use tonic::transport::Channel;
 use tonic::Request;
 
 fn as_ops<T>(msg: T) -> Request<T> {
@@ -51,11 +50,7 @@ async fn admin_actions_are_produced_to_the_audit_topic() {
     let config = Config::from_toml(&toml, "test.toml", Vec::new()).expect("config");
     let svc = service::start(config).await.expect("service starts");
     let addr = svc.grpc_addr().expect("grpc on");
-    let ch = Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let ch = common::service::grpc_channel(addr).await;
     let mut admin = pb::admin_client::AdminClient::new(ch);
     admin
         .set_override(as_ops(pb::SetOverrideRequest {

@@ -37,11 +37,7 @@ async fn start(dir: &Path, principals: &str) -> RunningService {
 
 async fn channel(s: &RunningService) -> Channel {
     let addr = s.grpc_addr().expect("grpc on");
-    Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect")
+    common::service::grpc_channel(addr).await
 }
 
 fn as_<T>(token: Option<&str>, msg: T) -> Request<T> {

@@ -314,11 +314,7 @@ async fn every_principal_rpc_and_tenant_is_allowed_unauthenticated_or_denied_as_
     let dir = tempfile::tempdir().expect("dir");
     let svc = start(dir.path()).await;
     let addr = svc.grpc_addr().expect("grpc on");
-    let ch = Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let ch = common::service::grpc_channel(addr).await;
 
     let mut wrong = Vec::new();
     // (rpc label, reason) -> refusals expected in satpam_auth_denied_total.

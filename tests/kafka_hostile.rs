@@ -16,29 +16,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::kafka::{
-    create_topics, produce, produce_raw, producer, read_topic, signals, unique, Serve,
+    create_topics, produce, produce_raw, producer, read_topic, signals, unique,
+    violating_and_legit, Serve,
 };
-use common::{traffic, Script};
 use satpam::clock::ManualClock;
 use satpam::decide::CountryPolicy;
 use satpam::pb::v1 as pb;
 use satpam::sink::kafka::sha256_hex;
 use satpam::{Engine, EngineConfig, Outcome, RuleSet};
 use tokio_stream::StreamExt;
-
-/// An assistant and a support bot of `tag`, 25 users each over 2 h, by time.
-fn violating_and_legit(tag: &str) -> Vec<pb::MessageEvent> {
-    let mut events = traffic(Script::Assistant, &format!("{tag}-ai"), 25, 120, true);
-    events.extend(traffic(
-        Script::SupportBot,
-        &format!("{tag}-shop"),
-        25,
-        120,
-        true,
-    ));
-    events.sort_by_key(|e| e.timestamp_ms);
-    events
-}
 
 /// The signal ids an in-memory replay of `events` decides.
 fn expected_signal_ids(events: &[pb::MessageEvent]) -> BTreeSet<String> {
@@ -145,11 +131,7 @@ async fn ingest(
     addr: SocketAddr,
     batches: Vec<pb::EventBatch>,
 ) -> (Vec<pb::BatchAck>, Option<tonic::Status>) {
-    let ch = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let ch = common::service::grpc_channel(addr).await;
     let mut client = pb::ingest_client::IngestClient::new(ch);
     let mut acks = match client.ingest(tokio_stream::iter(batches)).await {
         Ok(r) => r.into_inner(),

@@ -71,11 +71,7 @@ async fn the_policy_reloads_like_the_rules_and_applies_to_the_next_events() {
     let dir = tempfile::tempdir().expect("tmp");
     let svc = start(dir.path()).await;
     let addr = svc.grpc_addr().expect("grpc");
-    let ch = Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let ch = common::service::grpc_channel(addr).await;
     let mut admin = pb::admin_client::AdminClient::new(ch.clone());
 
     // p1 enforces everywhere: the Italian assistant is suspended.

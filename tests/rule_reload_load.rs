@@ -14,7 +14,6 @@ use common::{traffic, Script};
 use satpam::pb::v1 as pb;
 use satpam::service::{self, Config, RunningService};
 use tokio_stream::StreamExt;
-use tonic::transport::Channel;
 
 /// Batches sent between two reloads.
 const BATCHES_PER_RELOAD: usize = 2;
@@ -69,11 +68,7 @@ async fn per_rule_hits_equal_a_replay_while_the_rules_reload_under_traffic() {
     let dir = tempfile::tempdir().expect("dir");
     let svc = start(dir.path()).await;
     let addr = svc.grpc_addr().expect("grpc");
-    let ch = Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let ch = common::service::grpc_channel(addr).await;
 
     let mut events = Vec::new();
     for tag in ["r1", "r2", "r3"] {

@@ -31,11 +31,7 @@ async fn start(dir: &Path) -> RunningService {
 
 async fn channel(s: &RunningService) -> Channel {
     let addr = s.grpc_addr().expect("grpc on");
-    Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect")
+    common::service::grpc_channel(addr).await
 }
 
 /// Sends events in batches over one Ingest stream; returns the acks.

@@ -280,12 +280,7 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::ListActionedRequest>,
     ) -> Result<Response<pb::ListActionedResponse>, Status> {
-        let t = &request.get_ref().tenant_id;
-        let scope = if t.is_empty() {
-            Scope::Any
-        } else {
-            Scope::Tenant(t, "")
-        };
+        let scope = tenant_filter(&request.get_ref().tenant_id);
         let caller = self
             .gate
             .check(&request, Rpc::ListActioned, Role::Read, scope)?;
@@ -509,12 +504,7 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::ListAuditRequest>,
     ) -> Result<Response<pb::ListAuditResponse>, Status> {
-        let t = &request.get_ref().tenant_id;
-        let scope = if t.is_empty() {
-            Scope::Any
-        } else {
-            Scope::Tenant(t, "")
-        };
+        let scope = tenant_filter(&request.get_ref().tenant_id);
         let caller = self
             .gate
             .check(&request, Rpc::ListAudit, Role::Read, scope)?;
@@ -544,5 +534,15 @@ impl pb::admin_server::Admin for AdminService {
             records: records.into_iter().map(audit_to_pb).collect(),
             truncated,
         }))
+    }
+}
+
+/// The scope of a list call: one tenant when the request names one, else
+/// any (the results are then filtered to the caller's tenants).
+fn tenant_filter(tenant_id: &str) -> Scope<'_> {
+    if tenant_id.is_empty() {
+        Scope::Any
+    } else {
+        Scope::Tenant(tenant_id, "")
     }
 }

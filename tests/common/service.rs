@@ -12,4 +12,13 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .expect("GET")
 }
 
+/// A plaintext gRPC channel to `addr`, connected.
+pub async fn grpc_channel(addr: SocketAddr) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect")
+}
+
 pub use satpam_testkit::prom::{parse as parse_prometheus, sample};
