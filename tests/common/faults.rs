@@ -164,3 +164,19 @@ pub fn events_of_tags(tags: &[&str]) -> Vec<pb::MessageEvent> {
     events.sort_by_key(|e| e.timestamp_ms);
     events
 }
+
+/// The end of a fault test: the signals topic holds exactly `expected`
+/// (the replay's ids, within 90 s), and once the instance at `grpc` has
+/// caught up (60 s), every account of `accounts` has the replay's state.
+pub async fn expect_replayed(
+    brokers: &str,
+    signals_topic: &str,
+    expected: &BTreeSet<String>,
+    grpc: SocketAddr,
+    engine: &satpam::Engine,
+    accounts: &[String],
+) {
+    expect_signals(brokers, signals_topic, Duration::from_secs(90), expected);
+    wait_caught_up(grpc, engine, accounts, Duration::from_secs(60)).await;
+    expect_state(grpc, engine, accounts).await;
+}
