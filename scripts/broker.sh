@@ -15,6 +15,12 @@
 # SATPAM_BROKER_ADVERTISED (host:port advertised to clients in metadata;
 # default the listener; e.g. the port of a TLS proxy in front of it),
 # SATPAM_BROKER_ARGS (extra `tansu broker` arguments, e.g. --authentication).
+#
+# A known difference from Kafka: a fetch from an offset inside a record batch
+# is answered with the batches that start after it (Kafka sends the batch
+# that holds the offset), so a consumer resuming mid-batch never sees the rest
+# of it. Test producers write one record per batch (satpam-testkit's
+# producer_on); satpam counts such jumps in satpam_kafka_offset_gaps_total.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

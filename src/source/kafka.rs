@@ -90,6 +90,9 @@ struct Shared {
     batches: Mutex<Vec<Vec<Msg>>>,
     /// Offsets checkpointed by workers, waiting to be committed.
     ready: Mutex<HashMap<i32, i64>>,
+    /// The offset each assigned partition starts at (its snapshot's, or the
+    /// group's committed one), taken by the worker with the first record.
+    starts: Mutex<HashMap<i32, i64>>,
     /// Set by a worker that cannot checkpoint (a record the broker refused).
     fatal: Mutex<Option<String>>,
     /// Set with `fatal`, so that the poll loop checks a flag, not a lock, per message.
@@ -208,6 +211,9 @@ impl ConsumerContext for SourceContext {
                 tracing::info!(partitions = ?parts, "partitions revoked: draining");
                 let offsets = drain(&self.shared, &parts);
                 commit(consumer, &self.shared, offsets, CommitMode::Sync);
+                if let Ok(mut starts) = self.shared.starts.lock() {
+                    starts.retain(|p, _| !parts.contains(p));
+                }
                 self.shared.telemetry.partitions_revoked(&parts);
                 if let Err(e) = consumer.unassign() {
                     tracing::warn!(error = %e, "unassign failed");
@@ -242,6 +248,7 @@ impl SourceContext {
             })
             .unwrap_or_default();
         let mut fence_from: Vec<(i32, i64)> = Vec::new();
+        let mut starts = committed.clone();
         for p in parts {
             let Some(path) = s.snapshot_path(p) else {
                 continue;
@@ -262,6 +269,7 @@ impl SourceContext {
                         continue;
                     }
                     s.shards.install_partition(p, Arc::new(engine));
+                    starts.insert(p, meta.offset);
                     let _ = tpl.set_partition_offset(
                         &s.cfg.events_topic,
                         p,
@@ -280,6 +288,9 @@ impl SourceContext {
                     tracing::warn!(path = %path.display(), error = %e, "snapshot unreadable; starting empty")
                 }
             }
+        }
+        if let Ok(mut st) = s.starts.lock() {
+            st.extend(starts);
         }
         if !fence_from.is_empty() {
             match read_signal_ids(&s.cfg, &s.sink, &fence_from) {
@@ -369,6 +380,13 @@ fn read_signal_ids(
         ));
     }
     Ok(ids)
+}
+
+/// How many offsets were jumped over when `got` follows a partition whose
+/// next offset was `expected`; `None` when nothing was (a record delivered
+/// again, below `expected`, is the engine's duplicate to drop).
+fn offset_gap(expected: i64, got: i64) -> Option<i64> {
+    (got > expected).then(|| got - expected)
 }
 
 /// Asks the workers to checkpoint `parts` and drop them; returns the offsets to commit.
@@ -524,9 +542,24 @@ impl Worker {
         let part = parts.entry(m.partition).or_insert_with(|| PartState {
             engine: shared.shards.partition(m.partition),
             effects: Arc::new(PartitionEffects::default()),
-            next_offset: m.offset,
+            next_offset: shared
+                .starts
+                .lock()
+                .ok()
+                .and_then(|mut s| s.remove(&m.partition))
+                .unwrap_or(m.offset),
             dirty: false,
         });
+        if let Some(skipped) = offset_gap(part.next_offset, m.offset) {
+            shared.telemetry.offset_gaps.increment(1);
+            tracing::warn!(
+                partition = m.partition,
+                expected = part.next_offset,
+                offset = m.offset,
+                skipped,
+                "offsets skipped: compaction or transaction markers, or records the broker did not deliver"
+            );
+        }
         let decoded = <pb::MessageEvent as prost::Message>::decode(m.payload.as_slice())
             .map_err(|e| {
                 counters.decode_failures.increment(1);
@@ -669,6 +702,7 @@ impl KafkaSource {
             senders,
             budgets: budgets.clone(),
             ready: Mutex::new(HashMap::new()),
+            starts: Mutex::new(HashMap::new()),
             fatal: Mutex::new(None),
             has_fatal: AtomicBool::new(false),
         });
@@ -869,6 +903,18 @@ mod tests {
         let cc = consumer_config(&cfg);
         assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("250"));
         assert_eq!(cc.get("security.protocol"), Some("ssl"));
+    }
+
+    #[test]
+    fn an_offset_gap_is_the_offsets_jumped_over() {
+        for (expected, got, gap) in [
+            (626, 626, None),
+            (626, 632, Some(6)),
+            (652, 646, None),
+            (0, 1, Some(1)),
+        ] {
+            assert_eq!(offset_gap(expected, got), gap, "{expected} then {got}");
+        }
     }
 
     #[test]

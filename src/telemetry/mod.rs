@@ -182,6 +182,8 @@ pub struct Telemetry {
     pub snapshots: Counter,
     /// State snapshots not written (the partition's offset is not committed).
     pub snapshot_failures: Counter,
+    /// Forward jumps in a partition's offsets (records never delivered).
+    pub offset_gaps: Counter,
     /// Signals not re-emitted after a restart because they were already on the topic.
     pub signals_fenced: Counter,
     lag: PartitionLag,
@@ -336,6 +338,11 @@ impl Telemetry {
                 true,
             ),
             (
+                "satpam_kafka_offset_gaps_total",
+                "Forward jumps in a partition's offsets between two records (or from the offset a partition was assigned at): compaction or transaction markers, or records the broker skipped.",
+                true,
+            ),
+            (
                 "satpam_signals_fenced_total",
                 "Signals not re-emitted after a restart (already on the topic).",
                 true,
@@ -456,6 +463,7 @@ impl Telemetry {
             commit_failures: counter("satpam_offset_commits_total", &[("result", "error")]),
             snapshots: counter("satpam_snapshots_total", &[]),
             snapshot_failures: counter("satpam_snapshot_failures_total", &[]),
+            offset_gaps: counter("satpam_kafka_offset_gaps_total", &[]),
             signals_fenced: counter("satpam_signals_fenced_total", &[]),
             lag: PartitionLag::default(),
             lag_total: gauge(LAG_METRIC, &[]),
