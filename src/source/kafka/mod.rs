@@ -1,0 +1,312 @@
+//! The Kafka source: a consumer group reading `satpam.v1.MessageEvent`
+//! protobuf from the events topic.
+//!
+//! One poll thread owns the consumer; partition p goes to worker
+//! p mod `workers` over a bounded queue, so the events of a partition are
+//! processed in order and an overloaded worker slows the poll thread down
+//! (librdkafka then stops fetching) instead of dropping anything.
+//!
+//! Offsets: a worker checkpoints each partition every `commit_interval_ms`:
+//! it waits until every signal and dead letter of the partition is
+//! acknowledged by the broker, writes the partition's state snapshot (with
+//! `state_dir`), and only then hands the next offset to the poll thread,
+//! which commits. Revocation and shutdown do the same before they let go.
+//!
+//! Restart: with a snapshot whose offset is not behind the group's
+//! committed offset, the partition resumes from the snapshot with the state
+//! it had, and signals already on the signals topic since the snapshot are
+//! fenced (not produced twice). Without one it starts empty at the
+//! committed offset.
+//!
+//! The parts: [`shared`] (what the poll thread, the rebalance callback and
+//! the workers share), [`rebalance`] (assignment with snapshot restore,
+//! revocation with drain and commit), [`fence_reader`] (signal ids already
+//! on the signals topic), [`worker`] (processing and checkpoints), and here
+//! the poll loop.
+
+mod fence_reader;
+mod rebalance;
+mod shared;
+mod worker;
+
+use rebalance::{commit, SourceContext};
+pub use shared::snapshot_file;
+use shared::{Cmd, Msg, Shared, BATCH};
+use worker::Worker;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
+
+use crate::pipeline::shards::Shards;
+use crate::pipeline::Pipeline;
+use crate::service::config::KafkaSection;
+use crate::sink::kafka::KafkaSink;
+use crate::source::budget::ByteBudget;
+
+/// A running Kafka source.
+pub struct KafkaSource {
+    poll: Option<JoinHandle<Result<(), String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl KafkaSource {
+    /// Subscribes and starts the poll thread and the workers.
+    pub fn start(
+        cfg: KafkaSection,
+        shards: Arc<Shards>,
+        pipeline: Arc<Pipeline>,
+        sink: Arc<KafkaSink>,
+    ) -> Result<KafkaSource, String> {
+        if let Some(dir) = &cfg.state_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("kafka.state_dir {}: {e}", dir.display()))?;
+        }
+        let telemetry = pipeline.telemetry.clone();
+        let per_worker = (cfg.queue_capacity / BATCH).max(1);
+        let mut receivers = Vec::new();
+        let mut senders = Vec::new();
+        let budgets: Vec<Arc<ByteBudget>> = (0..cfg.workers)
+            .map(|_| Arc::new(ByteBudget::new(cfg.queue_bytes)))
+            .collect();
+        for _ in 0..cfg.workers {
+            let (tx, rx) = sync_channel(per_worker);
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        let shared = Arc::new(Shared {
+            batches: Mutex::new((0..cfg.workers).map(|_| Vec::new()).collect()),
+            cfg,
+            shards,
+            pipeline,
+            sink,
+            telemetry,
+            senders,
+            budgets: budgets.clone(),
+            ready: Mutex::new(HashMap::new()),
+            starts: Mutex::new(HashMap::new()),
+            fatal: Mutex::new(None),
+            has_fatal: AtomicBool::new(false),
+        });
+        let mut workers = Vec::new();
+        for (i, rx) in receivers.into_iter().enumerate() {
+            let w = Worker {
+                shared: shared.clone(),
+                parts: HashMap::new(),
+                state: shared.pipeline.worker(),
+                budget: budgets[i].clone(),
+            };
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("satpam-worker-{i}"))
+                    .spawn(move || w.run(rx))
+                    .map_err(|e| format!("cannot start a worker: {e}"))?,
+            );
+        }
+        let c = &shared.cfg;
+        let consumer: BaseConsumer<SourceContext> = consumer_config(c)
+            .create_with_context(SourceContext {
+                shared: shared.clone(),
+            })
+            .map_err(|e| format!("cannot create the Kafka consumer: {e}"))?;
+        consumer
+            .subscribe(&[&c.events_topic])
+            .map_err(|e| format!("cannot subscribe to {}: {e}", c.events_topic))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let poll = std::thread::Builder::new()
+            .name("satpam-kafka-poll".into())
+            .spawn(move || poll_loop(consumer, shared, workers, stop2))
+            .map_err(|e| format!("cannot start the poll thread: {e}"))?;
+        Ok(KafkaSource {
+            poll: Some(poll),
+            stop,
+        })
+    }
+
+    /// Whether the source stopped on its own (an error).
+    pub fn finished(&self) -> bool {
+        self.poll.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Stops fetching, drains the workers, commits; returns the source's error, if any.
+    pub fn stop(mut self) -> Result<(), String> {
+        self.stop.store(true, Ordering::Release);
+        match self.poll.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err("the Kafka poll thread panicked".into()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// How long librdkafka postpones the next fetch of a partition whose
+/// prefetch queue is over its thresholds (`fetch.queue.backoff.ms`). The
+/// library's default, 1,000 ms, starves a consumer that is slower than the
+/// broker, i.e. any consumer working off a backlog: it empties its queue in
+/// well under a second and then waits for the rest of it. Measured against
+/// Tansu while catching up a backlog: with the default every thread of the
+/// consumer sat idle ~0.7 s of every ~1.6 s, and 10 ms catches up 17% faster
+/// (loadtest/results/2026-11-22-kafka-catch-up.md).
+const FETCH_QUEUE_BACKOFF_MS: &str = "10";
+
+/// The consumer's settings: satpam's own, then `[kafka.security]`'s, then
+/// `[kafka.consumer]`, which wins.
+fn consumer_config(c: &KafkaSection) -> ClientConfig {
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", &c.brokers)
+        .set("group.id", &c.group_id)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("statistics.interval.ms", "5000")
+        .set("partition.assignment.strategy", "range,roundrobin")
+        .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
+    for (k, v) in c.consumer_properties() {
+        cc.set(k, v);
+    }
+    cc
+}
+
+/// The first worker thread that has ended (workers only end when told to
+/// stop, so before that an ended one died).
+fn dead_worker(workers: &[JoinHandle<()>]) -> Option<usize> {
+    workers.iter().position(JoinHandle::is_finished)
+}
+
+fn poll_loop(
+    consumer: BaseConsumer<SourceContext>,
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), String> {
+    let interval = Duration::from_millis(shared.cfg.commit_interval_ms);
+    let mut last_commit = Instant::now();
+    let mut polled: u32 = 0;
+    let mut fatal = None;
+    while !stop.load(Ordering::Acquire) {
+        // Drain what is there without waiting, then flush and wait.
+        let msg = match consumer.poll(Duration::ZERO) {
+            Some(m) => Some(m),
+            None => {
+                shared.flush_batches();
+                consumer.poll(Duration::from_millis(100))
+            }
+        };
+        let msg_was_none = msg.is_none();
+        match msg {
+            Some(Ok(m)) => shared.push(Msg {
+                partition: m.partition(),
+                offset: m.offset(),
+                key: m.key().map(<[u8]>::to_vec),
+                payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            }),
+            Some(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
+            None => {}
+        }
+        // The clock is read once per 256 messages while busy (and after every idle poll).
+        polled = polled.wrapping_add(1);
+        if (msg_was_none || polled % 256 == 0) && last_commit.elapsed() >= interval {
+            let ready: Vec<(i32, i64)> = shared
+                .ready
+                .lock()
+                .map(|mut r| r.drain().collect())
+                .unwrap_or_default();
+            // Synchronous, once per interval: the result is known (and
+            // counted), and the round trip is not per message.
+            commit(&consumer, &shared, ready, CommitMode::Sync);
+            last_commit = Instant::now();
+        }
+        if (msg_was_none || polled % 256 == 0) && dead_worker(&workers).is_some() {
+            // A panic killed a worker: its batches would be dropped while
+            // health says SERVING. Stop instead (exit 1); its partitions'
+            // offsets stay uncommitted, so nothing is lost.
+            shared.fail(format!(
+                "worker thread {} stopped unexpectedly (see the panic above); stopping the service",
+                dead_worker(&workers).unwrap_or_default()
+            ));
+        }
+        if shared.has_fatal.load(Ordering::Acquire) {
+            fatal = shared.fatal.lock().ok().and_then(|f| f.clone());
+            break;
+        }
+    }
+    // Shutdown: stop fetching, drain every worker, flush, commit.
+    shared.flush_batches();
+    let mut offsets: Vec<(i32, i64)> = shared
+        .ready
+        .lock()
+        .map(|mut r| r.drain().collect())
+        .unwrap_or_default();
+    for tx in &shared.senders {
+        let (rtx, rrx) = sync_channel(1);
+        if tx.send(Cmd::Stop(rtx)).is_ok() {
+            if let Ok(o) = rrx.recv() {
+                offsets.retain(|(p, _)| !o.iter().any(|(q, _)| q == p));
+                offsets.extend(o);
+            }
+        }
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    if let Err(e) = shared.sink.flush(Duration::from_secs(30)) {
+        tracing::warn!(error = %e, "producer flush incomplete");
+    }
+    if fatal.is_none() {
+        fatal = shared.fatal.lock().ok().and_then(|f| f.clone());
+    }
+    commit(&consumer, &shared, offsets, CommitMode::Sync);
+    tracing::info!("kafka source stopped");
+    match fatal {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_consumer_backs_off_briefly_and_kafka_consumer_settings_win() {
+        let mut cfg = KafkaSection {
+            brokers: "127.0.0.1:9092".into(),
+            ..KafkaSection::default()
+        };
+        let cc = consumer_config(&cfg);
+        assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("10"));
+        assert_eq!(cc.get("enable.auto.commit"), Some("false"));
+        assert_eq!(cc.get("group.id"), Some("satpam"));
+        cfg.consumer
+            .insert("fetch.queue.backoff.ms".into(), "250".into());
+        cfg.consumer
+            .insert("security.protocol".into(), "ssl".into());
+        let cc = consumer_config(&cfg);
+        assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("250"));
+        assert_eq!(cc.get("security.protocol"), Some("ssl"));
+    }
+
+    #[test]
+    fn a_worker_thread_that_died_is_found() {
+        let (keep, wait) = std::sync::mpsc::channel::<()>();
+        let alive = std::thread::spawn(move || {
+            let _ = wait.recv();
+        });
+        let dead = std::thread::spawn(|| {});
+        while !dead.is_finished() {
+            std::thread::yield_now();
+        }
+        let workers = vec![alive, dead];
+        assert_eq!(dead_worker(&workers), Some(1));
+        assert_eq!(dead_worker(&workers[..1]), None);
+        drop(keep);
+    }
+}

@@ -1,0 +1,215 @@
+//! The consumer's callbacks: an assignment restores the partitions'
+//! snapshots and fences the signals made since them; a revocation drains
+//! the workers, commits and lets go.
+
+use std::collections::HashMap;
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::statistics::Statistics;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::ClientContext;
+
+use super::fence_reader::read_signal_ids;
+use super::shared::{Cmd, Shared, SnapshotMeta};
+
+/// The consumer's callbacks: rebalances and statistics.
+pub(super) struct SourceContext {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl ClientContext for SourceContext {
+    fn stats(&self, stats: Statistics) {
+        if let Some(t) = stats.topics.get(&self.shared.cfg.events_topic) {
+            self.shared.telemetry.set_lags(
+                t.partitions
+                    .values()
+                    .filter(|p| p.partition >= 0 && p.consumer_lag >= 0)
+                    .map(|p| (p.partition, p.consumer_lag)),
+            );
+        }
+    }
+}
+
+impl ConsumerContext for SourceContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.prepare_assignment(consumer, tpl);
+                if let Err(e) = consumer.assign(tpl) {
+                    self.shared
+                        .fail(format!("cannot take the assigned partitions: {e}"));
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+                tracing::info!(partitions = ?parts, "partitions revoked: draining");
+                let offsets = drain(&self.shared, &parts);
+                commit(consumer, &self.shared, offsets, CommitMode::Sync);
+                if let Ok(mut starts) = self.shared.starts.lock() {
+                    starts.retain(|p, _| !parts.contains(p));
+                }
+                self.shared.telemetry.partitions_revoked(&parts);
+                if let Err(e) = consumer.unassign() {
+                    tracing::warn!(error = %e, "unassign failed");
+                }
+                self.shared
+                    .telemetry
+                    .shards
+                    .set(self.shared.shards.partition_ids().len() as f64);
+            }
+            other => tracing::warn!(error = ?other, "rebalance error"),
+        }
+    }
+}
+
+impl SourceContext {
+    /// Restores snapshots of the assigned partitions and sets their start offsets.
+    fn prepare_assignment(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
+        let s = &self.shared;
+        let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        tracing::info!(partitions = ?parts, "partitions assigned");
+        s.telemetry.partitions_assigned(&parts);
+        let committed: HashMap<i32, i64> = consumer
+            .committed_offsets(tpl.clone(), Duration::from_secs(10))
+            .map(|c| {
+                c.elements()
+                    .iter()
+                    .filter_map(|e| match e.offset() {
+                        Offset::Offset(o) => Some((e.partition(), o)),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut fence_from: Vec<(i32, i64)> = Vec::new();
+        let mut starts = committed.clone();
+        for p in parts {
+            let Some(path) = s.snapshot_path(p) else {
+                continue;
+            };
+            match crate::snapshot::load_from_file(s.shards.context().clone(), &path) {
+                Ok(Some((engine, extra))) => {
+                    let meta: Option<SnapshotMeta> = serde_json::from_slice(&extra).ok();
+                    let Some(meta) =
+                        meta.filter(|m| m.topic == s.cfg.events_topic && m.partition == p)
+                    else {
+                        tracing::warn!(path = %path.display(), "snapshot of another partition; ignored");
+                        continue;
+                    };
+                    let behind = committed.get(&p).is_some_and(|c| *c > meta.offset);
+                    if behind {
+                        tracing::info!(partition = p, snapshot = meta.offset, committed = ?committed.get(&p),
+                            "snapshot is behind the group's offset (another instance went on); starting empty");
+                        continue;
+                    }
+                    s.shards.install_partition(p, Arc::new(engine));
+                    starts.insert(p, meta.offset);
+                    let _ = tpl.set_partition_offset(
+                        &s.cfg.events_topic,
+                        p,
+                        Offset::Offset(meta.offset),
+                    );
+                    tracing::debug!(partition = p, watermarks = ?meta.signals_watermarks, "snapshot's signals watermarks");
+                    fence_from.extend(meta.signals_watermarks);
+                    tracing::info!(
+                        partition = p,
+                        offset = meta.offset,
+                        "partition resumed from its snapshot"
+                    );
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "snapshot unreadable; starting empty")
+                }
+            }
+        }
+        if let Ok(mut st) = s.starts.lock() {
+            st.extend(starts);
+        }
+        if !fence_from.is_empty() {
+            match read_signal_ids(&s.cfg, &s.sink, &fence_from) {
+                Ok(ids) => {
+                    tracing::info!(
+                        signals = ids.len(),
+                        "fenced signals produced since the snapshots"
+                    );
+                    tracing::debug!(?ids, "fenced ids");
+                    s.pipeline.fence.add(ids);
+                }
+                Err(e) => s.fail(format!(
+                    "cannot read the signals topic to fence re-emitted signals: {e}"
+                )),
+            }
+        }
+        s.telemetry.shards.set(tpl.count() as f64);
+    }
+}
+
+/// Asks the workers to checkpoint `parts` and drop them; returns the offsets to commit.
+pub(super) fn drain(shared: &Shared, parts: &[i32]) -> Vec<(i32, i64)> {
+    shared.flush_batches();
+    let mut by_worker: HashMap<usize, Vec<i32>> = HashMap::new();
+    for p in parts {
+        by_worker.entry(shared.worker_of(*p)).or_default().push(*p);
+    }
+    let mut replies = Vec::new();
+    for (w, ps) in by_worker {
+        let (tx, rx) = sync_channel(1);
+        if shared.senders[w].send(Cmd::Revoke(ps, tx)).is_ok() {
+            replies.push(rx);
+        }
+    }
+    let mut out: Vec<(i32, i64)> = replies
+        .into_iter()
+        .filter_map(|r| r.recv().ok())
+        .flatten()
+        .collect();
+    if let Ok(mut ready) = shared.ready.lock() {
+        // Anything checkpointed earlier for these partitions is superseded.
+        for p in parts {
+            if let Some(o) = ready.remove(p) {
+                if !out.iter().any(|(q, _)| q == p) {
+                    out.push((*p, o));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Commits `offsets` of the events topic, counting the result.
+pub(super) fn commit(
+    consumer: &BaseConsumer<SourceContext>,
+    shared: &Shared,
+    offsets: Vec<(i32, i64)>,
+    mode: CommitMode,
+) {
+    if offsets.is_empty() {
+        return;
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (p, o) in &offsets {
+        if tpl
+            .add_partition_offset(&shared.cfg.events_topic, *p, Offset::Offset(*o))
+            .is_err()
+        {
+            return;
+        }
+    }
+    match consumer.commit(&tpl, mode) {
+        Ok(()) => shared.telemetry.commits.increment(1),
+        Err(e) => {
+            shared.telemetry.commit_failures.increment(1);
+            tracing::warn!(error = %e, "offset commit failed");
+        }
+    }
+}

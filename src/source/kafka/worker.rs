@@ -1,0 +1,250 @@
+//! A worker thread: the partitions p mod `workers`, processed in order,
+//! dead-lettered when refused, checkpointed every `commit_interval_ms`.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+
+use super::shared::{batch_bytes, Cmd, Msg, Shared, SnapshotMeta};
+use crate::event::Event;
+use crate::pb::v1 as pb;
+use crate::pipeline::{Handled, WorkerState};
+use crate::sink::kafka::{DeadLetterOrigin, Delivery, PartitionEffects};
+use crate::source::budget::ByteBudget;
+use crate::telemetry::Source;
+use crate::Engine;
+
+/// How long a checkpoint waits for the broker to acknowledge a partition's effects.
+const ACK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How many offsets were jumped over when `got` follows a partition whose
+/// next offset was `expected`; `None` when nothing was (a record delivered
+/// again, below `expected`, is the engine's duplicate to drop).
+pub(super) fn offset_gap(expected: i64, got: i64) -> Option<i64> {
+    (got > expected).then(|| got - expected)
+}
+
+/// One partition as a worker sees it.
+pub(super) struct PartState {
+    pub(super) engine: Arc<Engine>,
+    pub(super) effects: Arc<PartitionEffects>,
+    /// The next offset to process (what a checkpoint commits).
+    pub(super) next_offset: i64,
+    pub(super) dirty: bool,
+}
+
+pub(super) struct Worker {
+    pub(super) shared: Arc<Shared>,
+    pub(super) parts: HashMap<i32, PartState>,
+    pub(super) state: WorkerState,
+    pub(super) budget: Arc<ByteBudget>,
+}
+
+/// Closes a worker's budget when the worker ends, however it ends, so the
+/// poll thread never waits on bytes that will not come back.
+pub(super) struct CloseOnDrop(Arc<ByteBudget>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+impl Worker {
+    pub(super) fn run(mut self, rx: Receiver<Cmd>) {
+        let _close = CloseOnDrop(self.budget.clone());
+        let interval = Duration::from_millis(self.shared.cfg.commit_interval_ms);
+        let mut next_checkpoint = Instant::now() + interval;
+        loop {
+            let wait = next_checkpoint.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(Cmd::Batch(msgs)) => {
+                    let bytes = batch_bytes(&msgs);
+                    for m in msgs {
+                        self.process(m);
+                    }
+                    self.budget.release(bytes);
+                }
+                Ok(Cmd::Revoke(ps, reply)) => {
+                    let offsets = self.checkpoint(&ps);
+                    for p in &ps {
+                        self.parts.remove(p);
+                        self.shared.shards.remove_partition(*p);
+                    }
+                    let _ = reply.send(offsets);
+                }
+                Ok(Cmd::Stop(reply)) => {
+                    let all: Vec<i32> = self.parts.keys().copied().collect();
+                    let _ = reply.send(self.checkpoint(&all));
+                    break;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if Instant::now() >= next_checkpoint {
+                // Latency counts reach /metrics at least once per commit
+                // interval, however slow the traffic.
+                self.state.latency.flush(&self.shared.telemetry.latency);
+                let all: Vec<i32> = self.parts.keys().copied().collect();
+                let offsets = self.checkpoint(&all);
+                if let Ok(mut ready) = self.shared.ready.lock() {
+                    ready.extend(offsets);
+                }
+                next_checkpoint = Instant::now() + interval;
+            }
+        }
+        self.state.latency.flush(&self.shared.telemetry.latency);
+    }
+
+    fn process(&mut self, m: Msg) {
+        let dequeued = Instant::now();
+        // Disjoint borrows: the partition's state and the worker state at once.
+        let Worker {
+            shared,
+            parts,
+            state,
+            ..
+        } = self;
+        let counters = shared.telemetry.source(Source::Kafka);
+        counters.events.increment(1);
+        let part = parts.entry(m.partition).or_insert_with(|| PartState {
+            engine: shared.shards.partition(m.partition),
+            effects: Arc::new(PartitionEffects::default()),
+            next_offset: shared
+                .starts
+                .lock()
+                .ok()
+                .and_then(|mut s| s.remove(&m.partition))
+                .unwrap_or(m.offset),
+            dirty: false,
+        });
+        if let Some(skipped) = offset_gap(part.next_offset, m.offset) {
+            shared.telemetry.offset_gaps.increment(1);
+            tracing::warn!(
+                partition = m.partition,
+                expected = part.next_offset,
+                offset = m.offset,
+                skipped,
+                "offsets skipped: compaction or transaction markers, or records the broker did not deliver"
+            );
+        }
+        let decoded = <pb::MessageEvent as prost::Message>::decode(m.payload.as_slice())
+            .map_err(|e| {
+                counters.decode_failures.increment(1);
+                format!("not a satpam.v1.MessageEvent: {e}")
+            })
+            .and_then(|pbm| {
+                Event::try_from(pbm).map_err(|e| {
+                    counters.validation_failures.increment(1);
+                    format!("invalid event: {e}")
+                })
+            });
+        let refused = match decoded {
+            Ok(event) => match shared.pipeline.handle(
+                &part.engine,
+                &event,
+                Source::Kafka,
+                state,
+                dequeued,
+                || Some(Delivery::Partition(part.effects.clone())),
+            ) {
+                // Outside the shard's event-time window: dead-lettered like a bad message.
+                Handled::Refused(reason) => Some(format!("refused event: {reason}")),
+                _ => None,
+            },
+            Err(reason) => Some(reason),
+        };
+        match refused {
+            None => {}
+            Some(reason) => {
+                counters.dead_lettered.increment(1);
+                let origin = DeadLetterOrigin {
+                    source: "kafka",
+                    topic: &shared.cfg.events_topic,
+                    partition: m.partition,
+                    offset: m.offset,
+                };
+                tracing::warn!(partition = m.partition, offset = m.offset, %reason, "dead-lettered");
+                if let Err(e) = shared.sink.send_dead_letter(
+                    m.key.as_deref(),
+                    &m.payload,
+                    &reason,
+                    &origin,
+                    Delivery::Partition(part.effects.clone()),
+                ) {
+                    shared.fail(format!(
+                        "cannot dead-letter offset {} of partition {}: {e}",
+                        m.offset, m.partition
+                    ));
+                }
+            }
+        }
+        part.next_offset = m.offset + 1;
+        part.dirty = true;
+    }
+
+    /// Waits for the partitions' effects, snapshots them, returns the offsets to commit.
+    fn checkpoint(&mut self, parts: &[i32]) -> Vec<(i32, i64)> {
+        let mut out = Vec::new();
+        for p in parts {
+            let Some(st) = self.parts.get_mut(p) else {
+                continue;
+            };
+            if !st.dirty {
+                continue;
+            }
+            if !st.effects.wait_acked(ACK_TIMEOUT) {
+                self.shared.fail(format!(
+                    "partition {p}: a signal or dead letter was not acknowledged; offsets stay before it"
+                ));
+                continue;
+            }
+            if let Some(path) = self.shared.snapshot_path(*p) {
+                let meta = match self.shared.sink.signals_watermarks(Duration::from_secs(10)) {
+                    Ok(w) => SnapshotMeta {
+                        topic: self.shared.cfg.events_topic.clone(),
+                        partition: *p,
+                        offset: st.next_offset,
+                        signals_watermarks: w,
+                    },
+                    Err(e) => {
+                        self.shared.telemetry.snapshot_failures.increment(1);
+                        tracing::warn!(partition = p, error = %e, "no snapshot: cannot read signals watermarks");
+                        continue;
+                    }
+                };
+                let extra = serde_json::to_vec(&meta).unwrap_or_default();
+                match crate::snapshot::save_to_file(&st.engine, &path, &extra) {
+                    Ok(()) => self.shared.telemetry.snapshots.increment(1),
+                    Err(e) => {
+                        self.shared.telemetry.snapshot_failures.increment(1);
+                        tracing::warn!(partition = p, error = %e, "snapshot not written; offset not committed");
+                        continue;
+                    }
+                }
+            }
+            st.dirty = false;
+            out.push((*p, st.next_offset));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_offset_gap_is_the_offsets_jumped_over() {
+        for (expected, got, gap) in [
+            (626, 626, None),
+            (626, 632, Some(6)),
+            (652, 646, None),
+            (0, 1, Some(1)),
+        ] {
+            assert_eq!(offset_gap(expected, got), gap, "{expected} then {got}");
+        }
+    }
+}
