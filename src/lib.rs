@@ -7,6 +7,7 @@
 //! shards -> `sink` (Kafka, Watch, JSONL), with `telemetry` and `snapshot`.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod clock;
 pub mod convert;
 pub mod decide;

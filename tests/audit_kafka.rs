@@ -12,8 +12,8 @@ mod common;
 use std::time::Duration;
 
 use common::kafka::{brokers, create_topic, create_topics, read_topic, unique};
+use satpam::access::auth::hash_token;
 use satpam::pb::v1 as pb;
-use satpam::service::auth::hash_token;
 use satpam::service::{self, Config};
 use tonic::Request;
 

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::service::parse_prometheus;
 use common::{traffic, Script, PROMPTS};
+use satpam::access::auth::hash_token;
 use satpam::pb::v1 as pb;
-use satpam::service::auth::hash_token;
 use satpam::service::{self, Config, RunningService};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;

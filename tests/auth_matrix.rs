@@ -13,8 +13,8 @@ use std::path::Path;
 
 use common::service::{parse_prometheus, sample};
 use common::{traffic, Script};
+use satpam::access::auth::hash_token;
 use satpam::pb::v1 as pb;
-use satpam::service::auth::hash_token;
 use satpam::service::{self, Config, RunningService};
 use tonic::transport::Channel;
 use tonic::{Code, Request};

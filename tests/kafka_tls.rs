@@ -11,7 +11,7 @@
 //! ```
 //!
 //! SASL is checked at the librdkafka-property level
-//! (`service::kafka_security`): Tansu 0.6's in-memory engine, with
+//! (`service::config::kafka_security`): Tansu 0.6's in-memory engine, with
 //! `--authentication`, answers PLAIN with `NoSharedMechanism` and keeps
 //! SCRAM credentials only in its SQL engines (docs/security.md).
 
@@ -24,7 +24,7 @@ use common::kafka::{create_topics, produce, producer, read_topic, signals, uniqu
 use common::{traffic, Script};
 use satpam::pb::v1 as pb;
 use satpam::service::config::KafkaSection;
-use satpam::service::kafka_security::KafkaSecuritySection;
+use satpam::service::config::KafkaSecuritySection;
 use satpam_testkit::kafka::use_client_properties;
 use satpam_testkit::tls::{Ca, Stunnel};
 

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use satpam::service::auth::hash_token;
+use satpam::access::auth::hash_token;
 
 /// Reads one token from `input` (surrounding whitespace and the trailing
 /// newline are not part of it) and writes its hex SHA-256 to `out`.

@@ -50,7 +50,7 @@ async fn serve(config: Config) -> Result<ExitCode> {
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading rules and the country policy");
-                satpam::service::audit::reloads::on_sighup(
+                satpam::service::audited_reloads::on_sighup(
                     running.rules(),
                     running.policy(),
                     running.gate().audit(),

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use crate::access::audit::{AuditFilter, AuditKind, AuditRecord};
+use crate::access::auth::{Gate, Role, Rpc, Scope};
 use crate::decide::policy::format_date;
 use crate::decide::Account;
 use crate::decide::CountryPolicy;
@@ -20,8 +22,6 @@ use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::rules::RuleSet;
 use crate::scan::ScanFacts;
-use crate::service::audit::{AuditFilter, AuditKind, AuditRecord};
-use crate::service::auth::{Gate, Role, Rpc, Scope};
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
 

@@ -12,9 +12,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
+use crate::access::auth::ClientCertSubject;
+use crate::access::auth::{Gate, Role, Rpc, Scope};
 use crate::pipeline::shards::Shards;
-use crate::service::auth::{Gate, Role, Rpc, Scope};
-use crate::service::tls::ClientCertSubject;
 use crate::telemetry::Telemetry;
 
 /// What the HTTP handlers read.

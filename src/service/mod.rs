@@ -1,10 +1,8 @@
 //! `satpam serve`: the engine as a service.
 pub mod admin;
-pub mod audit;
-pub mod auth;
+pub mod audited_reloads;
 pub mod config;
 pub mod http;
-pub mod kafka_security;
 pub mod limits;
 pub mod policy_reload;
 pub mod reload;

@@ -38,7 +38,7 @@ use crate::telemetry::Telemetry;
 pub struct RunningService {
     grpc_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
-    gate: Arc<crate::service::auth::Gate>,
+    gate: Arc<crate::access::auth::Gate>,
     metrics_addr: Option<SocketAddr>,
     webhook_addr: Option<SocketAddr>,
     shutdown_tx: watch::Sender<bool>,
@@ -133,7 +133,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let ready = Arc::new(AtomicBool::new(false));
     let mut servers = Vec::new();
 
-    let gate = crate::service::auth::build::gate(&config, telemetry.clone())?;
+    let gate = crate::access::auth::build::gate(&config, telemetry.clone())?;
     let (health, health_service) = tonic_health::server::health_reporter();
     let admin = AdminService::new(
         shards.clone(),
@@ -195,7 +195,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         let (open_reflection, checked_reflection) = if config.auth.restrict_reflection {
             let g = gate.clone();
             let check = move |req: tonic::Request<()>| {
-                g.authenticate(&req, crate::service::auth::Rpc::Reflection)
+                g.authenticate(&req, crate::access::auth::Rpc::Reflection)
                     .map(|_| req)
             };
             (None, Some(InterceptedService::new(reflection, check)))
@@ -284,8 +284,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
                     _ = tick.tick() => {}
                     _ = &mut stop => break,
                 }
-                crate::service::audit::reloads::rules_if_changed(&rules, audit.as_ref()).await;
-                crate::service::audit::reloads::policy_if_changed(&policy, audit.as_ref()).await;
+                crate::service::audited_reloads::rules_if_changed(&rules, audit.as_ref()).await;
+                crate::service::audited_reloads::policy_if_changed(&policy, audit.as_ref()).await;
             }
         }));
     }
@@ -386,7 +386,7 @@ impl RunningService {
     }
 
     /// The auth gate (its audit trail records reloads made outside Admin).
-    pub fn gate(&self) -> &Arc<crate::service::auth::Gate> {
+    pub fn gate(&self) -> &Arc<crate::access::auth::Gate> {
         &self.gate
     }
 

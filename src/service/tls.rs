@@ -1,5 +1,5 @@
-//! TLS for satpam's listeners (gRPC, metrics, webhook): the `[*.tls]`
-//! config, its validation, and the rustls server config built from it.
+//! TLS for satpam's listeners (gRPC, metrics, webhook): the rustls server
+//! config built from a `[*.tls]` section (`service::config::TlsSection`).
 //! With `client_ca_file` set, every client must present a certificate
 //! signed by that CA (mTLS); the verified certificate's subject reaches
 //! request handlers as a [`ClientCertSubject`] extension
@@ -9,69 +9,17 @@
 //! up renewed ones). The ring crypto provider is used explicitly, so no
 //! process-wide default has to be installed.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use serde::{Deserialize, Serialize};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{self, RootCertStore, ServerConfig};
 
-/// `[grpc.tls]`, `[metrics.tls]`, `[webhook.tls]`: off while `cert_file`
-/// is empty.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct TlsSection {
-    /// The server's certificate chain (PEM, leaf first); empty: plaintext.
-    pub cert_file: String,
-    /// The server's private key (PEM: PKCS#8, PKCS#1 or SEC1).
-    pub key_file: String,
-    /// CA certificates (PEM) that sign client certificates; set: every
-    /// client must present a certificate signed by one of them (mTLS).
-    pub client_ca_file: String,
-}
-
-/// The verified subject of a client certificate (RFC 4514 form, e.g.
-/// `CN=bsp-ingest, O=Example BSP`), as a request extension on every request
-/// of an mTLS connection: `tonic::Request::extensions()` for gRPC,
-/// `axum::http::Request::extensions()` for HTTP. Absent on plaintext and
-/// server-only TLS connections.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ClientCertSubject(pub String);
+pub use crate::access::auth::ClientCertSubject;
+use crate::service::config::TlsSection;
 
 impl TlsSection {
-    /// Whether TLS is on.
-    pub fn enabled(&self) -> bool {
-        !self.cert_file.is_empty()
-    }
-
-    /// Checks that the settings are complete and the files are there;
-    /// `key` is the section (`grpc.tls`), errors start with it.
-    pub fn validate(&self, key: &str) -> Result<(), String> {
-        if !self.enabled() {
-            if !self.key_file.is_empty() || !self.client_ca_file.is_empty() {
-                return Err(format!(
-                    "{key}.cert_file: must be set when key_file or client_ca_file is"
-                ));
-            }
-            return Ok(());
-        }
-        if self.key_file.is_empty() {
-            return Err(format!("{key}.key_file: must be set when cert_file is"));
-        }
-        for (name, file) in [
-            ("cert_file", &self.cert_file),
-            ("key_file", &self.key_file),
-            ("client_ca_file", &self.client_ca_file),
-        ] {
-            if !file.is_empty() && !Path::new(file).is_file() {
-                return Err(format!("{key}.{name}: `{file}` is not a readable file"));
-            }
-        }
-        Ok(())
-    }
-
     /// The rustls server config, `None` when TLS is off. `alpn` lists the
     /// protocols offered (`h2` for gRPC, `http/1.1` for the HTTP listeners).
     pub fn server_config(

@@ -11,8 +11,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use crate::access::auth::{Gate, Role, Rpc, Scope, TenantScope};
 use crate::pb::v1 as pb;
-use crate::service::auth::{Gate, Role, Rpc, Scope, TenantScope};
 use crate::sink::{SignalHub, WireSignal};
 use crate::telemetry::Telemetry;
 

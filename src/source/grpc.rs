@@ -15,10 +15,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::access::auth::{Gate, Role, Rpc, Scope, TenantScope};
 use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::{Handled, Pipeline, WorkerState};
-use crate::service::auth::{Gate, Role, Rpc, Scope, TenantScope};
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
 use crate::telemetry::Source;
 

@@ -4,7 +4,7 @@
 use metrics::{Counter, Key, KeyName, Label, Recorder, SharedString};
 use metrics_exporter_prometheus::PrometheusRecorder;
 
-/// The `rpc` label values, indexed by `service::auth::Rpc` (whose
+/// The `rpc` label values, indexed by `access::auth::Rpc` (whose
 /// `label()` reads them here: one table, owned by the metrics).
 pub const RPC_LABELS: [&str; 13] = [
     "Ingest",
@@ -22,11 +22,11 @@ pub const RPC_LABELS: [&str; 13] = [
     "metrics",
 ];
 
-/// The `reason` label values, indexed by `service::auth::Denied`.
+/// The `reason` label values, indexed by `access::auth::Denied`.
 pub const DENIED_LABELS: [&str; 4] = ["no_credentials", "unknown_credentials", "role", "tenant"];
 
 /// The `kind` label values (and the audit records' kind names), indexed by
-/// `service::audit::AuditKind`.
+/// `access::audit::AuditKind`.
 pub const AUDIT_KIND_LABELS: [&str; 5] = [
     "override_set",
     "override_cleared",

@@ -6,7 +6,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-
 use super::shared::{batch_bytes, Cmd, Msg, Shared, SnapshotMeta};
 use crate::event::Event;
 use crate::pb::v1 as pb;

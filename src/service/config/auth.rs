@@ -130,7 +130,7 @@ mod tests {
     fn principal() -> PrincipalConfig {
         PrincipalConfig {
             name: "ops".into(),
-            token_sha256: super::super::hash_token("t"),
+            token_sha256: crate::access::auth::hash_token("t"),
             cert_subject: None,
             roles: vec![Role::Read],
             tenants: vec!["bsp-1".into()],

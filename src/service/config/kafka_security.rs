@@ -83,7 +83,7 @@ impl KafkaSecuritySection {
 
     /// Reads the password named by `sasl_password_env` or `sasl_password_file`.
     pub fn resolve_secrets(&mut self, env: &HashMap<String, String>) -> Result<(), String> {
-        super::config::secret(
+        super::webhook::secret(
             &mut self.sasl_password,
             &self.sasl_password_env,
             &self.sasl_password_file,

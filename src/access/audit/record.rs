@@ -84,7 +84,7 @@ impl AuditRecord {
     /// fill in the rest with struct update syntax.
     pub fn now() -> AuditRecord {
         AuditRecord {
-            at_ms: crate::service::reload::now_ms(),
+            at_ms: crate::clock::Clock::now_ms(&crate::clock::SystemClock),
             who: String::new(),
             kind: AuditKind::Denied,
             rpc: String::new(),

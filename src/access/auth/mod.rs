@@ -3,11 +3,10 @@
 //! RPC makes. docs/security.md has the threat model and the roles table.
 
 pub mod build;
+pub mod cert;
 pub mod check;
-pub mod config;
 pub mod principal;
-pub mod role;
 
+pub use cert::ClientCertSubject;
 pub use check::{Denied, Gate, Rpc, Scope};
-pub use config::{AdminSection, AuthSection, PrincipalConfig};
 pub use principal::{hash_token, AuthError, Authenticator, Principal, Role, TenantScope};

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use super::record::{AuditKind, AuditRecord};
-use super::AuditLog;
+use crate::access::audit::{AuditKind, AuditLog, AuditRecord};
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::RulesManager;
 

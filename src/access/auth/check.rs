@@ -9,8 +9,8 @@ use std::sync::Arc;
 use tonic::{Request, Status};
 
 use super::principal::{AuthError, Authenticator, Principal, Role};
-use crate::service::audit::{AuditKind, AuditLog, AuditRecord};
-use crate::service::tls::ClientCertSubject;
+use crate::access::audit::{AuditKind, AuditLog, AuditRecord};
+use crate::access::auth::ClientCertSubject;
 use crate::telemetry::auth::{DENIED_LABELS, RPC_LABELS};
 use crate::telemetry::Telemetry;
 
@@ -292,7 +292,7 @@ mod tests {
     /// the ones dashboards and alerts read.
     #[test]
     fn labels_follow_the_enums_order() {
-        use crate::service::audit::AuditKind;
+        use crate::access::audit::AuditKind;
         for (i, r) in Rpc::ALL.iter().enumerate() {
             assert_eq!(*r as usize, i, "{r:?}");
         }

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use super::check::Gate;
-use super::config::is_loopback;
 use super::principal::Authenticator;
-use crate::service::audit::{AuditLog, AuditTopic};
+use crate::access::audit::{AuditLog, AuditTopic};
+use crate::service::config::is_loopback;
 use crate::service::config::Config;
 use crate::telemetry::Telemetry;
 

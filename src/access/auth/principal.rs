@@ -7,9 +7,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::config::{AuthSection, PrincipalConfig};
-use super::role::decode_hex32;
-pub use super::role::Role;
+pub use crate::service::config::Role;
+use crate::service::config::{decode_hex32, AuthSection, PrincipalConfig};
 
 /// The tenants a principal acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
