@@ -169,6 +169,13 @@ enum RulesCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Backtest a rule change: replay one events file through the old and the
+    /// new rules and report the accounts whose strongest action changes (by
+    /// transition, tenant and rule), with scorecard deltas when labels are given.
+    ///
+    /// Exit 0 when done, 1 when --targets is missed by the new rules, 2 on
+    /// an error (a bad rules file prints file:line: reason).
+    Diff(cli::rules_diff::DiffArgs),
     /// List the features conditions can read.
     Features {
         /// Include the pattern-set features of this rules file.
@@ -210,6 +217,7 @@ fn main() -> ExitCode {
         Command::Rules { command } => match command {
             RulesCommand::Check { files } => cli::rules::check(&files),
             RulesCommand::Features { rules } => cli::rules::features(rules.as_deref()),
+            RulesCommand::Diff(args) => cli::rules_diff::run(&args),
         },
         Command::Auth {
             command: AuthCommand::HashToken,

@@ -12,4 +12,6 @@ pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod rules;
+pub mod rules_diff;
+pub mod rules_diff_text;
 pub mod serve;

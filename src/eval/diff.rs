@@ -9,11 +9,66 @@ use serde::{Serialize, Serializer};
 
 use super::labels::Label;
 use crate::decide::{Action, Signal};
+use crate::rules::RuleSet;
 
-/// What [`AccountChange::rules`] holds when no rule was active on the
-/// stronger side only: the decision section (thresholds, minimum evidence,
-/// hysteresis) made the difference.
+/// What [`AccountChange::rules`] holds when no changed rule was in either
+/// decision and the decision section (thresholds, minimum evidence,
+/// hysteresis, cooldown) changed: the ladder made the difference.
 pub const LADDER: &str = "decision (thresholds or minimum evidence)";
+
+/// What [`AccountChange::rules`] holds when neither a changed rule nor the
+/// decision section explains a move, and no rule was active on the
+/// stronger side only (a change of pattern sets or topics does that).
+pub const INDIRECT: &str = "pattern sets or topics (no changed rule in the decisions)";
+
+/// What differs between two rule sets, as far as decisions go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleChanges {
+    /// Ids of rules added, removed, or changed in version, score, shadow
+    /// mode, hold or condition.
+    pub rules: BTreeSet<String>,
+    /// Whether the decision section differs.
+    pub decision: bool,
+}
+
+impl RuleChanges {
+    /// The changes from `old` to `new`. A condition counts as changed when
+    /// its compiled form or the names of the features it reads differ.
+    pub fn between(old: &RuleSet, new: &RuleSet) -> Self {
+        let by_id = |set: &'_ RuleSet| -> BTreeMap<String, (usize, Vec<String>)> {
+            set.rules()
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let names = r
+                        .slots
+                        .iter()
+                        .map(|s| set.catalog().name(*s).to_string())
+                        .collect();
+                    (r.id.clone(), (i, names))
+                })
+                .collect()
+        };
+        let (o, n) = (by_id(old), by_id(new));
+        let same = |id: &String| match (o.get(id), n.get(id)) {
+            (Some((i, on)), Some((j, nn))) => {
+                let (a, b) = (&old.rules()[*i], &new.rules()[*j]);
+                (a.version, a.score, a.shadow, a.hold_ms, &a.condition, on)
+                    == (b.version, b.score, b.shadow, b.hold_ms, &b.condition, nn)
+            }
+            _ => false,
+        };
+        RuleChanges {
+            rules: o
+                .keys()
+                .chain(n.keys())
+                .filter(|id| !same(id))
+                .cloned()
+                .collect(),
+            decision: old.decision() != new.decision(),
+        }
+    }
+}
 
 fn action_name<S: Serializer>(a: &Action, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(a.name())
@@ -34,8 +89,10 @@ pub struct AccountChange {
     pub new: Action,
     /// Whether it moved up the ladder (stricter) rather than down.
     pub up: bool,
-    /// The rules (`id vN`) active in the stronger side's decision and not
-    /// in the weaker side's; [`LADDER`] when there are none.
+    /// What made the difference: the changed rules (`id vN`) active in
+    /// either side's decision; else [`LADDER`] when the decision section
+    /// changed; else the rules active on the stronger side only; else
+    /// [`INDIRECT`].
     pub rules: Vec<String>,
     /// The labelled archetype, when labels were given and name the account.
     pub archetype: Option<String>,
@@ -90,15 +147,47 @@ pub struct RulesDiff {
     pub changes: Vec<AccountChange>,
 }
 
-fn rules_of(s: Option<&Signal>) -> BTreeSet<String> {
+fn rules_of(s: Option<&Signal>) -> BTreeMap<String, String> {
     s.map(|s| {
         s.evidence
             .rules
             .iter()
-            .map(|r| format!("{} v{}", r.rule_id, r.rule_version))
+            .map(|r| {
+                (
+                    format!("{} v{}", r.rule_id, r.rule_version),
+                    r.rule_id.clone(),
+                )
+            })
             .collect()
     })
     .unwrap_or_default()
+}
+
+/// What made a move from the weaker side's decision `lo` to the stronger `hi`.
+fn cause(hi: Option<&Signal>, lo: Option<&Signal>, changes: &RuleChanges) -> Vec<String> {
+    let (hi, lo) = (rules_of(hi), rules_of(lo));
+    let changed: BTreeSet<String> = hi
+        .iter()
+        .chain(lo.iter())
+        .filter(|(_, id)| changes.rules.contains(*id))
+        .map(|(key, _)| key.clone())
+        .collect();
+    if !changed.is_empty() {
+        return changed.into_iter().collect();
+    }
+    if changes.decision {
+        return vec![LADDER.to_string()];
+    }
+    let only: Vec<String> = hi
+        .keys()
+        .filter(|k| !lo.contains_key(*k))
+        .cloned()
+        .collect();
+    if only.is_empty() {
+        vec![INDIRECT.to_string()]
+    } else {
+        only
+    }
 }
 
 fn bump(map: &mut BTreeMap<String, (u64, u64)>, key: &str, up: bool) {
@@ -118,8 +207,14 @@ fn tallies(map: BTreeMap<String, (u64, u64)>) -> Vec<Tally> {
 
 /// Compares each account's strongest signal under the old rules (`old`)
 /// with the new (`new`), as [`super::EvalRun::strongest`] gives them (one
-/// per account actioned, FLAG or above). `labels` annotate the changes.
-pub fn compare(old: &[Signal], new: &[Signal], labels: &[Label]) -> RulesDiff {
+/// per account actioned, FLAG or above). `changes` (see
+/// [`RuleChanges::between`]) names the causes; `labels` annotate the moves.
+pub fn compare(
+    old: &[Signal],
+    new: &[Signal],
+    changes: &RuleChanges,
+    labels: &[Label],
+) -> RulesDiff {
     type Key<'a> = (&'a str, &'a str);
     let (old_by, new_by) = (index_of(old), index_of(new));
     let label_of: HashMap<&str, &Label> =
@@ -145,11 +240,7 @@ pub fn compare(old: &[Signal], new: &[Signal], labels: &[Label]) -> RulesDiff {
         }
         let up = na.severity() > oa.severity();
         let (hi, lo) = if up { (n, o) } else { (o, n) };
-        let lo_rules = rules_of(lo);
-        let mut rules: Vec<String> = rules_of(hi).difference(&lo_rules).cloned().collect();
-        if rules.is_empty() {
-            rules.push(LADDER.to_string());
-        }
+        let rules = cause(hi, lo, changes);
         *transitions.entry((oa, na)).or_default() += 1;
         bump(&mut by_tenant, key.0, up);
         for r in &rules {

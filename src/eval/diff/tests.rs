@@ -44,13 +44,20 @@ fn identical_sides_change_nothing() {
         signal("t", "a", Action::Suspend, &[("r1", 1)]),
         signal("t", "b", Action::Flag, &[("r2", 1)]),
     ];
-    let d = compare(&s, &s, &[]);
+    let d = compare(&s, &s, &RuleChanges::default(), &[]);
     assert_eq!((d.up, d.down, d.unchanged), (0, 0, 2));
     assert!(d.changes.is_empty() && d.transitions.is_empty());
 }
 
+fn changes(rules: &[&str], decision: bool) -> RuleChanges {
+    RuleChanges {
+        rules: rules.iter().map(|r| r.to_string()).collect(),
+        decision,
+    }
+}
+
 #[test]
-fn moves_name_their_rule_or_the_ladder_and_are_tallied() {
+fn moves_name_their_changed_rule_or_the_ladder_and_are_tallied() {
     let old = vec![
         signal("t1", "stricter", Action::Throttle, &[("r1", 1)]),
         signal("t1", "removed", Action::Suspend, &[("r1", 1), ("gone", 2)]),
@@ -61,14 +68,14 @@ fn moves_name_their_rule_or_the_ladder_and_are_tallied() {
         signal("t1", "stricter", Action::Suspend, &[("r1", 1)]),
         signal("t1", "removed", Action::Throttle, &[("r1", 1)]),
         signal("t2", "same", Action::Charge, &[("r1", 1)]),
-        signal("t2", "fresh", Action::Flag, &[("r1", 2)]),
+        signal("t2", "fresh", Action::Flag, &[("r1", 1), ("added", 1)]),
     ];
     let labels = vec![Label {
         account_id: "fresh".into(),
         archetype: "my_own_class".into(),
         violating: true,
     }];
-    let d = compare(&old, &new, &labels);
+    let d = compare(&old, &new, &changes(&["gone", "added"], true), &labels);
     assert_eq!((d.actioned_old, d.actioned_new), (4, 4));
     assert_eq!((d.up, d.down, d.unchanged), (2, 2, 1));
     let moves: Vec<(&str, Action, Action, bool, Vec<&str>)> = d
@@ -94,7 +101,7 @@ fn moves_name_their_rule_or_the_ladder_and_are_tallied() {
                 true,
                 vec![LADDER]
             ),
-            ("fresh", Action::None, Action::Flag, true, vec!["r1 v2"]),
+            ("fresh", Action::None, Action::Flag, true, vec!["added v1"]),
             (
                 "removed",
                 Action::Suspend,
@@ -152,9 +159,9 @@ fn moves_name_their_rule_or_the_ladder_and_are_tallied() {
     assert_eq!(
         tally(&d.by_rule),
         vec![
+            ("added v1".into(), 1, 0),
             (LADDER.into(), 1, 0),
             ("gone v2".into(), 0, 2),
-            ("r1 v2".into(), 1, 0),
         ]
     );
 }
@@ -164,6 +171,49 @@ fn moves_name_their_rule_or_the_ladder_and_are_tallied() {
 fn accounts_are_keyed_by_tenant_too() {
     let old = vec![signal("t1", "a", Action::Suspend, &[("r", 1)])];
     let new = vec![signal("t2", "a", Action::Suspend, &[("r", 1)])];
-    let d = compare(&old, &new, &[]);
+    let d = compare(&old, &new, &RuleChanges::default(), &[]);
     assert_eq!((d.up, d.down, d.unchanged), (1, 1, 0));
+}
+
+/// With neither a changed rule nor a changed ladder in the decisions, the
+/// rules active on the stronger side only are named, else the indirect cause.
+#[test]
+fn without_a_named_change_the_stronger_sides_own_rules_are_named() {
+    let old = vec![
+        signal("t", "a", Action::Flag, &[("r1", 1)]),
+        signal("t", "b", Action::Flag, &[("r1", 1)]),
+    ];
+    let new = vec![
+        signal("t", "a", Action::Throttle, &[("r1", 1), ("r2", 1)]),
+        signal("t", "b", Action::Throttle, &[("r1", 1)]),
+    ];
+    let d = compare(&old, &new, &changes(&["elsewhere"], false), &[]);
+    let causes: Vec<&[String]> = d.changes.iter().map(|c| c.rules.as_slice()).collect();
+    assert_eq!(
+        causes,
+        vec![&["r2 v1".to_string()][..], &[INDIRECT.to_string()][..]]
+    );
+}
+
+const PACK: &str = "version: t\ndecision:\n  thresholds: { flag: 0.5, throttle: 0.7, suspend: 0.9 }\nrules:\n  - id: a\n    version: 1\n    description: a\n    score: 0.5\n    when: account.users_1h >= 3\n  - id: b\n    version: 1\n    description: b\n    score: 0.5\n    when: account.users_1h >= 5\n";
+
+/// Rules added, removed or edited are named; an untouched one is not; the
+/// decision section is compared on its own.
+#[test]
+fn rule_changes_between_two_sets() {
+    let set = |src: &str| RuleSet::from_yaml(src, "t.yaml").expect("compiles");
+    let old = set(PACK);
+    assert_eq!(RuleChanges::between(&old, &set(PACK)), changes(&[], false));
+    let edited = PACK.replace("users_1h >= 5", "users_1h >= 6");
+    assert_eq!(
+        RuleChanges::between(&old, &set(&edited)),
+        changes(&["b"], false)
+    );
+    let renamed = PACK
+        .replace("id: a", "id: c")
+        .replace("flag: 0.5", "flag: 0.4");
+    assert_eq!(
+        RuleChanges::between(&old, &set(&renamed)),
+        changes(&["a", "c"], true)
+    );
 }
