@@ -69,7 +69,7 @@ struct Case {
     moves: Vec<(&'static str, &'static str, &'static str, Vec<&'static str>)>,
 }
 
-const LADDER: &str = "decision (thresholds or minimum evidence)";
+const LADDER: &str = "decision: thresholds or minimum evidence";
 
 #[test]
 fn rule_changes_move_the_accounts_they_should() {

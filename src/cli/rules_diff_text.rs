@@ -66,11 +66,11 @@ pub fn render(
         }
         let _ = writeln!(s, "by tenant");
         for t in &d.by_tenant {
-            let _ = writeln!(s, "  {:<40} up {:>6}  down {:>6}", t.key, t.up, t.down);
+            let _ = writeln!(s, "  {:<44} up {:>6}  down {:>6}", t.key, t.up, t.down);
         }
         let _ = writeln!(s, "by rule that made the difference");
         for t in &d.by_rule {
-            let _ = writeln!(s, "  {:<40} up {:>6}  down {:>6}", t.key, t.up, t.down);
+            let _ = writeln!(s, "  {:<44} up {:>6}  down {:>6}", t.key, t.up, t.down);
         }
         let _ = writeln!(
             s,

@@ -14,12 +14,12 @@ use crate::rules::RuleSet;
 /// What [`AccountChange::rules`] holds when no changed rule was in either
 /// decision and the decision section (thresholds, minimum evidence,
 /// hysteresis, cooldown) changed: the ladder made the difference.
-pub const LADDER: &str = "decision (thresholds or minimum evidence)";
+pub const LADDER: &str = "decision: thresholds or minimum evidence";
 
 /// What [`AccountChange::rules`] holds when neither a changed rule nor the
 /// decision section explains a move, and no rule was active on the
 /// stronger side only (a change of pattern sets or topics does that).
-pub const INDIRECT: &str = "pattern sets or topics (no changed rule in the decisions)";
+pub const INDIRECT: &str = "pattern sets or topics: no changed rule in the decisions";
 
 /// What differs between two rule sets, as far as decisions go.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
