@@ -110,6 +110,14 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// The compliance report for one business account (Markdown, HTML or JSON).
+    ///
+    /// From a replayed events file (--events) or a running service (--grpc,
+    /// Admin.GetAccount). States the risk and the action in force or coming,
+    /// the behaviours behind it with their numbers, the rules that fired
+    /// against their thresholds, what to change, and the country policy. It
+    /// never contains message text.
+    Report(cli::compliance::ReportArgs),
     /// Principals: what goes into [[auth.principals]].
     Auth {
         #[command(subcommand)]
@@ -204,6 +212,7 @@ fn main() -> ExitCode {
             json,
         } => cli::replay::run(&events, &files, out.as_deref(), json),
         Command::Demo(args) => cli::demo::run(&args),
+        Command::Report(args) => cli::compliance::run(&args),
         Command::Eval {
             events,
             labels,

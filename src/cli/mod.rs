@@ -1,6 +1,7 @@
 //! Command bodies of the `satpam` binary.
 
 pub mod auth;
+pub mod compliance;
 pub mod config_check;
 pub mod demo;
 pub mod eval;

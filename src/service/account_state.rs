@@ -140,4 +140,3 @@ pub fn override_to_pb(o: &Override) -> pb::Override {
         expires_at_ms: o.expires_at_ms.unwrap_or(0),
     }
 }
-
