@@ -263,7 +263,7 @@ pub fn compare(
             violating: label.map(|l| l.violating),
         });
     }
-    diff.changes.sort_by(|a, b| b.up.cmp(&a.up));
+    diff.changes.sort_by_key(|c| std::cmp::Reverse(c.up));
     diff.transitions = transitions
         .into_iter()
         .map(|((old, new), accounts)| Transition { old, new, accounts })
