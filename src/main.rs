@@ -110,6 +110,14 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// The compliance report for one business account (Markdown, HTML or JSON).
+    ///
+    /// From a replayed events file (--events) or a running service (--grpc,
+    /// Admin.GetAccount). States the risk and the action in force or coming,
+    /// the behaviours behind it with their numbers, the rules that fired
+    /// against their thresholds, what to change, and the country policy. It
+    /// never contains message text.
+    Report(cli::compliance::ReportArgs),
     /// Principals: what goes into [[auth.principals]].
     Auth {
         #[command(subcommand)]
@@ -169,6 +177,13 @@ enum RulesCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Backtest a rule change: replay one events file through the old and the
+    /// new rules and report the accounts whose strongest action changes (by
+    /// transition, tenant and rule), with scorecard deltas when labels are given.
+    ///
+    /// Exit 0 when done, 1 when --targets is missed by the new rules, 2 on
+    /// an error (a bad rules file prints file:line: reason).
+    Diff(cli::rules_diff::DiffArgs),
     /// List the features conditions can read.
     Features {
         /// Include the pattern-set features of this rules file.
@@ -197,6 +212,7 @@ fn main() -> ExitCode {
             json,
         } => cli::replay::run(&events, &files, out.as_deref(), json),
         Command::Demo(args) => cli::demo::run(&args),
+        Command::Report(args) => cli::compliance::run(&args),
         Command::Eval {
             events,
             labels,
@@ -210,6 +226,7 @@ fn main() -> ExitCode {
         Command::Rules { command } => match command {
             RulesCommand::Check { files } => cli::rules::check(&files),
             RulesCommand::Features { rules } => cli::rules::features(rules.as_deref()),
+            RulesCommand::Diff(args) => cli::rules_diff::run(&args),
         },
         Command::Auth {
             command: AuthCommand::HashToken,

@@ -21,6 +21,16 @@ pub enum TargetSet {
     Metadata,
 }
 
+impl TargetSet {
+    /// The figures of this set.
+    pub fn targets(self) -> Targets {
+        match self {
+            TargetSet::Text => Targets::TEXT,
+            TargetSet::Metadata => Targets::METADATA,
+        }
+    }
+}
+
 /// Runs the evaluation; with `targets`, exits 1 when one is missed.
 pub fn run(
     events: &Path,
@@ -53,11 +63,7 @@ pub fn run(
 /// Prints the scorecard and checks targets.
 pub fn finish(run: &EvalRun, json: bool, targets: Option<TargetSet>) -> Result<ExitCode> {
     let misses = targets
-        .map(|t| match t {
-            TargetSet::Text => Targets::TEXT,
-            TargetSet::Metadata => Targets::METADATA,
-        })
-        .map(|t| t.misses(&run.scorecard))
+        .map(|t| t.targets().misses(&run.scorecard))
         .unwrap_or_default();
     if json {
         let mut v = serde_json::to_value(&run.scorecard)?;

@@ -1,6 +1,7 @@
 //! Command bodies of the `satpam` binary.
 
 pub mod auth;
+pub mod compliance;
 pub mod config_check;
 pub mod demo;
 pub mod eval;
@@ -12,4 +13,6 @@ pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod rules;
+pub mod rules_diff;
+pub mod rules_diff_text;
 pub mod serve;

@@ -1,11 +1,14 @@
 //! The detection scorecard: signals against ground-truth labels, per
 //! archetype, with account-level precision and recall, harm to legitimate
-//! accounts, time to detect and flapping; and the targets CI holds it to.
+//! accounts, time to detect and flapping; the targets CI holds it to; and the comparison of two rule
+//! sets' decisions on the same events (`satpam rules diff`).
 
+pub mod diff;
 pub mod labels;
 pub mod run;
 pub mod scorecard;
 
+pub use diff::{compare, RulesDiff};
 pub use labels::{read_labels_csv, Label};
 pub use run::{evaluate, EvalRun};
 pub use scorecard::{Scorecard, ScorecardBuilder, Targets};

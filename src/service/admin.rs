@@ -11,17 +11,12 @@ use tonic::{Request, Response, Status};
 use crate::access::audit::{AuditFilter, AuditKind, AuditRecord};
 use crate::access::auth::{Gate, Role, Rpc, Scope};
 use crate::decide::policy::format_date;
-use crate::decide::Account;
 use crate::decide::CountryPolicy;
-use crate::decide::{Action, Evidence, Override, OverrideMode};
-use crate::engine::applied_policy;
-use crate::engine::rule_evidence;
-use crate::event::{Direction, Event, MessageKind, Sender};
-use crate::features::{extract, ExtractInput, FeatureVector};
+use crate::decide::{Action, Override, OverrideMode};
 use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::rules::RuleSet;
-use crate::scan::ScanFacts;
+use crate::service::account_state::{account_state, override_to_pb};
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
 
@@ -113,66 +108,6 @@ fn required<'a>(field: &str, v: &'a str) -> Result<&'a str, Status> {
     }
 }
 
-/// The account's window features at its last event: the `account.*` part
-/// of the catalog, computed from its counters (no event or text needed).
-fn account_features(entry: &mut Account, rules: &RuleSet) -> Vec<pb::FeatureValue> {
-    let at_ms = entry.behaviour.last_ms();
-    let totals = entry.behaviour.totals(at_ms);
-    let probe = Event {
-        event_id: String::new(),
-        tenant_id: entry.tenant_id.to_string(),
-        account_id: entry.account_id.to_string(),
-        waba_id: String::new(),
-        user_id: String::new(),
-        conversation_id: String::new(),
-        direction: Direction::Inbound,
-        kind: MessageKind::Text,
-        template_category: None,
-        sender: Sender::Unknown,
-        timestamp_ms: at_ms,
-        text: String::new(),
-        text_len: 0,
-        user_country: Default::default(),
-        handoff: false,
-        reply_to: None,
-    };
-    let mut v = FeatureVector::default();
-    extract(
-        &ExtractInput {
-            event: &probe,
-            conv_update: &Default::default(),
-            conv: &Default::default(),
-            totals: &totals,
-            scan: &ScanFacts::default(),
-            pattern_sides: rules.pattern_sides(),
-        },
-        &mut v,
-    );
-    let catalog = rules.catalog();
-    (0..catalog.len())
-        .filter_map(|slot| {
-            let name = catalog.name(slot as u16);
-            name.starts_with("account.").then(|| pb::FeatureValue {
-                name: name.to_string(),
-                value: v.values().get(slot).copied().unwrap_or(0.0),
-            })
-        })
-        .collect()
-}
-
-fn override_to_pb(o: &Override) -> pb::Override {
-    pb::Override {
-        tenant_id: o.tenant_id.clone(),
-        account_id: o.account_id.clone(),
-        mode: match o.mode {
-            OverrideMode::Allow => pb::OverrideMode::Allow,
-            OverrideMode::Deny => pb::OverrideMode::Deny,
-        } as i32,
-        reason: o.reason.clone(),
-        expires_at_ms: o.expires_at_ms.unwrap_or(0),
-    }
-}
-
 fn outcome<T>(r: &Result<T, String>) -> String {
     if r.is_ok() { "accepted" } else { "refused" }.into()
 }
@@ -213,66 +148,15 @@ impl pb::admin_server::Admin for AdminService {
             )));
         };
         let ctx = self.shards.context();
-        let rules = ctx.rules();
-        let at_ms = entry.behaviour.last_ms();
-        let totals = entry.behaviour.totals(at_ms);
-        let evidence = Evidence {
-            rules: rule_evidence(&entry.slot.activity, &rules),
-            conversations: totals.sessions_day(),
-            users: totals.users_day_rounded(),
-            events: totals.events_hour(),
-            reason: String::new(),
-        };
-        let now_ms = ctx.clock().now_ms();
         let overrides = ctx.overrides();
-        let policy = ctx.policy();
-        let applied = applied_policy(&policy, &entry, at_ms);
-        let state = pb::AccountState {
-            tenant_id: tenant.to_string(),
-            account_id: account.to_string(),
-            action: pb::Action::from(entry.slot.decision.action()) as i32,
-            score: entry.slot.activity.score(&rules),
-            evidence: Some(crate::convert::signal::evidence_to_pb(&evidence)),
-            features: account_features(&mut entry, &rules),
-            last_event_ms: at_ms,
-            signals: entry.slot.decision.signals(),
-            r#override: overrides.get(tenant, account, now_ms).map(override_to_pb),
-            main_country: entry
-                .behaviour
-                .main_country()
-                .map(|c| c.as_str().to_string())
-                .unwrap_or_default(),
-            shard: shard.number(),
-            policy: Some(pb::PolicyApplied {
-                version: policy.version().to_string(),
-                rule: policy.rule_id(applied).to_string(),
-                outcome: applied.outcome.name().to_string(),
-                r#where: policy
-                    .entry(applied)
-                    .map_or_else(|| "business agent".to_string(), |e| e.scope.to_string()),
-            }),
-            charges: entry
-                .slot
-                .policy
-                .charges()
-                .map(|l| {
-                    l.days()
-                        .into_iter()
-                        .map(|(day, n)| {
-                            let rate = policy.at(entry.behaviour.main_country(), day);
-                            let rate = policy.charge_rate(rate);
-                            pb::ChargeDay {
-                                day: format_date(day),
-                                messages: n,
-                                estimated_cost: rate.map_or(0.0, |r| r.per_message * f64::from(n)),
-                                currency: rate.map(|r| r.currency.clone()).unwrap_or_default(),
-                            }
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            charged_messages_total: entry.slot.policy.charges().map_or(0, |l| l.total()),
-        };
+        let r#override = overrides.get(tenant, account, ctx.clock().now_ms());
+        let state = account_state(
+            &mut entry,
+            shard.number(),
+            &ctx.rules(),
+            &ctx.policy(),
+            r#override,
+        );
         Ok(Response::new(state))
     }
 

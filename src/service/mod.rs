@@ -1,4 +1,5 @@
 //! `satpam serve`: the engine as a service.
+pub mod account_state;
 pub mod admin;
 pub mod audited_reloads;
 pub mod config;
