@@ -26,6 +26,7 @@ const DUPLICATES: &str = "satpam_duplicate_events_total{source=\"kafka\"}";
 /// batch when a fetch starts inside it; the test producer writes one
 /// record per batch).
 const GAPS: &str = "satpam_kafka_offset_gaps_total";
+const REVOKED: &str = "satpam_partitions_revoked_total";
 
 fn expected_ids(decided: &[(String, usize)]) -> BTreeSet<String> {
     decided.iter().map(|(id, _)| id.clone()).collect()
@@ -41,8 +42,9 @@ fn checkpointing(dir: &std::path::Path) -> String {
 }
 
 /// A second instance joins while events flow, then leaves while they still
-/// flow. The partitions it takes arrive with their state (the revoked
-/// owner drains, snapshots and commits) and go back the same way: no event
+/// flow. Rebalances are incremental (cooperative-sticky): only the
+/// partitions that change owner move. They arrive with their state (the
+/// revoked owner drains, snapshots and commits) and go back the same way: no event
 /// processed twice (no duplicate counted by either instance), none skipped
 /// (the state equals the replay's), every signal once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,6 +99,11 @@ async fn a_rebalance_while_events_flow_loses_and_repeats_nothing() {
     assert_eq!(a.metric(GAPS), Some(0.0), "a was delivered every offset");
     assert_eq!(a.metric(DUPLICATES), Some(0.0), "a repeated nothing b did");
     expect_state(a.grpc, &engine, &accounts).await;
+    assert_eq!(
+        a.metric(REVOKED),
+        Some(2.0),
+        "incremental rebalances: a gave up only the two partitions b took, and none when b left"
+    );
     assert!(a.terminate().success());
 }
 

@@ -182,6 +182,8 @@ pub struct Telemetry {
     pub snapshots: Counter,
     /// State snapshots not written (the partition's offset is not committed).
     pub snapshot_failures: Counter,
+    /// Partitions given up in rebalances.
+    pub revoked_partitions: Counter,
     /// Forward jumps in a partition's offsets (records never delivered).
     pub offset_gaps: Counter,
     /// Signals not re-emitted after a restart because they were already on the topic.
@@ -338,6 +340,11 @@ impl Telemetry {
                 true,
             ),
             (
+                "satpam_partitions_revoked_total",
+                "Partitions of the events topic this instance gave up in rebalances (drained, checkpointed and committed first).",
+                true,
+            ),
+            (
                 "satpam_kafka_offset_gaps_total",
                 "Forward jumps in a partition's offsets between two records (or from the offset a partition was assigned at): compaction or transaction markers, or records the broker skipped.",
                 true,
@@ -464,6 +471,7 @@ impl Telemetry {
             snapshots: counter("satpam_snapshots_total", &[]),
             snapshot_failures: counter("satpam_snapshot_failures_total", &[]),
             offset_gaps: counter("satpam_kafka_offset_gaps_total", &[]),
+            revoked_partitions: counter("satpam_partitions_revoked_total", &[]),
             signals_fenced: counter("satpam_signals_fenced_total", &[]),
             lag: PartitionLag::default(),
             lag_total: gauge(LAG_METRIC, &[]),

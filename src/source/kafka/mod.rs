@@ -157,6 +157,15 @@ impl KafkaSource {
 /// (loadtest/results/2026-11-22-kafka-catch-up.md).
 const FETCH_QUEUE_BACKOFF_MS: &str = "10";
 
+/// Incremental rebalances (KIP-429): a member joining or leaving moves
+/// only the partitions that change owner; the others keep processing, with
+/// their state in memory. (Eager `range,roundrobin` revoked every partition
+/// of every member on each rebalance, and each was restored from its
+/// snapshot.) `[kafka.consumer] "partition.assignment.strategy"` overrides
+/// it; a group cannot mix the two protocols, so a fleet switches in one
+/// rollout with every member stopped first or with a new `group_id`.
+const ASSIGNMENT_STRATEGY: &str = "cooperative-sticky";
+
 /// The consumer's settings: satpam's own, then `[kafka.security]`'s, then
 /// `[kafka.consumer]`, which wins.
 fn consumer_config(c: &KafkaSection) -> ClientConfig {
@@ -167,7 +176,7 @@ fn consumer_config(c: &KafkaSection) -> ClientConfig {
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
         .set("statistics.interval.ms", "5000")
-        .set("partition.assignment.strategy", "range,roundrobin")
+        .set("partition.assignment.strategy", ASSIGNMENT_STRATEGY)
         .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
     for (k, v) in c.consumer_properties() {
         cc.set(k, v);
@@ -285,6 +294,10 @@ mod tests {
         assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("10"));
         assert_eq!(cc.get("enable.auto.commit"), Some("false"));
         assert_eq!(cc.get("group.id"), Some("satpam"));
+        assert_eq!(
+            cc.get("partition.assignment.strategy"),
+            Some("cooperative-sticky")
+        );
         cfg.consumer
             .insert("fetch.queue.backoff.ms".into(), "250".into());
         cfg.consumer

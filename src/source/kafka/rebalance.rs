@@ -7,7 +7,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
@@ -44,10 +44,18 @@ impl ConsumerContext for SourceContext {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 self.prepare_assignment(consumer, tpl);
-                if let Err(e) = consumer.assign(tpl) {
+                // Cooperative: `tpl` holds only the partitions added; the
+                // others stay assigned, with their shards and workers.
+                let taken = if cooperative(consumer) {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                if let Err(e) = taken {
                     self.shared
                         .fail(format!("cannot take the assigned partitions: {e}"));
                 }
+                self.count_assigned(consumer);
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
@@ -58,20 +66,41 @@ impl ConsumerContext for SourceContext {
                     starts.retain(|p, _| !parts.contains(p));
                 }
                 self.shared.telemetry.partitions_revoked(&parts);
-                if let Err(e) = consumer.unassign() {
-                    tracing::warn!(error = %e, "unassign failed");
-                }
                 self.shared
                     .telemetry
-                    .shards
-                    .set(self.shared.shards.partition_ids().len() as f64);
+                    .revoked_partitions
+                    .increment(parts.len() as u64);
+                // Cooperative: only these go; eager: every partition does.
+                let released = if cooperative(consumer) {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                if let Err(e) = released {
+                    tracing::warn!(error = %e, "unassign failed");
+                }
+                self.count_assigned(consumer);
             }
             other => tracing::warn!(error = ?other, "rebalance error"),
         }
     }
 }
 
+/// Whether the group runs the cooperative (incremental) rebalance protocol.
+fn cooperative(consumer: &BaseConsumer<SourceContext>) -> bool {
+    matches!(
+        consumer.rebalance_protocol(),
+        RebalanceProtocol::Cooperative
+    )
+}
+
 impl SourceContext {
+    /// Sets `satpam_shards` to the partitions assigned now.
+    fn count_assigned(&self, consumer: &BaseConsumer<Self>) {
+        let n = consumer.assignment().map_or(0, |a| a.count());
+        self.shared.telemetry.shards.set(n as f64);
+    }
+
     /// Restores snapshots of the assigned partitions and sets their start offsets.
     fn prepare_assignment(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
         let s = &self.shared;
@@ -150,7 +179,6 @@ impl SourceContext {
                 )),
             }
         }
-        s.telemetry.shards.set(tpl.count() as f64);
     }
 }
 
