@@ -60,9 +60,11 @@ pub(crate) enum Pool {
     AdvBooking,
     /// Adversarial family: synthesised answers that carry a code block.
     AdvCode,
+    /// Adversarial family: a user's first greeting.
+    AdvHello,
 }
 
-const N_POOLS: usize = 21;
+const N_POOLS: usize = 22;
 
 /// One user turn and the reply that followed it in the source, if any.
 #[derive(Clone, Copy, Debug)]

@@ -26,6 +26,12 @@ pub(crate) const OPENER_ID: &[&str] = &[
     "{brand}: sesi Anda sudah dimulai. Ketik pertanyaan Anda, kami siap membantu.",
 ];
 
+/// A user's greeting that opens a session (English).
+pub(crate) const HELLO_EN: &[&str] = &["Hi", "Hello", "hi there", "Hey", "Good morning", "hello?", "Hi, I have a question"];
+
+/// A user's greeting that opens a session (Indonesian).
+pub(crate) const HELLO_ID: &[&str] = &["Halo", "Halo kak", "Permisi", "Selamat pagi", "Hai min", "Assalamualaikum"];
+
 /// Marketing campaign templates (English).
 pub(crate) const CAMPAIGN_EN: &[&str] = &[
     "Flash sale at {brand}! 30% off everything until midnight. Tap to shop now. Reply STOP to opt out.",

@@ -239,7 +239,7 @@ impl Sim<'_> {
             }
             return Some(t);
         }
-        let hi = self.bank.pick(Pool::Button, lang, &mut self.rng);
+        let hi = self.bank.pick(Pool::AdvHello, lang, &mut self.rng);
         let greet = self.user_msg(t, user, MessageKind::Text, hi)?;
         t += self.lognormal_ms((1.5, 0.4, 0.3, 6.0));
         let menu = self.bank.pick(Pool::Menu, lang, &mut self.rng);

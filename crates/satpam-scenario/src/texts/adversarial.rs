@@ -27,13 +27,14 @@ impl TextBank {
     pub(super) fn add_adversarial(&mut self) {
         let mut rng = ChaCha8Rng::seed_from_u64(0xAD5E_2026_1201);
         for lang in [Lang::En, Lang::Id] {
-            let (opener, campaign, shipping, booking, chatty) = match lang {
+            let (opener, campaign, shipping, booking, chatty, hello) = match lang {
                 Lang::En => (
                     l::OPENER_EN,
                     l::CAMPAIGN_EN,
                     l::SHIPPING_EN,
                     l::BOOKING_EN,
                     l::CHATTY_EN,
+                    l::HELLO_EN,
                 ),
                 Lang::Id => (
                     l::OPENER_ID,
@@ -41,6 +42,7 @@ impl TextBank {
                     l::SHIPPING_ID,
                     l::BOOKING_ID,
                     l::CHATTY_ID,
+                    l::HELLO_ID,
                 ),
             };
             for (pool, lines) in [
@@ -56,9 +58,11 @@ impl TextBank {
                     }
                 }
             }
-            for line in chatty {
-                let idx = self.push(line);
-                self.pool_mut(Pool::AdvChatty, lang).push(idx);
+            for (pool, lines) in [(Pool::AdvChatty, chatty), (Pool::AdvHello, hello)] {
+                for line in lines {
+                    let idx = self.push(line);
+                    self.pool_mut(pool, lang).push(idx);
+                }
             }
             let code: Vec<u32> = self.pools[Pool::AssistSynth as usize * 2 + lang as usize]
                 .iter()
