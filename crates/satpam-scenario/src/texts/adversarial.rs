@@ -75,15 +75,16 @@ impl TextBank {
         }
     }
 
-    /// Answers with a numbered list of sources: a corpus answer where the
-    /// assistant corpus has one (self_instruct), else the start of a
-    /// synthesised one, then 2-5 links.
+    /// Answers with a numbered list of sources: a corpus answer of at least
+    /// 80 chars where the assistant corpus has one (self_instruct), else the
+    /// start of a synthesised one, then 2-5 links. Not matched to the
+    /// prompt they answer (nothing in satpam reads meaning).
     fn add_cited(&mut self, lang: Lang, rng: &mut ChaCha8Rng) {
         let answers: Vec<u32> = self.assist[lang as usize]
             .iter()
             .flat_map(|d| (0..d.len).map(move |i| d.start + i))
             .map(|i| self.exchanges[i as usize].bot)
-            .filter(|&b| b != NO_TEXT)
+            .filter(|&b| b != NO_TEXT && self.text(b).chars().count() >= 80)
             .collect();
         let synth = self.pools[Pool::AssistSynth as usize * 2 + lang as usize].clone();
         if answers.is_empty() && synth.is_empty() {
