@@ -12,7 +12,15 @@ fn scenario(dir: &Path, tag: &str, extra: &[&str]) -> std::process::Output {
     let events = dir.join(format!("{tag}.jsonl"));
     let labels = dir.join(format!("{tag}.csv"));
     Command::new(LOADGEN)
-        .args(["scenario", "--accounts", "40", "--hours", "2", "--seed", "4"])
+        .args([
+            "scenario",
+            "--accounts",
+            "40",
+            "--hours",
+            "2",
+            "--seed",
+            "4",
+        ])
         .args(["--corpora", "no-such-dir"])
         .arg("--out-events")
         .arg(&events)

@@ -309,7 +309,11 @@ fn baseline_family_output_is_pinned() {
     let got = [fnv1a(&jsonl(&text)), fnv1a(&jsonl(&meta)), fnv1a(&labels)];
     assert_eq!(
         got,
-        [0x8767_5e38_1e09_b8e3, 0x6579_48dd_eb74_43a2, 0x8838_9166_8cfe_6f00],
+        [
+            0x8767_5e38_1e09_b8e3,
+            0x6579_48dd_eb74_43a2,
+            0x8838_9166_8cfe_6f00
+        ],
         "{got:#018x?}"
     );
 }

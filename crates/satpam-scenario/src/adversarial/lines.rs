@@ -6,8 +6,16 @@
 
 /// Invented brand names, none shared with the baseline family's.
 pub(crate) const BRANDS: &[&str] = &[
-    "Kopi Senja", "Mercado Lindo", "Lagos Fresh", "Nairobi Rides", "Saigon Threads",
-    "Pune Pharma", "Rio Casa", "Warung Bu Tini", "Cairo Tours", "Manila Mart",
+    "Kopi Senja",
+    "Mercado Lindo",
+    "Lagos Fresh",
+    "Nairobi Rides",
+    "Saigon Threads",
+    "Pune Pharma",
+    "Rio Casa",
+    "Warung Bu Tini",
+    "Cairo Tours",
+    "Manila Mart",
 ];
 
 /// Openers of a template-opener (English): shaped like a business's welcome.
@@ -27,10 +35,25 @@ pub(crate) const OPENER_ID: &[&str] = &[
 ];
 
 /// A user's greeting that opens a session (English).
-pub(crate) const HELLO_EN: &[&str] = &["Hi", "Hello", "hi there", "Hey", "Good morning", "hello?", "Hi, I have a question"];
+pub(crate) const HELLO_EN: &[&str] = &[
+    "Hi",
+    "Hello",
+    "hi there",
+    "Hey",
+    "Good morning",
+    "hello?",
+    "Hi, I have a question",
+];
 
 /// A user's greeting that opens a session (Indonesian).
-pub(crate) const HELLO_ID: &[&str] = &["Halo", "Halo kak", "Permisi", "Selamat pagi", "Hai min", "Assalamualaikum"];
+pub(crate) const HELLO_ID: &[&str] = &[
+    "Halo",
+    "Halo kak",
+    "Permisi",
+    "Selamat pagi",
+    "Hai min",
+    "Assalamualaikum",
+];
 
 /// Marketing campaign templates (English).
 pub(crate) const CAMPAIGN_EN: &[&str] = &[
@@ -137,16 +160,38 @@ pub(crate) const FAQ_CLOSE_ID: &[&str] = &[
 
 /// Source sites of cited answers.
 pub(crate) const CITE_SITES: &[&str] = &[
-    "en.wikipedia.org/wiki", "www.britannica.com/topic", "www.nature.com/articles",
-    "www.reuters.com/world", "www.bbc.com/news", "www.healthline.com/nutrition",
-    "stackoverflow.com/questions", "www.investopedia.com/terms", "www.nationalgeographic.com/science",
-    "arxiv.org/abs", "www.nytimes.com/2026", "developer.mozilla.org/en-US/docs",
+    "en.wikipedia.org/wiki",
+    "www.britannica.com/topic",
+    "www.nature.com/articles",
+    "www.reuters.com/world",
+    "www.bbc.com/news",
+    "www.healthline.com/nutrition",
+    "stackoverflow.com/questions",
+    "www.investopedia.com/terms",
+    "www.nationalgeographic.com/science",
+    "arxiv.org/abs",
+    "www.nytimes.com/2026",
+    "developer.mozilla.org/en-US/docs",
 ];
 
 /// Words for the path of a cited link.
 pub(crate) const CITE_WORDS: &[&str] = &[
-    "history", "climate", "protein", "economy", "python", "energy", "travel", "vitamin",
-    "election", "ocean", "guide", "overview", "analysis", "explained", "market", "health",
+    "history",
+    "climate",
+    "protein",
+    "economy",
+    "python",
+    "energy",
+    "travel",
+    "vitamin",
+    "election",
+    "ocean",
+    "guide",
+    "overview",
+    "analysis",
+    "explained",
+    "market",
+    "health",
 ];
 
 /// Headings of the sources block of a cited answer.

@@ -69,7 +69,14 @@ impl Slices {
                 SliceId::Chat => (
                     Corpus::Assistant,
                     &["arena_hard", "fastchat_mtbench_vicuna"],
-                    &["creative_writing", "writing", "roleplay", "generic", "counterfactual", "common-sense"],
+                    &[
+                        "creative_writing",
+                        "writing",
+                        "roleplay",
+                        "generic",
+                        "counterfactual",
+                        "common-sense",
+                    ],
                 ),
                 SliceId::Knowledge => (
                     Corpus::Assistant,
@@ -79,7 +86,14 @@ impl Slices {
                 SliceId::Code => (
                     Corpus::Assistant,
                     &["arena_hard", "fastchat_mtbench_vicuna"],
-                    &["hard_prompt", "coding", "math", "reasoning", "extraction", "fermi"],
+                    &[
+                        "hard_prompt",
+                        "coding",
+                        "math",
+                        "reasoning",
+                        "extraction",
+                        "fermi",
+                    ],
                 ),
                 SliceId::AnyAssistant => (Corpus::Assistant, &[], &[]),
                 SliceId::Support => (Corpus::Business, &["bitext_customer_support"], &[]),
@@ -89,7 +103,17 @@ impl Slices {
                 SliceId::Orders => (
                     Corpus::Business,
                     &["bitext_customer_support"],
-                    &["cancel_order", "change_order", "change_shipping", "delivery", "place_order", "track_order", "payment", "check_payment", "set_up_shipping"],
+                    &[
+                        "cancel_order",
+                        "change_order",
+                        "change_shipping",
+                        "delivery",
+                        "place_order",
+                        "track_order",
+                        "payment",
+                        "check_payment",
+                        "set_up_shipping",
+                    ],
                 ),
             }
         };
@@ -204,7 +228,8 @@ pub(crate) fn generate_account(
         for _ in 0..((f64::from(sim.p.campaigns) * hours / 24.0).ceil() as u32) {
             let day = sim.rng.random_range(0..(stretch_ms / 86_400_000).max(1));
             let hour = sim.rng.random_range(9..20) - sim.market.utc_offset_h;
-            let at = start_ms + day * 86_400_000 + hour * 3_600_000 + sim.rng.random_range(0..3_600_000);
+            let at =
+                start_ms + day * 86_400_000 + hour * 3_600_000 + sim.rng.random_range(0..3_600_000);
             if at >= start_ms {
                 sim.campaign(at);
             }

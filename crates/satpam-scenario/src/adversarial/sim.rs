@@ -268,13 +268,15 @@ impl Sim<'_> {
         let user = self.session_user(t0)?;
         let lang = self.lang(user);
         let mut t = self.open(t0, user)?;
-        let turns = self.rng.random_range(self.p.turns.0..=self.p.turns.1.max(self.p.turns.0));
-        let handoff_at = if self.p.handoff > 0.0 && turns >= 2 && self.rng.random_bool(self.p.handoff)
-        {
-            self.rng.random_range(1..turns)
-        } else {
-            u32::MAX
-        };
+        let turns = self
+            .rng
+            .random_range(self.p.turns.0..=self.p.turns.1.max(self.p.turns.0));
+        let handoff_at =
+            if self.p.handoff > 0.0 && turns >= 2 && self.rng.random_bool(self.p.handoff) {
+                self.rng.random_range(1..turns)
+            } else {
+                u32::MAX
+            };
         let mut handed = false;
         let mut main: Option<(Dialogue, u32)> = None;
         for k in 0..turns {

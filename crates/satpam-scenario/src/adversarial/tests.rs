@@ -129,7 +129,11 @@ fn every_archetype_is_labelled_and_the_violating_column_follows_it() {
         assert!(seen.contains(&a), "{a} missing from the labels");
     }
     for l in s.labels() {
-        assert!(Archetype::ADVERSARIAL.contains(&l.archetype), "{}", l.archetype);
+        assert!(
+            Archetype::ADVERSARIAL.contains(&l.archetype),
+            "{}",
+            l.archetype
+        );
         assert_eq!(l.violating, l.archetype.is_violating(), "{}", l.archetype);
     }
     let text = String::from_utf8(labels_csv(&s)).expect("utf-8");
@@ -137,7 +141,10 @@ fn every_archetype_is_labelled_and_the_violating_column_follows_it() {
     assert!(text.contains(",template-opener,true\n"));
     assert!(text.contains(",llm-faq-bot,false\n"));
     assert_eq!(Family::from_name("adversarial"), Some(Family::Adversarial));
-    assert_eq!(Archetype::from_name("split-numbers"), Some(Archetype::SplitNumbers));
+    assert_eq!(
+        Archetype::from_name("split-numbers"),
+        Some(Archetype::SplitNumbers)
+    );
 }
 
 #[test]
@@ -158,7 +165,10 @@ fn template_opener_sessions_open_with_a_template_or_a_menu() {
             n += 1;
         }
     }
-    assert!(n >= 50 && templates > 0 && menus > 0, "{n} {templates} {menus}");
+    assert!(
+        n >= 50 && templates > 0 && menus > 0,
+        "{n} {templates} {menus}"
+    );
 }
 
 #[test]
@@ -197,7 +207,10 @@ fn low_volume_accounts_serve_a_few_users_an_hour() {
     assert!(low.iter().all(|&n| n < 100), "{low:?}");
     assert!(low.iter().any(|&n| n > 0));
     let chat = users(Archetype::ChatGpt);
-    assert!(low[low.len() / 2] * 4 < chat[chat.len() / 2], "{low:?} vs {chat:?}");
+    assert!(
+        low[low.len() / 2] * 4 < chat[chat.len() / 2],
+        "{low:?} vs {chat:?}"
+    );
 }
 
 /// Median seconds from a user message to the reply that answers it.

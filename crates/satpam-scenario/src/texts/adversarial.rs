@@ -97,7 +97,8 @@ impl TextBank {
         };
         for _ in 0..400 {
             let body = if !answers.is_empty() && (synth.is_empty() || rng.random_bool(0.5)) {
-                self.text(answers[rng.random_range(0..answers.len())]).to_string()
+                self.text(answers[rng.random_range(0..answers.len())])
+                    .to_string()
             } else {
                 let t = self.text(synth[rng.random_range(0..synth.len())]);
                 let keep = rng.random_range(300..=1400usize);
