@@ -12,9 +12,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use satpam_scenario::{
-    Archetype, Scenario, ScenarioConfig, TextBank, TextSource, DEFAULT_START_MS,
-};
+use satpam_scenario::{Family, Scenario, ScenarioConfig, TextBank, TextSource, DEFAULT_START_MS};
 
 /// Labelled scenario traffic and load generation for satpam.
 #[derive(Parser, Debug)]
@@ -66,6 +64,17 @@ struct ScenarioArgs {
     /// Withhold message text: empty `text`, `text_length` set.
     #[arg(long)]
     metadata_only: bool,
+    /// Traffic family: `baseline` (docs/scenario.md) or `adversarial`
+    /// (docs/scenario-adversarial.md; never tuned on).
+    #[arg(long, default_value = "baseline", value_parser = parse_family)]
+    family: Family,
+}
+
+fn parse_family(s: &str) -> Result<Family, String> {
+    Family::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Family::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown family `{s}` (one of: {})", names.join(", "))
+    })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -99,7 +108,7 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
         start_ms: args.start_ms,
     };
     spinner.set_message(format!("generating {} accounts", args.accounts));
-    let scenario = Scenario::generate(&config, Arc::new(bank));
+    let scenario = Scenario::generate_family(&config, args.family, Arc::new(bank));
     spinner.finish_and_clear();
     let generated = started.elapsed();
     let events_file = File::create(&args.out_events)
@@ -121,8 +130,8 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
 
     let stats = scenario.stats();
     eprintln!(
-        "scenario: {} accounts, {} h, seed {}",
-        args.accounts, args.hours, args.seed
+        "scenario: {} accounts, {} h, seed {}, {} family",
+        args.accounts, args.hours, args.seed, args.family
     );
     eprintln!(
         "text source: {}{}",
@@ -133,7 +142,7 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
             " (+ built-in)"
         }
     );
-    for (i, a) in Archetype::ALL.iter().enumerate() {
+    for (i, a) in stats.family.archetypes().iter().enumerate() {
         eprintln!(
             "  {:<22} {:>6} accounts {:>10} events{}",
             a.name(),

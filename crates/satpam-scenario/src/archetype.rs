@@ -1,4 +1,7 @@
-//! Account archetypes: what kind of WhatsApp business traffic an account sends.
+//! Account archetypes: what kind of WhatsApp business traffic an account
+//! sends. The baseline family's archetypes are snake_case; the adversarial
+//! family's (see `adversarial`) are kebab-case, so a label says which
+//! family produced it.
 
 /// The kind of traffic an account produces; the label the detector is scored against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,10 +27,50 @@ pub enum Archetype {
     /// relabelled, with no extra random draw, so the rest of the scenario is
     /// unchanged.
     MetaBusinessAgent,
+    /// Adversarial: ChatGPT on WhatsApp: text, images and voice notes in,
+    /// long answers out (violating).
+    ChatGpt,
+    /// Adversarial: Perplexity: answers with numbered sources and links (violating).
+    Perplexity,
+    /// Adversarial: Copilot: coding and work questions on weekdays, answers
+    /// with code (violating).
+    Copilot,
+    /// Adversarial: a Luzia/Poke-like consumer assistant: voice-heavy, chatty,
+    /// a daily habit (violating).
+    ConsumerAssistant,
+    /// Adversarial evasion: every session opens with a template or a menu the
+    /// way a business bot does (violating).
+    TemplateOpener,
+    /// Adversarial evasion: replies are marked as sent by a human agent (violating).
+    HumanLabelled,
+    /// Adversarial evasion: a few users an hour (violating).
+    LowVolume,
+    /// Adversarial evasion: reply latency stretched to look human (violating).
+    Paced,
+    /// Adversarial evasion: one assistant spread over many phone numbers of
+    /// one WABA, its users hopping between them (violating).
+    SplitNumbers,
+    /// Adversarial hard negative: an LLM-backed business FAQ bot that answers
+    /// at length, on business topics, with hand-over (allowed).
+    LlmFaqBot,
+    /// Adversarial hard negative: marketing campaigns sent in bursts (allowed).
+    MarketingBlast,
+    /// Adversarial hard negative: customer care, a menu then a bot, then a
+    /// person (allowed).
+    CareWithHandover,
+    /// Adversarial hard negative: a business answered by Meta's own Business
+    /// AI, on business and open-ended questions alike (allowed).
+    MetaBusinessAi,
+    /// Adversarial hard negative: a travel and restaurant booking desk whose
+    /// users ask about more than bookings (allowed).
+    Booking,
+    /// Adversarial hard negative: a shop's order-tracking and shipping bot,
+    /// Indonesian small shops (UMKM) among them (allowed).
+    OrderTracking,
 }
 
 impl Archetype {
-    /// Every archetype, in label order.
+    /// Every archetype of the baseline family, in label order.
     pub const ALL: [Archetype; 8] = [
         Archetype::SupportBot,
         Archetype::NotificationSender,
@@ -39,7 +82,27 @@ impl Archetype {
         Archetype::MetaBusinessAgent,
     ];
 
-    /// The snake_case name used in labels and docs.
+    /// Every archetype of the adversarial family, violating ones first.
+    pub const ADVERSARIAL: [Archetype; 15] = [
+        Archetype::ChatGpt,
+        Archetype::Perplexity,
+        Archetype::Copilot,
+        Archetype::ConsumerAssistant,
+        Archetype::TemplateOpener,
+        Archetype::HumanLabelled,
+        Archetype::LowVolume,
+        Archetype::Paced,
+        Archetype::SplitNumbers,
+        Archetype::LlmFaqBot,
+        Archetype::MarketingBlast,
+        Archetype::CareWithHandover,
+        Archetype::MetaBusinessAi,
+        Archetype::Booking,
+        Archetype::OrderTracking,
+    ];
+
+    /// The name used in labels and docs (snake_case in the baseline family,
+    /// kebab-case in the adversarial one).
     pub fn name(self) -> &'static str {
         match self {
             Archetype::SupportBot => "support_bot",
@@ -50,6 +113,21 @@ impl Archetype {
             Archetype::EvasiveAssistant => "evasive_assistant",
             Archetype::NoisyBusinessBot => "noisy_business_bot",
             Archetype::MetaBusinessAgent => "meta_business_agent",
+            Archetype::ChatGpt => "chatgpt",
+            Archetype::Perplexity => "perplexity",
+            Archetype::Copilot => "copilot",
+            Archetype::ConsumerAssistant => "consumer-assistant",
+            Archetype::TemplateOpener => "template-opener",
+            Archetype::HumanLabelled => "human-labelled",
+            Archetype::LowVolume => "low-volume",
+            Archetype::Paced => "paced",
+            Archetype::SplitNumbers => "split-numbers",
+            Archetype::LlmFaqBot => "llm-faq-bot",
+            Archetype::MarketingBlast => "marketing-blast",
+            Archetype::CareWithHandover => "care-with-handover",
+            Archetype::MetaBusinessAi => "meta-business-ai",
+            Archetype::Booking => "booking",
+            Archetype::OrderTracking => "order-tracking",
         }
     }
 
@@ -57,17 +135,31 @@ impl Archetype {
     pub fn is_violating(self) -> bool {
         matches!(
             self,
-            Archetype::AssistantDistributor | Archetype::EvasiveAssistant
+            Archetype::AssistantDistributor
+                | Archetype::EvasiveAssistant
+                | Archetype::ChatGpt
+                | Archetype::Perplexity
+                | Archetype::Copilot
+                | Archetype::ConsumerAssistant
+                | Archetype::TemplateOpener
+                | Archetype::HumanLabelled
+                | Archetype::LowVolume
+                | Archetype::Paced
+                | Archetype::SplitNumbers
         )
     }
 
-    /// Parses a name produced by [`Archetype::name`].
+    /// Parses a name produced by [`Archetype::name`] (either family).
     pub fn from_name(name: &str) -> Option<Self> {
-        Archetype::ALL.into_iter().find(|a| a.name() == name)
+        Archetype::ALL
+            .into_iter()
+            .chain(Archetype::ADVERSARIAL)
+            .find(|a| a.name() == name)
     }
 
-    /// Share of accounts drawn with this archetype (the weights sum to 1);
-    /// one in eight assistant distributors then becomes `MetaBusinessAgent`.
+    /// Share of accounts drawn with this archetype in the baseline family
+    /// (the weights sum to 1; 0 for the adversarial family's); one in eight
+    /// assistant distributors then becomes `MetaBusinessAgent`.
     pub fn share(self) -> f64 {
         match self {
             Archetype::SupportBot => 0.28,
@@ -79,6 +171,8 @@ impl Archetype {
             Archetype::NoisyBusinessBot => 0.10,
             // Never drawn: relabelled from `AssistantDistributor` (see the variant).
             Archetype::MetaBusinessAgent => 0.0,
+            // The adversarial family draws its own (see `adversarial`).
+            _ => 0.0,
         }
     }
 

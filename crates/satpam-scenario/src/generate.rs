@@ -43,6 +43,9 @@ pub(crate) struct AccountInfo {
     pub archetype: Archetype,
     pub tenant: u8,
     pub waba: u64,
+    /// Key of the account's user ids: its own index, or an operator's
+    /// key when several numbers share users (adversarial split-numbers).
+    pub user_key: u32,
 }
 
 /// splitmix64 finaliser: a bijection on u64 used to derive seeds and ids.
@@ -520,6 +523,7 @@ pub(crate) fn generate_account(
         archetype,
         tenant,
         waba,
+        user_key: index,
     };
     (info, events)
 }

@@ -1,14 +1,18 @@
 //! Labelled scenario traffic: simulated BSP message events from accounts of
 //! known archetypes (legitimate business bots and general-purpose assistant
-//! distributors), for evaluating the detector. See docs/scenario.md.
+//! distributors), for evaluating the detector. Two independently designed
+//! families share the event rendering and the labels: `baseline`
+//! (docs/scenario.md) and `adversarial` (docs/scenario-adversarial.md).
 //!
 //! Events are kept compact (text as an index into a shared [`TextBank`]) and
 //! rendered into `MessageEvent`s on demand. Everything is a pure function of
 //! the [`ScenarioConfig`] (its seed) and the bank. Message text is never logged.
 
+mod adversarial;
 mod archetype;
 mod builtin;
 mod config;
+mod family;
 mod generate;
 mod market;
 mod output;
@@ -21,6 +25,7 @@ use std::sync::Arc;
 
 pub use archetype::Archetype;
 pub use config::{ScenarioConfig, DEFAULT_START_MS};
+pub use family::Family;
 pub use texts::{TextBank, TextSource};
 
 use generate::{generate_account, mix64, AccountInfo, CEvent};
@@ -41,10 +46,12 @@ pub struct Label {
 /// Counts over a scenario, for summaries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScenarioStats {
-    /// Accounts per archetype, in [`Archetype::ALL`] order.
-    pub accounts: [usize; 8],
-    /// Events per archetype, in [`Archetype::ALL`] order.
-    pub events_by_archetype: [u64; 8],
+    /// The family, whose [`Family::archetypes`] order the vectors follow.
+    pub family: Family,
+    /// Accounts per archetype, in [`Family::archetypes`] order.
+    pub accounts: Vec<usize>,
+    /// Events per archetype, in [`Family::archetypes`] order.
+    pub events_by_archetype: Vec<u64>,
     /// All events.
     pub events: u64,
     /// Inbound (user to business) events.
@@ -64,13 +71,27 @@ pub struct Scenario {
     events: Vec<CEvent>,
     metadata_only: bool,
     seed_key: u64,
+    family: Family,
 }
 
 impl Scenario {
-    /// Generates the scenario. Each account is simulated with its own RNG
-    /// derived from (seed, account index), on up to 4 threads; the result
-    /// does not depend on the thread count.
+    /// Generates a scenario of the baseline family. Each account is
+    /// simulated with its own RNG derived from (seed, account index), on up
+    /// to 4 threads; the result does not depend on the thread count.
     pub fn generate(config: &ScenarioConfig, bank: Arc<TextBank>) -> Scenario {
+        Scenario::generate_family(config, Family::Baseline, bank)
+    }
+
+    /// Generates a scenario of `family`, as [`Scenario::generate`] does.
+    pub fn generate_family(
+        config: &ScenarioConfig,
+        family: Family,
+        bank: Arc<TextBank>,
+    ) -> Scenario {
+        let slices = match family {
+            Family::Adversarial => Some(adversarial::Slices::new(&bank)),
+            Family::Baseline => None,
+        };
         let n = u32::try_from(config.accounts).unwrap_or(u32::MAX);
         let threads = std::thread::available_parallelism()
             .map_or(1, |t| t.get())
@@ -80,18 +101,27 @@ impl Scenario {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let bank = &*bank;
+                    let slices = slices.as_ref();
                     let lo = (t * chunk).min(n);
                     let hi = (lo.saturating_add(chunk)).min(n);
                     s.spawn(move || {
                         (lo..hi)
-                            .map(|i| {
-                                generate_account(
+                            .map(|i| match slices {
+                                Some(slices) => adversarial::generate_account(
+                                    bank,
+                                    slices,
+                                    config.seed,
+                                    i,
+                                    config.start_ms,
+                                    config.hours,
+                                ),
+                                None => generate_account(
                                     bank,
                                     config.seed,
                                     i,
                                     config.start_ms,
                                     config.hours,
-                                )
+                                ),
                             })
                             .collect::<Vec<_>>()
                     })
@@ -126,6 +156,7 @@ impl Scenario {
             events,
             metadata_only: config.metadata_only,
             seed_key: mix64(config.seed ^ 0x5EED),
+            family,
         }
     }
 
@@ -137,6 +168,11 @@ impl Scenario {
     /// Whether there are no events.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+
+    /// The family that generated it.
+    pub fn family(&self) -> Family {
+        self.family
     }
 
     /// One label per account, in account order.
@@ -151,8 +187,14 @@ impl Scenario {
 
     /// Counts per archetype and direction.
     pub fn stats(&self) -> ScenarioStats {
-        let mut s = ScenarioStats::default();
-        let idx = |a: Archetype| Archetype::ALL.iter().position(|x| *x == a).unwrap_or(0);
+        let archetypes = self.family.archetypes();
+        let mut s = ScenarioStats {
+            family: self.family,
+            accounts: vec![0; archetypes.len()],
+            events_by_archetype: vec![0; archetypes.len()],
+            ..ScenarioStats::default()
+        };
+        let idx = |a: Archetype| archetypes.iter().position(|x| *x == a).unwrap_or(0);
         for a in &self.accounts {
             s.accounts[idx(a.archetype)] += 1;
         }

@@ -5,9 +5,11 @@ use rand::Rng;
 use super::texts::Lang;
 
 /// ISO 3166-1 alpha-2 codes the generator uses; events store an index into this.
-pub(crate) const COUNTRIES: [&str; 20] = [
+/// The first 20 are the baseline family's; the adversarial family adds the
+/// rest (appending keeps the baseline's indices).
+pub(crate) const COUNTRIES: [&str; 26] = [
     "ID", "IN", "BR", "MX", "IT", "ES", "DE", "US", "GB", "NG", "PH", "FR", "TR", "ZA", "AR", "CO",
-    "EG", "PK", "SA", "AE",
+    "EG", "PK", "SA", "AE", "KE", "VN", "TH", "BD", "MY", "PE",
 ];
 
 /// Base weights of the global (non-Indonesian, non-Italian) market.
@@ -21,7 +23,7 @@ const UTC_OFFSET_H: [i64; 20] = [
     7, 5, -3, -6, 1, 1, 1, -5, 0, 1, 8, 1, 3, 2, -3, -5, 2, 5, 3, 4,
 ];
 
-const ID: u8 = 0;
+pub(crate) const ID: u8 = 0;
 const IT: u8 = 4;
 
 /// An account's user-country mix (cumulative weights) and time zone.

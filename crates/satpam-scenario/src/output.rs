@@ -24,11 +24,13 @@ impl Scenario {
         format!("wamid.{:016x}{local:08x}", self.id_key(account))
     }
 
-    /// `u-` + 16 hex digits, a bijection of (seed, account, user index).
+    /// `u-` + 16 hex digits, a bijection of (seed, user key, user index);
+    /// the user key is the account's index unless numbers share users.
     fn user_id(&self, account: u32, user: u32) -> String {
+        let key = self.accounts[account as usize].user_key;
         format!(
             "u-{:016x}",
-            mix64(self.seed_key.rotate_left(17) ^ ((u64::from(account) << 32) | u64::from(user)))
+            mix64(self.seed_key.rotate_left(17) ^ ((u64::from(key) << 32) | u64::from(user)))
         )
     }
 

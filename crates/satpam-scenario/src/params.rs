@@ -135,6 +135,8 @@ impl Params {
                 p.think_s = r(rng, 30.0, 120.0);
                 p.media = 0.0;
             }
+            // The adversarial family draws its own (`adversarial::shape`).
+            _ => {}
         }
         p
     }

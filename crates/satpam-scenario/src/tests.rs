@@ -281,3 +281,39 @@ fn synthesised_answers_are_long_and_structured() {
         assert!(texts.iter().all(|t| t.contains("1. ") || t.contains("- ")));
     }
 }
+
+/// FNV-1a 64 of some bytes: a stable fingerprint for pinned outputs.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The baseline family's output is pinned: adding another family, or
+/// anything else, must not change a byte of it (events with and without
+/// text, and labels). Recompute the fingerprints only for a deliberate
+/// change to the baseline family, and say so in the commit.
+#[test]
+fn baseline_family_output_is_pinned() {
+    let bank = builtin();
+    let text = Scenario::generate(&config(30, 6.0, 11), bank.clone());
+    let meta = Scenario::generate(
+        &ScenarioConfig {
+            metadata_only: true,
+            ..config(30, 6.0, 11)
+        },
+        bank,
+    );
+    let mut labels = Vec::new();
+    text.write_labels_csv(&mut labels).expect("labels");
+    let got = [fnv1a(&jsonl(&text)), fnv1a(&jsonl(&meta)), fnv1a(&labels)];
+    assert_eq!(
+        got,
+        [
+            0x8767_5e38_1e09_b8e3,
+            0x6579_48dd_eb74_43a2,
+            0x8838_9166_8cfe_6f00
+        ],
+        "{got:#018x?}"
+    );
+}

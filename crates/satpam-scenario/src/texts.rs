@@ -12,6 +12,13 @@ use serde::Deserialize;
 
 use super::builtin as b;
 
+mod adversarial;
+mod synth;
+
+use synth::{synthesise, Phrases};
+
+pub(crate) use adversarial::Corpus;
+
 /// Marks "no text" in a text index.
 pub(crate) const NO_TEXT: u32 = u32::MAX;
 
@@ -40,9 +47,27 @@ pub(crate) enum Pool {
     TplAuth,
     Greeting,
     BizComposite,
+    /// Adversarial family: answers that cite numbered sources with links.
+    AdvCited,
+    /// Adversarial family: long LLM-written FAQ answers on business topics.
+    AdvFaq,
+    /// Adversarial family: session-opening templates of disguised assistants.
+    AdvOpener,
+    /// Adversarial family: marketing campaign templates.
+    AdvCampaign,
+    /// Adversarial family: short chatty replies of a consumer assistant.
+    AdvChatty,
+    /// Adversarial family: shipping and order updates (utility templates).
+    AdvShipping,
+    /// Adversarial family: booking confirmations (utility templates).
+    AdvBooking,
+    /// Adversarial family: synthesised answers that carry a code block.
+    AdvCode,
+    /// Adversarial family: a user's first greeting.
+    AdvHello,
 }
 
-const N_POOLS: usize = 13;
+const N_POOLS: usize = 22;
 
 /// One user turn and the reply that followed it in the source, if any.
 #[derive(Clone, Copy, Debug)]
@@ -57,6 +82,8 @@ pub(crate) struct Dialogue {
     pub start: u32,
     pub len: u32,
     pub source: u16,
+    /// Index of the record's `domain` in `TextBank::domains`.
+    pub domain: u16,
 }
 
 /// Where the texts of a bank came from.
@@ -88,6 +115,7 @@ pub struct TextBank {
     assist: [Vec<Dialogue>; 2],
     source_bots: Vec<Vec<u32>>,
     sources: Vec<String>,
+    domains: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +124,8 @@ struct RawRecord {
     source: String,
     #[serde(default)]
     lang: String,
+    #[serde(default)]
+    domain: String,
     turns: Vec<RawTurn>,
 }
 
@@ -196,6 +226,14 @@ impl TextBank {
         (self.sources.len() - 1) as u16
     }
 
+    fn domain_id(&mut self, domain: &str) -> u16 {
+        if let Some(i) = self.domains.iter().position(|s| s == domain) {
+            return i as u16;
+        }
+        self.domains.push(domain.to_string());
+        (self.domains.len() - 1) as u16
+    }
+
     fn pool_mut(&mut self, pool: Pool, lang: Lang) -> &mut Vec<u32> {
         &mut self.pools[pool as usize * 2 + lang as usize]
     }
@@ -206,6 +244,7 @@ impl TextBank {
             bail!("record has no user turn");
         }
         let source = self.source_id(&rec.source);
+        let domain = self.domain_id(&rec.domain);
         match file {
             "offtopic.jsonl" => {
                 for t in rec.turns.iter().filter(|t| t.role == "user") {
@@ -240,7 +279,12 @@ impl TextBank {
                     }
                 }
                 let len = self.exchanges.len() as u32 - start;
-                let d = Dialogue { start, len, source };
+                let d = Dialogue {
+                    start,
+                    len,
+                    source,
+                    domain,
+                };
                 if is_assist {
                     self.assist[lang as usize].push(d);
                 } else {
@@ -273,6 +317,7 @@ impl TextBank {
     /// into pools that are still empty for a language.
     fn add_builtin(&mut self, all: bool) {
         let builtin_source = self.source_id("builtin");
+        let no_domain = self.domain_id("");
         for lang in [Lang::En, Lang::Id] {
             let (users, bots, prompts, offtopic) = match lang {
                 Lang::En => (b::BIZ_USER_EN, b::BIZ_BOT_EN, b::ASSIST_EN, b::OFFTOPIC_EN),
@@ -287,6 +332,7 @@ impl TextBank {
                         start,
                         len: 1,
                         source: builtin_source,
+                        domain: no_domain,
                     });
                 }
             }
@@ -299,6 +345,7 @@ impl TextBank {
                         start,
                         len: 1,
                         source: builtin_source,
+                        domain: no_domain,
                     });
                 }
             }
@@ -409,6 +456,9 @@ impl TextBank {
                 self.pool_mut(Pool::BizComposite, lang).push(idx);
             }
         }
+        // After every baseline text, with an RNG of its own, so the baseline
+        // family's texts and picks are unchanged.
+        self.add_adversarial();
         self.texts.shrink_to_fit();
     }
 
@@ -502,54 +552,4 @@ fn pick_dialogue<R: Rng>(sets: &[Vec<Dialogue>; 2], lang: Lang, rng: &mut R) -> 
         return None;
     }
     Some(v[rng.random_range(0..v.len())])
-}
-
-/// Phrase sets for answer synthesis.
-struct Phrases {
-    intro: &'static [&'static str],
-    points: &'static [&'static str],
-    details: &'static [&'static str],
-    close: &'static [&'static str],
-}
-
-/// A long structured answer: intro, numbered or bulleted points (some with
-/// an elaboration), sometimes a code block, a closing line; 400-3000 chars.
-fn synthesise<R: Rng>(rng: &mut R, ph: &Phrases) -> String {
-    const MAX: usize = 3000;
-    let target = rng.random_range(400..=MAX);
-    let pick = |rng: &mut R, v: &[&'static str]| v[rng.random_range(0..v.len())];
-    let mut out = String::from(pick(rng, ph.intro));
-    out.push_str("\n\n");
-    let numbered = rng.random_bool(0.6);
-    let with_code = rng.random_bool(0.35);
-    let closing = pick(rng, ph.close);
-    let room = MAX - closing.chars().count() - 2;
-    let mut order: Vec<usize> = (0..ph.points.len()).collect();
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.random_range(0..=i));
-    }
-    let mut n = 0;
-    while out.chars().count() + closing.chars().count() < target && n < order.len() {
-        let mut item = if numbered {
-            format!("{}. {}\n", n + 1, ph.points[order[n]])
-        } else {
-            format!("- {}\n", ph.points[order[n]])
-        };
-        if rng.random_bool(0.6) {
-            item.push_str(&format!("   {}\n", pick(rng, ph.details)));
-        }
-        if with_code && n == 1 {
-            item.push('\n');
-            item.push_str(pick(rng, b::SYN_CODE));
-            item.push_str("\n\n");
-        }
-        if out.chars().count() + item.chars().count() > room {
-            break;
-        }
-        out.push_str(&item);
-        n += 1;
-    }
-    out.push('\n');
-    out.push_str(closing);
-    out
 }
