@@ -101,8 +101,6 @@ pub struct ExtractInput<'a> {
 /// Fills `v` from `input`.
 pub fn extract(input: &ExtractInput<'_>, v: &mut FeatureVector) {
     let e = input.event;
-    let h = &input.totals.hour;
-    let d = &input.totals.day;
     let inbound = e.direction == Direction::Inbound;
     v.set(F::MsgInbound, b(inbound));
     v.set(F::MsgOutbound, b(!inbound));
@@ -133,7 +131,18 @@ pub fn extract(input: &ExtractInput<'_>, v: &mut FeatureVector) {
     v.set(F::ConvAgeMin, c.age_min);
     v.set(F::ConvHandedOff, b(c.handed_off));
 
-    let t = input.totals;
+    for i in 0..input.pattern_sides.len() {
+        v.values[pattern_msg_slot(i)] = b(input.scan.pattern_hits & (1 << i) != 0);
+    }
+    extract_account(input.totals, input.pattern_sides, v);
+}
+
+/// Fills the `account.*` features of `v` (the windows, and each pattern
+/// set's share) from the account's window `totals` alone: what
+/// `Admin.GetAccount` and the compliance report show, with no event.
+pub fn extract_account(t: &AccountTotals, pattern_sides: &[Side], v: &mut FeatureVector) {
+    let h = &t.hour;
+    let d = &t.day;
     v.set(F::AccInbound1h, h[hour::IN] as f64);
     v.set(F::AccOutbound1h, h[hour::OUT] as f64);
     v.set(F::AccInboundText1h, h[hour::IN_TEXT] as f64);
@@ -249,12 +258,11 @@ pub fn extract(input: &ExtractInput<'_>, v: &mut FeatureVector) {
     );
     v.set(F::AccAgeMin, t.age_min);
 
-    for (i, side) in input.pattern_sides.iter().enumerate() {
+    for (i, side) in pattern_sides.iter().enumerate() {
         let den = match side {
             Side::Inbound => h[hour::IN_SCANNED],
             Side::Outbound => h[hour::OUT_SCANNED],
         };
-        v.values[pattern_msg_slot(i)] = b(input.scan.pattern_hits & (1 << i) != 0);
         v.values[pattern_share_slot(i)] = ratio(h[hour::PATTERN + i], den);
     }
 }

@@ -5,4 +5,4 @@ pub mod catalog;
 pub mod extract;
 
 pub use catalog::{Catalog, FeatureDef, FeatureKind, F, FIXED, MAX_FEATURES};
-pub use extract::{extract, ExtractInput, FeatureVector, Side};
+pub use extract::{extract, extract_account, ExtractInput, FeatureVector, Side};

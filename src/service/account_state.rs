@@ -6,11 +6,9 @@
 use crate::decide::policy::format_date;
 use crate::decide::{Account, CountryPolicy, Evidence, Override, OverrideMode};
 use crate::engine::{applied_policy, rule_evidence};
-use crate::event::{Direction, Event, MessageKind, Sender};
-use crate::features::{extract, ExtractInput, FeatureVector};
+use crate::features::FeatureVector;
 use crate::pb::v1 as pb;
 use crate::rules::RuleSet;
-use crate::scan::ScanFacts;
 
 /// The state of `entry` at its last event, judged by `rules` and `policy`,
 /// with the override in force (if any); `shard` names the input shard
@@ -85,36 +83,8 @@ pub fn account_state(
 fn account_features(entry: &mut Account, rules: &RuleSet) -> Vec<pb::FeatureValue> {
     let at_ms = entry.behaviour.last_ms();
     let totals = entry.behaviour.totals(at_ms);
-    let probe = Event {
-        event_id: String::new(),
-        tenant_id: entry.tenant_id.to_string(),
-        account_id: entry.account_id.to_string(),
-        waba_id: String::new(),
-        user_id: String::new(),
-        conversation_id: String::new(),
-        direction: Direction::Inbound,
-        kind: MessageKind::Text,
-        template_category: None,
-        sender: Sender::Unknown,
-        timestamp_ms: at_ms,
-        text: String::new(),
-        text_len: 0,
-        user_country: Default::default(),
-        handoff: false,
-        reply_to: None,
-    };
     let mut v = FeatureVector::default();
-    extract(
-        &ExtractInput {
-            event: &probe,
-            conv_update: &Default::default(),
-            conv: &Default::default(),
-            totals: &totals,
-            scan: &ScanFacts::default(),
-            pattern_sides: rules.pattern_sides(),
-        },
-        &mut v,
-    );
+    crate::features::extract_account(&totals, rules.pattern_sides(), &mut v);
     let catalog = rules.catalog();
     (0..catalog.len())
         .filter_map(|slot| {
