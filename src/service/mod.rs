@@ -2,6 +2,7 @@
 pub mod account_state;
 pub mod admin;
 pub mod audited_reloads;
+pub mod build;
 pub mod config;
 pub mod http;
 pub mod limits;

@@ -1,4 +1,4 @@
-//! Building and running the service: config -> parts -> running servers,
+//! Running the service: the parts ([`super::build`]) bound and spawned,
 //! and the shutdown order (stop fetching, drain, flush the producer,
 //! commit, then close the servers).
 
@@ -13,26 +13,21 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::clock::SystemClock;
-use crate::decide::Overrides;
-use crate::engine::{EngineConfig, EngineContext};
 use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
-use crate::pipeline::Fence;
-use crate::pipeline::Pipeline;
 use crate::service::admin::AdminService;
 use crate::service::config::Config;
 use crate::service::http::{router, HttpState};
 use crate::service::policy_reload::PolicyManager;
-use crate::service::reload::{OverridesManager, RulesManager};
+use crate::service::reload::RulesManager;
 use crate::service::tls_listen;
 use crate::service::watch::WatchService;
-use crate::sink::jsonl::JsonlSink;
-use crate::sink::kafka::KafkaSink;
 use crate::sink::SignalHub;
 use crate::source::grpc::IngestService;
 use crate::source::kafka::KafkaSource;
 use crate::telemetry::Telemetry;
+
+use super::build::{build, Parts};
 
 /// A running service.
 pub struct RunningService {
@@ -56,84 +51,26 @@ pub struct RunningService {
 /// Starts the service described by `config` on the current tokio runtime
 /// (multi-threaded). Returns once every listener is bound.
 pub async fn start(config: Config) -> anyhow::Result<RunningService> {
-    let telemetry = Telemetry::new();
-    if config.metrics.quantile_window_s.is_some() {
-        tracing::warn!(
-            "metrics.quantile_window_s is ignored: latency is a histogram (satpam_stage_latency_seconds_bucket)"
-        );
-    }
-    let e = &config.engine;
-    let rules = RulesManager::load_initial(e.rules.as_deref())
-        .map_err(|err| anyhow::anyhow!("rules did not load:\n{err}"))?;
-    let policy = PolicyManager::load_initial(e.policy.as_deref())
-        .map_err(|err| anyhow::anyhow!("policy did not load:\n{err}"))?;
-    let ctx = Arc::new(EngineContext::new(
-        Arc::new(rules),
+    let Parts {
+        telemetry,
+        rules,
         policy,
-        Arc::new(SystemClock),
-        EngineConfig {
-            limits: config.state_limits(),
-            event_time: config.limits.event_time(),
-            ..EngineConfig::default()
-        },
-    ));
-    if let Some(p) = e.overrides.as_ref().filter(|p| p.exists()) {
-        let o =
-            Overrides::load(p).map_err(|err| anyhow::anyhow!("overrides did not load: {err}"))?;
-        ctx.swap_overrides(o);
-    }
-    let rules = Arc::new(
-        RulesManager::new(ctx.clone(), e.rules.clone(), telemetry.clone()).with_compile_timeout(
-            Duration::from_millis(config.limits.rules_compile_timeout_ms),
-        ),
-    );
-    let policy = Arc::new(PolicyManager::new(
-        ctx.clone(),
-        e.policy.clone(),
-        telemetry.clone(),
-    ));
-    let overrides = Arc::new(OverridesManager::new(ctx.clone(), e.overrides.clone()));
-    let shards = Arc::new(Shards::new(ctx.clone(), e.grpc_shards));
-
-    let jsonl = match &config.sinks.jsonl {
-        Some(p) => Some(
-            JsonlSink::open(p)
-                .map_err(|err| anyhow::anyhow!("sinks.jsonl {}: {err}", p.display()))?,
-        ),
-        None => None,
-    };
-    let hub = Arc::new(SignalHub::new(
-        config.grpc.watch_buffer,
-        jsonl,
-        telemetry.clone(),
-    ));
+        overrides,
+        shards,
+        hub,
+        kafka_sink,
+        pipeline,
+        gate,
+        grpc_tls,
+        metrics_tls,
+    } = build(&config)?;
+    let e = &config.engine;
     let k = &config.kafka;
-    let kafka_sink = if k.enabled() {
-        Some(Arc::new(
-            KafkaSink::new(
-                &k.brokers,
-                &k.signals_topic,
-                &k.dead_letter_topic,
-                &k.producer_properties(),
-                telemetry.clone(),
-            )
-            .map_err(|err| anyhow::anyhow!("cannot create the Kafka producer: {err}"))?,
-        ))
-    } else {
-        None
-    };
-    let pipeline = Arc::new(Pipeline {
-        hub: hub.clone(),
-        kafka: kafka_sink.clone(),
-        telemetry: telemetry.clone(),
-        fence: Fence::default(),
-    });
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let ready = Arc::new(AtomicBool::new(false));
     let mut servers = Vec::new();
 
-    let gate = crate::access::auth::build::gate(&config, telemetry.clone())?;
     let (health, health_service) = tonic_health::server::health_reporter();
     let admin = AdminService::new(
         shards.clone(),
@@ -142,12 +79,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         policy.clone(),
         gate.clone(),
     );
-    // grpc.tls serves the gRPC listener and Admin's own, when it has one.
-    let grpc_tls = config
-        .grpc
-        .tls
-        .server_config("grpc.tls", &[b"h2"])
-        .map_err(anyhow::Error::msg)?;
     // Admin on a listener of its own (with health), or on grpc.listen.
     let mut admin = Some(pb::admin_server::AdminServer::new(admin));
     let mut admin_addr = None;
@@ -235,14 +166,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             ready: ready.clone(),
             metrics_gate: config.auth.restrict_metrics.then(|| gate.clone()),
         });
-        let tls = config
-            .metrics
-            .tls
-            .server_config("metrics.tls", &[b"http/1.1"])
-            .map_err(anyhow::Error::msg)?;
         let stop = shutdown_rx.clone();
         servers.push(tokio::spawn(tls_listen::serve_http(
-            listener, tls, app, "metrics", stop,
+            listener,
+            metrics_tls,
+            app,
+            "metrics",
+            stop,
         )));
         tracing::info!(addr = %metrics_addr.map(|a| a.to_string()).unwrap_or_default(), "metrics on /metrics");
     }

@@ -1,0 +1,152 @@
+//! Config -> parts: everything the service runs, built and checked before
+//! anything is bound or spawned: the rules, the policy and the overrides
+//! loaded, the shards over one engine context, the signal hub with its
+//! JSONL sink, the Kafka producer, the pipeline, the gate (principals and
+//! audit trail) and the TLS server configs. An error here leaves nothing
+//! running; [`super::run::start`] binds and spawns from the parts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_rustls::rustls::ServerConfig;
+
+use crate::access::auth::Gate;
+use crate::clock::SystemClock;
+use crate::decide::Overrides;
+use crate::engine::{EngineConfig, EngineContext};
+use crate::pipeline::shards::Shards;
+use crate::pipeline::{Fence, Pipeline};
+use crate::service::config::Config;
+use crate::service::policy_reload::PolicyManager;
+use crate::service::reload::{OverridesManager, RulesManager};
+use crate::sink::jsonl::JsonlSink;
+use crate::sink::kafka::KafkaSink;
+use crate::sink::SignalHub;
+use crate::telemetry::Telemetry;
+
+/// What a service is made of, before it runs.
+pub struct Parts {
+    /// Metrics handles, registered once.
+    pub telemetry: Arc<Telemetry>,
+    /// The rules in force and their reloads.
+    pub rules: Arc<RulesManager>,
+    /// The country policy in force and its reloads.
+    pub policy: Arc<PolicyManager>,
+    /// Analyst overrides and their file.
+    pub overrides: Arc<OverridesManager>,
+    /// Every shard of the instance.
+    pub shards: Arc<Shards>,
+    /// Signals to Watch streams and the JSONL sink.
+    pub hub: Arc<SignalHub>,
+    /// The signals and dead-letter producer, with Kafka configured.
+    pub kafka_sink: Option<Arc<KafkaSink>>,
+    /// One event through a shard, with its sinks and telemetry.
+    pub pipeline: Arc<Pipeline>,
+    /// Who may call what, and the audit trail.
+    pub gate: Arc<Gate>,
+    /// `[grpc.tls]` (the gRPC listener and Admin's own); `None`: plaintext.
+    pub grpc_tls: Option<Arc<ServerConfig>>,
+    /// `[metrics.tls]`; `None`: plaintext.
+    pub metrics_tls: Option<Arc<ServerConfig>>,
+}
+
+/// Builds the parts of the service `config` describes.
+pub fn build(config: &Config) -> anyhow::Result<Parts> {
+    let telemetry = Telemetry::new();
+    if config.metrics.quantile_window_s.is_some() {
+        tracing::warn!(
+            "metrics.quantile_window_s is ignored: latency is a histogram (satpam_stage_latency_seconds_bucket)"
+        );
+    }
+    let e = &config.engine;
+    let rules = RulesManager::load_initial(e.rules.as_deref())
+        .map_err(|err| anyhow::anyhow!("rules did not load:\n{err}"))?;
+    let policy = PolicyManager::load_initial(e.policy.as_deref())
+        .map_err(|err| anyhow::anyhow!("policy did not load:\n{err}"))?;
+    let ctx = Arc::new(EngineContext::new(
+        Arc::new(rules),
+        policy,
+        Arc::new(SystemClock),
+        EngineConfig {
+            limits: config.state_limits(),
+            event_time: config.limits.event_time(),
+            ..EngineConfig::default()
+        },
+    ));
+    if let Some(p) = e.overrides.as_ref().filter(|p| p.exists()) {
+        let o =
+            Overrides::load(p).map_err(|err| anyhow::anyhow!("overrides did not load: {err}"))?;
+        ctx.swap_overrides(o);
+    }
+    let rules = Arc::new(
+        RulesManager::new(ctx.clone(), e.rules.clone(), telemetry.clone()).with_compile_timeout(
+            Duration::from_millis(config.limits.rules_compile_timeout_ms),
+        ),
+    );
+    let policy = Arc::new(PolicyManager::new(
+        ctx.clone(),
+        e.policy.clone(),
+        telemetry.clone(),
+    ));
+    let overrides = Arc::new(OverridesManager::new(ctx.clone(), e.overrides.clone()));
+    let shards = Arc::new(Shards::new(ctx.clone(), e.grpc_shards));
+
+    let jsonl = match &config.sinks.jsonl {
+        Some(p) => Some(
+            JsonlSink::open(p)
+                .map_err(|err| anyhow::anyhow!("sinks.jsonl {}: {err}", p.display()))?,
+        ),
+        None => None,
+    };
+    let hub = Arc::new(SignalHub::new(
+        config.grpc.watch_buffer,
+        jsonl,
+        telemetry.clone(),
+    ));
+    let k = &config.kafka;
+    let kafka_sink = if k.enabled() {
+        Some(Arc::new(
+            KafkaSink::new(
+                &k.brokers,
+                &k.signals_topic,
+                &k.dead_letter_topic,
+                &k.producer_properties(),
+                telemetry.clone(),
+            )
+            .map_err(|err| anyhow::anyhow!("cannot create the Kafka producer: {err}"))?,
+        ))
+    } else {
+        None
+    };
+    let pipeline = Arc::new(Pipeline {
+        hub: hub.clone(),
+        kafka: kafka_sink.clone(),
+        telemetry: telemetry.clone(),
+        fence: Fence::default(),
+    });
+
+    let gate = crate::access::auth::build::gate(config, telemetry.clone())?;
+    let grpc_tls = config
+        .grpc
+        .tls
+        .server_config("grpc.tls", &[b"h2"])
+        .map_err(anyhow::Error::msg)?;
+    let metrics_tls = config
+        .metrics
+        .tls
+        .server_config("metrics.tls", &[b"http/1.1"])
+        .map_err(anyhow::Error::msg)?;
+    Ok(Parts {
+        telemetry,
+        rules,
+        policy,
+        overrides,
+        shards,
+        hub,
+        kafka_sink,
+        pipeline,
+        gate,
+        grpc_tls,
+        metrics_tls,
+    })
+}
