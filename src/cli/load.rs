@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
+use satpam::decide::files::{DecisionFiles, MissingOverrides};
 use satpam::decide::{CountryPolicy, Overrides};
 use satpam::RuleSet;
 
@@ -18,23 +19,18 @@ pub struct Loaded {
     pub overrides: Overrides,
 }
 
-/// Loads `files`, falling back to the built-in defaults.
+/// Loads `files`, falling back to the built-in defaults; a named overrides
+/// file that does not exist is an error here (a command was told to read it).
 pub fn load(files: &EngineFiles) -> Result<Loaded> {
-    let rules = match &files.rules {
-        Some(p) => RuleSet::load(p).map_err(|e| anyhow!("rules did not load:\n{e}"))?,
-        None => RuleSet::default_pack(),
-    };
-    let policy = match &files.policy {
-        Some(p) => CountryPolicy::load(p).map_err(|e| anyhow!("policy did not load: {e}"))?,
-        None => CountryPolicy::default(),
-    };
-    let overrides = match &files.overrides {
-        Some(p) => Overrides::load(p).map_err(|e| anyhow!("overrides did not load: {e}"))?,
-        None => Overrides::default(),
-    };
+    let loaded = DecisionFiles {
+        rules: files.rules.as_deref(),
+        policy: files.policy.as_deref(),
+        overrides: files.overrides.as_deref(),
+    }
+    .load(MissingOverrides::Refused)?;
     Ok(Loaded {
-        rules: Arc::new(rules),
-        policy,
-        overrides,
+        rules: Arc::new(loaded.rules),
+        policy: loaded.policy,
+        overrides: loaded.overrides,
     })
 }

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod activity;
 pub mod charge;
+pub mod files;
 pub mod ladder;
 pub mod overrides;
 pub mod policy;

@@ -12,7 +12,7 @@ use tokio_rustls::rustls::ServerConfig;
 
 use crate::access::auth::Gate;
 use crate::clock::SystemClock;
-use crate::decide::Overrides;
+use crate::decide::files::{DecisionFiles, MissingOverrides};
 use crate::engine::{EngineConfig, EngineContext};
 use crate::pipeline::shards::Shards;
 use crate::pipeline::{Fence, Pipeline};
@@ -59,13 +59,17 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
         );
     }
     let e = &config.engine;
-    let rules = RulesManager::load_initial(e.rules.as_deref())
-        .map_err(|err| anyhow::anyhow!("rules did not load:\n{err}"))?;
-    let policy = PolicyManager::load_initial(e.policy.as_deref())
-        .map_err(|err| anyhow::anyhow!("policy did not load:\n{err}"))?;
+    // The overrides file is the service's own (SetOverride writes it): a
+    // missing one is no overrides yet.
+    let loaded = DecisionFiles {
+        rules: e.rules.as_deref(),
+        policy: e.policy.as_deref(),
+        overrides: e.overrides.as_deref(),
+    }
+    .load(MissingOverrides::Empty)?;
     let ctx = Arc::new(EngineContext::new(
-        Arc::new(rules),
-        policy,
+        Arc::new(loaded.rules),
+        loaded.policy,
         Arc::new(SystemClock),
         EngineConfig {
             limits: config.state_limits(),
@@ -73,11 +77,7 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
             ..EngineConfig::default()
         },
     ));
-    if let Some(p) = e.overrides.as_ref().filter(|p| p.exists()) {
-        let o =
-            Overrides::load(p).map_err(|err| anyhow::anyhow!("overrides did not load: {err}"))?;
-        ctx.swap_overrides(o);
-    }
+    ctx.swap_overrides(loaded.overrides);
     let rules = Arc::new(
         RulesManager::new(ctx.clone(), e.rules.clone(), telemetry.clone()).with_compile_timeout(
             Duration::from_millis(config.limits.rules_compile_timeout_ms),
