@@ -1,4 +1,5 @@
-//! Writes signals as JSONL in the canonical proto3 JSON mapping.
+//! Writes signals as JSONL in the canonical proto3 JSON mapping: the one
+//! writer of `satpam replay --out` and the service's `sinks.jsonl`.
 
 use std::io::{self, Write};
 
@@ -19,11 +20,21 @@ impl<W: Write> SignalWriter<W> {
 
     /// Writes one signal.
     pub fn write(&mut self, s: &Signal) -> io::Result<()> {
-        let pb = EnforcementSignal::from(s);
-        serde_json::to_writer(&mut self.out, &pb).map_err(io::Error::other)?;
+        self.write_pb(&EnforcementSignal::from(s))
+    }
+
+    /// Writes one signal already in its wire form (what the service's
+    /// sinks hold).
+    pub fn write_pb(&mut self, pb: &EnforcementSignal) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, pb).map_err(io::Error::other)?;
         self.out.write_all(b"\n")?;
         self.written += 1;
         Ok(())
+    }
+
+    /// Flushes what is buffered.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     /// Signals written.

@@ -1,17 +1,19 @@
-//! Signals appended to a file as JSONL (canonical proto3 JSON), one per line.
+//! Signals appended to a file as JSONL (canonical proto3 JSON), one per
+//! line, by the same [`SignalWriter`] as `satpam replay --out`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::io::signals::SignalWriter;
 use crate::pb::v1 as pb;
 
 /// An append-only JSONL file of signals. Signals are rare, so each line is
 /// flushed as it is written: a crash loses none that were published.
 pub struct JsonlSink {
     path: PathBuf,
-    out: Mutex<BufWriter<File>>,
+    out: Mutex<SignalWriter<BufWriter<File>>>,
 }
 
 impl JsonlSink {
@@ -23,7 +25,7 @@ impl JsonlSink {
         let f = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(JsonlSink {
             path: path.to_path_buf(),
-            out: Mutex::new(BufWriter::new(f)),
+            out: Mutex::new(SignalWriter::new(BufWriter::new(f))),
         })
     }
 
@@ -37,10 +39,7 @@ impl JsonlSink {
         let Ok(mut out) = self.out.lock() else {
             return;
         };
-        let written = serde_json::to_writer(&mut *out, s)
-            .map_err(std::io::Error::other)
-            .and_then(|()| out.write_all(b"\n"))
-            .and_then(|()| out.flush());
+        let written = out.write_pb(s).and_then(|()| out.flush());
         if let Err(e) = written {
             tracing::error!(path = %self.path.display(), error = %e, "cannot write signal to the JSONL sink");
         }
