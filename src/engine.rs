@@ -82,11 +82,13 @@ impl Scratch {
     }
 }
 
-/// What processing one event did.
+/// What processing one event did. `S` is the signal's form: the engine's
+/// own (boxed: rare and large), or the wire form once the pipeline has
+/// published it ([`crate::pipeline::Handled`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Processed; a signal when the action in force changed (boxed: rare and large).
-    Processed(Option<Box<Signal>>),
+pub enum Outcome<S = Box<Signal>> {
+    /// Processed; a signal when the action in force changed.
+    Processed(Option<S>),
     /// The event id was seen recently in its conversation: ignored.
     Duplicate,
     /// Older than the account's 1-hour window: counted in the 1-minute and

@@ -19,19 +19,10 @@ use crate::{Engine, Scratch};
 pub use fence::Fence;
 pub use shards::Shards;
 
-/// What became of one event.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Handled {
-    /// Processed; the signal it produced, if any.
-    Processed(Option<WireSignal>),
-    /// Seen before in its conversation.
-    Duplicate,
-    /// Older than the 1-hour window.
-    Late,
-    /// Outside the shard's event-time window, with the reason: the caller
-    /// dead-letters it.
-    Refused(String),
-}
+/// What became of one event in the pipeline: the engine's [`Outcome`]
+/// with the signal in the wire form the sinks received (a refused event's
+/// [`crate::limits::EventTimeError`] tells the caller why it dead-letters it).
+pub type Handled = Outcome<WireSignal>;
 
 /// The shared parts every worker uses.
 pub struct Pipeline {
@@ -120,7 +111,7 @@ impl Pipeline {
                     .source(source)
                     .event_time_refused
                     .increment(1);
-                Handled::Refused(why.to_string())
+                Handled::Refused(why)
             }
         };
         self.telemetry
