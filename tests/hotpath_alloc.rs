@@ -102,7 +102,10 @@ fn events_of_known_conversations_allocate_nothing_unless_they_signal() {
         "the measured half must stay within the conversations the warm-up created"
     );
     assert!(counted > 100, "too few events counted: {counted}");
-    assert!(fired > counted, "rules must fire on the measured events: {fired}");
+    assert!(
+        fired > counted,
+        "rules must fire on the measured events: {fired}"
+    );
     assert_eq!(
         total, 0,
         "{total} allocations over {counted} events ({fired} rule firings)"
