@@ -69,6 +69,10 @@ fn bounded(field: &'static str, value: &str) -> Result<(), ValidationError> {
 pub fn has_control(s: &str) -> bool {
     // C0 and DEL are single bytes; a C1 character is 0xC2 0x80..=0x9F.
     let b = s.as_bytes();
+    // The usual id is printable ASCII: one branch-free pass decides it.
+    if b.iter().fold(true, |ok, &c| ok & (0x20..0x7f).contains(&c)) {
+        return false;
+    }
     b.iter().enumerate().any(|(i, &c)| {
         c < 0x20
             || c == 0x7f
@@ -401,6 +405,15 @@ mod tests {
         assert!(Event::try_from(m).is_ok());
         assert!(!has_control("é\u{a0}\u{100}"));
         assert!(has_control("\u{9f}") && has_control("\u{80}") && has_control("\0"));
+    }
+
+    proptest::proptest! {
+        /// The fast path for printable ASCII and the byte walk agree with
+        /// the definition: a character of Unicode category Cc (C0, DEL, C1).
+        #[test]
+        fn has_control_is_category_cc(s in "[ -~]{0,40}|[\\x00-\\x7f\u{80}-\u{a0}é日]{0,40}") {
+            proptest::prop_assert_eq!(has_control(&s), s.chars().any(char::is_control));
+        }
     }
 
     #[test]

@@ -29,15 +29,13 @@ pub struct RuleActivity {
     active: Vec<ActiveRule>,
 }
 
-fn fingerprint(rules: &RuleSet) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(rules.version().as_bytes())
-}
-
 impl RuleActivity {
     /// Records the rules in `fired` (indexes into `rules`) at `now_ms`, with
     /// the feature values they saw, and expires rules past their hold.
+    /// Allocates only when a rule becomes active (a firing of an active
+    /// rule overwrites its feature values in place).
     pub fn record(&mut self, rules: &RuleSet, fired: &[u16], features: &[f64], now_ms: i64) {
-        let fp = fingerprint(rules);
+        let fp = rules.fingerprint();
         if self.set_fingerprint != fp {
             // Rule indexes of another rule set mean nothing here.
             self.active.clear();
@@ -47,23 +45,25 @@ impl RuleActivity {
             let Some(rule) = rules.rules().get(usize::from(i)) else {
                 continue;
             };
-            let values: Box<[f64]> = rule
-                .slots
-                .iter()
-                .map(|s| features.get(usize::from(*s)).copied().unwrap_or(0.0))
-                .collect();
+            let value = |s: &u16| features.get(usize::from(*s)).copied().unwrap_or(0.0);
             match self.active.iter_mut().find(|a| a.rule == i) {
                 Some(a) => {
                     a.last_fired_ms = a.last_fired_ms.max(now_ms);
                     a.hits = a.hits.saturating_add(1);
-                    a.features = values;
+                    if a.features.len() == rule.slots.len() {
+                        for (v, s) in a.features.iter_mut().zip(&rule.slots) {
+                            *v = value(s);
+                        }
+                    } else {
+                        a.features = rule.slots.iter().map(value).collect();
+                    }
                 }
                 None => self.active.push(ActiveRule {
                     rule: i,
                     first_fired_ms: now_ms,
                     last_fired_ms: now_ms,
                     hits: 1,
-                    features: values,
+                    features: rule.slots.iter().map(value).collect(),
                 }),
             }
         }

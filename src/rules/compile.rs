@@ -391,12 +391,14 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             SideSpec::Outbound => Side::Outbound,
         })
         .collect();
+    let version = format!(
+        "{}@{:08x}",
+        spec.version.trim(),
+        xxh3_64(src.as_bytes()) as u32
+    );
     Ok(RuleSet {
-        version: format!(
-            "{}@{:08x}",
-            spec.version.trim(),
-            xxh3_64(src.as_bytes()) as u32
-        ),
+        fingerprint: xxh3_64(version.as_bytes()),
+        version,
         file: file.to_string(),
         rules,
         matcher,

@@ -49,6 +49,8 @@ pub struct CompiledRule {
 #[derive(Debug)]
 pub struct RuleSet {
     version: String,
+    /// xxh3-64 of `version`, computed once (see [`RuleSet::fingerprint`]).
+    fingerprint: u64,
     file: String,
     rules: Vec<CompiledRule>,
     matcher: PatternMatcher,
@@ -110,6 +112,13 @@ impl RuleSet {
     /// `version@content-hash`, carried on every signal.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The xxh3-64 hash of [`RuleSet::version`], computed once at compile
+    /// time: what per-account rule activity is tied to (and what snapshots
+    /// hold), so that the hot path never hashes the version string.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     /// The file the rules came from.

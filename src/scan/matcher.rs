@@ -87,8 +87,10 @@ struct SideMatcher {
     max_term_len: usize,
 }
 
-/// Texts at least this long are walked as two halves at once.
+/// Texts at least this long are walked as two lanes at once.
 const SPLIT_MIN_BYTES: usize = 96;
+/// Texts at least this long are walked as four lanes at once.
+const FOUR_LANES_MIN_BYTES: usize = 256;
 
 /// The immutable matcher of a rule set. `Send + Sync`; scanning needs no scratch.
 #[derive(Debug, Clone)]
@@ -179,44 +181,61 @@ impl SideMatcher {
     /// Feeds every whole-word match in `bytes` into `facts`.
     ///
     /// A DFA walk is bound by the latency of one table load per byte, so
-    /// a long text is walked as two halves at once: the first half
-    /// (extended by the longest term, so every match that starts in it
-    /// ends in the walk) and the second half from the start state (every
-    /// match that starts in it). Both report exactly the text's own
-    /// whole-word matches; the masks are their union.
+    /// a long text is walked as several lanes at once (see
+    /// [`SideMatcher::walk_lanes`]); each lane reports exactly the text's
+    /// own whole-word matches, and the masks are their union.
     fn scan(&self, bytes: &[u8], facts: &mut ScanFacts) {
-        let dfa = &self.dfa;
-        let Ok(start) = dfa.start_state(Anchored::No) else {
+        let Ok(start) = self.dfa.start_state(Anchored::No) else {
             return;
         };
         let mut hits = Hits::default();
         let n = bytes.len();
-        let mid = n / 2;
-        let first_end = mid.saturating_add(self.max_term_len).min(n);
-        if n < SPLIT_MIN_BYTES || first_end >= n {
-            self.walk(start, bytes, 0, n, &mut hits);
+        // A lane's own part must be longer than the longest term, or the
+        // lanes would mostly walk each other's bytes again.
+        if n >= FOUR_LANES_MIN_BYTES && n / 4 > 2 * self.max_term_len {
+            self.walk_lanes::<4>(start, bytes, &mut hits);
+        } else if n >= SPLIT_MIN_BYTES && n / 2 > self.max_term_len {
+            self.walk_lanes::<2>(start, bytes, &mut hits);
         } else {
-            let (first, second) = (&bytes[..first_end], &bytes[mid..]);
-            let (mut a, mut b) = (start, start);
-            let common = first.len().min(second.len());
-            for (k, (&x, &y)) in first.iter().zip(second).enumerate() {
-                a = dfa.next_state(Anchored::No, a, x);
-                b = dfa.next_state(Anchored::No, b, y);
-                if dfa.is_special(a) {
-                    hits.add(self, a, bytes, k + 1);
-                }
-                if dfa.is_special(b) {
-                    hits.add(self, b, bytes, mid + k + 1);
-                }
-            }
-            if first.len() > common {
-                self.walk(a, bytes, common, first_end, &mut hits);
-            } else {
-                self.walk(b, bytes, mid + common, n, &mut hits);
-            }
+            self.walk(start, bytes, 0, n, &mut hits);
         }
         facts.pattern_hits |= hits.sets;
         facts.topics |= hits.topics;
+    }
+
+    /// Walks `bytes` as `K` lanes in lockstep, each from the start state:
+    /// lane i starts at `i * n / K` and runs past the start of lane i + 1
+    /// by the longest term (the last lane runs to the end), so every match
+    /// that starts in a lane's own part ends inside that lane's walk, and
+    /// no lane reports a match that is not in the text. The `K` dependent
+    /// chains of table loads overlap.
+    #[inline(always)]
+    fn walk_lanes<const K: usize>(&self, start: StateID, bytes: &[u8], hits: &mut Hits) {
+        let dfa = &self.dfa;
+        let n = bytes.len();
+        let q = n / K;
+        let mut from = [0usize; K];
+        let mut to = [n; K];
+        for i in 0..K {
+            from[i] = i * q;
+            if i + 1 < K {
+                to[i] = ((i + 1) * q).saturating_add(self.max_term_len).min(n);
+            }
+        }
+        let common = (0..K).map(|i| to[i] - from[i]).min().unwrap_or(0);
+        let mut sid = [start; K];
+        for k in 0..common {
+            for i in 0..K {
+                let at = from[i] + k;
+                sid[i] = dfa.next_state(Anchored::No, sid[i], bytes[at]);
+                if dfa.is_special(sid[i]) {
+                    hits.add(self, sid[i], bytes, at + 1);
+                }
+            }
+        }
+        for i in 0..K {
+            self.walk(sid[i], bytes, from[i] + common, to[i], hits);
+        }
     }
 
     /// Walks `bytes[from..to]` from state `sid`, adding the matches to `hits`.
@@ -464,6 +483,30 @@ mod tests {
                     "{term}, middle at {k}"
                 );
                 assert_ne!((f.pattern_hits, f.topics), (0, 0), "{term} {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_texts_in_four_lanes_find_matches_across_every_lane_boundary() {
+        let g = groups();
+        let m = PatternMatcher::build(&g, vec![]).expect("builds");
+        let n = 400;
+        assert!(n >= FOUR_LANES_MIN_BYTES);
+        for term in ["write a", "explain", "summaries", "order", "python", "c++"] {
+            let t = term.len();
+            for boundary in [n / 4, n / 2, 3 * n / 4] {
+                // Every placement of the term over the boundary, and just
+                // before and after it.
+                for start in boundary - t - 1..=boundary + 1 {
+                    let mut text = "x".repeat(start - 1) + " " + term + " ";
+                    text += &"y".repeat(n - text.len());
+                    assert_eq!(text.len(), n);
+                    let f = m.scan(&text, Direction::Inbound);
+                    let want = reference(&g, &text, Direction::Inbound);
+                    assert_eq!((f.pattern_hits, f.topics), want, "{term} at {start}");
+                    assert_ne!(want, (0, 0), "{term} at {start}");
+                }
             }
         }
     }
