@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod clock;
+pub mod config;
 pub mod convert;
 pub mod decide;
 pub mod engine;

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! SASL is checked at the librdkafka-property level
-//! (`service::config::kafka_security`): Tansu 0.6's in-memory engine, with
+//! (`config::kafka_security`): Tansu 0.6's in-memory engine, with
 //! `--authentication`, answers PLAIN with `NoSharedMechanism` and keeps
 //! SCRAM credentials only in its SQL engines (docs/security.md).
 
@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use common::kafka::{create_topics, produce, producer, read_topic, signals, unique, Serve};
 use common::{traffic, Script};
+use satpam::config::KafkaSection;
+use satpam::config::KafkaSecuritySection;
 use satpam::pb::v1 as pb;
-use satpam::service::config::KafkaSection;
-use satpam::service::config::KafkaSecuritySection;
 use satpam_testkit::kafka::use_client_properties;
 use satpam_testkit::tls::{Ca, Stunnel};
 

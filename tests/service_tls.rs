@@ -168,7 +168,7 @@ async fn an_http_handler_sees_the_verified_client_subject() {
     let ca = Ca::new(dir.path(), "satpam-test");
     let server = ca.server(dir.path(), "server");
     let client = ca.client(dir.path(), "client", "bsp-ops", "Example BSP");
-    let tls = satpam::service::config::TlsSection {
+    let tls = satpam::config::TlsSection {
         cert_file: server.cert_file.display().to_string(),
         key_file: server.key_file.display().to_string(),
         client_ca_file: ca.cert_file.display().to_string(),

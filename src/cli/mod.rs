@@ -14,5 +14,4 @@ pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod rules_diff;
-pub mod rules_diff_text;
 pub mod serve;

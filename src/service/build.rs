@@ -12,11 +12,11 @@ use tokio_rustls::rustls::ServerConfig;
 
 use crate::access::auth::Gate;
 use crate::clock::SystemClock;
+use crate::config::Config;
 use crate::decide::files::{DecisionFiles, MissingOverrides};
 use crate::engine::{EngineConfig, EngineContext};
 use crate::pipeline::shards::Shards;
 use crate::pipeline::{Fence, Pipeline};
-use crate::service::config::Config;
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
 use crate::sink::jsonl::JsonlSink;

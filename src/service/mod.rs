@@ -3,9 +3,7 @@ pub mod account_state;
 pub mod admin;
 pub mod audited_reloads;
 pub mod build;
-pub mod config;
 pub mod http;
-pub mod limits;
 pub mod policy_reload;
 pub mod reload;
 pub mod run;
@@ -14,5 +12,5 @@ pub mod tls_listen;
 pub mod watch;
 pub mod webhook;
 
-pub use config::Config;
+pub use crate::config::Config;
 pub use run::{start, RunningService};

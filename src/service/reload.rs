@@ -86,7 +86,7 @@ impl RulesManager {
             stamp: Mutex::new(stamp),
             reload_lock: Mutex::new(()),
             compile_timeout: std::time::Duration::from_millis(
-                crate::service::limits::DEFAULT_RULES_COMPILE_TIMEOUT_MS,
+                crate::config::limits::DEFAULT_RULES_COMPILE_TIMEOUT_MS,
             ),
         };
         m.telemetry.register_rules(&m.ctx.rules());

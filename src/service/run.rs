@@ -13,10 +13,10 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
 
+use crate::config::Config;
 use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::service::admin::AdminService;
-use crate::service::config::Config;
 use crate::service::http::{router, HttpState};
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::RulesManager;

@@ -1,5 +1,5 @@
 //! TLS for satpam's listeners (gRPC, metrics, webhook): the rustls server
-//! config built from a `[*.tls]` section (`service::config::TlsSection`).
+//! config built from a `[*.tls]` section (`config::TlsSection`).
 //! With `client_ca_file` set, every client must present a certificate
 //! signed by that CA (mTLS); the verified certificate's subject reaches
 //! request handlers as a [`ClientCertSubject`] extension
@@ -17,7 +17,7 @@ use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{self, RootCertStore, ServerConfig};
 
 pub use crate::access::auth::ClientCertSubject;
-use crate::service::config::TlsSection;
+use crate::config::TlsSection;
 
 impl TlsSection {
     /// The rustls server config, `None` when TLS is off. `alpn` lists the

@@ -20,10 +20,10 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
+use crate::config::WebhookSection;
 use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
-use crate::service::config::WebhookSection;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
 use crate::telemetry::{Source, WebhookResult};
 use crate::webhook::parse::ParseError;

@@ -17,7 +17,7 @@ pub use file::AuditFile;
 pub use kafka::AuditTopic;
 pub use record::{AuditFilter, AuditKind, AuditRecord};
 
-pub use crate::service::config::AuditSection;
+pub use crate::config::AuditSection;
 use crate::telemetry::Telemetry;
 
 /// The running audit trail.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::check::Gate;
 use super::principal::Authenticator;
 use crate::access::audit::{AuditLog, AuditTopic};
-use crate::service::config::is_loopback;
-use crate::service::config::Config;
+use crate::config::is_loopback;
+use crate::config::Config;
 use crate::telemetry::Telemetry;
 
 /// Builds the gate of `config` (validated: a non-loopback listener without

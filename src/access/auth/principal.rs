@@ -7,8 +7,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-pub use crate::service::config::Role;
-use crate::service::config::{decode_hex32, AuthSection, PrincipalConfig};
+pub use crate::config::Role;
+use crate::config::{decode_hex32, AuthSection, PrincipalConfig};
 
 /// The tenants a principal acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]

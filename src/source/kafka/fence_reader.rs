@@ -10,7 +10,7 @@ use rdkafka::error::KafkaResult;
 use rdkafka::message::{Headers, Message};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use crate::service::config::KafkaSection;
+use crate::config::KafkaSection;
 use crate::sink::kafka::KafkaSink;
 
 /// Signal ids on the signals topic from `from` (partition, offset) to its end.

@@ -45,9 +45,9 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 
+use crate::config::KafkaSection;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
-use crate::service::config::KafkaSection;
 use crate::sink::kafka::KafkaSink;
 use crate::source::budget::ByteBudget;
 

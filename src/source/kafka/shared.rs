@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::KafkaSection;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
-use crate::service::config::KafkaSection;
 use crate::sink::kafka::KafkaSink;
 use crate::source::budget::ByteBudget;
 use crate::telemetry::Telemetry;

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::service::config::KafkaSection;
+use crate::config::KafkaSection;
 
 /// The `security.protocol` values librdkafka takes.
 const PROTOCOLS: [&str; 4] = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"];

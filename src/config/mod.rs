@@ -16,6 +16,7 @@ mod audit;
 mod auth;
 mod kafka;
 mod kafka_security;
+pub mod limits;
 mod role;
 mod sections;
 mod tls;
@@ -66,7 +67,7 @@ pub struct Config {
     /// Where signals go besides Kafka and the Watch stream.
     pub sinks: SinksSection,
     /// Bounds on hostile input.
-    pub limits: super::limits::LimitsSection,
+    pub limits: limits::LimitsSection,
     /// The WhatsApp Cloud API webhook receiver and send-API tap; off by default.
     pub webhook: WebhookSection,
     /// Principals and what is restricted (docs/security.md).

@@ -5,7 +5,11 @@ use std::fmt::Write;
 
 use satpam::eval::{EvalRun, RulesDiff};
 
-use super::rules_diff::{figures, DiffArgs, LISTED};
+use super::figures::figures;
+use super::DiffArgs;
+
+/// Changed accounts listed in the text output (`--json` lists them all).
+pub const LISTED: usize = 100;
 
 fn num(v: f64, decimals: usize) -> String {
     if v.is_finite() {
