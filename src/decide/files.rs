@@ -5,6 +5,7 @@
 //! policy, no overrides).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::decide::policy::PolicyError;
 use crate::decide::{CountryPolicy, Overrides};
@@ -33,8 +34,8 @@ pub enum MissingOverrides {
 
 /// The three, loaded and validated.
 pub struct LoadedFiles {
-    /// The compiled rules.
-    pub rules: RuleSet,
+    /// The compiled rules (shared: an engine context and its callers hold them).
+    pub rules: Arc<RuleSet>,
     /// The country policy.
     pub policy: CountryPolicy,
     /// Analyst overrides.
@@ -74,7 +75,7 @@ impl DecisionFiles<'_> {
             None => Overrides::default(),
         };
         Ok(LoadedFiles {
-            rules,
+            rules: Arc::new(rules),
             policy,
             overrides,
         })

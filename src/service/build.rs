@@ -68,7 +68,7 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
     }
     .load(MissingOverrides::Empty)?;
     let ctx = Arc::new(EngineContext::new(
-        Arc::new(loaded.rules),
+        loaded.rules,
         loaded.policy,
         Arc::new(SystemClock),
         EngineConfig {
