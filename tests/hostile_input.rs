@@ -64,7 +64,7 @@ fn run(input: Input) -> Run {
     let mut overrides = Overrides::default();
     if let Some(o) = input.set_override {
         if let Err(e) = overrides.set(o) {
-            errors.push(e);
+            errors.push(e.to_string());
         }
     }
     let mut replayer = Replayer::new(rules, CountryPolicy::default(), overrides, config());

@@ -74,7 +74,7 @@ fn check_overrides(path: Option<&Path>) -> Outcome {
     }
     Overrides::load(p)
         .map(|_| format!("overrides {}: ok", p.display()))
-        .map_err(|e| vec![with_file(p, e)])
+        .map_err(|e| vec![with_file(p, e.to_string())])
 }
 
 /// Checks with the environment `env` (the process's, read by the caller).

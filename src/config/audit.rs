@@ -36,7 +36,7 @@ fn path_or_empty<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::O
 
 impl AuditSection {
     /// Checks values that parse but cannot work.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.keep == 0 {
             return Err("audit.keep must be at least 1".into());
         }

@@ -62,7 +62,7 @@ pub fn is_loopback(addr: &str) -> bool {
 impl AuthSection {
     /// Checks the principals, and that a non-loopback listener (`listens`:
     /// key and address) has principals or `insecure`.
-    pub fn validate(&self, listens: &[(&str, &str)]) -> Result<(), String> {
+    pub(crate) fn validate(&self, listens: &[(&str, &str)]) -> Result<(), String> {
         if self.principals.is_empty() {
             if !self.insecure {
                 if let Some((key, addr)) = listens

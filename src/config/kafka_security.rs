@@ -82,7 +82,7 @@ impl KafkaSecuritySection {
     }
 
     /// Reads the password named by `sasl_password_env` or `sasl_password_file`.
-    pub fn resolve_secrets(&mut self, env: &HashMap<String, String>) -> Result<(), String> {
+    pub(crate) fn resolve_secrets(&mut self, env: &HashMap<String, String>) -> Result<(), String> {
         super::webhook::secret(
             &mut self.sasl_password,
             &self.sasl_password_env,
@@ -93,7 +93,7 @@ impl KafkaSecuritySection {
     }
 
     /// Checks the settings; errors start with the key they are about.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         let k = "kafka.security";
         if !PROTOCOLS.contains(&self.protocol.as_str()) {
             return Err(format!(

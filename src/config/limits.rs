@@ -52,7 +52,7 @@ impl LimitsSection {
     }
 
     /// Checks values that parse but cannot work.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.max_future_ms < 0 || self.max_past_ms < 0 {
             return Err("limits.max_future_ms and limits.max_past_ms must be >= 0".into());
         }

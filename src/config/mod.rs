@@ -177,7 +177,7 @@ impl Config {
     }
 
     /// Checks values that parse but cannot work.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         for (key, addr) in [
             ("grpc.listen", &self.grpc.listen),
             ("metrics.listen", &self.metrics.listen),

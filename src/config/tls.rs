@@ -28,7 +28,7 @@ impl TlsSection {
 
     /// Checks that the settings are complete and the files are there;
     /// `key` is the section (`grpc.tls`), errors start with it.
-    pub fn validate(&self, key: &str) -> Result<(), String> {
+    pub(crate) fn validate(&self, key: &str) -> Result<(), String> {
         if !self.enabled() {
             if !self.key_file.is_empty() || !self.client_ca_file.is_empty() {
                 return Err(format!(

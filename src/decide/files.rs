@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::decide::policy::PolicyError;
-use crate::decide::{CountryPolicy, Overrides};
+use crate::decide::{CountryPolicy, OverrideError, Overrides};
 use crate::rules::{RuleError, RuleSet};
 
 /// Which files to load; `None`: the built-in default.
@@ -54,24 +54,18 @@ pub enum LoadError {
     Policy(#[from] PolicyError),
     /// The overrides file.
     #[error("overrides did not load: {0}")]
-    Overrides(String),
+    Overrides(#[from] OverrideError),
 }
 
 impl DecisionFiles<'_> {
     /// Loads the rules, the policy and the overrides, in that order; the
     /// first that fails is the error.
     pub fn load(&self, missing: MissingOverrides) -> Result<LoadedFiles, LoadError> {
-        let rules = match self.rules {
-            Some(p) => RuleSet::load(p)?,
-            None => RuleSet::default_pack(),
-        };
-        let policy = match self.policy {
-            Some(p) => CountryPolicy::load(p)?,
-            None => CountryPolicy::default(),
-        };
+        let rules = load_rules(self.rules)?;
+        let policy = load_policy(self.policy)?;
         let overrides = match self.overrides {
             Some(p) if missing == MissingOverrides::Empty && !p.exists() => Overrides::default(),
-            Some(p) => Overrides::load(p).map_err(LoadError::Overrides)?,
+            Some(p) => Overrides::load(p)?,
             None => Overrides::default(),
         };
         Ok(LoadedFiles {
@@ -79,6 +73,24 @@ impl DecisionFiles<'_> {
             policy,
             overrides,
         })
+    }
+}
+
+/// The rules file at `path`, or the built-in default pack: what the
+/// service loads at start and on every reload of its file.
+pub fn load_rules(path: Option<&Path>) -> Result<RuleSet, RuleError> {
+    match path {
+        Some(p) => RuleSet::load(p),
+        None => Ok(RuleSet::default_pack()),
+    }
+}
+
+/// The country policy file at `path`, or the shipped policy: what the
+/// service loads at start and on every reload of its file.
+pub fn load_policy(path: Option<&Path>) -> Result<CountryPolicy, PolicyError> {
+    match path {
+        Some(p) => CountryPolicy::load(p),
+        None => Ok(CountryPolicy::default()),
     }
 }
 

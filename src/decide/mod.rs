@@ -18,7 +18,7 @@ pub use account::{Account, AccountDecision};
 pub use activity::{ActiveRule, RuleActivity};
 pub use charge::{ChargeLedger, PolicyState};
 pub use ladder::{DecisionState, LadderInput, Level, Transition};
-pub use overrides::{Override, OverrideMode, Overrides};
+pub use overrides::{Override, OverrideError, OverrideMode, Overrides};
 pub use policy::{
     Applied, ChargeRate, CountryPolicy, PolicyEntry, PolicyError, PolicyOutcome, Scope,
 };

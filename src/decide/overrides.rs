@@ -38,32 +38,114 @@ pub struct Override {
 /// signal the override causes).
 pub const MAX_REASON_BYTES: usize = 1024;
 
+/// Why an override, its reason or its file was refused. Opaque: its
+/// message names the file, line and field, and never quotes a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideError {
+    kind: OverrideErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OverrideErrorKind {
+    NoReason,
+    ReasonTooLong(usize),
+    ReasonControl,
+    Id(crate::convert::ValidationError),
+    /// Which account the (bad) reason was given for.
+    ForAccount(String, Box<OverrideError>),
+    Parse {
+        file: String,
+        line: usize,
+        why: String,
+    },
+    InFile(String, Box<OverrideError>),
+    Io {
+        path: String,
+        why: String,
+    },
+}
+
+impl OverrideError {
+    fn new(kind: OverrideErrorKind) -> Self {
+        OverrideError { kind }
+    }
+
+    /// Whether the refusal is about the override (its ids or reason) rather
+    /// than reading or writing a file: a caller's mistake, not the service's.
+    pub fn is_invalid_override(&self) -> bool {
+        match &self.kind {
+            OverrideErrorKind::NoReason
+            | OverrideErrorKind::ReasonTooLong(_)
+            | OverrideErrorKind::ReasonControl
+            | OverrideErrorKind::Id(_) => true,
+            OverrideErrorKind::ForAccount(_, e) | OverrideErrorKind::InFile(_, e) => {
+                e.is_invalid_override()
+            }
+            OverrideErrorKind::Parse { .. } | OverrideErrorKind::Io { .. } => false,
+        }
+    }
+}
+
+impl std::fmt::Display for OverrideError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            OverrideErrorKind::NoReason => f.write_str("an override needs a reason"),
+            OverrideErrorKind::ReasonTooLong(n) => write!(
+                f,
+                "override reason is {n} bytes; at most {MAX_REASON_BYTES} are accepted"
+            ),
+            OverrideErrorKind::ReasonControl => {
+                f.write_str("override reason contains a control character")
+            }
+            OverrideErrorKind::Id(e) => write!(f, "override: {e}"),
+            OverrideErrorKind::ForAccount(account, e) => {
+                write!(f, "override for `{account}`: {e}")
+            }
+            OverrideErrorKind::Parse { file, line, why } => write!(f, "{file}:{line}: {why}"),
+            OverrideErrorKind::InFile(file, e) => write!(f, "{file}: {e}"),
+            OverrideErrorKind::Io { path, why } => write!(f, "{path}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for OverrideError {}
+
 /// Checks a reason given for setting or clearing an override: present, at
 /// most [`MAX_REASON_BYTES`], no control character. The error never quotes it.
-pub fn check_reason(reason: &str) -> Result<(), String> {
+pub fn check_reason(reason: &str) -> Result<(), OverrideError> {
     if reason.trim().is_empty() {
-        return Err("an override needs a reason".into());
+        return Err(OverrideError::new(OverrideErrorKind::NoReason));
     }
     if reason.len() > MAX_REASON_BYTES {
-        return Err(format!(
-            "override reason is {} bytes; at most {MAX_REASON_BYTES} are accepted",
-            reason.len()
-        ));
+        return Err(OverrideError::new(OverrideErrorKind::ReasonTooLong(
+            reason.len(),
+        )));
     }
     if crate::convert::has_control(reason) {
-        return Err("override reason contains a control character".into());
+        return Err(OverrideError::new(OverrideErrorKind::ReasonControl));
     }
     Ok(())
+}
+
+/// Checks an account named by an override (or its clearing): tenant and
+/// account are ids (not empty, bounded, no control character).
+pub fn check_account(tenant_id: &str, account_id: &str) -> Result<(), OverrideError> {
+    crate::convert::check_id("tenant_id", tenant_id)
+        .and_then(|()| crate::convert::check_id("account_id", account_id))
+        .map_err(|e| OverrideError::new(OverrideErrorKind::Id(e)))
 }
 
 /// Checks an override before it is kept: tenant and account are ids (not
 /// empty, bounded, no control character), the reason passes [`check_reason`].
 /// Errors never quote the offending value.
-pub fn check_override(o: &Override) -> Result<(), String> {
-    crate::convert::check_id("tenant_id", &o.tenant_id)
-        .and_then(|()| crate::convert::check_id("account_id", &o.account_id))
-        .map_err(|e| format!("override: {e}"))?;
-    check_reason(&o.reason).map_err(|e| format!("override for `{}`: {e}", o.account_id))
+pub fn check_override(o: &Override) -> Result<(), OverrideError> {
+    check_account(&o.tenant_id, &o.account_id)?;
+    check_reason(&o.reason).map_err(|e| {
+        OverrideError::new(OverrideErrorKind::ForAccount(
+            o.account_id.clone(),
+            Box::new(e),
+        ))
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -83,24 +165,31 @@ pub struct Overrides {
 
 impl Overrides {
     /// Parses an overrides file (`overrides: [...]`).
-    pub fn from_yaml(src: &str, file: &str) -> Result<Self, String> {
-        let f: OverrideFile = yaml_serde::from_str(src)
-            .map_err(|e| format!("{file}:{}: {e}", e.location().map_or(0, |l| l.line())))?;
+    pub fn from_yaml(src: &str, file: &str) -> Result<Self, OverrideError> {
+        let f: OverrideFile = yaml_serde::from_str(src).map_err(|e| {
+            OverrideError::new(OverrideErrorKind::Parse {
+                file: file.to_string(),
+                line: e.location().map_or(0, |l| l.line()),
+                why: e.to_string(),
+            })
+        })?;
         let mut o = Overrides::default();
         for item in f.overrides {
-            o.set(item).map_err(|e| format!("{file}: {e}"))?;
+            o.set(item).map_err(|e| {
+                OverrideError::new(OverrideErrorKind::InFile(file.to_string(), Box::new(e)))
+            })?;
         }
         Ok(o)
     }
 
     /// Reads an overrides file.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let src = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Self, OverrideError> {
+        let src = std::fs::read_to_string(path).map_err(|e| io_error(path, &e))?;
         Self::from_yaml(&src, &path.display().to_string())
     }
 
     /// Adds or replaces an override. The reason is required; see [`check_override`].
-    pub fn set(&mut self, o: Override) -> Result<(), String> {
+    pub fn set(&mut self, o: Override) -> Result<(), OverrideError> {
         check_override(&o)?;
         self.by_account
             .insert(crate::state::key_of(&o.tenant_id, &o.account_id), o);
@@ -146,17 +235,24 @@ impl Overrides {
     }
 
     /// Writes the overrides file atomically (a temporary file, then a rename).
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    pub fn save(&self, path: &Path) -> Result<(), OverrideError> {
         let tmp = path.with_extension("yaml.tmp");
         std::fs::write(&tmp, self.to_yaml())
             .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(|e| io_error(path, &e))
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.by_account.is_empty()
     }
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> OverrideError {
+    OverrideError::new(OverrideErrorKind::Io {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -180,7 +276,15 @@ mod tests {
             "overrides:\n  - {tenant_id: t, account_id: a, mode: deny, reason: ' '}\n",
             "o.yaml",
         );
-        assert!(e.is_err_and(|m| m.contains("needs a reason")));
+        let e = e.expect_err("a blank reason is refused");
+        assert!(e.is_invalid_override());
+        assert_eq!(
+            e.to_string(),
+            "o.yaml: override for `a`: an override needs a reason"
+        );
+        let e = Overrides::from_yaml("overrides: [", "o.yaml").expect_err("bad yaml");
+        assert!(!e.is_invalid_override());
+        assert!(e.to_string().starts_with("o.yaml:2: "), "{e}");
     }
 
     #[test]
@@ -233,6 +337,8 @@ mod tests {
         for (o, want) in cases {
             let mut all = Overrides::default();
             let e = all.set(o).expect_err("refused");
+            assert!(e.is_invalid_override());
+            let e = e.to_string();
             assert!(e.contains(want), "{e}");
             assert!(e.len() < 400, "the error quotes the value");
             assert!(all.is_empty());
@@ -245,7 +351,9 @@ mod tests {
         .expect("at the limit");
         let file =
             format!("overrides:\n  - {{tenant_id: t, account_id: a, mode: deny, reason: {big}}}\n");
-        let e = Overrides::from_yaml(&file, "o.yaml").expect_err("refused");
+        let e = Overrides::from_yaml(&file, "o.yaml")
+            .expect_err("refused")
+            .to_string();
         assert!(
             e.starts_with("o.yaml: ") && e.contains("at most 1024"),
             "{}",

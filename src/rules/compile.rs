@@ -358,11 +358,11 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
                 }),
         )
         .collect();
-    let matcher = PatternMatcher::build(&groups, confirm).map_err(|reason| {
+    let matcher = PatternMatcher::build(&groups, confirm).map_err(|e| {
         RuleError::new(vec![Diagnostic {
             file: file.to_string(),
             line: 0,
-            reason,
+            reason: e.to_string(),
         }])
     })?;
 

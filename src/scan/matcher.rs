@@ -126,9 +126,37 @@ pub fn normalise_term(raw: &str) -> Option<(String, bool)> {
     Some((t.to_lowercase(), prefix))
 }
 
+/// Why the pattern matcher could not be built (opaque, like
+/// aho-corasick's `BuildError`): its automaton failed to build or grew
+/// past [`MAX_AUTOMATON_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError {
+    kind: BuildErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BuildErrorKind {
+    Automaton(String),
+    TooLarge { direction: Direction, bytes: usize },
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            BuildErrorKind::Automaton(why) => write!(f, "pattern automaton: {why}"),
+            BuildErrorKind::TooLarge { direction, bytes } => write!(
+                f,
+                "pattern automaton ({direction:?} side) is {bytes} bytes; at most {MAX_AUTOMATON_BYTES} are accepted"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
 impl SideMatcher {
     /// Builds the automaton of the groups matched on `direction`; None when they have no terms.
-    fn build(groups: &[TermGroup<'_>], direction: Direction) -> Result<Option<Self>, String> {
+    fn build(groups: &[TermGroup<'_>], direction: Direction) -> Result<Option<Self>, BuildError> {
         let mut index: std::collections::HashMap<(String, bool), usize> = Default::default();
         let mut patterns: Vec<String> = Vec::new();
         let mut terms: Vec<TermInfo> = Vec::new();
@@ -162,13 +190,14 @@ impl SideMatcher {
             .start_kind(StartKind::Unanchored)
             .prefilter(false)
             .build(&patterns)
-            .map_err(|e| format!("pattern automaton: {e}"))?;
+            .map_err(|e| BuildError {
+                kind: BuildErrorKind::Automaton(e.to_string()),
+            })?;
         let bytes = dfa.memory_usage();
         if bytes > MAX_AUTOMATON_BYTES {
-            return Err(format!(
-                "pattern automaton ({direction:?} side) is {bytes} bytes; at most {} are accepted",
-                MAX_AUTOMATON_BYTES
-            ));
+            return Err(BuildError {
+                kind: BuildErrorKind::TooLarge { direction, bytes },
+            });
         }
         let max_term_len = patterns.iter().map(String::len).max().unwrap_or(0);
         Ok(Some(SideMatcher {
@@ -260,7 +289,10 @@ impl SideMatcher {
 
 impl PatternMatcher {
     /// Builds the matcher. `confirm[i]` is pattern set i's regex, if any.
-    pub fn build(groups: &[TermGroup<'_>], confirm: Vec<Option<Regex>>) -> Result<Self, String> {
+    pub fn build(
+        groups: &[TermGroup<'_>],
+        confirm: Vec<Option<Regex>>,
+    ) -> Result<Self, BuildError> {
         Ok(PatternMatcher {
             inbound: SideMatcher::build(groups, Direction::Inbound)?,
             outbound: SideMatcher::build(groups, Direction::Outbound)?,

@@ -8,7 +8,7 @@
 pub mod matcher;
 pub mod structure;
 
-pub use matcher::PatternMatcher;
+pub use matcher::{BuildError, PatternMatcher};
 pub use structure::is_structured;
 
 /// Pattern sets whose hits an account can count (a rule set may declare no more).

@@ -19,6 +19,7 @@ use crate::rules::RuleSet;
 use crate::service::account_state::{account_state, override_to_pb};
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
+use crate::service::reload_error::ReloadError;
 
 /// The Admin service.
 pub struct AdminService {
@@ -108,8 +109,18 @@ fn required<'a>(field: &str, v: &'a str) -> Result<&'a str, Status> {
     }
 }
 
-fn outcome<T>(r: &Result<T, String>) -> String {
+fn outcome<T, E>(r: &Result<T, E>) -> String {
     if r.is_ok() { "accepted" } else { "refused" }.into()
+}
+
+/// A refused override change as a gRPC status: the caller's mistake is
+/// INVALID_ARGUMENT, the service's (a file it cannot write) INTERNAL.
+fn override_status(e: ReloadError) -> Status {
+    if e.is_invalid_input() {
+        Status::invalid_argument(e.to_string())
+    } else {
+        Status::internal(e.to_string())
+    }
 }
 
 fn audit_to_pb(a: AuditRecord) -> pb::AuditRecord {
@@ -253,7 +264,7 @@ impl pb::admin_server::Admin for AdminService {
             result: outcome(&result),
             reason: match &result {
                 Ok(()) => domain.reason.clone(),
-                Err(e) => e.clone(),
+                Err(e) => e.to_string(),
             },
             mode: match mode {
                 OverrideMode::Allow => "allow",
@@ -262,7 +273,7 @@ impl pb::admin_server::Admin for AdminService {
             .into(),
             ..AuditRecord::now()
         });
-        result.map_err(Status::invalid_argument)?;
+        result.map_err(override_status)?;
         Ok(Response::new(override_to_pb(&domain)))
     }
 
@@ -293,11 +304,11 @@ impl pb::admin_server::Admin for AdminService {
             },
             reason: match &result {
                 Ok(_) => r.reason.clone(),
-                Err(e) => e.clone(),
+                Err(e) => e.to_string(),
             },
             ..AuditRecord::now()
         });
-        let cleared = result.map_err(Status::invalid_argument)?;
+        let cleared = result.map_err(override_status)?;
         Ok(Response::new(pb::ClearOverrideResponse { cleared }))
     }
 

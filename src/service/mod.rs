@@ -6,6 +6,7 @@ pub mod build;
 pub mod http;
 pub mod policy_reload;
 pub mod reload;
+pub mod reload_error;
 pub mod run;
 pub mod tls;
 pub mod tls_listen;

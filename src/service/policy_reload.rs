@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use crate::decide::CountryPolicy;
 use crate::engine::EngineContext;
 use crate::service::reload::{now_ms, stamp_of, FileStamp};
+use crate::service::reload_error::ReloadError;
 use crate::telemetry::Telemetry;
 
 /// Where the policy in force came from, and when.
@@ -38,14 +39,6 @@ fn source_of(path: Option<&Path>) -> String {
 }
 
 impl PolicyManager {
-    /// Loads the initial policy (`path`, or the built-in file).
-    pub fn load_initial(path: Option<&Path>) -> Result<CountryPolicy, String> {
-        match path {
-            Some(p) => CountryPolicy::load(p).map_err(|e| e.to_string()),
-            None => Ok(CountryPolicy::default()),
-        }
-    }
-
     /// A manager of the policy in `ctx`, which was loaded from `path`.
     pub fn new(ctx: Arc<EngineContext>, path: Option<PathBuf>, telemetry: Arc<Telemetry>) -> Self {
         let stamp = path.as_deref().and_then(stamp_of);
@@ -92,44 +85,44 @@ impl PolicyManager {
         self.ctx.policy()
     }
 
-    fn refuse(&self, why: String) -> String {
+    fn refuse(&self, why: ReloadError) -> ReloadError {
         self.telemetry.policy_reloads_failed.increment(1);
         tracing::error!(error = %why, "country policy reload refused; the policy in force stays");
         why
     }
 
     /// Re-reads the configured file (the built-in policy when none).
-    pub fn reload_file(&self) -> Result<Arc<CountryPolicy>, String> {
+    pub fn reload_file(&self) -> Result<Arc<CountryPolicy>, ReloadError> {
         let _guard = self
             .lock
             .lock()
-            .map_err(|_| "policy lock poisoned".to_string())?;
+            .map_err(|_| ReloadError::poisoned("policy"))?;
         if let Some(p) = &self.path {
             if let Ok(mut s) = self.stamp.lock() {
                 *s = stamp_of(p);
             }
         }
-        match Self::load_initial(self.path.as_deref()) {
+        match crate::decide::files::load_policy(self.path.as_deref()) {
             Ok(p) => Ok(self.swap(p, source_of(self.path.as_deref()))),
-            Err(e) => Err(self.refuse(e)),
+            Err(e) => Err(self.refuse(e.into())),
         }
     }
 
     /// Validates and loads a policy sent over the Admin API.
-    pub fn reload_yaml(&self, src: &str) -> Result<Arc<CountryPolicy>, String> {
+    pub fn reload_yaml(&self, src: &str) -> Result<Arc<CountryPolicy>, ReloadError> {
         let _guard = self
             .lock
             .lock()
-            .map_err(|_| "policy lock poisoned".to_string())?;
+            .map_err(|_| ReloadError::poisoned("policy"))?;
         match CountryPolicy::from_yaml(src, "ReloadPolicy request") {
             Ok(p) => Ok(self.swap(p, "ReloadPolicy request".to_string())),
-            Err(e) => Err(self.refuse(e.to_string())),
+            Err(e) => Err(self.refuse(e.into())),
         }
     }
 
     /// Reloads when the configured file changed since it was last read;
     /// `None` when nothing changed.
-    pub fn reload_if_changed(&self) -> Option<Result<Arc<CountryPolicy>, String>> {
+    pub fn reload_if_changed(&self) -> Option<Result<Arc<CountryPolicy>, ReloadError>> {
         let path = self.path.as_deref()?;
         let now = stamp_of(path);
         let changed = self.stamp.lock().map(|s| *s != now).unwrap_or(false);

@@ -9,9 +9,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 
-use crate::decide::{Override, Overrides};
+use crate::decide::{Override, OverrideError, Overrides};
 use crate::engine::EngineContext;
 use crate::rules::RuleSet;
+use crate::service::reload_error::ReloadError;
 use crate::telemetry::Telemetry;
 
 /// Where the rules in force came from, and when.
@@ -63,14 +64,6 @@ pub(crate) fn stamp_of(path: &std::path::Path) -> Option<FileStamp> {
 }
 
 impl RulesManager {
-    /// Loads the initial rules (`path`, or the built-in pack) and registers their metrics.
-    pub fn load_initial(path: Option<&std::path::Path>) -> Result<RuleSet, String> {
-        match path {
-            Some(p) => RuleSet::load(p).map_err(|e| e.to_string()),
-            None => Ok(RuleSet::default_pack()),
-        }
-    }
-
     /// A manager of the rules in `ctx`, which were loaded from `path`.
     pub fn new(ctx: Arc<EngineContext>, path: Option<PathBuf>, telemetry: Arc<Telemetry>) -> Self {
         let stamp = path.as_deref().and_then(stamp_of);
@@ -105,7 +98,10 @@ impl RulesManager {
     /// and a compile still running after the compile timeout is abandoned
     /// (its result is dropped). On any error the running rules stay, and
     /// the error is logged, counted and returned.
-    pub async fn reload(self: &Arc<Self>, yaml: Option<String>) -> Result<Arc<RuleSet>, String> {
+    pub async fn reload(
+        self: &Arc<Self>,
+        yaml: Option<String>,
+    ) -> Result<Arc<RuleSet>, ReloadError> {
         let source = match &yaml {
             Some(_) => "ReloadRules request".to_string(),
             None => {
@@ -117,21 +113,21 @@ impl RulesManager {
         };
         let path = self.path.clone();
         let task = tokio::task::spawn_blocking(move || match yaml {
-            Some(src) => RuleSet::from_yaml(&src, "ReloadRules request").map_err(|e| e.to_string()),
-            None => Self::load_initial(path.as_deref()),
+            Some(src) => RuleSet::from_yaml(&src, "ReloadRules request"),
+            None => crate::decide::files::load_rules(path.as_deref()),
         });
         let compiled = match tokio::time::timeout(self.compile_timeout, task).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(join)) => Err(format!("the rules compiler failed: {join}")),
-            Err(_) => Err(format!(
-                "{source}: compiling the rules took longer than {} ms (limits.rules_compile_timeout_ms)",
-                self.compile_timeout.as_millis()
+            Ok(Ok(r)) => r.map_err(ReloadError::from),
+            Ok(Err(join)) => Err(ReloadError::compiler_failed(join)),
+            Err(_) => Err(ReloadError::timeout(
+                source.clone(),
+                self.compile_timeout.as_millis(),
             )),
         };
         let _guard = self
             .reload_lock
             .lock()
-            .map_err(|_| "reload lock poisoned".to_string())?;
+            .map_err(|_| ReloadError::poisoned("reload"))?;
         match compiled {
             Ok(rules) => Ok(self.swap(rules, source)),
             Err(e) => Err(self.refuse(e)),
@@ -140,7 +136,7 @@ impl RulesManager {
 
     /// [`RulesManager::reload`] of the configured file when it changed since
     /// it was last read; None when nothing changed.
-    pub async fn reload_if_changed(self: &Arc<Self>) -> Option<Result<Arc<RuleSet>, String>> {
+    pub async fn reload_if_changed(self: &Arc<Self>) -> Option<Result<Arc<RuleSet>, ReloadError>> {
         let path = self.path.as_deref()?;
         let now = stamp_of(path);
         let changed = self.stamp.lock().map(|s| *s != now).unwrap_or(false);
@@ -190,7 +186,7 @@ impl RulesManager {
         rules
     }
 
-    fn refuse(&self, why: String) -> String {
+    fn refuse(&self, why: ReloadError) -> ReloadError {
         self.telemetry.reloads_failed.increment(1);
         tracing::error!(error = %why, "rules reload refused; the running rules stay in force");
         why
@@ -217,12 +213,12 @@ impl OverridesManager {
 
     fn update(
         &self,
-        f: impl FnOnce(&mut Overrides) -> Result<bool, String>,
-    ) -> Result<bool, String> {
+        f: impl FnOnce(&mut Overrides) -> Result<bool, OverrideError>,
+    ) -> Result<bool, ReloadError> {
         let _guard = self
             .lock
             .lock()
-            .map_err(|_| "overrides lock poisoned".to_string())?;
+            .map_err(|_| ReloadError::poisoned("overrides"))?;
         let mut next = (*self.ctx.overrides()).clone();
         let changed = f(&mut next)?;
         if let Some(p) = &self.path {
@@ -233,7 +229,7 @@ impl OverridesManager {
     }
 
     /// Adds or replaces an override (the reason is required).
-    pub fn set(&self, o: Override) -> Result<(), String> {
+    pub fn set(&self, o: Override) -> Result<(), ReloadError> {
         // Checked before it is logged: a hostile reason never reaches the log.
         crate::decide::overrides::check_override(&o)?;
         tracing::info!(tenant = %o.tenant_id, account = %o.account_id, mode = ?o.mode, reason = %o.reason, "override set");
@@ -241,14 +237,14 @@ impl OverridesManager {
     }
 
     /// Removes an override; returns whether one was in force.
-    pub fn clear(&self, tenant_id: &str, account_id: &str, reason: &str) -> Result<bool, String> {
-        if reason.trim().is_empty() {
-            return Err("clearing an override needs a reason".into());
-        }
+    pub fn clear(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+        reason: &str,
+    ) -> Result<bool, ReloadError> {
         crate::decide::overrides::check_reason(reason)?;
-        crate::convert::check_id("tenant_id", tenant_id)
-            .and_then(|()| crate::convert::check_id("account_id", account_id))
-            .map_err(|e| e.to_string())?;
+        crate::decide::overrides::check_account(tenant_id, account_id)?;
         tracing::info!(tenant = %tenant_id, account = %account_id, reason = %reason, "override cleared");
         self.update(|all| Ok(all.clear(tenant_id, account_id)))
     }
@@ -283,18 +279,57 @@ mod tests {
         let before = ctx.rules().version().to_string();
         let big = include_str!("../../rules/default.yaml").to_string();
         let e = m.reload(Some(big)).await.expect_err("timed out");
-        assert!(e.contains("limits.rules_compile_timeout_ms"), "{e}");
+        assert!(e.is_invalid_input());
+        assert_eq!(
+            e.to_string(),
+            "ReloadRules request: compiling the rules took longer than 0 ms (limits.rules_compile_timeout_ms)"
+        );
         assert_eq!(ctx.rules().version(), before);
 
         let (m, ctx) = manager(Duration::from_secs(600));
         let e = m
             .reload(Some("rules: [".into()))
             .await
-            .expect_err("bad yaml");
+            .expect_err("bad yaml")
+            .to_string();
         assert!(e.starts_with("ReloadRules request:"), "{e}");
         assert_eq!(ctx.rules().version(), before);
         let swapped = m.reload(Some(OTHER.into())).await.expect("compiles");
         assert!(swapped.version().starts_with("other@"));
         assert_eq!(ctx.rules().version(), swapped.version());
+    }
+
+    #[test]
+    fn override_refusals_say_whose_fault_they_are() {
+        let (_, ctx) = manager(Duration::from_secs(600));
+        let dir = tempfile::tempdir().expect("dir");
+        let o = Override {
+            tenant_id: "t".into(),
+            account_id: "a".into(),
+            mode: crate::decide::OverrideMode::Deny,
+            reason: "appeal 7".into(),
+            expires_at_ms: None,
+        };
+        // The file's directory does not exist: the service's fault.
+        let m = OverridesManager::new(ctx.clone(), Some(dir.path().join("no/such/o.yaml")));
+        let e = m.set(o.clone()).expect_err("cannot write");
+        assert!(!e.is_invalid_input(), "{e}");
+        assert!(e.to_string().contains("no/such/o.yaml"), "{e}");
+        assert!(ctx.overrides().is_empty(), "nothing swapped in");
+        // A blank reason or a bad id: the caller's.
+        let m = OverridesManager::new(ctx.clone(), Some(dir.path().join("o.yaml")));
+        let blank = Override {
+            reason: " ".into(),
+            ..o.clone()
+        };
+        assert!(m.set(blank).expect_err("no reason").is_invalid_input());
+        let e = m.clear("t", "a\n", "why").expect_err("bad id");
+        assert!(e.is_invalid_input());
+        assert_eq!(
+            e.to_string(),
+            "override: field `account_id` contains a control character or NUL"
+        );
+        m.set(o).expect("kept");
+        assert_eq!(m.clear("t", "a", "appeal upheld").ok(), Some(true));
     }
 }

@@ -194,8 +194,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
 
     let kafka = match kafka_sink {
         Some(sink) => Some(
-            KafkaSource::start(k.clone(), shards.clone(), pipeline.clone(), sink)
-                .map_err(|err| anyhow::anyhow!(err))?,
+            KafkaSource::start(
+                crate::source::kafka::SourceSettings::from_config(k),
+                shards.clone(),
+                pipeline.clone(),
+                sink,
+            )
+            .map_err(|err| anyhow::anyhow!(err))?,
         ),
         None => None,
     };

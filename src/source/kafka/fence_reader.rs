@@ -4,18 +4,17 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaResult;
 use rdkafka::message::{Headers, Message};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use crate::config::KafkaSection;
+use super::SourceSettings;
 use crate::sink::kafka::KafkaSink;
 
 /// Signal ids on the signals topic from `from` (partition, offset) to its end.
 pub(super) fn read_signal_ids(
-    cfg: &KafkaSection,
+    cfg: &SourceSettings,
     sink: &KafkaSink,
     from: &[(i32, i64)],
 ) -> KafkaResult<Vec<String>> {
@@ -28,15 +27,7 @@ pub(super) fn read_signal_ids(
         .signals_watermarks(Duration::from_secs(10))?
         .into_iter()
         .collect();
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", &cfg.brokers)
-        .set("group.id", format!("{}-fence", cfg.group_id))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false");
-    for (k, v) in cfg.consumer_properties() {
-        c.set(k, v);
-    }
-    let reader: BaseConsumer = c.create()?;
+    let reader: BaseConsumer = cfg.fence_reader.create()?;
     let mut tpl = TopicPartitionList::new();
     let mut remaining: HashMap<i32, i64> = HashMap::new();
     for (p, end) in &ends {

@@ -24,12 +24,16 @@
 //! on the signals topic), [`worker`] (processing and checkpoints), and here
 //! the poll loop.
 
+mod error;
 mod fence_reader;
 mod rebalance;
+mod settings;
 mod shared;
 mod worker;
 
+pub use error::SourceError;
 use rebalance::{commit, SourceContext};
+pub use settings::SourceSettings;
 pub use shared::snapshot_file;
 use shared::{Cmd, Msg, Shared, BATCH};
 use worker::Worker;
@@ -41,11 +45,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 
-use crate::config::KafkaSection;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
 use crate::sink::kafka::KafkaSink;
@@ -53,21 +55,22 @@ use crate::source::budget::ByteBudget;
 
 /// A running Kafka source.
 pub struct KafkaSource {
-    poll: Option<JoinHandle<Result<(), String>>>,
+    poll: Option<JoinHandle<Result<(), SourceError>>>,
     stop: Arc<AtomicBool>,
 }
 
 impl KafkaSource {
     /// Subscribes and starts the poll thread and the workers.
     pub fn start(
-        cfg: KafkaSection,
+        cfg: SourceSettings,
         shards: Arc<Shards>,
         pipeline: Arc<Pipeline>,
         sink: Arc<KafkaSink>,
-    ) -> Result<KafkaSource, String> {
+    ) -> Result<KafkaSource, SourceError> {
         if let Some(dir) = &cfg.state_dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("kafka.state_dir {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                SourceError::start(format!("kafka.state_dir {}: {e}", dir.display()))
+            })?;
         }
         let telemetry = pipeline.telemetry.clone();
         let per_worker = (cfg.queue_capacity / BATCH).max(1);
@@ -107,24 +110,25 @@ impl KafkaSource {
                 std::thread::Builder::new()
                     .name(format!("satpam-worker-{i}"))
                     .spawn(move || w.run(rx))
-                    .map_err(|e| format!("cannot start a worker: {e}"))?,
+                    .map_err(|e| SourceError::start(format!("cannot start a worker: {e}")))?,
             );
         }
         let c = &shared.cfg;
-        let consumer: BaseConsumer<SourceContext> = consumer_config(c)
+        let consumer: BaseConsumer<SourceContext> = c
+            .consumer
             .create_with_context(SourceContext {
                 shared: shared.clone(),
             })
-            .map_err(|e| format!("cannot create the Kafka consumer: {e}"))?;
-        consumer
-            .subscribe(&[&c.events_topic])
-            .map_err(|e| format!("cannot subscribe to {}: {e}", c.events_topic))?;
+            .map_err(|e| SourceError::start(format!("cannot create the Kafka consumer: {e}")))?;
+        consumer.subscribe(&[&c.events_topic]).map_err(|e| {
+            SourceError::start(format!("cannot subscribe to {}: {e}", c.events_topic))
+        })?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let poll = std::thread::Builder::new()
             .name("satpam-kafka-poll".into())
             .spawn(move || poll_loop(consumer, shared, workers, stop2))
-            .map_err(|e| format!("cannot start the poll thread: {e}"))?;
+            .map_err(|e| SourceError::start(format!("cannot start the poll thread: {e}")))?;
         Ok(KafkaSource {
             poll: Some(poll),
             stop,
@@ -137,51 +141,14 @@ impl KafkaSource {
     }
 
     /// Stops fetching, drains the workers, commits; returns the source's error, if any.
-    pub fn stop(mut self) -> Result<(), String> {
+    pub fn stop(mut self) -> Result<(), SourceError> {
         self.stop.store(true, Ordering::Release);
         match self.poll.take().map(JoinHandle::join) {
             Some(Ok(r)) => r,
-            Some(Err(_)) => Err("the Kafka poll thread panicked".into()),
+            Some(Err(_)) => Err(SourceError::poll_panicked()),
             None => Ok(()),
         }
     }
-}
-
-/// How long librdkafka postpones the next fetch of a partition whose
-/// prefetch queue is over its thresholds (`fetch.queue.backoff.ms`). The
-/// library's default, 1,000 ms, starves a consumer that is slower than the
-/// broker, i.e. any consumer working off a backlog: it empties its queue in
-/// well under a second and then waits for the rest of it. Measured against
-/// Tansu while catching up a backlog: with the default every thread of the
-/// consumer sat idle ~0.7 s of every ~1.6 s, and 10 ms catches up 17% faster
-/// (loadtest/results/2026-11-22-kafka-catch-up.md).
-const FETCH_QUEUE_BACKOFF_MS: &str = "10";
-
-/// Incremental rebalances (KIP-429): a member joining or leaving moves
-/// only the partitions that change owner; the others keep processing, with
-/// their state in memory. (Eager `range,roundrobin` revoked every partition
-/// of every member on each rebalance, and each was restored from its
-/// snapshot.) `[kafka.consumer] "partition.assignment.strategy"` overrides
-/// it; a group cannot mix the two protocols, so a fleet switches in one
-/// rollout with every member stopped first or with a new `group_id`.
-const ASSIGNMENT_STRATEGY: &str = "cooperative-sticky";
-
-/// The consumer's settings: satpam's own, then `[kafka.security]`'s, then
-/// `[kafka.consumer]`, which wins.
-fn consumer_config(c: &KafkaSection) -> ClientConfig {
-    let mut cc = ClientConfig::new();
-    cc.set("bootstrap.servers", &c.brokers)
-        .set("group.id", &c.group_id)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false")
-        .set("statistics.interval.ms", "5000")
-        .set("partition.assignment.strategy", ASSIGNMENT_STRATEGY)
-        .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
-    for (k, v) in c.consumer_properties() {
-        cc.set(k, v);
-    }
-    cc
 }
 
 /// The first worker thread that has ended (workers only end when told to
@@ -195,8 +162,8 @@ fn poll_loop(
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
-) -> Result<(), String> {
-    let interval = Duration::from_millis(shared.cfg.commit_interval_ms);
+) -> Result<(), SourceError> {
+    let interval = shared.cfg.commit_interval;
     let mut last_commit = Instant::now();
     let mut polled: u32 = 0;
     let mut fatal = None;
@@ -275,7 +242,7 @@ fn poll_loop(
     commit(&consumer, &shared, offsets, CommitMode::Sync);
     tracing::info!("kafka source stopped");
     match fatal {
-        Some(f) => Err(f),
+        Some(f) => Err(SourceError::fatal(f)),
         None => Ok(()),
     }
 }
@@ -283,29 +250,6 @@ fn poll_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_consumer_backs_off_briefly_and_kafka_consumer_settings_win() {
-        let mut cfg = KafkaSection {
-            brokers: "127.0.0.1:9092".into(),
-            ..KafkaSection::default()
-        };
-        let cc = consumer_config(&cfg);
-        assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("10"));
-        assert_eq!(cc.get("enable.auto.commit"), Some("false"));
-        assert_eq!(cc.get("group.id"), Some("satpam"));
-        assert_eq!(
-            cc.get("partition.assignment.strategy"),
-            Some("cooperative-sticky")
-        );
-        cfg.consumer
-            .insert("fetch.queue.backoff.ms".into(), "250".into());
-        cfg.consumer
-            .insert("security.protocol".into(), "ssl".into());
-        let cc = consumer_config(&cfg);
-        assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("250"));
-        assert_eq!(cc.get("security.protocol"), Some("ssl"));
-    }
 
     #[test]
     fn a_worker_thread_that_died_is_found() {

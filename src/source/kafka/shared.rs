@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::KafkaSection;
+use super::SourceSettings;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
 use crate::sink::kafka::KafkaSink;
@@ -58,7 +58,7 @@ pub(super) enum Cmd {
 
 /// The shared parts the poll thread, its rebalance callback and the workers use.
 pub(super) struct Shared {
-    pub(super) cfg: KafkaSection,
+    pub(super) cfg: SourceSettings,
     pub(super) shards: Arc<Shards>,
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) sink: Arc<KafkaSink>,

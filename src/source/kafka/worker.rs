@@ -54,7 +54,7 @@ impl Drop for CloseOnDrop {
 impl Worker {
     pub(super) fn run(mut self, rx: Receiver<Cmd>) {
         let _close = CloseOnDrop(self.budget.clone());
-        let interval = Duration::from_millis(self.shared.cfg.commit_interval_ms);
+        let interval = self.shared.cfg.commit_interval;
         let mut next_checkpoint = Instant::now() + interval;
         loop {
             let wait = next_checkpoint.saturating_duration_since(Instant::now());
