@@ -42,6 +42,7 @@ pub struct DemoArgs {
     pub files: EngineFiles,
 }
 
+// Long because it is the demo's script, printed step by step in order.
 /// Runs the demo.
 pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     let loaded = load(&args.files)?;

@@ -104,6 +104,7 @@ mod tests {
         p
     }
 
+    // Long because it is a table of files, each with the error kind it must give.
     #[test]
     fn each_file_loads_or_fails_with_its_kind() {
         let dir = tempfile::tempdir().expect("dir");

@@ -241,6 +241,7 @@ mod tests {
             .collect()
     }
 
+    // Long because it is the table: one row per rung and transition.
     #[test]
     fn ladder_table() {
         use Action::*;

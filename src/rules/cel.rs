@@ -174,6 +174,8 @@ fn literal_number(e: &IdedExpr) -> Option<f64> {
     }
 }
 
+// Long because it is one match with an arm per CEL node the subset accepts
+// (literals, fields, operators, `has`, the functions): the grammar in one place.
 fn compile(e: &IdedExpr, catalog: &Catalog) -> Result<Typed, CelError> {
     match &e.expr {
         Expr::Literal(Val::Boolean(b)) => Ok(Typed::Bool(BoolExpr::Const(*b))),

@@ -2,7 +2,7 @@
 //! conditions, one pattern automaton, decision settings. Every problem is
 //! reported with its file and line; nothing partial is ever returned.
 
-use regex::RegexBuilder;
+use regex::{Regex, RegexBuilder};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::cel::compile_condition;
@@ -85,38 +85,8 @@ fn check_terms(
     }
 }
 
-/// Compiles `src` (YAML) read from `file`.
-pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
-    if src.len() > limits::MAX_FILE_BYTES {
-        return Err(RuleError::new(vec![Diagnostic {
-            file: file.to_string(),
-            line: 0,
-            reason: format!(
-                "rules file is {} bytes; at most {} are accepted",
-                src.len(),
-                limits::MAX_FILE_BYTES
-            ),
-        }]));
-    }
-    let spec: RuleFileSpec = yaml_serde::from_str(src).map_err(|e| {
-        RuleError::new(vec![Diagnostic {
-            file: file.to_string(),
-            line: e.location().map_or(0, |l| l.line()),
-            reason: e.to_string(),
-        }])
-    })?;
-    let mut d = Diags {
-        file,
-        loc: Locator::new(src),
-        list: Vec::new(),
-    };
-
-    if spec.version.trim().is_empty() {
-        d.push(d.loc.top_key("version"), "version must not be empty");
-    }
-
-    // Decision settings.
-    let ds = &spec.decision;
+/// The decision section's thresholds and timings.
+fn check_decision(d: &mut Diags<'_>, ds: &super::spec::DecisionSpec) {
     let dline = d.loc.top_key("decision");
     let t = &ds.thresholds;
     if !(0.0 < t.flag && t.flag < t.throttle && t.throttle < t.suspend && t.suspend <= 1.0) {
@@ -134,8 +104,10 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
     if ds.throttle_mps.is_nan() || ds.throttle_mps <= 0.0 {
         d.push(dline, "throttle_mps must be > 0");
     }
+}
 
-    // Pattern sets: top-level first (sorted by name), then those declared in rules.
+/// The pattern sets: top-level first (sorted by name), then those declared in rules.
+fn pattern_sets(spec: &RuleFileSpec) -> Vec<(String, PatternSetSpec)> {
     let mut sets: Vec<(String, PatternSetSpec)> = spec
         .pattern_sets
         .iter()
@@ -146,6 +118,12 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             sets.push((k.clone(), v.clone()));
         }
     }
+    sets
+}
+
+/// Each pattern set's name, terms and confirm regex; returns the compiled
+/// regexes in set order (None where a set has none or it failed).
+fn check_pattern_sets(d: &mut Diags<'_>, sets: &[(String, PatternSetSpec)]) -> Vec<Option<Regex>> {
     let mut confirm = Vec::new();
     for (i, (name, set)) in sets.iter().enumerate() {
         let line = d.loc.pattern_set(name);
@@ -158,7 +136,7 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
         if sets[..i].iter().any(|(n, _)| n == name) {
             d.push(line, format!("pattern set `{name}` is declared twice"));
         }
-        check_terms(&mut d, line, &format!("pattern set `{name}`"), &set.terms);
+        check_terms(d, line, &format!("pattern set `{name}`"), &set.terms);
         confirm.push(match &set.confirm {
             Some(re) if re.len() > limits::MAX_REGEX_BYTES => {
                 d.push(
@@ -197,6 +175,11 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             ),
         );
     }
+    confirm
+}
+
+/// The topics' count, names and terms.
+fn check_topics(d: &mut Diags<'_>, spec: &RuleFileSpec) {
     if spec.topics.len() > MAX_TOPICS {
         d.push(
             d.loc.top_key("topics"),
@@ -211,11 +194,17 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
         if !is_identifier(name) {
             d.push(line, format!("topic `{name}`: names are lower_snake_case"));
         }
-        check_terms(&mut d, line, &format!("topic `{name}`"), terms);
+        check_terms(d, line, &format!("topic `{name}`"), terms);
     }
+}
 
-    let catalog = Catalog::new(sets.iter().map(|(n, _)| n.as_str()));
-    for (name, _) in &sets {
+/// Pattern sets that would shadow a built-in feature, and the term budget.
+fn check_collisions_and_size(
+    d: &mut Diags<'_>,
+    spec: &RuleFileSpec,
+    sets: &[(String, PatternSetSpec)],
+) {
+    for (name, _) in sets {
         let collides = crate::features::FIXED
             .iter()
             .any(|f| f.name == format!("msg.{name}") || f.name == format!("account.{name}_share"));
@@ -242,8 +231,56 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             ),
         );
     }
+}
 
-    // Rules.
+/// A rule's id (well formed, used once), version, score, description and
+/// hold; returns the hold in minutes.
+fn check_rule_fields(d: &mut Diags<'_>, spec: &RuleFileSpec, i: usize, line: Option<usize>) -> f64 {
+    let r = &spec.rules[i];
+    let key = |d: &Diags<'_>, k: &str| line.and_then(|l| d.loc.key_in_block(l, k)).or(line);
+    if !is_rule_id(&r.id) {
+        d.push(
+            line,
+            format!(
+                "rule id `{}` must be letters, digits, `_`, `-` or `.`",
+                r.id
+            ),
+        );
+    }
+    if spec.rules[..i].iter().any(|o| o.id == r.id) {
+        d.push(line, format!("rule id `{}` is used twice", r.id));
+    }
+    if r.version == 0 {
+        d.push(
+            key(d, "version"),
+            format!("rule `{}`: version must be >= 1", r.id),
+        );
+    }
+    if !(r.score > 0.0 && r.score <= 1.0) {
+        d.push(
+            key(d, "score"),
+            format!("rule `{}`: score must be in (0, 1]", r.id),
+        );
+    }
+    if r.description.trim().is_empty() {
+        d.push(
+            key(d, "description"),
+            format!("rule `{}`: description must not be empty", r.id),
+        );
+    }
+    let hold = r.hold_minutes.unwrap_or(30.0);
+    if !(hold > 0.0 && hold <= MAX_HOLD_MINUTES) {
+        d.push(
+            key(d, "hold_minutes"),
+            format!("rule `{}`: hold_minutes must be in (0, 1440]", r.id),
+        );
+    }
+    hold
+}
+
+/// Each rule's id, version, score, hold and condition; returns the rules
+/// that compiled (the file is refused if any diagnostic was pushed).
+fn compile_rules(d: &mut Diags<'_>, spec: &RuleFileSpec, catalog: &Catalog) -> Vec<CompiledRule> {
     if spec.rules.is_empty() {
         d.push(d.loc.top_key("rules"), "no rules");
     }
@@ -262,45 +299,9 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
         let occurrence = spec.rules[..i].iter().filter(|o| o.id == r.id).count();
         let line = d.loc.rule_nth(&r.id, occurrence);
         let key = |d: &Diags<'_>, k: &str| line.and_then(|l| d.loc.key_in_block(l, k)).or(line);
-        if !is_rule_id(&r.id) {
-            d.push(
-                line,
-                format!(
-                    "rule id `{}` must be letters, digits, `_`, `-` or `.`",
-                    r.id
-                ),
-            );
-        }
-        if spec.rules[..i].iter().any(|o| o.id == r.id) {
-            d.push(line, format!("rule id `{}` is used twice", r.id));
-        }
-        if r.version == 0 {
-            d.push(
-                key(&d, "version"),
-                format!("rule `{}`: version must be >= 1", r.id),
-            );
-        }
-        if !(r.score > 0.0 && r.score <= 1.0) {
-            d.push(
-                key(&d, "score"),
-                format!("rule `{}`: score must be in (0, 1]", r.id),
-            );
-        }
-        if r.description.trim().is_empty() {
-            d.push(
-                key(&d, "description"),
-                format!("rule `{}`: description must not be empty", r.id),
-            );
-        }
-        let hold = r.hold_minutes.unwrap_or(30.0);
-        if !(hold > 0.0 && hold <= MAX_HOLD_MINUTES) {
-            d.push(
-                key(&d, "hold_minutes"),
-                format!("rule `{}`: hold_minutes must be in (0, 1440]", r.id),
-            );
-        }
-        let when_line = key(&d, "when");
-        match compile_condition(&r.when, &catalog) {
+        let hold = check_rule_fields(d, spec, i, line);
+        let when_line = key(d, "when");
+        match compile_condition(&r.when, catalog) {
             Ok(condition) => {
                 let mut slots = Vec::new();
                 condition.slots(&mut slots);
@@ -327,13 +328,16 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             }
         }
     }
+    rules
+}
 
-    if !d.list.is_empty() {
-        let mut list = d.list;
-        list.sort_by_key(|x| x.line);
-        return Err(RuleError::new(list));
-    }
-
+/// The text matcher over every pattern set's and topic's terms.
+fn build_matcher(
+    sets: &[(String, PatternSetSpec)],
+    spec: &RuleFileSpec,
+    confirm: Vec<Option<Regex>>,
+    file: &str,
+) -> Result<PatternMatcher, RuleError> {
     let groups: Vec<TermGroup<'_>> = sets
         .iter()
         .enumerate()
@@ -358,19 +362,23 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
                 }),
         )
         .collect();
-    let matcher = PatternMatcher::build(&groups, confirm).map_err(|e| {
+    PatternMatcher::build(&groups, confirm).map_err(|e| {
         RuleError::new(vec![Diagnostic {
             file: file.to_string(),
             line: 0,
             reason: e.to_string(),
         }])
-    })?;
+    })
+}
 
+/// The compiled decision settings (checked by [`check_decision`]).
+fn decision_config(ds: &super::spec::DecisionSpec) -> DecisionConfig {
+    let t = &ds.thresholds;
     let ev = |e: &super::spec::EvidenceSpec| MinEvidence {
         sessions: e.sessions,
         users: e.users,
     };
-    let decision = DecisionConfig {
+    DecisionConfig {
         flag: t.flag,
         throttle: t.throttle,
         suspend: t.suspend,
@@ -382,7 +390,59 @@ pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
             ev(&ds.min_evidence.throttle),
             ev(&ds.min_evidence.suspend),
         ],
+    }
+}
+
+/// Compiles `src` (YAML) read from `file`.
+pub fn compile(src: &str, file: &str) -> Result<RuleSet, RuleError> {
+    if src.len() > limits::MAX_FILE_BYTES {
+        return Err(RuleError::new(vec![Diagnostic {
+            file: file.to_string(),
+            line: 0,
+            reason: format!(
+                "rules file is {} bytes; at most {} are accepted",
+                src.len(),
+                limits::MAX_FILE_BYTES
+            ),
+        }]));
+    }
+    let spec: RuleFileSpec = yaml_serde::from_str(src).map_err(|e| {
+        RuleError::new(vec![Diagnostic {
+            file: file.to_string(),
+            line: e.location().map_or(0, |l| l.line()),
+            reason: e.to_string(),
+        }])
+    })?;
+    let mut d = Diags {
+        file,
+        loc: Locator::new(src),
+        list: Vec::new(),
     };
+
+    if spec.version.trim().is_empty() {
+        d.push(d.loc.top_key("version"), "version must not be empty");
+    }
+
+    let ds = &spec.decision;
+    check_decision(&mut d, ds);
+
+    let sets = pattern_sets(&spec);
+    let confirm = check_pattern_sets(&mut d, &sets);
+    check_topics(&mut d, &spec);
+    let catalog = Catalog::new(sets.iter().map(|(n, _)| n.as_str()));
+    check_collisions_and_size(&mut d, &spec, &sets);
+
+    let rules = compile_rules(&mut d, &spec, &catalog);
+
+    if !d.list.is_empty() {
+        let mut list = d.list;
+        list.sort_by_key(|x| x.line);
+        return Err(RuleError::new(list));
+    }
+
+    let matcher = build_matcher(&sets, &spec, confirm, file)?;
+
+    let decision = decision_config(ds);
     let program = super::program::Program::compile(rules.iter().map(|r| &r.condition));
     let sides: Vec<Side> = sets
         .iter()

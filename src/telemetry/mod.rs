@@ -236,6 +236,8 @@ fn escape_label(v: &str) -> String {
 }
 
 impl Telemetry {
+    // Long because it is a flat list: one registration per metric, each
+    // handle registered once here and never by name on the hot path.
     /// Registers every handle.
     pub fn new() -> Arc<Telemetry> {
         let recorder = PrometheusBuilder::new().build_recorder();

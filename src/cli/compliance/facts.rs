@@ -203,6 +203,8 @@ fn checks(e: &BoolExpr, rules: &RuleSet, seen: &BTreeMap<String, f64>, out: &mut
     }
 }
 
+// Long because it gathers every fact of the report in one place, in the
+// order the report shows them.
 /// The facts of `state`, with the conditions and the ladder of `rules` and
 /// the timeline of `policy`.
 pub fn build(state: &pb::AccountState, rules: &RuleSet, policy: &CountryPolicy) -> Facts {

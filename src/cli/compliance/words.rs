@@ -72,6 +72,7 @@ pub fn behind(f: &Facts) -> Vec<String> {
         .collect()
 }
 
+// Long because it is a table: one arm per feature an analyst reads.
 /// One sentence for one feature, with its numbers; `None` when the account
 /// has no value for it.
 fn sentence(f: &Facts, name: &str) -> Option<String> {

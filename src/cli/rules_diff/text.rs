@@ -27,6 +27,7 @@ fn delta(o: f64, n: f64, decimals: usize) -> String {
     }
 }
 
+// Long because it is the text layout, section by section, top to bottom.
 /// Renders the comparison for a terminal or a CI log.
 pub fn render(
     args: &DiffArgs,

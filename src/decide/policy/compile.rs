@@ -110,6 +110,8 @@ fn overlaps(group: &[&PolicyEntry], problems: &mut Vec<Problem>) {
     }
 }
 
+// Long because each validation (regions, overlaps, coverage of the default)
+// reports into the same list before anything is compiled.
 /// Builds a policy; every problem is reported, none is guessed around.
 pub(super) fn build(
     version: String,

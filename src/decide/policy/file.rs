@@ -72,6 +72,8 @@ fn country(code: &str) -> Option<Country> {
     Country::parse(code).filter(|c| c.is_known() && code.len() == 2)
 }
 
+// Long because each entry's fields are checked where the file names them,
+// with their lines, before anything is compiled.
 /// Parses `src` (named `file` in errors) and compiles it.
 pub(super) fn parse(src: &str, file: &str) -> Result<CountryPolicy, PolicyError> {
     let f: PolicyFile = yaml_serde::from_str(src)

@@ -280,6 +280,8 @@ impl ScorecardBuilder {
         }
     }
 
+    // Long because the scorecard's rows, classes and totals are computed
+    // in one pass over the same accounts; each block is labelled below.
     /// Summarises.
     pub fn finish(&self) -> Scorecard {
         let mut rows = Vec::new();
