@@ -23,7 +23,7 @@ pub mod pb;
 pub mod pipeline;
 pub mod replay;
 pub mod rules;
-pub mod scan;
+pub(crate) mod scan;
 pub mod service;
 pub mod sink;
 /// Snapshots of one engine shard: its state written to bytes and restored
@@ -31,7 +31,7 @@ pub mod sink;
 /// state and re-processes the events after the snapshot with the same
 /// signals and signal ids.
 pub mod snapshot;
-pub mod source;
+pub(crate) mod source;
 pub mod state;
 pub mod telemetry;
 pub mod webhook;

@@ -4,5 +4,5 @@
 pub mod catalog;
 pub mod extract;
 
-pub use catalog::{Catalog, FeatureDef, FeatureKind, F, FIXED, MAX_FEATURES};
+pub use catalog::{Catalog, FeatureKind, FIXED};
 pub use extract::{extract, extract_account, ExtractInput, FeatureVector, Side};

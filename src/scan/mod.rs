@@ -8,8 +8,7 @@
 pub mod matcher;
 pub mod structure;
 
-pub use matcher::{BuildError, PatternMatcher};
-pub use structure::is_structured;
+pub use matcher::PatternMatcher;
 
 /// Pattern sets whose hits an account can count (a rule set may declare no more).
 pub const MAX_PATTERN_SETS: usize = 8;

@@ -42,6 +42,7 @@ impl ByteBudget {
     }
 
     /// Takes `bytes` if they fit now; false otherwise.
+    #[cfg(test)]
     pub fn try_acquire(&self, bytes: usize) -> Result<bool, Closed> {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if s.closed {
@@ -84,6 +85,7 @@ impl ByteBudget {
     }
 
     /// Bytes queued now.
+    #[cfg(test)]
     pub fn used(&self) -> usize {
         self.state.lock().map_or(0, |s| s.used)
     }

@@ -39,11 +39,6 @@ impl SourceError {
             kind: Kind::PollPanicked,
         }
     }
-
-    /// Whether the source failed while starting (nothing was consumed).
-    pub fn is_startup(&self) -> bool {
-        matches!(self.kind, Kind::Start(_))
-    }
 }
 
 impl fmt::Display for SourceError {

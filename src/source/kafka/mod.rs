@@ -34,7 +34,6 @@ mod worker;
 pub use error::SourceError;
 use rebalance::{commit, SourceContext};
 pub use settings::SourceSettings;
-pub use shared::snapshot_file;
 use shared::{Cmd, Msg, Shared, BATCH};
 use worker::Worker;
 
