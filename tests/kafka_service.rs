@@ -87,7 +87,26 @@ async fn signals_topic_carries_the_violating_accounts_signals_and_nothing_else()
 #[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
 async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
     let dir = tempfile::tempdir().expect("dir");
-    let topics = create_topics(&unique("kill"), 2).await;
+    let state = format!("state_dir = \"{}\"\n", dir.path().join("state").display());
+    sigkill_then_restart(dir.path(), "kill", &state).await;
+}
+
+/// The same with the state in Kafka: no instance has a state directory, so
+/// the second instance finds the first one's checkpoint only on the state
+/// topic (`<group>.state`, which the first instance creates).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
+async fn state_in_kafka_moves_to_the_next_owner_after_a_sigkill() {
+    let dir = tempfile::tempdir().expect("dir");
+    sigkill_then_restart(dir.path(), "killk", "state_store = \"kafka\"\n").await;
+}
+
+/// Checkpoints by a first instance, a second killed with SIGKILL after
+/// signalling past the last checkpoint, a third resuming from the
+/// checkpoint: the signals topic and the accounts' state equal an in-memory
+/// replay. `state` is the `[kafka]` lines saying where state is kept.
+async fn sigkill_then_restart(dir: &std::path::Path, name: &str, state: &str) {
+    let topics = create_topics(&unique(name), 2).await;
     let mut events = Vec::new();
     for tag in ["k1", "k2", "k3"] {
         events.extend(violating_and_legit(tag));
@@ -97,7 +116,6 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
     let expected: BTreeSet<String> = decided.iter().map(|(id, _)| id.clone()).collect();
     let triggers: Vec<usize> = decided.iter().map(|(_, i)| *i).collect();
     assert!(triggers.len() >= 3, "signals to split around: {triggers:?}");
-    let state = dir.path().join("state");
     // The first instance checkpoints as usual and stops cleanly (SIGTERM
     // checkpoints every partition). The killed one never checkpoints (an
     // hour between checkpoints, one member in the group, so no revoke
@@ -105,20 +123,16 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
     // checkpoint, so the restart must process it again and fence the signals
     // it made, every time, whatever the timing. A short session timeout lets
     // the group notice the killed member soon.
-    let checkpointing = format!(
-        "state_dir = \"{}\"\ncommit_interval_ms = 3000\n",
-        state.display()
-    );
+    let checkpointing = format!("{state}commit_interval_ms = 3000\n");
     let never_checkpointing = format!(
-        "state_dir = \"{}\"\ncommit_interval_ms = 3600000\n[kafka.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n",
-        state.display()
+        "{state}commit_interval_ms = 3600000\n[kafka.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n"
     );
 
     let p = producer();
     // First part: up to the first signal. Second: up to the last one, so
     // the killed instance has signalled after the last checkpoint. Third: the rest.
     let (third, two_thirds) = (triggers[0] + 1, triggers[triggers.len() - 1] + 1);
-    let first = Serve::start(dir.path(), "first", &topics, &checkpointing);
+    let first = Serve::start(dir, "first", &topics, &checkpointing);
     produce(&p, &topics.events, &events[..third]);
     first.wait_metric(
         "satpam_events_total{source=\"kafka\"}",
@@ -127,7 +141,7 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
     );
     assert!(first.terminate().success(), "clean exit, checkpointed");
 
-    let killed = Serve::start(dir.path(), "killed", &topics, &never_checkpointing);
+    let killed = Serve::start(dir, "killed", &topics, &never_checkpointing);
     produce(&p, &topics.events, &events[third..two_thirds]);
     killed.wait_metric(
         "satpam_events_total{source=\"kafka\"}",
@@ -161,7 +175,7 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
     killed.kill();
 
     produce(&p, &topics.events, &events[two_thirds..]);
-    let second = Serve::start(dir.path(), "second", &topics, &checkpointing);
+    let second = Serve::start(dir, "second", &topics, &checkpointing);
     second.wait_metric("satpam_shards", Duration::from_secs(60), |v| v == 2.0);
     // It resumes at the first instance's checkpoint: the killed instance's
     // events again, then the rest, each once.

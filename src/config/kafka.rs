@@ -32,6 +32,17 @@ pub struct KafkaSection {
     /// restart resumes with the state it had; empty: no snapshots (a restart
     /// rebuilds state from the committed offset on).
     pub state_dir: Option<PathBuf>,
+    /// Where each partition's state is kept between owners: `kafka` (the
+    /// state topic: restored by whichever instance is assigned the
+    /// partition, no local disk), `files` (snapshots in `state_dir`: only
+    /// the same instance finds them again), `none` (a partition that moves
+    /// or restarts starts empty at the group's offset). Empty: `files` when
+    /// `state_dir` is set, `kafka` otherwise.
+    pub state_store: String,
+    /// The state topic (compacted, as many partitions as the events topic;
+    /// created at start when missing). Empty: `<group_id>.state`, one per
+    /// consumer group, as Kafka Streams names its changelogs.
+    pub state_topic: String,
     /// Audit records go to this topic as JSON, keyed by tenant; empty: none.
     pub audit_topic: String,
     /// Extra librdkafka consumer properties (e.g. `security.protocol`);
@@ -43,6 +54,40 @@ pub struct KafkaSection {
     pub producer: BTreeMap<String, String>,
     /// TLS and SASL for every Kafka client (`[kafka.security]`).
     pub security: super::KafkaSecuritySection,
+}
+
+/// Where partition state is kept (`kafka.state_store`, resolved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateStoreKind {
+    /// The state topic.
+    Kafka,
+    /// Snapshot files in `state_dir`.
+    Files,
+    /// Nowhere.
+    None,
+}
+
+impl KafkaSection {
+    /// `state_store` resolved: an empty value means `files` when
+    /// `state_dir` is set and `kafka` otherwise; None for an unknown value.
+    pub fn state_store_kind(&self) -> Option<StateStoreKind> {
+        match self.state_store.trim() {
+            "kafka" => Some(StateStoreKind::Kafka),
+            "files" => Some(StateStoreKind::Files),
+            "none" => Some(StateStoreKind::None),
+            "" if self.state_dir.is_some() => Some(StateStoreKind::Files),
+            "" => Some(StateStoreKind::Kafka),
+            _ => None,
+        }
+    }
+
+    /// The state topic's name: `state_topic`, or `<group_id>.state`.
+    pub fn state_topic_name(&self) -> String {
+        match self.state_topic.trim() {
+            "" => format!("{}.state", self.group_id),
+            t => t.to_string(),
+        }
+    }
 }
 
 impl Default for KafkaSection {
@@ -59,6 +104,8 @@ impl Default for KafkaSection {
             queue_bytes: 64 * 1024 * 1024,
             commit_interval_ms: 1_000,
             state_dir: None,
+            state_store: String::new(),
+            state_topic: String::new(),
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
             security: Default::default(),

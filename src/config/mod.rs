@@ -24,7 +24,7 @@ mod webhook;
 
 pub use audit::AuditSection;
 pub use auth::{is_loopback, AdminSection, AuthSection, PrincipalConfig};
-pub use kafka::KafkaSection;
+pub use kafka::{KafkaSection, StateStoreKind};
 pub use kafka_security::KafkaSecuritySection;
 pub(crate) use role::decode_hex32;
 pub use role::Role;
@@ -234,6 +234,18 @@ impl Config {
                     "kafka.workers, kafka.queue_capacity, kafka.queue_bytes and kafka.commit_interval_ms must be at least 1"
                         .into(),
                 );
+            }
+            match k.state_store_kind() {
+                None => {
+                    return Err(format!(
+                        "kafka.state_store: `{}` is not one of kafka, files, none",
+                        k.state_store
+                    ))
+                }
+                Some(StateStoreKind::Files) if k.state_dir.is_none() => {
+                    return Err("kafka.state_store: `files` needs kafka.state_dir".into())
+                }
+                _ => {}
             }
             k.security.validate()?;
         }

@@ -29,6 +29,8 @@ mod fence_reader;
 mod rebalance;
 mod settings;
 mod shared;
+mod state_topic;
+mod store;
 mod worker;
 
 pub use error::SourceError;
@@ -66,11 +68,8 @@ impl KafkaSource {
         pipeline: Arc<Pipeline>,
         sink: Arc<KafkaSink>,
     ) -> Result<KafkaSource, SourceError> {
-        if let Some(dir) = &cfg.state_dir {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                SourceError::start(format!("kafka.state_dir {}: {e}", dir.display()))
-            })?;
-        }
+        let store =
+            store::StateStore::build(&cfg.store, &cfg.events_topic).map_err(SourceError::start)?;
         let telemetry = pipeline.telemetry.clone();
         let per_worker = (cfg.queue_capacity / BATCH).max(1);
         let mut receivers = Vec::new();
@@ -85,6 +84,7 @@ impl KafkaSource {
         }
         let shared = Arc::new(Shared {
             batches: Mutex::new((0..cfg.workers).map(|_| Vec::new()).collect()),
+            store,
             cfg,
             shards,
             pipeline,
@@ -238,6 +238,7 @@ fn poll_loop(
     if fatal.is_none() {
         fatal = shared.fatal.lock().ok().and_then(|f| f.clone());
     }
+    shared.store.flush();
     commit(&consumer, &shared, offsets, CommitMode::Sync);
     tracing::info!("kafka source stopped");
     match fatal {

@@ -122,16 +122,16 @@ impl SourceContext {
         let mut fence_from: Vec<(i32, i64)> = Vec::new();
         let mut starts = committed.clone();
         for p in parts {
-            let Some(path) = s.snapshot_path(p) else {
-                continue;
-            };
-            match crate::snapshot::load_from_file(s.shards.context().clone(), &path) {
+            match s.store.load(s.shards.context().clone(), p) {
                 Ok(Some((engine, extra))) => {
                     let meta: Option<SnapshotMeta> = serde_json::from_slice(&extra).ok();
                     let Some(meta) =
                         meta.filter(|m| m.topic == s.cfg.events_topic && m.partition == p)
                     else {
-                        tracing::warn!(path = %path.display(), "snapshot of another partition; ignored");
+                        tracing::warn!(
+                            partition = p,
+                            "checkpoint of another topic or partition; ignored"
+                        );
                         continue;
                     };
                     let behind = committed.get(&p).is_some_and(|c| *c > meta.offset);
@@ -157,7 +157,7 @@ impl SourceContext {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "snapshot unreadable; starting empty")
+                    tracing::warn!(partition = p, error = %e, "checkpoint unreadable; starting empty")
                 }
             }
         }

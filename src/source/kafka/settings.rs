@@ -3,12 +3,11 @@
 //! and the librdkafka settings of its two consumers, complete. Nothing in
 //! the source reads the config section itself.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
 
-use crate::config::KafkaSection;
+use crate::config::{KafkaSection, StateStoreKind};
 
 /// The Kafka source's settings.
 #[derive(Debug, Clone)]
@@ -25,8 +24,8 @@ pub struct SourceSettings {
     pub queue_bytes: usize,
     /// How often offsets (and snapshots) are committed.
     pub commit_interval: Duration,
-    /// Where partition snapshots are kept; none: not kept.
-    pub state_dir: Option<PathBuf>,
+    /// Where partition state is kept between owners.
+    pub store: super::store::StoreSettings,
     /// The group consumer's librdkafka settings.
     pub consumer: ClientConfig,
     /// The signals-topic reader's librdkafka settings (a group of its own).
@@ -43,7 +42,7 @@ impl SourceSettings {
             queue_capacity: c.queue_capacity,
             queue_bytes: c.queue_bytes,
             commit_interval: Duration::from_millis(c.commit_interval_ms),
-            state_dir: c.state_dir.clone(),
+            store: store_settings(c),
             consumer: consumer_config(c),
             fence_reader: fence_reader_config(c),
         }
@@ -85,6 +84,36 @@ fn consumer_config(c: &KafkaSection) -> ClientConfig {
         cc.set(k, v);
     }
     cc
+}
+
+/// The state store `[kafka]` asks for (validated: a `files` store has its directory).
+fn store_settings(c: &KafkaSection) -> super::store::StoreSettings {
+    use super::store::StoreSettings;
+    match (c.state_store_kind(), &c.state_dir) {
+        (Some(StateStoreKind::Files), Some(dir)) => StoreSettings::Files(dir.clone()),
+        (Some(StateStoreKind::Kafka), _) => {
+            let mut producer = ClientConfig::new();
+            producer.set("bootstrap.servers", &c.brokers);
+            for (k, v) in c.producer_properties() {
+                producer.set(k, v);
+            }
+            let mut reader = ClientConfig::new();
+            reader
+                .set("bootstrap.servers", &c.brokers)
+                .set("group.id", format!("{}-state", c.group_id))
+                .set("enable.auto.commit", "false")
+                .set("enable.partition.eof", "false");
+            for (k, v) in c.consumer_properties() {
+                reader.set(k, v);
+            }
+            StoreSettings::Kafka {
+                topic: c.state_topic_name(),
+                producer,
+                reader,
+            }
+        }
+        _ => StoreSettings::None,
+    }
 }
 
 /// The signals-topic reader's settings: no commits, its own group, the

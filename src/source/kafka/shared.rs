@@ -59,6 +59,8 @@ pub(super) enum Cmd {
 /// The shared parts the poll thread, its rebalance callback and the workers use.
 pub(super) struct Shared {
     pub(super) cfg: SourceSettings,
+    /// Where each partition's checkpoints go and come back from.
+    pub(super) store: super::store::StateStore,
     pub(super) shards: Arc<Shards>,
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) sink: Arc<KafkaSink>,
@@ -131,13 +133,6 @@ impl Shared {
         }
     }
 
-    pub(super) fn snapshot_path(&self, partition: i32) -> Option<PathBuf> {
-        self.cfg
-            .state_dir
-            .as_ref()
-            .map(|d| snapshot_file(d, &self.cfg.events_topic, partition))
-    }
-
     pub(super) fn fail(&self, why: String) {
         tracing::error!(error = %why, "kafka source stopping");
         if let Ok(mut f) = self.fatal.lock() {
@@ -148,6 +143,6 @@ impl Shared {
 }
 
 /// The snapshot file of one partition.
-pub fn snapshot_file(dir: &Path, topic: &str, partition: i32) -> PathBuf {
+pub(super) fn snapshot_file(dir: &Path, topic: &str, partition: i32) -> PathBuf {
     dir.join(format!("{topic}-{partition}.snap"))
 }

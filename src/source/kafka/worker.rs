@@ -200,7 +200,7 @@ impl Worker {
                 ));
                 continue;
             }
-            if let Some(path) = self.shared.snapshot_path(*p) {
+            if self.shared.store.enabled() {
                 let meta = match self.shared.sink.signals_watermarks(Duration::from_secs(10)) {
                     Ok(w) => SnapshotMeta {
                         topic: self.shared.cfg.events_topic.clone(),
@@ -210,16 +210,16 @@ impl Worker {
                     },
                     Err(e) => {
                         self.shared.telemetry.snapshot_failures.increment(1);
-                        tracing::warn!(partition = p, error = %e, "no snapshot: cannot read signals watermarks");
+                        tracing::warn!(partition = p, error = %e, "no checkpoint: cannot read signals watermarks");
                         continue;
                     }
                 };
                 let extra = serde_json::to_vec(&meta).unwrap_or_default();
-                match crate::snapshot::save_to_file(&st.engine, &path, &extra) {
+                match self.shared.store.save(*p, &st.engine, &extra) {
                     Ok(()) => self.shared.telemetry.snapshots.increment(1),
                     Err(e) => {
                         self.shared.telemetry.snapshot_failures.increment(1);
-                        tracing::warn!(partition = p, error = %e, "snapshot not written; offset not committed");
+                        tracing::warn!(partition = p, error = %e, "checkpoint not kept; offset not committed");
                         continue;
                     }
                 }

@@ -1,0 +1,355 @@
+//! Partition state kept in Kafka itself: each checkpoint of a partition's
+//! shard is written to the same partition of a state topic (compacted,
+//! partitioned like the events topic) as chunks, then a `head` record
+//! naming them; the previous checkpoint's chunks are tombstoned once the
+//! new head is acknowledged. Whichever instance is assigned the partition
+//! next reads that partition of the state topic to its end and restores
+//! the checkpoint its last head names. No local disk is needed.
+//!
+//! Record layout on partition p of the state topic (keys are UTF-8):
+//! - `c/<checkpoint>/<i>`: chunk i (0-based) of a checkpoint's snapshot bytes;
+//! - `head`: JSON [`Head`]: which checkpoint is current, its chunk count,
+//!   length and xxh3 of the whole;
+//! - a record with no payload is a tombstone (compaction drops the key).
+//!
+//! A crash between the chunks and the head leaves the old head and its
+//! chunks in place (they are only tombstoned after the new head is
+//! acknowledged), so a reader always finds a whole checkpoint.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Bytes per chunk record: well under the broker's default 1 MB record
+/// limit, large enough that a 100 MB partition is 400 records.
+pub(crate) const CHUNK_BYTES: usize = 256 * 1024;
+
+/// How long a state write or read may take before it is given up (the
+/// checkpoint then does not commit; the restore then starts the partition
+/// from the group's offset with empty state, and says so).
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The record naming the current checkpoint of a partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Head {
+    /// Checkpoint id: unique per write (the writer's nonce and a counter).
+    pub checkpoint: String,
+    /// Number of chunk records.
+    pub chunks: u32,
+    /// Total bytes.
+    pub bytes: u64,
+    /// xxh3-64 of the whole snapshot.
+    pub xxh3: u64,
+}
+
+/// Why a state write or read failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StateTopicError(String);
+
+impl std::fmt::Display for StateTopicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StateTopicError {}
+
+fn err(what: &str, e: impl std::fmt::Display) -> StateTopicError {
+    StateTopicError(format!("state topic: {what}: {e}"))
+}
+
+/// The state topic: writes checkpoints, reads the current one back.
+pub(crate) struct StateTopic {
+    topic: String,
+    producer: FutureProducer,
+    reader: ClientConfig,
+    /// Unique per process, so two writers never name a checkpoint alike.
+    nonce: u64,
+    counter: std::sync::atomic::AtomicU64,
+    /// The current checkpoint of each partition this instance read or wrote:
+    /// its chunks are tombstoned once the next head is acknowledged.
+    current: std::sync::Mutex<HashMap<i32, Head>>,
+}
+
+impl StateTopic {
+    /// A state topic named `topic`, written with `producer` settings and
+    /// read with `reader` settings (no group, no commits).
+    pub(crate) fn new(
+        topic: String,
+        producer: &ClientConfig,
+        reader: ClientConfig,
+    ) -> Result<Self, StateTopicError> {
+        let mut pc = producer.clone();
+        // A checkpoint is only as good as its slowest replica's copy.
+        pc.set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("message.max.bytes", (2 * CHUNK_BYTES).to_string());
+        let producer: FutureProducer = pc.create().map_err(|e| err("producer", e))?;
+        let nonce = xxh3_64(
+            format!(
+                "{}-{:?}-{}",
+                std::process::id(),
+                std::time::SystemTime::now(),
+                topic
+            )
+            .as_bytes(),
+        );
+        Ok(StateTopic {
+            topic,
+            producer,
+            reader,
+            nonce,
+            counter: std::sync::atomic::AtomicU64::new(0),
+            current: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The topic's name.
+    pub(crate) fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Writes `bytes` as partition `partition`'s current checkpoint and
+    /// waits for the broker's acknowledgement of every record; then
+    /// tombstones the previous checkpoint's chunks (best effort: a leftover
+    /// chunk is never read, and the next write tombstones it again).
+    pub(crate) fn write(&self, partition: i32, bytes: &[u8]) -> Result<(), StateTopicError> {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let checkpoint = format!("{:016x}-{n}", self.nonce);
+        let chunks: Vec<&[u8]> = if bytes.is_empty() {
+            vec![&[][..]]
+        } else {
+            bytes.chunks(CHUNK_BYTES).collect()
+        };
+        let head = Head {
+            checkpoint: checkpoint.clone(),
+            chunks: chunks.len() as u32,
+            bytes: bytes.len() as u64,
+            xxh3: xxh3_64(bytes),
+        };
+        let head_json = serde_json::to_vec(&head).map_err(|e| err("head", e))?;
+        let keys: Vec<String> = (0..chunks.len())
+            .map(|i| format!("c/{checkpoint}/{i}"))
+            .collect();
+        let mut pending = Vec::with_capacity(chunks.len());
+        for (key, chunk) in keys.iter().zip(&chunks) {
+            let rec = FutureRecord::to(&self.topic)
+                .partition(partition)
+                .key(key.as_str())
+                .payload(*chunk);
+            pending.push(
+                self.producer
+                    .send_result(rec)
+                    .map_err(|(e, _)| err("chunk", e))?,
+            );
+        }
+        for f in pending {
+            acked(f, "chunk")?;
+        }
+        let rec = FutureRecord::to(&self.topic)
+            .partition(partition)
+            .key("head")
+            .payload(&head_json);
+        let f = self
+            .producer
+            .send_result(rec)
+            .map_err(|(e, _)| err("head", e))?;
+        acked(f, "head")?;
+        let previous = self
+            .current
+            .lock()
+            .ok()
+            .and_then(|mut c| c.insert(partition, head));
+        if let Some(old) = previous {
+            self.tombstone(partition, &old);
+        }
+        Ok(())
+    }
+
+    fn tombstone(&self, partition: i32, old: &Head) {
+        for i in 0..old.chunks {
+            let key = format!("c/{}/{i}", old.checkpoint);
+            let rec: FutureRecord<'_, str, [u8]> =
+                FutureRecord::to(&self.topic).partition(partition).key(&key);
+            // Not waited for: a tombstone that is lost leaves one stale
+            // chunk that no head names.
+            let _ = self.producer.send_result(rec);
+        }
+    }
+
+    /// The current checkpoint of `partition`: reads the partition to its
+    /// end and returns the bytes its last head names (checked against the
+    /// head's length and hash); `Ok(None)` when no head was ever written.
+    pub(crate) fn read(&self, partition: i32) -> Result<Option<Vec<u8>>, StateTopicError> {
+        let reader: BaseConsumer = self.reader.create().map_err(|e| err("reader", e))?;
+        let (low, high) = reader
+            .fetch_watermarks(&self.topic, partition, TIMEOUT)
+            .map_err(|e| err("watermarks", e))?;
+        if high <= low {
+            return Ok(None);
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, partition, Offset::Beginning)
+            .map_err(|e| err("assign", e))?;
+        reader.assign(&tpl).map_err(|e| err("assign", e))?;
+        let mut live: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        let deadline = Instant::now() + TIMEOUT;
+        // Read to the reported end, then on until the partition stays quiet
+        // for a moment: Tansu 0.6 reports a high watermark below the last
+        // offset (see fence_reader), and reading on is harmless.
+        let quiet = Duration::from_millis(300);
+        let mut last_seen = Instant::now();
+        let mut next = low;
+        while next < high || last_seen.elapsed() < quiet {
+            if Instant::now() > deadline {
+                return Err(err("read", "timed out before the end of the partition"));
+            }
+            let Some(m) = reader.poll(Duration::from_millis(50)) else {
+                continue;
+            };
+            let m = m.map_err(|e| err("read", e))?;
+            last_seen = Instant::now();
+            next = m.offset() + 1;
+            let Some(key) = m.key() else { continue };
+            match m.payload() {
+                Some(p) => live.insert(key.to_vec(), p.to_vec()),
+                None => live.remove(key),
+            };
+        }
+        let Some(head) = live.get(b"head".as_slice()) else {
+            return Ok(None);
+        };
+        let head: Head = serde_json::from_slice(head).map_err(|e| err("head", e))?;
+        let mut bytes = Vec::with_capacity(head.bytes as usize);
+        for i in 0..head.chunks {
+            let key = format!("c/{}/{i}", head.checkpoint);
+            let chunk = live.get(key.as_bytes()).ok_or_else(|| {
+                err(
+                    "checkpoint",
+                    format!("chunk {i} of {} missing", head.chunks),
+                )
+            })?;
+            bytes.extend_from_slice(chunk);
+        }
+        if bytes.len() as u64 != head.bytes || xxh3_64(&bytes) != head.xxh3 {
+            return Err(err(
+                "checkpoint",
+                "its bytes do not match the head's length and hash",
+            ));
+        }
+        // Stale chunks of older checkpoints are tombstoned by the next write.
+        if let Ok(mut c) = self.current.lock() {
+            c.insert(partition, head);
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Flushes what is in flight (at shutdown).
+    pub(crate) fn flush(&self) {
+        let _ = self.producer.flush(Duration::from_secs(10));
+    }
+}
+
+/// Waits for one record's acknowledgement.
+fn acked(f: rdkafka::producer::DeliveryFuture, what: &str) -> Result<(), StateTopicError> {
+    match wait(f)? {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((e, _))) => Err(err(what, e)),
+        Err(_) => Err(err(what, "the producer went away")),
+    }
+}
+
+/// Blocks the calling (worker) thread on a delivery future: workers are
+/// plain threads, and the producer's own thread completes the future.
+fn wait<F: Future>(f: F) -> Result<F::Output, StateTopicError> {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return Ok(out);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(err("write", "no acknowledgement in time"));
+        }
+        std::thread::park_timeout(deadline - now);
+    }
+}
+
+/// Creates the state topic when it does not exist, with the events topic's
+/// partition count and `cleanup.policy=compact`; refuses one with fewer
+/// partitions than the events topic (partition p's state lives on p).
+pub(crate) fn ensure_topic(
+    client: &ClientConfig,
+    events_topic: &str,
+    state_topic: &str,
+) -> Result<(), String> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = client
+        .create()
+        .map_err(|e| format!("state topic: admin client: {e}"))?;
+    let partitions_of = |topic: &str| -> Result<usize, String> {
+        let md = admin
+            .inner()
+            .fetch_metadata(Some(topic), TIMEOUT)
+            .map_err(|e| format!("state topic: metadata of {topic}: {e}"))?;
+        Ok(md
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic && t.error().is_none())
+            .map_or(0, |t| t.partitions().len()))
+    };
+    let events = partitions_of(events_topic)?;
+    if events == 0 {
+        return Err(format!(
+            "state topic: the events topic {events_topic} does not exist (create it first: its partition count sets the state topic's)"
+        ));
+    }
+    let have = partitions_of(state_topic)?;
+    if have >= events {
+        return Ok(());
+    }
+    if have > 0 {
+        return Err(format!(
+            "state topic {state_topic} has {have} partitions; the events topic {events_topic} has {events}: give it as many"
+        ));
+    }
+    let topic = NewTopic::new(state_topic, events as i32, TopicReplication::Fixed(-1))
+        .set("cleanup.policy", "compact");
+    let created = wait(admin.create_topics([&topic], &AdminOptions::new()))
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("state topic: create {state_topic}: {e}"))?;
+    for r in created {
+        match r {
+            Ok(_) => tracing::info!(
+                topic = state_topic,
+                partitions = events,
+                "state topic created"
+            ),
+            Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => return Err(format!("state topic: create {t}: {e}")),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Where a partition's state is kept between owners: the state topic
+//! (whoever is assigned the partition next restores it), snapshot files
+//! (only this instance finds them again), or nowhere.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::state_topic::StateTopic;
+use crate::engine::{Engine, EngineContext};
+
+/// The store's settings (part of [`super::SourceSettings`]).
+#[derive(Debug, Clone)]
+pub enum StoreSettings {
+    /// The state topic, written with these producer settings and read with
+    /// these reader settings.
+    Kafka {
+        /// The topic.
+        topic: String,
+        /// Producer settings (bootstrap, security, `[kafka.producer]`).
+        producer: rdkafka::config::ClientConfig,
+        /// Reader settings (no group offsets, no commits).
+        reader: rdkafka::config::ClientConfig,
+    },
+    /// A snapshot file per partition in this directory.
+    Files(PathBuf),
+    /// Nowhere.
+    None,
+}
+
+/// The running store.
+pub(super) enum StateStore {
+    Kafka(StateTopic),
+    Files { dir: PathBuf, topic: String },
+    None,
+}
+
+impl StateStore {
+    /// Builds the store; for the state topic, creates it when missing with
+    /// the events topic's partition count.
+    pub(super) fn build(s: &StoreSettings, events_topic: &str) -> Result<Self, String> {
+        Ok(match s {
+            StoreSettings::Kafka {
+                topic,
+                producer,
+                reader,
+            } => {
+                super::state_topic::ensure_topic(producer, events_topic, topic)?;
+                StateStore::Kafka(
+                    StateTopic::new(topic.clone(), producer, reader.clone())
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            StoreSettings::Files(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("kafka.state_dir {}: {e}", dir.display()))?;
+                StateStore::Files {
+                    dir: dir.clone(),
+                    topic: events_topic.to_string(),
+                }
+            }
+            StoreSettings::None => StateStore::None,
+        })
+    }
+
+    /// Whether checkpoints are kept at all.
+    pub(super) fn enabled(&self) -> bool {
+        !matches!(self, StateStore::None)
+    }
+
+    /// Saves partition `p`'s shard with `extra` beside it; an error means
+    /// the checkpoint is not kept (and its offset must not be committed).
+    pub(super) fn save(&self, p: i32, engine: &Engine, extra: &[u8]) -> Result<(), String> {
+        match self {
+            StateStore::Kafka(t) => {
+                let mut bytes = Vec::new();
+                crate::snapshot::write_shard_with_extra(engine, extra, &mut bytes)
+                    .map_err(|e| e.to_string())?;
+                t.write(p, &bytes).map_err(|e| e.to_string())
+            }
+            StateStore::Files { dir, topic } => {
+                let path = super::shared::snapshot_file(dir, topic, p);
+                crate::snapshot::save_to_file(engine, &path, extra).map_err(|e| e.to_string())
+            }
+            StateStore::None => Ok(()),
+        }
+    }
+
+    /// Loads partition `p`'s last checkpoint into a new engine over `ctx`,
+    /// with its `extra` bytes; `Ok(None)` when there is none.
+    pub(super) fn load(
+        &self,
+        ctx: Arc<EngineContext>,
+        p: i32,
+    ) -> Result<Option<(Engine, Vec<u8>)>, String> {
+        match self {
+            StateStore::Kafka(t) => {
+                let Some(bytes) = t.read(p).map_err(|e| e.to_string())? else {
+                    return Ok(None);
+                };
+                crate::snapshot::read_shard_with_extra(ctx, &mut bytes.as_slice())
+                    .map(Some)
+                    .map_err(|e| format!("{}: partition {p}: {e}", t.topic()))
+            }
+            StateStore::Files { dir, topic } => {
+                let path = super::shared::snapshot_file(dir, topic, p);
+                crate::snapshot::load_from_file(ctx, &path)
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            }
+            StateStore::None => Ok(None),
+        }
+    }
+
+    /// Flushes writes in flight (at shutdown).
+    pub(super) fn flush(&self) {
+        if let StateStore::Kafka(t) = self {
+            t.flush();
+        }
+    }
+}
