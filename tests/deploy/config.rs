@@ -35,9 +35,14 @@ fn the_container_config_is_a_real_config_with_the_container_paths() {
             "/etc/satpam/countries.yaml".into(),
         ),
         (
-            "kafka.state_dir",
+            "kafka.state_dir (none)",
             path(&c.kafka.state_dir),
-            "/var/lib/satpam/state".into(),
+            "-".into(),
+        ),
+        (
+            "kafka.state_store",
+            c.kafka.state_store.clone(),
+            "kafka".into(),
         ),
         ("sinks.jsonl (off)", path(&c.sinks.jsonl), "-".into()),
     ];
@@ -50,7 +55,7 @@ fn the_container_config_is_a_real_config_with_the_container_paths() {
     assert_eq!(c.kafka.signals_topic, defaults.signals_topic);
     assert_eq!(c.kafka.dead_letter_topic, defaults.dead_letter_topic);
     // The loader rejects what the tests rely on it to reject.
-    let typo = read("deploy/satpam.toml").replace("state_dir", "statedir");
+    let typo = read("deploy/satpam.toml").replace("state_store", "statestore");
     assert!(
         Config::from_toml(&typo, "typo", Vec::new()).is_err(),
         "unknown keys fail"

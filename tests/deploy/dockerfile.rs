@@ -111,9 +111,10 @@ fn the_dockerfile_matches_the_service() {
             "COPY {src} {dest}: {copies:?}"
         );
     }
-    assert!(
-        path(&c.kafka.state_dir).starts_with("/var/lib/satpam/"),
-        "state on the volume"
+    assert_eq!(
+        c.kafka.state_store_kind(),
+        Some(satpam::config::StateStoreKind::Kafka),
+        "state on the state topic, not in the container"
     );
 
     // The build context (repository root) sends what the COPYs need.

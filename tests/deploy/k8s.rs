@@ -222,7 +222,11 @@ fn the_k8s_manifests_reference_the_real_ports_paths_and_config() {
         state_volume.get("emptyDir").is_some(),
         "state on an emptyDir"
     );
-    assert!(path(&c.kafka.state_dir).starts_with("/var/lib/satpam/"));
+    assert_eq!(
+        c.kafka.state_store_kind(),
+        Some(satpam::config::StateStoreKind::Kafka),
+        "partition state on the state topic: a rescheduled pod loses nothing"
+    );
     assert!(
         path(&c.engine.overrides).starts_with("/var/lib/satpam/"),
         "overrides are writable"

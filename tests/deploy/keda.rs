@@ -74,7 +74,8 @@ fn the_keda_overlay_replaces_the_hpa_and_scales_on_the_groups_lag() {
     // The scaler's reset policy is what satpam's consumer does for a new group.
     let policy = scalar(at(t, "metadata.offsetResetPolicy"));
     assert!(
-        read("src/source/kafka/mod.rs").contains(&format!("\"auto.offset.reset\", \"{policy}\"")),
+        read("src/source/kafka/settings.rs")
+            .contains(&format!("\"auto.offset.reset\", \"{policy}\"")),
         "satpam's consumer does not reset to {policy}"
     );
     assert_eq!(
