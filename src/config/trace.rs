@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TracingSection {
-    /// The OTLP/gRPC collector, `http://host:4317`; empty: tracing off.
+    /// The OTLP/gRPC collector, `http://host:4317` (plaintext, no TLS);
+    /// empty: tracing off.
     pub otlp_endpoint: String,
     /// The share of traces recorded, 0.0 to 1.0 (parent-based: a trace
     /// whose caller sampled it is kept, whatever the ratio).
@@ -42,9 +43,11 @@ impl TracingSection {
         }
         if self.enabled() {
             let e = self.otlp_endpoint.trim();
-            if !(e.starts_with("http://") || e.starts_with("https://")) {
+            // Plaintext gRPC only: the exporter is built without TLS, so the
+            // collector runs beside satpam (a sidecar or the node's agent).
+            if !e.starts_with("http://") {
                 return Err(format!(
-                    "tracing.otlp_endpoint: `{e}` is not an http:// or https:// URL"
+                    "tracing.otlp_endpoint: `{e}` is not an http:// URL (TLS to the collector is not supported)"
                 ));
             }
             if self.service_name.trim().is_empty() {
