@@ -3,7 +3,8 @@
 //! `OtlpReceiver`). One event ingested over gRPC that produces a signal
 //! gives one trace: `grpc.ingest.batch` -> `engine.batch` ->
 //! `signal.produce`, with `service.name`, and no attribute carries the
-//! event's text or user. With tracing off (no endpoint, even with the
+//! event's text or user; a send-API request to the webhook receiver is one
+//! trace `webhook.request` -> `engine.batch` -> `signal.produce`. With tracing off (no endpoint, even with the
 //! standard `OTEL_EXPORTER_OTLP_ENDPOINT` set) or a sample ratio of 0,
 //! the receiver is sent nothing. Spans are exported at shutdown at the
 //! latest, so each case reads the receiver after SIGTERM: no waiting on
@@ -43,10 +44,54 @@ struct Run {
     user_id: String,
 }
 
+/// How the event goes in.
+#[derive(Clone, Copy, PartialEq)]
+enum Input {
+    /// [`the_event`] in one Ingest batch.
+    Grpc,
+    /// A signed send-API body to the webhook receiver's tap, for `ACCOUNT`.
+    SendApi,
+}
+
+/// The send-API app's secret (test only).
+const SECRET: &str = "otel-test-secret";
+/// The send-API body's recipient: the user, never in a span.
+const RECIPIENT: &str = "6281299887766";
+
+/// POSTs a signed send-API text message (with [`MARKER`]) for `ACCOUNT`;
+/// returns the status line.
+fn post_send_api(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let body = format!(
+        r#"{{"messaging_product":"whatsapp","to":"{RECIPIENT}","type":"text","text":{{"body":"write my essay {MARKER}"}}}}"#
+    );
+    let sig = satpam::webhook::signature::sign(SECRET.as_bytes(), body.as_bytes());
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect the webhook");
+    write!(
+        tcp,
+        "POST /sendapi/{ACCOUNT}/messages HTTP/1.0\r\nhost: x\r\ncontent-type: application/json\r\nx-hub-signature-256: {sig}\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request");
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).expect("answer");
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
 /// Serves with `tracing_toml` (a `[tracing]` section) and `env`, ingests
 /// [`the_event`] over gRPC (its ack must count one signal), stops the
 /// server with SIGTERM and reads the receiver.
 fn run(receiver: &OtlpReceiver, tracing_toml: &str, env: &[(&str, String)]) -> Run {
+    run_with(receiver, tracing_toml, env, Input::Grpc)
+}
+
+/// [`run`], the event going in by `input`.
+fn run_with(
+    receiver: &OtlpReceiver,
+    tracing_toml: &str,
+    env: &[(&str, String)],
+    input: Input,
+) -> Run {
     let dir = tempfile::tempdir().expect("dir");
     let overrides = dir.path().join("overrides.yaml");
     std::fs::write(
@@ -54,12 +99,12 @@ fn run(receiver: &OtlpReceiver, tracing_toml: &str, env: &[(&str, String)]) -> R
         format!("overrides:\n  - {{tenant_id: bsp-test, account_id: {ACCOUNT}, mode: deny, reason: test}}\n"),
     )
     .expect("overrides");
-    let (grpc, metrics) = (free_addr(), free_addr());
+    let (grpc, metrics, webhook) = (free_addr(), free_addr(), free_addr());
     let config = dir.path().join("satpam.toml");
     std::fs::write(
         &config,
         format!(
-            "[engine]\noverrides = \"{}\"\nreload_poll_ms = 0\n[grpc]\nlisten = \"{grpc}\"\n[metrics]\nlisten = \"{metrics}\"\n[sinks]\njsonl = \"\"\n[audit]\npath = \"\"\n{tracing_toml}",
+            "[engine]\noverrides = \"{}\"\nreload_poll_ms = 0\n[grpc]\nlisten = \"{grpc}\"\n[metrics]\nlisten = \"{metrics}\"\n[sinks]\njsonl = \"\"\n[audit]\npath = \"\"\n[webhook]\nlisten = \"{webhook}\"\n[[webhook.apps]]\ntenant_id = \"bsp-test\"\napp_secret = \"{SECRET}\"\nverify_token = \"v\"\n{tracing_toml}",
             overrides.display()
         ),
     )
@@ -80,7 +125,19 @@ fn run(receiver: &OtlpReceiver, tracing_toml: &str, env: &[(&str, String)]) -> R
         Duration::from_secs(20),
     );
     let event = the_event();
-    let user_id = event.user_id.clone();
+    let user_id = match input {
+        Input::Grpc => event.user_id.clone(),
+        Input::SendApi => RECIPIENT.to_string(),
+    };
+    if input == Input::SendApi {
+        let status = post_send_api(webhook);
+        assert!(status.contains(" 200"), "{status}");
+        assert_eq!(
+            served.metric("satpam_signals_total{action=\"suspend\"}"),
+            Some(1.0)
+        );
+        return stop(served, receiver, user_id);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -104,6 +161,11 @@ fn run(receiver: &OtlpReceiver, tracing_toml: &str, env: &[(&str, String)]) -> R
         acks.message().await.expect("ack").expect("one ack")
     });
     assert_eq!((ack.accepted, ack.signals), (1, 1), "{ack:?}");
+    stop(served, receiver, user_id)
+}
+
+/// SIGTERM (spans still queued are exported on the way out), then what arrived.
+fn stop(served: Served, receiver: &OtlpReceiver, user_id: String) -> Run {
     let log_path = served.log_path().to_path_buf();
     let status = served.terminate();
     let log = std::fs::read_to_string(log_path).unwrap_or_default();
@@ -227,4 +289,36 @@ fn with_tracing_off_or_a_zero_ratio_nothing_is_sent() {
     );
     assert_eq!(receiver.spans(), vec![]);
     assert_eq!(receiver.exports(), 0, "no export call at all");
+}
+
+#[test]
+fn a_send_api_request_is_one_trace_through_the_engine_to_the_signal() {
+    let receiver = OtlpReceiver::start();
+    let r = run_with(
+        &receiver,
+        &format!(
+            "[tracing]\notlp_endpoint = \"{}\"\nsample_ratio = 1.0\n",
+            receiver.endpoint()
+        ),
+        &[],
+        Input::SendApi,
+    );
+    assert_eq!(r.spans.len(), 3, "{:#?}", r.spans);
+    let request = one(&r.spans, "webhook.request");
+    let engine = one(&r.spans, "engine.batch");
+    let signal = one(&r.spans, "signal.produce");
+    assert_eq!(request.parent_span_id, "");
+    assert_eq!(engine.parent_span_id, request.span_id);
+    assert_eq!(signal.parent_span_id, engine.span_id);
+    assert_eq!(engine.trace_id, request.trace_id);
+    assert_eq!(signal.trace_id, request.trace_id);
+    assert_eq!(request.attributes["satpam.route"], "send");
+    assert_eq!(request.attributes["satpam.events"], "1");
+    assert_eq!(signal.attributes["satpam.account_id"], ACCOUNT);
+    assert_eq!(request.resource["service.name"], "satpam");
+    for s in &r.spans {
+        let text = format!("{s:?}");
+        assert!(!text.contains(MARKER), "message text in {text}");
+        assert!(!text.contains(&r.user_id), "the recipient in {text}");
+    }
 }

@@ -11,7 +11,7 @@ use opentelemetry_sdk::trace::Tracer;
 use satpam::telemetry::spans;
 use tracing::Level;
 use tracing_subscriber::filter::{filter_fn, FilterExt, Targets};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Identity, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
@@ -44,6 +44,15 @@ impl LogFormat {
 /// log layer never sees those spans, so the text and JSON forms are the
 /// same with tracing on or off, and with it off nothing listens to them.
 pub fn init(filter: Option<&str>, format: LogFormat, tracer: Option<Tracer>) {
+    let _ = subscriber(filter, format, tracer).try_init();
+}
+
+/// The subscriber [`init`] installs.
+fn subscriber(
+    filter: Option<&str>,
+    format: LogFormat,
+    tracer: Option<Tracer>,
+) -> impl tracing::Subscriber + Send + Sync + 'static {
     let filter = filter
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
@@ -67,15 +76,18 @@ pub fn init(filter: Option<&str>, format: LogFormat, tracer: Option<Tracer>) {
                 .boxed()
         }
     };
-    let otel = tracer.map(|t| {
-        tracing_opentelemetry::layer()
+    // Off, a layer that wants nothing stands in: an absent (`None`) layer
+    // would count as one that wants everything and bring the spans to life.
+    let otel = match tracer {
+        Some(t) => tracing_opentelemetry::layer()
             .with_tracer(t)
             .with_filter(Targets::new().with_target(spans::TARGET, Level::INFO))
-    });
-    let _ = tracing_subscriber::registry()
+            .boxed(),
+        None => Identity::new().with_filter(Targets::new()).boxed(),
+    };
+    tracing_subscriber::registry()
         .with(logs.with_filter(logs_only))
         .with(otel)
-        .try_init();
 }
 
 #[cfg(test)]
@@ -92,5 +104,32 @@ mod tests {
         );
         let e = LogFormat::parse(Some("JSONL")).expect_err("unknown");
         assert!(e.to_string().contains("`JSONL`"), "{e}");
+    }
+
+    /// Whether a trace span and an info log event are enabled under the
+    /// subscriber of `filter`, `format` and `tracer`.
+    fn enabled(filter: &str, format: LogFormat, tracer: Option<Tracer>) -> (bool, bool) {
+        tracing::subscriber::with_default(subscriber(Some(filter), format, tracer), || {
+            let span = !spans::engine_batch(1).is_disabled();
+            let log = tracing::enabled!(target: "satpam::pipeline", Level::INFO);
+            (span, log)
+        })
+    }
+
+    #[test]
+    fn trace_spans_exist_only_with_a_tracer_and_logs_stay_as_filtered() {
+        for format in [LogFormat::Text, LogFormat::Json] {
+            // Off: no layer listens to the spans, whatever the log filter.
+            for filter in ["info", "trace", "satpam::trace=trace"] {
+                assert_eq!(enabled(filter, format, None).0, false, "{filter}");
+            }
+            assert!(enabled("info", format, None).1);
+            assert!(!enabled("warn", format, None).1);
+            // On: the spans are recorded, and the log filter still rules the logs.
+            let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+            let tracer = || Some(opentelemetry::trace::TracerProvider::tracer(&provider, "t"));
+            assert_eq!(enabled("warn", format, tracer()), (true, false));
+            assert_eq!(enabled("info", format, tracer()), (true, true));
+        }
     }
 }
