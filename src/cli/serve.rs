@@ -29,16 +29,16 @@ pub fn run(config_path: Option<&Path>, print_config: bool) -> Result<ExitCode> {
         .context("tokio runtime")?;
     // `[tracing]`: built once, in the runtime (its exporter's channel runs
     // there), before the subscriber that carries its layer.
-    let tracing = {
+    let traces = {
         let _in_runtime = runtime.enter();
         service::build::tracing(&config).context("tracing")?
     };
     logging::init(
         std::env::var("SATPAM_LOG").ok().as_deref(),
         format,
-        tracing.as_ref().map(Tracing::tracer),
+        traces.as_ref().map(Tracing::tracer),
     );
-    if let Some(t) = &tracing {
+    if let Some(t) = &traces {
         tracing::info!(
             endpoint = t.endpoint(),
             sample_ratio = t.sample_ratio(),
@@ -46,7 +46,7 @@ pub fn run(config_path: Option<&Path>, print_config: bool) -> Result<ExitCode> {
         );
     }
     let code = runtime.block_on(serve(config));
-    if let Some(t) = tracing {
+    if let Some(t) = traces {
         // The runtime still runs (its worker threads drive the exporter's
         // channel); this thread is not one of them, so it may block.
         t.shutdown();
