@@ -522,3 +522,24 @@ fn auth_principals_flow_into_the_config_and_load() {
     let e = Config::from_toml(&toml, "helm", Vec::new()).expect_err("refused");
     assert!(e.to_string().contains("not a loopback address"), "{e}");
 }
+
+#[test]
+fn tracing_is_off_by_default_and_its_values_reach_the_config() {
+    let toml = |sets: &[&str]| {
+        let objects = render(sets);
+        scalar(&objects["ConfigMap/satpam-config"]["data"]["satpam.toml"])
+    };
+    let off = toml(&[]);
+    assert!(!off.contains("[tracing]"), "{off}");
+    let on = toml(&[
+        "tracing.otlpEndpoint=http://otel-agent:4317",
+        "tracing.sampleRatio=1",
+        "tracing.serviceName=satpam-eu",
+    ]);
+    let c = Config::from_toml(&on, "helm", Vec::new())
+        .unwrap_or_else(|e| panic!("the chart's satpam.toml does not load: {e}\n{on}"));
+    assert!(c.tracing.enabled());
+    assert_eq!(c.tracing.otlp_endpoint, "http://otel-agent:4317");
+    assert_eq!(c.tracing.sample_ratio, 1.0);
+    assert_eq!(c.tracing.service_name, "satpam-eu");
+}

@@ -15,3 +15,4 @@ pub mod report;
 pub mod rules;
 pub mod rules_diff;
 pub mod serve;
+pub mod trace_ids;

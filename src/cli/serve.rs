@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use satpam::service::otlp::Tracing;
 use satpam::service::{self, Config};
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -21,13 +22,36 @@ pub fn run(config_path: Option<&Path>, print_config: bool) -> Result<ExitCode> {
     }
     // The environment is read here and handed to the log setup.
     let format = LogFormat::parse(std::env::var("SATPAM_LOG_FORMAT").ok().as_deref())?;
-    logging::init(std::env::var("SATPAM_LOG").ok().as_deref(), format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("satpam-rt")
         .build()
         .context("tokio runtime")?;
-    runtime.block_on(serve(config))
+    // `[tracing]`: built once, in the runtime (its exporter's channel runs
+    // there), before the subscriber that carries its layer.
+    let traces = {
+        let _in_runtime = runtime.enter();
+        service::build::tracing(&config).context("tracing")?
+    };
+    logging::init(
+        std::env::var("SATPAM_LOG").ok().as_deref(),
+        format,
+        traces.as_ref().map(Tracing::tracer),
+    );
+    if let Some(t) = &traces {
+        tracing::info!(
+            endpoint = t.endpoint(),
+            sample_ratio = t.sample_ratio(),
+            "tracing: spans exported over OTLP/gRPC"
+        );
+    }
+    let code = runtime.block_on(serve(config));
+    if let Some(t) = traces {
+        // The runtime still runs (its worker threads drive the exporter's
+        // channel); this thread is not one of them, so it may block.
+        t.shutdown();
+    }
+    code
 }
 
 async fn serve(config: Config) -> Result<ExitCode> {

@@ -20,6 +20,7 @@ pub mod limits;
 mod role;
 mod sections;
 mod tls;
+mod trace;
 mod webhook;
 
 pub use audit::AuditSection;
@@ -30,6 +31,7 @@ pub(crate) use role::decode_hex32;
 pub use role::Role;
 pub use sections::{EngineSection, GrpcSection, MetricsSection, SinksSection};
 pub use tls::TlsSection;
+pub use trace::TracingSection;
 pub use webhook::{WebhookApp, WebhookSection};
 
 /// The environment variable prefix for overrides.
@@ -76,6 +78,8 @@ pub struct Config {
     pub admin: AdminSection,
     /// The audit trail of admin actions.
     pub audit: AuditSection,
+    /// OpenTelemetry traces (OTLP); off by default.
+    pub tracing: TracingSection,
 }
 
 /// A config that cannot be used, with where and why.
@@ -201,6 +205,7 @@ impl Config {
             ("admin.listen", &self.admin.listen),
         ])?;
         self.audit.validate()?;
+        self.tracing.validate()?;
         if self.engine.grpc_shards == 0 {
             return Err("engine.grpc_shards must be at least 1".into());
         }
@@ -286,6 +291,11 @@ fn typed_env_value(defaults: &toml::Table, path: &[String], value: String) -> to
     });
     match at {
         Some(toml::Value::String(_)) => toml::Value::String(value),
+        // `SATPAM_TRACING__SAMPLE_RATIO=1` is the float 1.0.
+        Some(toml::Value::Float(_)) => match value.parse::<f64>() {
+            Ok(f) => toml::Value::Float(f),
+            Err(_) => toml::Value::String(value),
+        },
         _ => env_value(&value),
     }
 }

@@ -228,3 +228,59 @@ fn bad_webhook_configs_say_why() {
     let off = Config::from_toml("[webhook]\nlisten = \"\"\n", "t.toml", env(&[])).expect("off");
     assert!(off.webhook.apps.is_empty());
 }
+
+#[test]
+fn tracing_is_off_by_default_and_its_values_are_checked() {
+    let c = Config::load(None, env(&[])).expect("default");
+    assert!(!c.tracing.enabled());
+    assert_eq!(c.tracing.sample_ratio, 0.01);
+    assert_eq!(c.tracing.service_name, "satpam");
+    // `1` from the environment is the float 1.0, as the README shows.
+    let c = Config::from_toml(
+        "",
+        "t.toml",
+        env(&[
+            ("SATPAM_TRACING__OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+            ("SATPAM_TRACING__SAMPLE_RATIO", "1"),
+        ]),
+    )
+    .expect("env");
+    assert!(c.tracing.enabled());
+    assert_eq!(c.tracing.sample_ratio, 1.0);
+    let cases: &[(&str, &str)] = &[
+        (
+            "[tracing]\n\nsample_ratio = 1.5\n",
+            "t.toml:3: tracing.sample_ratio: 1.5 is not between 0.0 and 1.0",
+        ),
+        (
+            "[tracing]\nsample_ratio = -0.1\n",
+            "t.toml:2: tracing.sample_ratio: -0.1 is not between",
+        ),
+        (
+            "[tracing]\nsample_ratio = nan\n",
+            "t.toml:2: tracing.sample_ratio: NaN is not between",
+        ),
+        (
+            "[tracing]\notlp_endpoint = \"collector:4317\"\n",
+            "t.toml:2: tracing.otlp_endpoint: `collector:4317` is not an http:// URL",
+        ),
+        (
+            "[tracing]\notlp_endpoint = \"https://c:4317\"\n",
+            "t.toml:2: tracing.otlp_endpoint: `https://c:4317` is not an http:// URL (TLS to the collector is not supported)",
+        ),
+        (
+            "[tracing]\notlp_endpoint = \"http://c:4317\"\nservice_name = \" \"\n",
+            "t.toml:3: tracing.service_name must be set",
+        ),
+    ];
+    for (src, want) in cases {
+        let err = Config::from_toml(src, "t.toml", env(&[]))
+            .expect_err(src)
+            .to_string();
+        assert!(err.starts_with(want), "{src:?}: {err}");
+    }
+    // The bounds themselves are fine.
+    for ok in ["sample_ratio = 0.0", "sample_ratio = 1.0"] {
+        Config::from_toml(&format!("[tracing]\n{ok}\n"), "t.toml", env(&[])).expect(ok);
+    }
+}

@@ -13,7 +13,7 @@ use crate::engine::Outcome;
 use crate::event::Event;
 use crate::sink::kafka::{Delivery, KafkaSink};
 use crate::sink::{SignalHub, WireSignal};
-use crate::telemetry::{Source, Stage, StageRecorder, Telemetry};
+use crate::telemetry::{spans, Source, Stage, StageRecorder, Telemetry};
 use crate::{Engine, Scratch};
 
 pub use fence::Fence;
@@ -81,6 +81,18 @@ impl Pipeline {
                 Handled::Processed(None)
             }
             Outcome::Processed(Some(signal)) => {
+                let span = spans::signal_produce(
+                    &signal.tenant_id,
+                    &signal.account_id,
+                    signal.action.name(),
+                );
+                let _in_span = span.enter();
+                tracing::debug!(
+                    tenant_id = %signal.tenant_id,
+                    account_id = %signal.account_id,
+                    action = signal.action.name(),
+                    "signal produced"
+                );
                 let wire = self.hub.publish(&signal);
                 if let Some((k, d)) = self.kafka.as_ref().and_then(|k| delivery().map(|d| (k, d))) {
                     let bytes = prost::Message::encode_to_vec(&*wire);

@@ -50,6 +50,14 @@ pub struct Parts {
     pub metrics_tls: Option<Arc<ServerConfig>>,
 }
 
+/// The OpenTelemetry tracer provider `[tracing]` describes, or `None` when
+/// tracing is off. Built once, at the top of `satpam serve`, before the log
+/// subscriber (which carries the span layer) and before [`build`]; needs a
+/// Tokio runtime entered.
+pub fn tracing(config: &Config) -> anyhow::Result<Option<crate::service::otlp::Tracing>> {
+    crate::service::otlp::Tracing::build(&config.tracing)
+}
+
 /// Builds the parts of the service `config` describes.
 pub fn build(config: &Config) -> anyhow::Result<Parts> {
     let telemetry = Telemetry::new();

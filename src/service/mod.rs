@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audited_reloads;
 pub mod build;
 pub mod http;
+pub mod otlp;
 pub mod policy_reload;
 pub mod reload;
 pub mod reload_error;

@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::WebhookSection;
@@ -25,6 +26,7 @@ use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
+use crate::telemetry::spans::{self, Tenants};
 use crate::telemetry::{Source, WebhookResult};
 use crate::webhook::parse::ParseError;
 use crate::webhook::send::{map_send, SendContext, SendError};
@@ -112,8 +114,18 @@ impl Receiver {
             .as_ref()
             .zip(self.events_topic.as_deref());
         let mut w = self.pipeline.worker();
+        spans::record_events(&tracing::Span::current(), events.len());
+        // The engine runs here only without the events topic (with it, the
+        // trace ends at the produce and the Kafka worker starts its own).
+        let span = match kafka {
+            None => spans::engine_batch(events.len()),
+            Some(_) => tracing::Span::none(),
+        };
+        let in_span = span.enter();
+        let mut tenants = Tenants::new(&span);
         for m in events {
             let dequeued = Instant::now();
+            tenants.add(&m.tenant_id);
             let bytes = kafka.map(|_| prost::Message::encode_to_vec(&m));
             let account_id = m.account_id.clone();
             match crate::convert::event_or_refusal(m) {
@@ -146,7 +158,7 @@ impl Receiver {
                     }
                     _ => {
                         let engine = self.shards.grpc_shard(&event.tenant_id, &event.account_id);
-                        self.pipeline.handle(
+                        let handled = self.pipeline.handle(
                             engine,
                             &event,
                             Source::Webhook,
@@ -154,10 +166,15 @@ impl Receiver {
                             dequeued,
                             || None,
                         );
+                        if matches!(handled, crate::pipeline::Handled::Processed(Some(_))) {
+                            tenants.signal();
+                        }
                     }
                 },
             }
         }
+        tenants.finish(&span);
+        drop(in_span);
         w.latency.flush(&t.latency);
         for rx in waits {
             match rx.await {
@@ -348,13 +365,32 @@ async fn send_tap(
     }
 }
 
+/// `POST` notifications inside their trace span.
+async fn receive_traced(r: State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> Response {
+    receive(r, headers, body)
+        .instrument(spans::webhook_request("notifications"))
+        .await
+}
+
+/// The send-API tap inside its trace span.
+async fn send_tap_traced(
+    r: State<Arc<Receiver>>,
+    id: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    send_tap(r, id, headers, body)
+        .instrument(spans::webhook_request("send"))
+        .await
+}
+
 /// The router of `section`'s paths.
 pub fn router(section: &WebhookSection, receiver: Arc<Receiver>) -> Router {
     Router::new()
-        .route(&section.path, get(verify).post(receive))
+        .route(&section.path, get(verify).post(receive_traced))
         .route(
             &format!("{}/{{phone_number_id}}/messages", section.send_path),
-            post(send_tap),
+            post(send_tap_traced),
         )
         .layer(DefaultBodyLimit::max(section.max_body_bytes))
         .with_state(receiver)

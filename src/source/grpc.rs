@@ -20,6 +20,7 @@ use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::{Handled, Pipeline, WorkerState};
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
+use crate::telemetry::spans::{self, Tenants};
 use crate::telemetry::Source;
 
 /// The Ingest service.
@@ -74,8 +75,12 @@ fn process_batch(
     };
     let mut waits = Vec::new();
     counters.events.increment(batch.events.len() as u64);
+    let span = spans::engine_batch(batch.events.len());
+    let _in_span = span.enter();
+    let mut tenants = Tenants::new(&span);
     for (i, m) in batch.events.into_iter().enumerate() {
         let dequeued = Instant::now();
+        tenants.add(&m.tenant_id);
         if !caller.tenants.allows(&m.tenant_id) {
             caller.gate.count_tenant_refusal(Rpc::Ingest);
             ack.rejected += 1;
@@ -143,11 +148,15 @@ fn process_batch(
         }
         ack.accepted += 1;
         match handled {
-            Handled::Processed(Some(_)) => ack.signals += 1,
+            Handled::Processed(Some(_)) => {
+                ack.signals += 1;
+                tenants.signal();
+            }
             Handled::Duplicate => ack.duplicates += 1,
             Handled::Processed(None) | Handled::Late | Handled::Refused(_) => {}
         }
     }
+    tenants.finish(&span);
     (ack, waits)
 }
 
@@ -193,12 +202,16 @@ impl pb::ingest_server::Ingest for IngestService {
                         .await;
                     break;
                 }
+                // The batch's trace span: processing, then the broker's acks.
+                let span = spans::grpc_batch(batch.batch_id, batch.events.len());
+                let in_blocking = span.clone();
                 // CPU work of a bounded size (max_batch events, microseconds
                 // each), done on a blocking thread so that it never holds up
                 // the async runtime's other streams.
                 let (sh, pl) = (shards.clone(), pipeline.clone());
                 let (g, t) = (gate.clone(), tenants.clone());
                 let done = tokio::task::spawn_blocking(move || {
+                    let _in_span = in_blocking.enter();
                     let caller = Caller {
                         tenants: &t,
                         gate: &g,
@@ -244,6 +257,7 @@ impl pb::ingest_server::Ingest for IngestService {
                 if tx.send(Ok(ack)).await.is_err() {
                     break;
                 }
+                drop(span);
             }
             w.latency.flush(&pipeline.telemetry.latency);
         });

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod latency;
 pub mod rule_hits;
 pub mod series;
+pub mod spans;
 
 use std::sync::Arc;
 

@@ -8,6 +8,7 @@
 //! * [`kafka`]: the test broker, topics, producing and reading records.
 //! * [`tls`]: a CA and certificates made at test time, GETs over TLS.
 //! * [`broker`]: a test's own Tansu broker, to pause, stop and restart.
+//! * [`otlp`]: an in-process OTLP/gRPC trace receiver that keeps the spans.
 //!
 //! It depends on no satpam crate, so it is never part of the production
 //! library's build; what needs satpam's types (scripted traffic, driving an
@@ -16,6 +17,7 @@
 pub mod broker;
 pub mod http;
 pub mod kafka;
+pub mod otlp;
 pub mod process;
 pub mod prom;
 pub mod tls;

@@ -12,6 +12,7 @@ use crate::pb::v1 as pb;
 use crate::pipeline::{Handled, WorkerState};
 use crate::sink::kafka::{DeadLetterOrigin, Delivery, PartitionEffects};
 use crate::source::budget::ByteBudget;
+use crate::telemetry::spans::{self, Tenants};
 use crate::telemetry::Source;
 use crate::Engine;
 
@@ -61,9 +62,15 @@ impl Worker {
             match rx.recv_timeout(wait) {
                 Ok(Cmd::Batch(msgs)) => {
                     let bytes = batch_bytes(&msgs);
+                    let batch = spans::kafka_batch(msgs.len());
+                    let _in_batch = batch.enter();
+                    let span = spans::engine_batch(msgs.len());
+                    let _in_span = span.enter();
+                    let mut tenants = Tenants::new(&span);
                     for m in msgs {
-                        self.process(m);
+                        self.process(m, &mut tenants);
                     }
+                    tenants.finish(&span);
                     self.budget.release(bytes);
                 }
                 Ok(Cmd::Revoke(ps, reply)) => {
@@ -97,7 +104,7 @@ impl Worker {
         self.state.latency.flush(&self.shared.telemetry.latency);
     }
 
-    fn process(&mut self, m: Msg) {
+    fn process(&mut self, m: Msg, tenants: &mut Tenants) {
         let dequeued = Instant::now();
         // Disjoint borrows: the partition's state and the worker state at once.
         let Worker {
@@ -140,6 +147,9 @@ impl Worker {
                     format!("invalid event: {e}")
                 })
             });
+        if let Ok(event) = &decoded {
+            tenants.add(&event.tenant_id);
+        }
         let refused = match decoded {
             Ok(event) => match shared.pipeline.handle(
                 &part.engine,
@@ -151,6 +161,10 @@ impl Worker {
             ) {
                 // Outside the shard's event-time window: dead-lettered like a bad message.
                 Handled::Refused(reason) => Some(format!("refused event: {reason}")),
+                Handled::Processed(Some(_)) => {
+                    tenants.signal();
+                    None
+                }
                 _ => None,
             },
             Err(reason) => Some(reason),
