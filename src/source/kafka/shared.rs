@@ -3,7 +3,6 @@
 //! the start offsets of assigned partitions and the first fatal error.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
@@ -142,7 +141,3 @@ impl Shared {
     }
 }
 
-/// The snapshot file of one partition.
-pub(super) fn snapshot_file(dir: &Path, topic: &str, partition: i32) -> PathBuf {
-    dir.join(format!("{topic}-{partition}.snap"))
-}

@@ -2,7 +2,7 @@
 //! (whoever is assigned the partition next restores it), snapshot files
 //! (only this instance finds them again), or nowhere.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::state_topic::StateTopic;
@@ -78,7 +78,7 @@ impl StateStore {
                 t.write(p, &bytes).map_err(|e| e.to_string())
             }
             StateStore::Files { dir, topic } => {
-                let path = super::shared::snapshot_file(dir, topic, p);
+                let path = snapshot_file(dir, topic, p);
                 crate::snapshot::save_to_file(engine, &path, extra).map_err(|e| e.to_string())
             }
             StateStore::None => Ok(()),
@@ -102,7 +102,7 @@ impl StateStore {
                     .map_err(|e| format!("{}: partition {p}: {e}", t.topic()))
             }
             StateStore::Files { dir, topic } => {
-                let path = super::shared::snapshot_file(dir, topic, p);
+                let path = snapshot_file(dir, topic, p);
                 crate::snapshot::load_from_file(ctx, &path)
                     .map_err(|e| format!("{}: {e}", path.display()))
             }
@@ -116,4 +116,9 @@ impl StateStore {
             t.flush();
         }
     }
+}
+
+/// The snapshot file of one partition.
+fn snapshot_file(dir: &Path, topic: &str, partition: i32) -> PathBuf {
+    dir.join(format!("{topic}-{partition}.snap"))
 }
