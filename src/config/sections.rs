@@ -67,6 +67,13 @@ pub struct GrpcSection {
     /// HTTP/2 keepalive pings this often, ms; a connection whose peer does
     /// not answer within 20 s is closed with its streams.
     pub keepalive_interval_ms: u64,
+    /// With Kafka configured, Ingest produces each valid event to the events
+    /// topic (keyed by account) and acks the batch once the broker has
+    /// acknowledged every event; the partition's owner in the fleet decides
+    /// on it like on any other event. False: this instance decides on it
+    /// in its own gRPC shards (one instance only: two would split an
+    /// account's state). Without Kafka, always the latter.
+    pub ingest_to_kafka: bool,
     /// TLS (and mTLS) for the listener; off by default.
     pub tls: super::TlsSection,
 }
@@ -81,6 +88,7 @@ impl Default for GrpcSection {
             max_concurrent_streams: 64,
             request_timeout_ms: 30_000,
             keepalive_interval_ms: 30_000,
+            ingest_to_kafka: true,
             tls: Default::default(),
         }
     }

@@ -110,12 +110,15 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()
             .map_err(|err| anyhow::anyhow!("reflection: {err}"))?;
-        let ingest = IngestService::new(
+        let mut ingest = IngestService::new(
             shards.clone(),
             pipeline.clone(),
             config.grpc.max_batch,
             gate.clone(),
         );
+        if config.grpc.ingest_to_kafka && k.enabled() {
+            ingest = ingest.producing_to(&k.events_topic);
+        }
         let watch_svc = WatchService::new(
             hub.clone(),
             telemetry.clone(),

@@ -29,6 +29,9 @@ pub struct IngestService {
     pipeline: Arc<Pipeline>,
     max_batch: usize,
     gate: Arc<Gate>,
+    /// The events topic valid events are produced to (a fleet); None:
+    /// decided here, in the gRPC shards.
+    events_topic: Option<Arc<str>>,
 }
 
 impl IngestService {
@@ -45,8 +48,55 @@ impl IngestService {
             pipeline,
             max_batch,
             gate,
+            events_topic: None,
         }
     }
+
+    /// Valid events go to `topic` (keyed by account) rather than to this
+    /// instance's shards, when the pipeline has a Kafka producer.
+    pub fn producing_to(mut self, topic: &str) -> Self {
+        if self.pipeline.kafka.is_some() {
+            self.events_topic = Some(Arc::from(topic));
+        }
+        self
+    }
+}
+
+/// Broker acknowledgements a batch waits for before its ack.
+type Waits = Vec<tokio::sync::oneshot::Receiver<Result<(), String>>>;
+
+/// Dead-letters a refused event (Kafka only); the broker's acknowledgement
+/// joins `waits`.
+fn dead_letter(pipeline: &Pipeline, message: &pb::MessageEvent, reason: &str, waits: &mut Waits) {
+    if let Some(k) = &pipeline.kafka {
+        // Only a refused message is encoded again for the dead-letter topic.
+        let bytes = prost::Message::encode_to_vec(message);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let origin = DeadLetterOrigin {
+            source: "grpc",
+            topic: "",
+            partition: -1,
+            offset: -1,
+        };
+        if k.send_dead_letter(None, &bytes, reason, &origin, Delivery::Notify(tx))
+            .is_ok()
+        {
+            waits.push(rx);
+        }
+    }
+}
+
+/// Produces a valid event to `topic` keyed by its account; the broker's
+/// acknowledgement joins `waits` (a record the producer would not take
+/// fails the batch there: its sender is dropped).
+fn produce(pipeline: &Pipeline, topic: &str, account_id: &str, bytes: &[u8], waits: &mut Waits) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if let Some(k) = &pipeline.kafka {
+        if let Err(e) = k.send_event(topic, account_id, bytes, Delivery::Notify(tx)) {
+            tracing::warn!(error = %e, "an ingested event was not produced; its batch fails");
+        }
+    }
+    waits.push(rx);
 }
 
 /// The caller's tenants, and the gate that counts refusals.
@@ -63,11 +113,9 @@ fn process_batch(
     pipeline: &Pipeline,
     w: &mut WorkerState,
     caller: &Caller<'_>,
+    events_topic: Option<&str>,
     batch: pb::EventBatch,
-) -> (
-    pb::BatchAck,
-    Vec<tokio::sync::oneshot::Receiver<Result<(), String>>>,
-) {
+) -> (pb::BatchAck, Waits) {
     let counters = pipeline.telemetry.source(Source::Grpc);
     let mut ack = pb::BatchAck {
         batch_id: batch.batch_id,
@@ -91,6 +139,30 @@ fn process_batch(
             });
             continue;
         }
+        if let Some(topic) = events_topic {
+            // A fleet: validated here (refusals in the ack), decided by the
+            // partition's owner, which also judges the event's time.
+            let bytes = prost::Message::encode_to_vec(&m);
+            let account_id = m.account_id.clone();
+            match crate::convert::event_or_refusal(m) {
+                Ok(_) => {
+                    produce(pipeline, topic, &account_id, &bytes, &mut waits);
+                    ack.accepted += 1;
+                }
+                Err(crate::convert::Refusal { reason, message }) => {
+                    counters.validation_failures.increment(1);
+                    counters.dead_lettered.increment(1);
+                    let reason = reason.to_string();
+                    dead_letter(pipeline, &message, &reason, &mut waits);
+                    ack.rejected += 1;
+                    ack.rejections.push(pb::Rejection {
+                        index: i as u32,
+                        reason,
+                    });
+                }
+            }
+            continue;
+        }
         // The shard judges the event's time before the message is taken apart,
         // so that a refused one is dead-lettered as it came.
         let engine = shards.grpc_shard(&m.tenant_id, &m.account_id);
@@ -107,22 +179,7 @@ fn process_batch(
                 }
                 counters.dead_lettered.increment(1);
                 let reason = reason.to_string();
-                if let Some(k) = &pipeline.kafka {
-                    // Only a refused message is encoded again for the dead-letter topic.
-                    let bytes = prost::Message::encode_to_vec(&*message);
-                    let (tx, rx) = tokio::sync::oneshot::channel();
-                    let origin = DeadLetterOrigin {
-                        source: "grpc",
-                        topic: "",
-                        partition: -1,
-                        offset: -1,
-                    };
-                    if k.send_dead_letter(None, &bytes, &reason, &origin, Delivery::Notify(tx))
-                        .is_ok()
-                    {
-                        waits.push(rx);
-                    }
-                }
+                dead_letter(pipeline, &message, &reason, &mut waits);
                 ack.rejected += 1;
                 ack.rejections.push(pb::Rejection {
                     index: i as u32,
@@ -178,6 +235,7 @@ impl pb::ingest_server::Ingest for IngestService {
         let shards = self.shards.clone();
         let pipeline = self.pipeline.clone();
         let max_batch = self.max_batch;
+        let events_topic = self.events_topic.clone();
         tokio::spawn(async move {
             let mut w = pipeline.worker();
             loop {
@@ -210,13 +268,15 @@ impl pb::ingest_server::Ingest for IngestService {
                 // the async runtime's other streams.
                 let (sh, pl) = (shards.clone(), pipeline.clone());
                 let (g, t) = (gate.clone(), tenants.clone());
+                let topic = events_topic.clone();
                 let done = tokio::task::spawn_blocking(move || {
                     let _in_span = in_blocking.enter();
                     let caller = Caller {
                         tenants: &t,
                         gate: &g,
                     };
-                    let (ack, waits) = process_batch(&sh, &pl, &mut w, &caller, batch);
+                    let (ack, waits) =
+                        process_batch(&sh, &pl, &mut w, &caller, topic.as_deref(), batch);
                     (w, ack, waits)
                 })
                 .await;
@@ -244,7 +304,7 @@ impl pb::ingest_server::Ingest for IngestService {
                 if let Some(e) = failed {
                     let _ = tx
                         .send(Err(Status::unavailable(format!(
-                            "batch {}: a signal or dead letter was not acknowledged by Kafka: {e}",
+                            "batch {}: an event, signal or dead letter was not acknowledged by Kafka: {e}",
                             ack.batch_id
                         ))))
                         .await;

@@ -140,4 +140,3 @@ impl Shared {
         self.has_fatal.store(true, Ordering::Release);
     }
 }
-
