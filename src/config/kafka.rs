@@ -43,6 +43,12 @@ pub struct KafkaSection {
     /// created at start when missing). Empty: `<group_id>.state`, one per
     /// consumer group, as Kafka Streams names its changelogs.
     pub state_topic: String,
+    /// The overrides topic: every analyst override set or cleared on any
+    /// instance goes there (compacted, one partition, created at start when
+    /// missing), and every instance applies all of it, so an override holds
+    /// wherever the account lives and survives any restart. Empty:
+    /// `<group_id>.overrides`.
+    pub overrides_topic: String,
     /// Audit records go to this topic as JSON, keyed by tenant; empty: none.
     pub audit_topic: String,
     /// Extra librdkafka consumer properties (e.g. `security.protocol`);
@@ -81,6 +87,14 @@ impl KafkaSection {
         }
     }
 
+    /// The overrides topic's name: `overrides_topic`, or `<group_id>.overrides`.
+    pub fn overrides_topic_name(&self) -> String {
+        match self.overrides_topic.trim() {
+            "" => format!("{}.overrides", self.group_id),
+            t => t.to_string(),
+        }
+    }
+
     /// The state topic's name: `state_topic`, or `<group_id>.state`.
     pub fn state_topic_name(&self) -> String {
         match self.state_topic.trim() {
@@ -106,6 +120,7 @@ impl Default for KafkaSection {
             state_dir: None,
             state_store: String::new(),
             state_topic: String::new(),
+            overrides_topic: String::new(),
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
             security: Default::default(),

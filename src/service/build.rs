@@ -96,7 +96,32 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
         e.policy.clone(),
         telemetry.clone(),
     ));
-    let overrides = Arc::new(OverridesManager::new(ctx.clone(), e.overrides.clone()));
+    let mut overrides = OverridesManager::new(ctx.clone(), e.overrides.clone());
+    let k = &config.kafka;
+    if k.enabled() {
+        let mut client = rdkafka::config::ClientConfig::new();
+        client.set("bootstrap.servers", &k.brokers);
+        let mut reader = client.clone();
+        for (key, v) in k.producer_properties() {
+            client.set(key, v);
+        }
+        reader
+            .set("group.id", format!("{}-overrides", k.group_id))
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "false");
+        for (key, v) in k.consumer_properties() {
+            reader.set(key, v);
+        }
+        let topic = crate::service::overrides_topic::OverridesTopic::start(
+            k.overrides_topic_name(),
+            &client,
+            &reader,
+            ctx.clone(),
+        )
+        .map_err(|err| anyhow::anyhow!(err))?;
+        overrides = overrides.with_topic(Arc::new(topic));
+    }
+    let overrides = Arc::new(overrides);
     let shards = Arc::new(Shards::new(ctx.clone(), e.grpc_shards));
 
     let jsonl = match &config.sinks.jsonl {
@@ -111,7 +136,6 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
         jsonl,
         telemetry.clone(),
     ));
-    let k = &config.kafka;
     let kafka_sink = if k.enabled() {
         Some(Arc::new(
             KafkaSink::new(

@@ -5,6 +5,7 @@ pub mod audited_reloads;
 pub mod build;
 pub mod http;
 pub mod otlp;
+pub mod overrides_topic;
 pub mod policy_reload;
 pub mod reload;
 pub mod reload_error;

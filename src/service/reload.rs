@@ -199,6 +199,8 @@ pub struct OverridesManager {
     ctx: Arc<EngineContext>,
     path: Option<PathBuf>,
     lock: Mutex<()>,
+    /// With Kafka: the fleet's overrides topic (then the file is not written).
+    topic: Option<Arc<crate::service::overrides_topic::OverridesTopic>>,
 }
 
 impl OverridesManager {
@@ -208,6 +210,31 @@ impl OverridesManager {
             ctx,
             path,
             lock: Mutex::new(()),
+            topic: None,
+        }
+    }
+
+    /// Changes go to the fleet's overrides `topic` (acknowledged before a
+    /// call returns) instead of the file.
+    pub fn with_topic(
+        mut self,
+        topic: Arc<crate::service::overrides_topic::OverridesTopic>,
+    ) -> Self {
+        self.topic = Some(topic);
+        self
+    }
+
+    fn publish(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+        o: Option<&Override>,
+    ) -> Result<(), ReloadError> {
+        match &self.topic {
+            Some(t) => t
+                .publish(tenant_id, account_id, o)
+                .map_err(ReloadError::topic),
+            None => Ok(()),
         }
     }
 
@@ -221,7 +248,7 @@ impl OverridesManager {
             .map_err(|_| ReloadError::poisoned("overrides"))?;
         let mut next = (*self.ctx.overrides()).clone();
         let changed = f(&mut next)?;
-        if let Some(p) = &self.path {
+        if let (Some(p), None) = (&self.path, &self.topic) {
             next.save(p)?;
         }
         self.ctx.swap_overrides(next);
@@ -233,6 +260,7 @@ impl OverridesManager {
         // Checked before it is logged: a hostile reason never reaches the log.
         crate::decide::overrides::check_override(&o)?;
         tracing::info!(tenant = %o.tenant_id, account = %o.account_id, mode = ?o.mode, reason = %o.reason, "override set");
+        self.publish(&o.tenant_id, &o.account_id, Some(&o))?;
         self.update(|all| all.set(o).map(|()| true)).map(|_| ())
     }
 
@@ -246,6 +274,7 @@ impl OverridesManager {
         crate::decide::overrides::check_reason(reason)?;
         crate::decide::overrides::check_account(tenant_id, account_id)?;
         tracing::info!(tenant = %tenant_id, account = %account_id, reason = %reason, "override cleared");
+        self.publish(tenant_id, account_id, None)?;
         self.update(|all| Ok(all.clear(tenant_id, account_id)))
     }
 }

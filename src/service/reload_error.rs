@@ -29,6 +29,8 @@ enum Kind {
     CompilerFailed(String),
     /// A lock held by a thread that panicked.
     Poisoned(&'static str),
+    /// The overrides topic did not take the change.
+    Topic(String),
 }
 
 impl ReloadError {
@@ -41,6 +43,12 @@ impl ReloadError {
     pub(crate) fn compiler_failed(why: impl fmt::Display) -> Self {
         ReloadError {
             kind: Kind::CompilerFailed(why.to_string()),
+        }
+    }
+
+    pub(crate) fn topic(why: String) -> Self {
+        ReloadError {
+            kind: Kind::Topic(why),
         }
     }
 
@@ -57,7 +65,7 @@ impl ReloadError {
         match &self.kind {
             Kind::Rules(_) | Kind::Policy(_) | Kind::Timeout { .. } => true,
             Kind::Override(e) => e.is_invalid_override(),
-            Kind::CompilerFailed(_) | Kind::Poisoned(_) => false,
+            Kind::CompilerFailed(_) | Kind::Poisoned(_) | Kind::Topic(_) => false,
         }
     }
 }
@@ -74,6 +82,7 @@ impl fmt::Display for ReloadError {
             ),
             Kind::CompilerFailed(why) => write!(f, "the rules compiler failed: {why}"),
             Kind::Poisoned(what) => write!(f, "{what} lock poisoned"),
+            Kind::Topic(why) => f.write_str(why),
         }
     }
 }

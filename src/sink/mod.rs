@@ -4,6 +4,7 @@
 
 pub mod jsonl;
 pub mod kafka;
+pub mod kafka_client;
 
 use std::sync::Arc;
 

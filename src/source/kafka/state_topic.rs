@@ -17,9 +17,6 @@
 //! acknowledged), so a reader always finds a whole checkpoint.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -37,7 +34,7 @@ pub(crate) const CHUNK_BYTES: usize = 256 * 1024;
 /// How long a state write or read may take before it is given up (the
 /// checkpoint then does not commit; the restore then starts the partition
 /// from the group's offset with empty state, and says so).
-const TIMEOUT: Duration = Duration::from_secs(30);
+const TIMEOUT: Duration = crate::sink::kafka_client::TIMEOUT;
 
 /// The record naming the current checkpoint of a partition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,92 +261,23 @@ impl StateTopic {
 
 /// Waits for one record's acknowledgement.
 fn acked(f: rdkafka::producer::DeliveryFuture, what: &str) -> Result<(), StateTopicError> {
-    match wait(f)? {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err((e, _))) => Err(err(what, e)),
-        Err(_) => Err(err(what, "the producer went away")),
-    }
-}
-
-/// Blocks the calling (worker) thread on a delivery future: workers are
-/// plain threads, and the producer's own thread completes the future.
-fn wait<F: Future>(f: F) -> Result<F::Output, StateTopicError> {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
-            return Ok(out);
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(err("write", "no acknowledgement in time"));
-        }
-        std::thread::park_timeout(deadline - now);
-    }
+    crate::sink::kafka_client::acked(f, TIMEOUT).map_err(|e| err(what, e))
 }
 
 /// Creates the state topic when it does not exist, with the events topic's
-/// partition count and `cleanup.policy=compact`; refuses one with fewer
-/// partitions than the events topic (partition p's state lives on p).
+/// partition count (partition p's state lives on p) and
+/// `cleanup.policy=compact`.
 pub(crate) fn ensure_topic(
     client: &ClientConfig,
     events_topic: &str,
     state_topic: &str,
 ) -> Result<(), String> {
-    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    use rdkafka::client::DefaultClientContext;
-    let admin: AdminClient<DefaultClientContext> = client
-        .create()
-        .map_err(|e| format!("state topic: admin client: {e}"))?;
-    let partitions_of = |topic: &str| -> Result<usize, String> {
-        let md = admin
-            .inner()
-            .fetch_metadata(Some(topic), TIMEOUT)
-            .map_err(|e| format!("state topic: metadata of {topic}: {e}"))?;
-        Ok(md
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic && t.error().is_none())
-            .map_or(0, |t| t.partitions().len()))
-    };
-    let events = partitions_of(events_topic)?;
+    use crate::sink::kafka_client::{ensure_compacted_topic, partitions_of};
+    let events = partitions_of(client, events_topic).map_err(|e| format!("state topic: {e}"))?;
     if events == 0 {
         return Err(format!(
             "state topic: the events topic {events_topic} does not exist (create it first: its partition count sets the state topic's)"
         ));
     }
-    let have = partitions_of(state_topic)?;
-    if have >= events {
-        return Ok(());
-    }
-    if have > 0 {
-        return Err(format!(
-            "state topic {state_topic} has {have} partitions; the events topic {events_topic} has {events}: give it as many"
-        ));
-    }
-    let topic = NewTopic::new(state_topic, events as i32, TopicReplication::Fixed(-1))
-        .set("cleanup.policy", "compact");
-    let created = wait(admin.create_topics([&topic], &AdminOptions::new()))
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("state topic: create {state_topic}: {e}"))?;
-    for r in created {
-        match r {
-            Ok(_) => tracing::info!(
-                topic = state_topic,
-                partitions = events,
-                "state topic created"
-            ),
-            Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((t, e)) => return Err(format!("state topic: create {t}: {e}")),
-        }
-    }
-    Ok(())
+    ensure_compacted_topic(client, state_topic, events).map_err(|e| format!("state topic: {e}"))
 }

@@ -1,0 +1,141 @@
+//! Overrides across a fleet, against the real broker: two instances in one
+//! group; an analyst denies an account through the instance that does NOT
+//! hold it. The override goes to the overrides topic, the owner applies it
+//! and suspends the account on its next event (the signal carries the
+//! override's reason), and after both instances restart the override is
+//! still in force wherever the account then lives.
+
+mod common;
+
+use std::time::Duration;
+
+use common::kafka::{
+    create_topics, produce, producer, read_topic, signals, unique, violating_and_legit, Serve,
+};
+use satpam::pb::v1 as pb;
+
+async fn admin(s: &Serve) -> pb::admin_client::AdminClient<tonic::transport::Channel> {
+    pb::admin_client::AdminClient::new(common::service::grpc_channel(s.grpc).await)
+}
+
+async fn state(s: &Serve, account: &str) -> Option<pb::AccountState> {
+    match admin(s)
+        .await
+        .get_account(pb::GetAccountRequest {
+            tenant_id: "bsp-test".into(),
+            account_id: account.into(),
+        })
+        .await
+    {
+        Ok(r) => Some(r.into_inner()),
+        Err(st) if st.code() == tonic::Code::NotFound => None,
+        Err(st) => panic!("GetAccount {account}: {st}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
+async fn an_override_set_on_one_instance_holds_on_the_owner_and_after_restarts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let topics = create_topics(&unique("ovfleet"), 2).await;
+    let a = Serve::start(d, "a", &topics, "");
+    let b = Serve::start(d, "b", &topics, "");
+    for s in [&a, &b] {
+        s.wait_metric("satpam_shards", Duration::from_secs(60), |v| v == 1.0);
+    }
+    // Legitimate accounts (never actioned on their own); the first half of
+    // their events tells which instance holds which.
+    let mut events = Vec::new();
+    for tag in ["o1", "o2", "o3", "o4", "o5", "o6"] {
+        events.extend(
+            violating_and_legit(tag)
+                .into_iter()
+                .filter(|e| e.account_id.ends_with("-shop")),
+        );
+    }
+    events.sort_by_key(|e| e.timestamp_ms);
+    let half = events.len() / 2;
+    let p = producer();
+    produce(&p, &topics.events, &events[..half]);
+    let total = |s: &Serve| {
+        s.metric("satpam_events_total{source=\"kafka\"}")
+            .unwrap_or(0.0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while total(&a) + total(&b) < half as f64 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // An account held by b, overridden through a (or the other way round).
+    let mut pick = None;
+    for tag in ["o1", "o2", "o3", "o4", "o5", "o6"] {
+        let account = format!("{tag}-shop");
+        match (state(&a, &account).await, state(&b, &account).await) {
+            (None, Some(_)) => pick = Some((account, &b, &a)),
+            (Some(_), None) => pick = Some((account, &a, &b)),
+            other => panic!("{account} held by exactly one instance: {other:?}"),
+        }
+        if pick
+            .as_ref()
+            .is_some_and(|(_, owner, _)| std::ptr::eq(*owner, &b))
+        {
+            break;
+        }
+    }
+    let (account, owner, other) = pick.expect("an account");
+    let before = state(owner, &account).await.expect("held");
+    assert_eq!(before.action, pb::Action::Unspecified as i32, "legitimate");
+    admin(other)
+        .await
+        .set_override(pb::SetOverrideRequest {
+            r#override: Some(pb::Override {
+                tenant_id: "bsp-test".into(),
+                account_id: account.clone(),
+                mode: pb::OverrideMode::Deny as i32,
+                reason: "appeal 77 denied".into(),
+                expires_at_ms: 0,
+            }),
+        })
+        .await
+        .expect("set through the instance that does not hold the account");
+
+    // The owner applies it on the account's next event.
+    produce(&p, &topics.events, &events[half..]);
+    let records = read_topic(&topics.signals, Duration::from_secs(60), |r| {
+        signals(r).iter().any(|s| s.account_id == account)
+    });
+    let sig = signals(&records)
+        .into_iter()
+        .find(|s| s.account_id == account)
+        .expect("a signal for the overridden account");
+    assert_eq!(sig.action, pb::Action::Suspend as i32, "{sig:?}");
+    let reason = sig.evidence.map(|e| e.reason).unwrap_or_default();
+    assert!(reason.contains("appeal 77 denied"), "{reason}");
+    assert_eq!(
+        signals(&records).len(),
+        1,
+        "only the overridden account is actioned"
+    );
+
+    // Both restart: the override is read back from the topic.
+    assert!(a.terminate().success());
+    assert!(b.terminate().success());
+    let a = Serve::start(d, "a2", &topics, "");
+    let b = Serve::start(d, "b2", &topics, "");
+    for s in [&a, &b] {
+        s.wait_metric("satpam_shards", Duration::from_secs(60), |v| v == 1.0);
+    }
+    let held: Vec<pb::AccountState> = [state(&a, &account).await, state(&b, &account).await]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(held.len(), 1, "held by one instance after the restart");
+    let o = held[0]
+        .r#override
+        .clone()
+        .expect("the override is in force");
+    assert_eq!(o.mode, pb::OverrideMode::Deny as i32);
+    assert_eq!(o.reason, "appeal 77 denied");
+    assert!(a.terminate().success());
+    assert!(b.terminate().success());
+}
