@@ -121,8 +121,12 @@ impl SourceContext {
             .unwrap_or_default();
         let mut fence_from: Vec<(i32, i64)> = Vec::new();
         let mut starts = committed.clone();
+        let mut loaded = s.store.load_many(s.shards.context(), &parts);
         for p in parts {
-            match s.store.load(s.shards.context().clone(), p) {
+            let Some(checkpoint) = loaded.remove(&p) else {
+                continue;
+            };
+            match checkpoint {
                 Ok(Some((engine, extra))) => {
                     let meta: Option<SnapshotMeta> = serde_json::from_slice(&extra).ok();
                     let Some(meta) =

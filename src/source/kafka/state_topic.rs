@@ -186,45 +186,84 @@ impl StateTopic {
         }
     }
 
-    /// The current checkpoint of `partition`: reads the partition to its
-    /// end and returns the bytes its last head names (checked against the
-    /// head's length and hash); `Ok(None)` when no head was ever written.
-    pub(crate) fn read(&self, partition: i32) -> Result<Option<Vec<u8>>, StateTopicError> {
-        let reader: BaseConsumer = self.reader.create().map_err(|e| err("reader", e))?;
-        let (low, high) = reader
-            .fetch_watermarks(&self.topic, partition, TIMEOUT)
-            .map_err(|e| err("watermarks", e))?;
-        if high <= low {
-            return Ok(None);
+    /// The current checkpoint of each of `partitions`, read in one pass
+    /// with one reader: every partition to its end, then the bytes its last
+    /// head names (checked against the head's length and hash). A partition
+    /// with no head maps to `Ok(None)`; one whose checkpoint is damaged to
+    /// its error.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn read_many(
+        &self,
+        partitions: &[i32],
+    ) -> Result<HashMap<i32, Result<Option<Vec<u8>>, StateTopicError>>, StateTopicError> {
+        let mut out = HashMap::new();
+        if partitions.is_empty() {
+            return Ok(out);
         }
+        let reader: BaseConsumer = self.reader.create().map_err(|e| err("reader", e))?;
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&self.topic, partition, Offset::Beginning)
-            .map_err(|e| err("assign", e))?;
+        let mut remaining: HashMap<i32, i64> = HashMap::new();
+        for &p in partitions {
+            let (low, high) = reader
+                .fetch_watermarks(&self.topic, p, TIMEOUT)
+                .map_err(|e| err("watermarks", e))?;
+            if high <= low {
+                out.insert(p, Ok(None));
+                continue;
+            }
+            tpl.add_partition_offset(&self.topic, p, Offset::Beginning)
+                .map_err(|e| err("assign", e))?;
+            remaining.insert(p, high);
+        }
+        if remaining.is_empty() {
+            return Ok(out);
+        }
         reader.assign(&tpl).map_err(|e| err("assign", e))?;
-        let mut live: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        let mut live: HashMap<i32, HashMap<Vec<u8>, Vec<u8>>> = HashMap::new();
         let deadline = Instant::now() + TIMEOUT;
-        // Read to the reported end, then on until the partition stays quiet
+        // Read each to its reported end, then on until the topic stays quiet
         // for a moment: Tansu 0.6 reports a high watermark below the last
         // offset (see fence_reader), and reading on is harmless.
         let quiet = Duration::from_millis(300);
         let mut last_seen = Instant::now();
-        let mut next = low;
-        while next < high || last_seen.elapsed() < quiet {
+        while !remaining.is_empty() || last_seen.elapsed() < quiet {
             if Instant::now() > deadline {
-                return Err(err("read", "timed out before the end of the partition"));
+                return Err(err("read", "timed out before the end of the partitions"));
             }
             let Some(m) = reader.poll(Duration::from_millis(50)) else {
                 continue;
             };
             let m = m.map_err(|e| err("read", e))?;
             last_seen = Instant::now();
-            next = m.offset() + 1;
+            let p = m.partition();
+            if remaining
+                .get(&p)
+                .is_some_and(|high| m.offset() + 1 >= *high)
+            {
+                remaining.remove(&p);
+            }
             let Some(key) = m.key() else { continue };
+            let map = live.entry(p).or_default();
             match m.payload() {
-                Some(p) => live.insert(key.to_vec(), p.to_vec()),
-                None => live.remove(key),
+                Some(v) => map.insert(key.to_vec(), v.to_vec()),
+                None => map.remove(key),
             };
         }
+        for (p, map) in live {
+            out.insert(p, self.assemble(p, &map));
+        }
+        for &p in partitions {
+            out.entry(p).or_insert(Ok(None));
+        }
+        Ok(out)
+    }
+
+    /// The checkpoint the head of `live` (one partition's live records) names.
+    fn assemble(
+        &self,
+        partition: i32,
+        live: &HashMap<Vec<u8>, Vec<u8>>,
+    ) -> Result<Option<Vec<u8>>, StateTopicError> {
         let Some(head) = live.get(b"head".as_slice()) else {
             return Ok(None);
         };

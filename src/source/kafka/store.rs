@@ -2,6 +2,7 @@
 //! (whoever is assigned the partition next restores it), snapshot files
 //! (only this instance finds them again), or nowhere.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -85,28 +86,46 @@ impl StateStore {
         }
     }
 
-    /// Loads partition `p`'s last checkpoint into a new engine over `ctx`,
-    /// with its `extra` bytes; `Ok(None)` when there is none.
-    pub(super) fn load(
+    /// Loads each of `parts`' last checkpoint into a new engine over `ctx`,
+    /// with its `extra` bytes (`Ok(None)`: none kept). The state topic is
+    /// read once for all of them, so an assignment of many partitions
+    /// costs one pass, not one per partition.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn load_many(
         &self,
-        ctx: Arc<EngineContext>,
-        p: i32,
-    ) -> Result<Option<(Engine, Vec<u8>)>, String> {
+        ctx: &Arc<EngineContext>,
+        parts: &[i32],
+    ) -> HashMap<i32, Result<Option<(Engine, Vec<u8>)>, String>> {
+        let decode = |p: i32, bytes: Vec<u8>, topic: &str| {
+            crate::snapshot::read_shard_with_extra(ctx.clone(), &mut bytes.as_slice())
+                .map(Some)
+                .map_err(|e| format!("{topic}: partition {p}: {e}"))
+        };
         match self {
-            StateStore::Kafka(t) => {
-                let Some(bytes) = t.read(p).map_err(|e| e.to_string())? else {
-                    return Ok(None);
-                };
-                crate::snapshot::read_shard_with_extra(ctx, &mut bytes.as_slice())
-                    .map(Some)
-                    .map_err(|e| format!("{}: partition {p}: {e}", t.topic()))
-            }
-            StateStore::Files { dir, topic } => {
-                let path = snapshot_file(dir, topic, p);
-                crate::snapshot::load_from_file(ctx, &path)
-                    .map_err(|e| format!("{}: {e}", path.display()))
-            }
-            StateStore::None => Ok(None),
+            StateStore::Kafka(t) => match t.read_many(parts) {
+                Ok(read) => read
+                    .into_iter()
+                    .map(|(p, r)| {
+                        let loaded = match r {
+                            Ok(Some(bytes)) => decode(p, bytes, t.topic()),
+                            Ok(None) => Ok(None),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        (p, loaded)
+                    })
+                    .collect(),
+                Err(e) => parts.iter().map(|p| (*p, Err(e.to_string()))).collect(),
+            },
+            StateStore::Files { dir, topic } => parts
+                .iter()
+                .map(|&p| {
+                    let path = snapshot_file(dir, topic, p);
+                    let loaded = crate::snapshot::load_from_file(ctx.clone(), &path)
+                        .map_err(|e| format!("{}: {e}", path.display()));
+                    (p, loaded)
+                })
+                .collect(),
+            StateStore::None => parts.iter().map(|p| (*p, Ok(None))).collect(),
         }
     }
 
