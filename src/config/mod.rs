@@ -24,7 +24,7 @@ mod webhook;
 
 pub use audit::AuditSection;
 pub use auth::{is_loopback, AdminSection, AuthSection, PrincipalConfig};
-pub use kafka::KafkaSection;
+pub use kafka::{EventsFormat, KafkaSection};
 pub use kafka_security::KafkaSecuritySection;
 pub(crate) use role::decode_hex32;
 pub use role::Role;
@@ -236,6 +236,9 @@ impl Config {
                 );
             }
             k.security.validate()?;
+            if k.events_format == EventsFormat::Webhook {
+                self.webhook.validate_kafka_source(&k.webhook_unsigned_tenant)?;
+            }
         }
         Ok(())
     }

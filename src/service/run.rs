@@ -24,7 +24,7 @@ use crate::service::tls_listen;
 use crate::service::watch::WatchService;
 use crate::sink::SignalHub;
 use crate::source::grpc::IngestService;
-use crate::source::kafka::KafkaSource;
+use crate::source::kafka::{KafkaSource, RecordFormat};
 use crate::telemetry::Telemetry;
 
 use super::build::{build, Parts};
@@ -194,7 +194,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
 
     let kafka = match kafka_sink {
         Some(sink) => Some(
-            KafkaSource::start(k.clone(), shards.clone(), pipeline.clone(), sink)
+            KafkaSource::start(
+                k.clone(),
+                RecordFormat::from_config(k, &config.webhook),
+                shards.clone(),
+                pipeline.clone(),
+                sink,
+            )
                 .map_err(|err| anyhow::anyhow!(err))?,
         ),
         None => None,

@@ -27,10 +27,12 @@
 mod fence_reader;
 mod rebalance;
 mod shared;
+mod webhook;
 mod worker;
 
 use rebalance::{commit, SourceContext};
 pub use shared::snapshot_file;
+pub use webhook::{RecordFormat, WebhookRecords, SIGNATURE_HEADER};
 use shared::{Cmd, Msg, Shared, BATCH};
 use worker::Worker;
 
@@ -43,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 
 use crate::config::KafkaSection;
 use crate::pipeline::shards::Shards;
@@ -58,9 +60,11 @@ pub struct KafkaSource {
 }
 
 impl KafkaSource {
-    /// Subscribes and starts the poll thread and the workers.
+    /// Subscribes and starts the poll thread and the workers; records are
+    /// decoded as `format` says.
     pub fn start(
         cfg: KafkaSection,
+        format: RecordFormat,
         shards: Arc<Shards>,
         pipeline: Arc<Pipeline>,
         sink: Arc<KafkaSink>,
@@ -84,6 +88,7 @@ impl KafkaSource {
         let shared = Arc::new(Shared {
             batches: Mutex::new((0..cfg.workers).map(|_| Vec::new()).collect()),
             cfg,
+            format,
             shards,
             pipeline,
             sink,
@@ -184,6 +189,15 @@ fn consumer_config(c: &KafkaSection) -> ClientConfig {
     cc
 }
 
+/// A record's `x-hub-signature-256` header (the first; any case), as text.
+fn signature(m: &BorrowedMessage<'_>) -> Option<String> {
+    m.headers()?
+        .iter()
+        .find(|h| h.key.eq_ignore_ascii_case(SIGNATURE_HEADER))
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
 /// The first worker thread that has ended (workers only end when told to
 /// stop, so before that an ended one died).
 fn dead_worker(workers: &[JoinHandle<()>]) -> Option<usize> {
@@ -200,6 +214,7 @@ fn poll_loop(
     let mut last_commit = Instant::now();
     let mut polled: u32 = 0;
     let mut fatal = None;
+    let webhook = matches!(shared.format, RecordFormat::Webhook(_));
     while !stop.load(Ordering::Acquire) {
         // Drain what is there without waiting, then flush and wait.
         let msg = match consumer.poll(Duration::ZERO) {
@@ -216,6 +231,7 @@ fn poll_loop(
                 offset: m.offset(),
                 key: m.key().map(<[u8]>::to_vec),
                 payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                signature: if webhook { signature(&m) } else { None },
             }),
             Some(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
             None => {}

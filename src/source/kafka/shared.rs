@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::webhook::RecordFormat;
 use crate::config::KafkaSection;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
@@ -45,6 +46,8 @@ pub(super) struct Msg {
     pub(super) offset: i64,
     pub(super) key: Option<Vec<u8>>,
     pub(super) payload: Vec<u8>,
+    /// The `x-hub-signature-256` header (webhook records only).
+    pub(super) signature: Option<String>,
 }
 
 /// What the poll thread asks of a worker.
@@ -59,6 +62,8 @@ pub(super) enum Cmd {
 /// The shared parts the poll thread, its rebalance callback and the workers use.
 pub(super) struct Shared {
     pub(super) cfg: KafkaSection,
+    /// How records are decoded.
+    pub(super) format: RecordFormat,
     pub(super) shards: Arc<Shards>,
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) sink: Arc<KafkaSink>,
