@@ -70,7 +70,12 @@ fn signals(path: &Path) -> Vec<(String, String, String, String)> {
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("signal JSON");
             let s = |k: &str| v.get(k).map(ToString::to_string).unwrap_or_default();
-            let row = (s("accountId"), s("action"), s("signalId"), s("triggerEventId"));
+            let row = (
+                s("accountId"),
+                s("action"),
+                s("signalId"),
+                s("triggerEventId"),
+            );
             assert!(row.0.len() > 2 && row.2.len() > 2, "a signal line: {l}");
             row
         })
@@ -201,22 +206,38 @@ async fn raw_webhook_records_decide_like_http_and_bad_ones_are_dead_lettered() {
         "satpam_validation_failures_total{source=\"webhook\"}",
         "satpam_webhook_statuses_total{status=\"delivered\"}",
     ] {
-        assert_eq!(value(&metrics_after, name), value(&http_metrics, name), "{name}");
+        assert_eq!(
+            value(&metrics_after, name),
+            value(&http_metrics, name),
+            "{name}"
+        );
     }
     assert_eq!(
-        value(&metrics, "satpam_webhook_requests_total{result=\"bad_signature\"}"),
+        value(
+            &metrics,
+            "satpam_webhook_requests_total{result=\"bad_signature\"}"
+        ),
         1.0
     );
     assert_eq!(
-        value(&metrics, "satpam_webhook_requests_total{result=\"malformed\"}"),
+        value(
+            &metrics,
+            "satpam_webhook_requests_total{result=\"malformed\"}"
+        ),
         1.0
     );
     assert_eq!(
-        value(&metrics_after, "satpam_webhook_requests_total{result=\"ok\"}"),
+        value(
+            &metrics_after,
+            "satpam_webhook_requests_total{result=\"ok\"}"
+        ),
         bodies.len() as f64
     );
     assert_eq!(
-        value(&metrics_after, "satpam_dead_letters_total{source=\"webhook\"}"),
+        value(
+            &metrics_after,
+            "satpam_dead_letters_total{source=\"webhook\"}"
+        ),
         3.0,
         "{metrics_after}"
     );
@@ -224,14 +245,30 @@ async fn raw_webhook_records_decide_like_http_and_bad_ones_are_dead_lettered() {
     // Dead letters: the forged and the garbled record as they came, and the
     // invalid event; each with its reason and where it came from.
     assert_eq!(dead.len(), 3, "{dead:?}");
-    let reasons: Vec<&str> = dead.iter().map(|d| d.headers["satpam-error"].as_str()).collect();
-    assert!(reasons.iter().any(|r| r.contains("timestamp_ms")), "{reasons:?}");
-    let forged_dl = dead.iter().find(|d| d.payload == forged).expect("forged dead-lettered");
+    let reasons: Vec<&str> = dead
+        .iter()
+        .map(|d| d.headers["satpam-error"].as_str())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("timestamp_ms")),
+        "{reasons:?}"
+    );
+    let forged_dl = dead
+        .iter()
+        .find(|d| d.payload == forged)
+        .expect("forged dead-lettered");
     assert!(forged_dl.headers["satpam-error"].contains("does not match"));
     assert_eq!(forged_dl.key.as_deref(), Some(&b"forged"[..]));
     assert_eq!(forged_dl.headers["satpam-source-topic"], topics.events);
-    let garbled = dead.iter().find(|d| d.payload == b"{not json").expect("garbled dead-lettered");
-    assert!(garbled.headers["satpam-error"].contains("not JSON"), "{:?}", garbled.headers);
+    let garbled = dead
+        .iter()
+        .find(|d| d.payload == b"{not json")
+        .expect("garbled dead-lettered");
+    assert!(
+        garbled.headers["satpam-error"].contains("not JSON"),
+        "{:?}",
+        garbled.headers
+    );
 
     // The same decisions, in the same order.
     let (over_http, over_kafka) = (signals(&http_jsonl), signals(&kafka_jsonl));

@@ -449,7 +449,9 @@ fn webhook_run_posts_every_event_once_and_reports_requests_and_a_parse_baseline(
     let b = &v["baseline"];
     assert_eq!(b["complete"], true, "{b}");
     assert_eq!(b["events"], 20_000, "the first 20,000 events re-rendered");
-    assert!(b["method"].as_str().is_some_and(|m| m.contains("HMAC-SHA256")));
+    assert!(b["method"]
+        .as_str()
+        .is_some_and(|m| m.contains("HMAC-SHA256")));
 }
 
 #[test]

@@ -237,7 +237,8 @@ impl Config {
             }
             k.security.validate()?;
             if k.events_format == EventsFormat::Webhook {
-                self.webhook.validate_kafka_source(&k.webhook_unsigned_tenant)?;
+                self.webhook
+                    .validate_kafka_source(&k.webhook_unsigned_tenant)?;
             }
         }
         Ok(())

@@ -201,7 +201,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
                 pipeline.clone(),
                 sink,
             )
-                .map_err(|err| anyhow::anyhow!(err))?,
+            .map_err(|err| anyhow::anyhow!(err))?,
         ),
         None => None,
     };

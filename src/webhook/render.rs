@@ -204,7 +204,11 @@ mod tests {
         let mapped = map_body(&parse_body(&body).expect("parses"), "bsp");
         assert_eq!(mapped.events.len(), 1);
         assert_eq!(mapped.events[0].event_id, "in-1");
-        let ids: Vec<&str> = mapped.statuses.iter().map(|s| s.message_id.as_str()).collect();
+        let ids: Vec<&str> = mapped
+            .statuses
+            .iter()
+            .map(|s| s.message_id.as_str())
+            .collect();
         assert_eq!(ids, ["out-1", "out-2"]);
         for s in &mapped.statuses {
             assert_eq!(s.status, StatusKind::Delivered);

@@ -13,13 +13,13 @@ use super::args::{RunArgs, TargetKind};
 use super::baseline::{self, NullServer};
 use super::generator::EventSink;
 use super::grpc::{self, GrpcSettings, GrpcSink, Watch};
-use super::webhook::{self, WebhookCounter, WebhookSettings, WebhookSink};
 use super::kafka::{self, KafkaProbe, KafkaSettings, KafkaSink, SignalReader};
 use super::latency::round3;
 use super::metrics_scrape::MetricsEndpoint;
 use super::phases::{AckCounter, KafkaCounter, PhaseOutcome, Probe, Runner};
 use super::report::BaselineReport;
 use super::shared::Shared;
+use super::webhook::{self, WebhookCounter, WebhookSettings, WebhookSink};
 
 /// A connected target.
 pub enum Target {
@@ -308,9 +308,12 @@ impl Target {
                 if !args.no_baseline {
                     // The run's first events, as the same requests; at most
                     // 100,000 (rendered in memory first).
-                    let n = events.min(100_000).min(runner.shared.sent.load(Ordering::Relaxed));
+                    let n = events
+                        .min(100_000)
+                        .min(runner.shared.sent.load(Ordering::Relaxed));
                     runner.progress.phase("baseline", Some(n));
-                    let requests = webhook::rendered(&runner.shared, settings.events_per_body, 0, n)?;
+                    let requests =
+                        webhook::rendered(&runner.shared, settings.events_per_body, 0, n)?;
                     let (report, map_rate) =
                         baseline::webhook_parse(&requests, &settings.secret, &runner.cpu);
                     runner.progress.println(&format!(

@@ -186,7 +186,9 @@ impl WebhookSink {
         let sent = self.conns[c].0.blocking_send(r).map_err(|_| {
             anyhow::anyhow!(
                 "webhook connection {c} closed: {}",
-                self.stats.error().unwrap_or_else(|| "no reason given".into())
+                self.stats
+                    .error()
+                    .unwrap_or_else(|| "no reason given".into())
             )
         });
         self.blocked += waiting.elapsed();
@@ -396,7 +398,11 @@ pub fn rendered(
     let mut body: Vec<pb::MessageEvent> = Vec::new();
     let done = |body: &mut Vec<pb::MessageEvent>, out: &mut Vec<Rendered>| {
         if !body.is_empty() {
-            out.push((webhook_body_with_statuses(body, &[]), body.len() as u64, true));
+            out.push((
+                webhook_body_with_statuses(body, &[]),
+                body.len() as u64,
+                true,
+            ));
             body.clear();
         }
     };

@@ -32,8 +32,8 @@ mod worker;
 
 use rebalance::{commit, SourceContext};
 pub use shared::snapshot_file;
-pub use webhook::{RecordFormat, WebhookRecords, SIGNATURE_HEADER};
 use shared::{Cmd, Msg, Shared, BATCH};
+pub use webhook::{RecordFormat, WebhookRecords, SIGNATURE_HEADER};
 use worker::Worker;
 
 use std::collections::HashMap;

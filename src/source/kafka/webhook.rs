@@ -31,10 +31,9 @@ impl RecordFormat {
     pub fn from_config(kafka: &KafkaSection, webhook: &WebhookSection) -> RecordFormat {
         match kafka.events_format {
             EventsFormat::Protobuf => RecordFormat::Protobuf,
-            EventsFormat::Webhook => RecordFormat::Webhook(WebhookRecords::new(
-                webhook,
-                &kafka.webhook_unsigned_tenant,
-            )),
+            EventsFormat::Webhook => {
+                RecordFormat::Webhook(WebhookRecords::new(webhook, &kafka.webhook_unsigned_tenant))
+            }
         }
     }
 }
@@ -87,9 +86,13 @@ impl WebhookRecords {
     fn tenant(&self, body: &[u8], signature: Option<&str>) -> Result<&str, String> {
         match (signature, &self.unsigned_tenant) {
             (None, Some(t)) => Ok(t),
-            _ => find_signer(self.apps.iter().map(|a| a.secret.as_slice()), body, signature)
-                .map(|i| self.apps[i].tenant_id.as_str())
-                .map_err(|e| format!("webhook record refused: {e}")),
+            _ => find_signer(
+                self.apps.iter().map(|a| a.secret.as_slice()),
+                body,
+                signature,
+            )
+            .map(|i| self.apps[i].tenant_id.as_str())
+            .map_err(|e| format!("webhook record refused: {e}")),
         }
     }
 
@@ -165,9 +168,7 @@ mod tests {
     fn the_app_that_signed_a_record_names_its_tenant() {
         let t = Telemetry::new();
         let sig = sign(b"secret-b", BODY);
-        let events = records("")
-            .decode(BODY, Some(&sig), &t)
-            .expect("verified");
+        let events = records("").decode(BODY, Some(&sig), &t).expect("verified");
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].tenant_id, "bsp-b");
         assert_eq!(events[0].account_id, "P1");

@@ -220,7 +220,6 @@ impl Worker {
     }
 }
 
-
 /// Sends `payload` (the record's, or one event of it) to the dead-letter
 /// topic with `reason`; a refusal by the producer stops the service.
 fn dead_letter(shared: &Shared, part: &PartState, m: &Msg, payload: &[u8], reason: &str) {
@@ -286,11 +285,14 @@ fn process_webhook(
             }
         };
         // One worker owns the partition: the window checked above holds.
-        shared
-            .pipeline
-            .handle(&part.engine, &event, Source::Webhook, state, dequeued, || {
-                Some(Delivery::Partition(part.effects.clone()))
-            });
+        shared.pipeline.handle(
+            &part.engine,
+            &event,
+            Source::Webhook,
+            state,
+            dequeued,
+            || Some(Delivery::Partition(part.effects.clone())),
+        );
     }
 }
 
