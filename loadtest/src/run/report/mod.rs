@@ -46,7 +46,8 @@ pub struct PhaseReport {
     /// The end-to-end latency split at satpam's decision (ms resolution).
     pub latency_split_ms: Option<LatencySplit>,
     /// Ack latency, ms: gRPC, batch intended send -> BatchAck; Kafka, event
-    /// intended send -> the broker acknowledged it to loadgen's producer.
+    /// intended send -> the broker acknowledged it to loadgen's producer;
+    /// webhook, request intended send -> its answer (the request latency).
     pub ack_latency_ms: Option<LatencySummary>,
     /// satpam's in-service latency quantiles scraped at the end of the phase, ms.
     pub in_service_ms: Option<StageQuantiles>,

@@ -184,10 +184,10 @@ impl Report {
             );
         }
         if let Some(l) = &self.ack_latency_ms {
-            let what = if self.target == "grpc" {
-                "gRPC ack (main, batches"
-            } else {
-                "produce ack (main, events"
+            let what = match self.target {
+                "grpc" => "gRPC ack (main, batches",
+                "webhook" => "request latency (main, requests",
+                _ => "produce ack (main, events",
             };
             let _ = writeln!(
                 o,
