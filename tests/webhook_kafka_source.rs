@@ -23,7 +23,7 @@ use satpam::service::{self, Config, RunningService};
 use satpam::webhook::render::webhook_body;
 use satpam::webhook::signature::sign;
 use satpam_testkit::http::metric_in;
-use satpam_testkit::kafka::produce_with_headers;
+use satpam_testkit::kafka::{produce_with_headers, HeadedRecord};
 
 const SECRET: &str = "source-app-secret";
 const APP: &str = "[[webhook.apps]]\ntenant_id = \"bsp-src\"\napp_secret = \"source-app-secret\"\n";
@@ -159,7 +159,7 @@ async fn raw_webhook_records_decide_like_http_and_bad_ones_are_dead_lettered() {
         .await
         .expect("kafka service");
     let header = |sig: String| vec![("x-hub-signature-256".to_string(), sig)];
-    let mut records: Vec<(String, Vec<u8>, Vec<(String, String)>)> = bodies
+    let mut records: Vec<HeadedRecord> = bodies
         .iter()
         .map(|(k, b)| (k.clone(), b.clone(), header(sign(SECRET.as_bytes(), b))))
         .collect();

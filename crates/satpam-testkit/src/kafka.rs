@@ -185,12 +185,15 @@ pub fn produce_keyed<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     p.flush(Duration::from_secs(30)).expect("flush");
 }
 
+/// A record to produce: key, payload, headers as (name, value).
+pub type HeadedRecord = (String, Vec<u8>, Vec<(String, String)>);
+
 /// Produces (key, payload, headers) records in order, waiting when the
 /// producer's queue is full, then flushes.
 pub fn produce_with_headers(
     p: &ThreadedProducer<DefaultProducerContext>,
     topic: &str,
-    records: &[(String, Vec<u8>, Vec<(String, String)>)],
+    records: &[HeadedRecord],
 ) {
     for (key, payload, headers) in records {
         let mut h = OwnedHeaders::new_with_capacity(headers.len());
