@@ -98,9 +98,13 @@ impl Serve {
     }
 }
 
+/// The app secret of the webhook test (loadgen reads it from the environment).
+const APP_SECRET: &str = "loadgen-test-secret";
+
 fn loadgen(args: &[&str]) -> Output {
     Command::new(LOADGEN)
         .args(args)
+        .env("SATPAM_LOADGEN_APP_SECRET", APP_SECRET)
         .stdin(Stdio::null())
         .output()
         .expect("satpam-loadgen")
@@ -203,6 +207,8 @@ fn check_common(v: &Value, target: &str) {
     // The gRPC baseline is a phase of its own; Kafka's reads the run's events back.
     let want: &[&str] = match target {
         "kafka" => &["main", "drain"],
+        // The webhook baseline parses bodies in loadgen: not a phase.
+        "webhook" => &["main", "max"],
         _ => &["main", "max", "baseline"],
     };
     assert_eq!(names, want, "{v}");
@@ -371,6 +377,81 @@ fn grpc_run_reports_throughput_latency_and_baseline() {
     ] {
         assert!(text.contains(want), "missing {want}:\n{text}");
     }
+}
+
+#[test]
+fn webhook_run_posts_every_event_once_and_reports_requests_and_a_parse_baseline() {
+    let dir = tempfile::tempdir().expect("dir");
+    let webhook = free_addr();
+    let serve = Serve::start(
+        dir.path(),
+        &format!(
+            "[webhook]\nlisten = \"{webhook}\"\n\
+             [[webhook.apps]]\ntenant_id = \"bsp-load\"\napp_secret = \"{APP_SECRET}\"\n"
+        ),
+    );
+    let (grpc, webhook) = (serve.grpc.to_string(), webhook.to_string());
+    let run = short_run_json(
+        &[
+            "--target",
+            "webhook",
+            "--webhook",
+            &webhook,
+            "--grpc",
+            &grpc,
+            "--connections",
+            "4",
+            "--events-per-body",
+            "4",
+        ],
+        &serve,
+    );
+    let v = &run.v;
+    check_common(v, "webhook");
+    check_cpu(&run);
+    let sent = v["events_sent"].as_u64().expect("events_sent");
+    // satpam counted exactly the events loadgen sent: none lost, none twice.
+    let metric = |name: &str| satpam_testkit::http::metric(serve.metrics, name).unwrap_or(-1.0);
+    assert_eq!(
+        metric("satpam_events_total{source=\"webhook\"}"),
+        sent as f64
+    );
+    assert_eq!(
+        metric("satpam_duplicate_events_total{source=\"webhook\"}"),
+        0.0
+    );
+    assert_eq!(
+        metric("satpam_validation_failures_total{source=\"webhook\"}"),
+        0.0
+    );
+    let w = &v["webhook"];
+    assert_eq!(w["refused"], 0, "{w}");
+    let requests = w["requests"].as_u64().expect("requests");
+    assert_eq!(
+        metric("satpam_webhook_requests_total{result=\"ok\"}"),
+        requests as f64,
+        "every request answered 200"
+    );
+    // Up to 4 events per webhook body, one per send-API body.
+    assert!(
+        requests < sent && requests * 4 >= sent,
+        "{requests} requests for {sent} events"
+    );
+    // Each send-API message is reported delivered at most once, in a later body.
+    let delivered = metric("satpam_webhook_statuses_total{status=\"delivered\"}");
+    assert!(
+        delivered > 0.0 && delivered <= (requests as f64),
+        "{delivered} statuses"
+    );
+    let per = f64_of(&w["events_per_request"], "events_per_request");
+    assert!((per - sent as f64 / requests as f64).abs() < 0.001, "{w}");
+    assert!(f64_of(&w["parse_map_rate"], "parse_map_rate") > 0.0);
+    let b = &v["baseline"];
+    assert_eq!(b["complete"], true, "{b}");
+    assert_eq!(b["events"], 20_000, "the first 20,000 events re-rendered");
+    assert!(b["method"]
+        .as_str()
+        .is_some_and(|m| m.contains("HMAC-SHA256")));
 }
 
 #[test]

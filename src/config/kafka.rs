@@ -13,8 +13,16 @@ pub struct KafkaSection {
     pub brokers: String,
     /// Consumer group; instances with the same group share the partitions.
     pub group_id: String,
-    /// Input topic of `satpam.v1.MessageEvent` protobuf, keyed by account_id.
+    /// Input topic of `satpam.v1.MessageEvent` protobuf, keyed by account_id
+    /// (or of raw webhook bodies with `events_format = "webhook"`).
     pub events_topic: String,
+    /// What the events topic's records are: `protobuf` (`satpam.v1.MessageEvent`,
+    /// the default) or `webhook` (raw Cloud API webhook bodies as Meta POSTs
+    /// them, the signature in an `x-hub-signature-256` header; docs/webhooks.md).
+    pub events_format: EventsFormat,
+    /// With `events_format = "webhook"`: the tenant of records that carry no
+    /// signature header; empty (the default): such records are dead-lettered.
+    pub webhook_unsigned_tenant: String,
     /// Output topic of `satpam.v1.EnforcementSignal` protobuf, keyed by account_id.
     pub signals_topic: String,
     /// Dead-letter topic: the original bytes, the reason in headers.
@@ -110,6 +118,8 @@ impl Default for KafkaSection {
             brokers: String::new(),
             group_id: "satpam".into(),
             events_topic: "satpam.events".into(),
+            events_format: EventsFormat::Protobuf,
+            webhook_unsigned_tenant: String::new(),
             signals_topic: "satpam.signals".into(),
             dead_letter_topic: "satpam.events.dlq".into(),
             audit_topic: "satpam.audit".into(),
@@ -126,6 +136,18 @@ impl Default for KafkaSection {
             security: Default::default(),
         }
     }
+}
+
+/// `kafka.events_format`: how the events topic's records are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventsFormat {
+    /// One `satpam.v1.MessageEvent` protobuf per record.
+    #[default]
+    Protobuf,
+    /// One raw Cloud API webhook body per record, verified with the
+    /// `[[webhook.apps]]` secrets and mapped like the HTTP receiver's.
+    Webhook,
 }
 
 impl KafkaSection {

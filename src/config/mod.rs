@@ -25,7 +25,7 @@ mod webhook;
 
 pub use audit::AuditSection;
 pub use auth::{is_loopback, AdminSection, AuthSection, PrincipalConfig};
-pub use kafka::{KafkaSection, StateStoreKind};
+pub use kafka::{EventsFormat, KafkaSection, StateStoreKind};
 pub use kafka_security::KafkaSecuritySection;
 pub(crate) use role::decode_hex32;
 pub use role::Role;
@@ -253,6 +253,10 @@ impl Config {
                 _ => {}
             }
             k.security.validate()?;
+            if k.events_format == EventsFormat::Webhook {
+                self.webhook
+                    .validate_kafka_source(&k.webhook_unsigned_tenant)?;
+            }
         }
         Ok(())
     }

@@ -284,3 +284,33 @@ fn tracing_is_off_by_default_and_its_values_are_checked() {
         Config::from_toml(&format!("[tracing]\n{ok}\n"), "t.toml", env(&[])).expect(ok);
     }
 }
+
+#[test]
+fn a_webhook_events_topic_needs_apps_and_no_http_receiver() {
+    let kafka = "[kafka]\nbrokers = \"a:1\"\nevents_format = \"webhook\"\n";
+    let app = "[[webhook.apps]]\ntenant_id = \"bsp-1\"\napp_secret = \"s\"\n";
+    let c = Config::from_toml(&format!("{kafka}{app}"), "t.toml", env(&[])).expect("config");
+    assert_eq!(c.kafka.events_format, super::EventsFormat::Webhook);
+    let unsigned = format!("{kafka}webhook_unsigned_tenant = \"bsp-u\"\n");
+    Config::from_toml(&unsigned, "t.toml", env(&[])).expect("an unsigned tenant is enough");
+    for (src, want) in [
+        (kafka.to_string(), "needs [[webhook.apps]]"),
+        (
+            format!("{kafka}[webhook]\nlisten = \"127.0.0.1:0\"\n{app}"),
+            "cannot be used with webhook.listen",
+        ),
+        (
+            format!("{kafka}[[webhook.apps]]\ntenant_id = \"bsp-1\"\n"),
+            "webhook.apps[0]: tenant_id and app_secret",
+        ),
+        (
+            "[kafka]\nevents_format = \"json\"\n".to_string(),
+            "unknown variant `json`",
+        ),
+    ] {
+        let err = Config::from_toml(&src, "t.toml", env(&[]))
+            .expect_err(&src)
+            .to_string();
+        assert!(err.contains(want), "{src:?}: {err}");
+    }
+}

@@ -116,6 +116,30 @@ impl WebhookSection {
         Ok(())
     }
 
+    /// With `kafka.events_format = "webhook"`: the apps that verify records
+    /// (or a tenant for unsigned ones) exist, and the HTTP receiver is off
+    /// (it would produce protobuf events into a topic of raw bodies).
+    pub(super) fn validate_kafka_source(&self, unsigned_tenant: &str) -> Result<(), String> {
+        if !self.listen.is_empty() {
+            return Err("kafka.events_format = \"webhook\" cannot be used with webhook.listen: the receiver produces satpam.v1.MessageEvent protobuf to kafka.events_topic".into());
+        }
+        if self.apps.is_empty() && unsigned_tenant.trim().is_empty() {
+            return Err("kafka.events_format = \"webhook\" needs [[webhook.apps]] (or kafka.webhook_unsigned_tenant)".into());
+        }
+        self.validate_apps()
+    }
+
+    fn validate_apps(&self) -> Result<(), String> {
+        for (i, a) in self.apps.iter().enumerate() {
+            if a.tenant_id.trim().is_empty() || a.app_secret.is_empty() {
+                return Err(format!(
+                    "webhook.apps[{i}]: tenant_id and app_secret (or app_secret_env / app_secret_file) must be set"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn validate(&self) -> Result<(), String> {
         if self.listen.is_empty() {
             return Ok(());
@@ -139,13 +163,6 @@ impl WebhookSection {
         if self.apps.is_empty() {
             return Err("webhook.listen is set but no [[webhook.apps]] is configured".into());
         }
-        for (i, a) in self.apps.iter().enumerate() {
-            if a.tenant_id.trim().is_empty() || a.app_secret.is_empty() {
-                return Err(format!(
-                    "webhook.apps[{i}]: tenant_id and app_secret (or app_secret_env / app_secret_file) must be set"
-                ));
-            }
-        }
-        Ok(())
+        self.validate_apps()
     }
 }

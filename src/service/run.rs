@@ -24,7 +24,7 @@ use crate::service::tls_listen;
 use crate::service::watch::WatchService;
 use crate::sink::SignalHub;
 use crate::source::grpc::IngestService;
-use crate::source::kafka::KafkaSource;
+use crate::source::kafka::{KafkaSource, RecordFormat};
 use crate::telemetry::Telemetry;
 
 use super::build::{build, Parts};
@@ -199,6 +199,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         Some(sink) => Some(
             KafkaSource::start(
                 crate::source::kafka::SourceSettings::from_config(k),
+                RecordFormat::from_config(k, &config.webhook),
                 shards.clone(),
                 pipeline.clone(),
                 sink,

@@ -80,7 +80,17 @@ fn contact(e: &pb::MessageEvent) -> Value {
 /// One webhook body: each event as its own entry (its `waba_id`) and change
 /// (`messages` for inbound, `smb_message_echoes` for outbound).
 pub fn webhook_body(events: &[pb::MessageEvent]) -> Vec<u8> {
-    let entries: Vec<Value> = events
+    webhook_body_with_statuses(events, &[])
+}
+
+/// [`webhook_body`] followed by one `delivered` status (billable, `PMP`,
+/// category `service`) per event of `delivered` (outbound messages sent
+/// earlier), each as its own entry, as Meta reports them.
+pub fn webhook_body_with_statuses(
+    events: &[pb::MessageEvent],
+    delivered: &[pb::MessageEvent],
+) -> Vec<u8> {
+    let mut entries: Vec<Value> = events
         .iter()
         .map(|e| {
             let inbound = e.direction != pb::Direction::Outbound as i32;
@@ -103,6 +113,25 @@ pub fn webhook_body(events: &[pb::MessageEvent]) -> Vec<u8> {
             })
         })
         .collect();
+    entries.extend(delivered.iter().map(|e| {
+        json!({
+            "id": e.waba_id,
+            "changes": [{
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": { "display_phone_number": "", "phone_number_id": e.account_id },
+                    "statuses": [{
+                        "id": e.event_id,
+                        "status": "delivered",
+                        "timestamp": seconds(e.timestamp_ms),
+                        "recipient_id": e.user_id,
+                        "pricing": { "billable": true, "pricing_model": "PMP", "category": "service" },
+                    }],
+                }
+            }]
+        })
+    }));
     json!({ "object": "whatsapp_business_account", "entry": entries })
         .to_string()
         .into_bytes()
@@ -144,4 +173,51 @@ pub fn send_body(e: &pb::MessageEvent) -> Vec<u8> {
         b["context"] = json!({ "message_id": e.reply_to });
     }
     b.to_string().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::parse::StatusKind;
+    use crate::webhook::{map_body, parse_body};
+
+    #[test]
+    fn delivered_statuses_follow_the_messages_and_map_back() {
+        let e = |id: &str, direction: pb::Direction| pb::MessageEvent {
+            event_id: id.into(),
+            account_id: "P1".into(),
+            waba_id: "W1".into(),
+            user_id: "6281234567890".into(),
+            direction: direction as i32,
+            kind: pb::MessageKind::Text as i32,
+            text: "halo".into(),
+            timestamp_ms: 1_767_225_600_000,
+            ..Default::default()
+        };
+        let body = webhook_body_with_statuses(
+            &[e("in-1", pb::Direction::Inbound)],
+            &[
+                e("out-1", pb::Direction::Outbound),
+                e("out-2", pb::Direction::Outbound),
+            ],
+        );
+        let mapped = map_body(&parse_body(&body).expect("parses"), "bsp");
+        assert_eq!(mapped.events.len(), 1);
+        assert_eq!(mapped.events[0].event_id, "in-1");
+        let ids: Vec<&str> = mapped
+            .statuses
+            .iter()
+            .map(|s| s.message_id.as_str())
+            .collect();
+        assert_eq!(ids, ["out-1", "out-2"]);
+        for s in &mapped.statuses {
+            assert_eq!(s.status, StatusKind::Delivered);
+            assert_eq!(s.category, "service");
+            assert_eq!(s.account_id, "P1");
+            assert_eq!(s.timestamp_ms, 1_767_225_600_000);
+        }
+        assert_eq!(webhook_body(&[e("in-1", pb::Direction::Inbound)]), {
+            webhook_body_with_statuses(&[e("in-1", pb::Direction::Inbound)], &[])
+        });
+    }
 }

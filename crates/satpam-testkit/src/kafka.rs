@@ -11,7 +11,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
@@ -172,6 +172,41 @@ pub fn produce_keyed<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         let mut record = BaseRecord::to(topic)
             .key(key.as_ref())
             .payload(payload.as_ref());
+        loop {
+            match p.send(record) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    record = r;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// A record to produce: key, payload, headers as (name, value).
+pub type HeadedRecord = (String, Vec<u8>, Vec<(String, String)>);
+
+/// Produces (key, payload, headers) records in order, waiting when the
+/// producer's queue is full, then flushes.
+pub fn produce_with_headers(
+    p: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    records: &[HeadedRecord],
+) {
+    for (key, payload, headers) in records {
+        let mut h = OwnedHeaders::new_with_capacity(headers.len());
+        for (k, v) in headers {
+            h = h.insert(Header {
+                key: k,
+                value: Some(v.as_bytes()),
+            });
+        }
+        let mut record = BaseRecord::to(topic)
+            .key(key.as_bytes())
+            .payload(payload.as_slice())
+            .headers(h);
         loop {
             match p.send(record) {
                 Ok(()) => break,

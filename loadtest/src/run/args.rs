@@ -17,6 +17,9 @@ pub enum TargetKind {
     Kafka,
     /// gRPC Ingest streams; signals from Signals.Watch.
     Grpc,
+    /// Signed webhook and send-API bodies POSTed to the webhook receiver;
+    /// signals from Signals.Watch.
+    Webhook,
 }
 
 impl TargetKind {
@@ -25,6 +28,7 @@ impl TargetKind {
         match self {
             TargetKind::Kafka => "kafka",
             TargetKind::Grpc => "grpc",
+            TargetKind::Webhook => "webhook",
         }
     }
 }
@@ -71,11 +75,36 @@ pub struct RunArgs {
     /// Events per gRPC batch at most (satpam's grpc.max_batch is 10,000).
     #[arg(long, default_value_t = 1_000)]
     pub batch: usize,
-    /// gRPC batches per stream awaiting their ack, at most.
+    /// gRPC batches per stream awaiting their ack, at most; webhook requests
+    /// per connection waiting to be sent, at most.
     #[arg(long, default_value_t = 8)]
     pub inflight: usize,
+
+    /// satpam's webhook receiver (`webhook.listen`); signals still come from
+    /// `--grpc`'s Signals.Watch.
+    #[arg(long, default_value = "127.0.0.1:8088")]
+    pub webhook: String,
+    /// The receiver's webhook path (`webhook.path`).
+    #[arg(long, default_value = "/webhooks/whatsapp")]
+    pub webhook_path: String,
+    /// The send-API tap's prefix (`webhook.send_path`).
+    #[arg(long, default_value = "/sendapi")]
+    pub send_path: String,
+    /// Webhook connections (HTTP/1.1 keep-alive, one request at a time each);
+    /// an account stays on one.
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
+    /// Inbound events (and echoes) per webhook body at most; Meta sends one
+    /// or a few. Outbound events go one per send-API request.
+    #[arg(long, default_value_t = 1)]
+    pub events_per_body: usize,
+    /// Environment variable holding the app secret the bodies are signed
+    /// with (one of satpam's `[[webhook.apps]]`, which names the tenant); read
+    /// from the environment so that it stays out of the recorded command line.
+    #[arg(long, default_value = "SATPAM_LOADGEN_APP_SECRET")]
+    pub app_secret_env: String,
     /// Longest an event waits to be batched, ms: the producer's `linger.ms`
-    /// for Kafka, the batch linger for gRPC.
+    /// for Kafka, the batch linger for gRPC, the body linger for webhooks.
     #[arg(long, default_value_t = 5)]
     pub linger_ms: u64,
 

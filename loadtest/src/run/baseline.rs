@@ -100,6 +100,60 @@ pub fn kafka_consume(
     })
 }
 
+/// Webhook: the bodies of `requests` (body, events), each signed first, then
+/// on this thread alone: the signature checked (HMAC-SHA256) and the body
+/// parsed as JSON (`serde_json::Value`), what any receiver must do before
+/// it knows what a body says. A second pass times satpam's own parse and
+/// mapping of the webhook bodies among them (events per second, returned apart).
+pub fn webhook_parse(
+    requests: &[super::webhook::Rendered],
+    secret: &[u8],
+    cpu: &CpuWatch,
+) -> (BaselineReport, f64) {
+    use satpam::webhook::signature::{sign, verify};
+    let signed: Vec<(&[u8], String, u64, bool)> = requests
+        .iter()
+        .map(|(b, n, w)| (b.as_slice(), sign(secret, b), *n, *w))
+        .collect();
+    let events: u64 = signed.iter().map(|s| s.2).sum();
+    let cpu0 = cpu.sample();
+    let started = Instant::now();
+    let mut ok = 0u64;
+    for (body, sig, n, _) in &signed {
+        let verified = verify(secret, body, Some(sig)).is_ok();
+        let parsed = serde_json::from_slice::<serde_json::Value>(body).is_ok();
+        if verified && parsed {
+            ok += n;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_s = cpu.since(&cpu0);
+    let started = Instant::now();
+    let mut mapped = 0u64;
+    for (body, _, _, _) in signed.iter().filter(|s| s.3) {
+        if let Ok(p) = satpam::webhook::parse_body(body) {
+            mapped += satpam::webhook::map_body(&p, "t").events.len() as u64;
+        }
+    }
+    let map_seconds = started.elapsed().as_secs_f64();
+    std::hint::black_box(mapped);
+    (
+        BaselineReport {
+            method: format!(
+                "the run's first {events} events as the same {} request bodies, on one loadgen thread: HMAC-SHA256 check of X-Hub-Signature-256 + serde_json parse to a Value (no HTTP, no mapping, no engine)",
+                signed.len()
+            ),
+            events: ok,
+            seconds: round3(seconds),
+            rate: if seconds > 0.0 { (ok as f64 / seconds).round() } else { 0.0 },
+            complete: ok == events,
+            cpu_us_per_event: cpu::per_event_us(&cpu_s, ok),
+            cpu_s,
+        },
+        if map_seconds > 0.0 { (mapped as f64 / map_seconds).round() } else { 0.0 },
+    )
+}
+
 /// An Ingest server that decodes each batch and acks it without processing.
 struct NullIngest;
 

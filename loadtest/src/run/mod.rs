@@ -25,6 +25,7 @@ pub mod shared;
 pub mod target;
 pub mod throughput;
 pub mod traffic;
+pub mod webhook;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -367,6 +368,24 @@ fn assemble(
         saturated: main.saturated,
         baseline_rate: closing.baseline.as_ref().map(|b| b.rate),
         baseline: closing.baseline,
+        webhook: closing.requests.map(|(requests, refused)| {
+            let per = if requests > 0 {
+                events_sent as f64 / requests as f64
+            } else {
+                0.0
+            };
+            report::WebhookFigures {
+                requests,
+                refused,
+                events_per_request: latency::round3(per),
+                requests_rate: if per > 0.0 {
+                    (main.achieved_rate / per).round()
+                } else {
+                    0.0
+                },
+                parse_map_rate: closing.webhook_map_rate,
+            }
+        }),
         drain_rate: measured.drain.as_ref().map(|d| d.rate),
         drain: measured.drain,
         saturation_rate: measured.saturation_rate,

@@ -19,6 +19,7 @@ use super::metrics_scrape::MetricsEndpoint;
 use super::phases::{AckCounter, KafkaCounter, PhaseOutcome, Probe, Runner};
 use super::report::BaselineReport;
 use super::shared::Shared;
+use super::webhook::{self, WebhookCounter, WebhookSettings, WebhookSink};
 
 /// A connected target.
 pub enum Target {
@@ -46,6 +47,19 @@ pub enum Target {
         /// Times the Watch was cut for falling behind.
         lagged: Arc<AtomicU64>,
     },
+    /// Webhook: signed bodies POSTed to the receiver; Signals.Watch.
+    Webhook {
+        /// Address, paths, connections, secret.
+        settings: WebhookSettings,
+        /// The connections.
+        sink: WebhookSink,
+        /// The answers.
+        counter: WebhookCounter,
+        /// The Watch task.
+        watch: tokio::task::JoinHandle<()>,
+        /// Times the Watch was cut for falling behind.
+        lagged: Arc<AtomicU64>,
+    },
 }
 
 /// What closing a target leaves for the report.
@@ -61,6 +75,32 @@ pub struct Closing {
     pub ack_duplicates: u64,
     /// Times the Watch was cut for falling behind.
     pub watch_lagged: u64,
+    /// Webhook: requests answered, and answered with anything but 200.
+    pub requests: Option<(u64, u64)>,
+    /// Webhook: satpam's own parse and mapping of the baseline's webhook
+    /// bodies on one loadgen thread, events per second.
+    pub webhook_map_rate: Option<f64>,
+}
+
+/// The Signals.Watch task on `grpc` (ip:port), and its lag counter.
+fn watch(
+    grpc: &str,
+    rt: &Handle,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<(tokio::task::JoinHandle<()>, Arc<AtomicU64>)> {
+    let addr: SocketAddr = grpc
+        .trim_start_matches("http://")
+        .parse()
+        .with_context(|| format!("--grpc {grpc}: expected ip:port"))?;
+    let watch = rt.block_on(async { Watch::open(grpc::connect(addr).await?).await })?;
+    let lagged = Arc::new(AtomicU64::new(0));
+    let (sh, lg) = (shared.clone(), lagged.clone());
+    let task = rt.spawn(async move {
+        if let Err(e) = watch.run(sh, lg).await {
+            eprintln!("warning: {e}");
+        }
+    });
+    Ok((task, lagged))
 }
 
 impl Target {
@@ -112,14 +152,7 @@ impl Target {
                     linger: Duration::from_millis(args.linger_ms),
                     inflight: args.inflight,
                 };
-                let watch = rt.block_on(async { Watch::open(grpc::connect(addr).await?).await })?;
-                let lagged = Arc::new(AtomicU64::new(0));
-                let (sh, lg) = (shared.clone(), lagged.clone());
-                let watch = rt.spawn(async move {
-                    if let Err(e) = watch.run(sh, lg).await {
-                        eprintln!("warning: {e}");
-                    }
-                });
+                let (watch, lagged) = watch(&args.grpc, rt, shared)?;
                 let sink = GrpcSink::connect(rt, settings, shared.clone())?;
                 let counter = AckCounter {
                     acks: sink.stats(),
@@ -127,6 +160,42 @@ impl Target {
                     offset: 0,
                 };
                 Ok(Target::Grpc {
+                    settings,
+                    sink,
+                    counter,
+                    watch,
+                    lagged,
+                })
+            }
+            TargetKind::Webhook => {
+                let addr: SocketAddr = args
+                    .webhook
+                    .parse()
+                    .with_context(|| format!("--webhook {}: expected ip:port", args.webhook))?;
+                let secret = std::env::var(&args.app_secret_env).with_context(|| {
+                    format!(
+                        "the app secret: set {} (or name another variable with --app-secret-env)",
+                        args.app_secret_env
+                    )
+                })?;
+                let settings = WebhookSettings {
+                    addr,
+                    path: args.webhook_path.clone(),
+                    send_path: args.send_path.clone(),
+                    connections: args.connections,
+                    events_per_body: args.events_per_body,
+                    inflight: args.inflight,
+                    linger: Duration::from_millis(args.linger_ms),
+                    secret: secret.into_bytes(),
+                };
+                let (watch, lagged) = watch(&args.grpc, rt, shared)?;
+                let sink = WebhookSink::connect(rt, settings.clone(), shared.clone())?;
+                let counter = WebhookCounter {
+                    stats: sink.stats(),
+                    shared: shared.clone(),
+                    offset: 0,
+                };
+                Ok(Target::Webhook {
                     settings,
                     sink,
                     counter,
@@ -144,6 +213,9 @@ impl Target {
                 format!("{} topic {}", settings.brokers, settings.topic)
             }
             Target::Grpc { settings, .. } => settings.addr.to_string(),
+            Target::Webhook { settings, .. } => {
+                format!("http://{}{}", settings.addr, settings.path)
+            }
         }
     }
 
@@ -152,6 +224,7 @@ impl Target {
         match self {
             Target::Kafka { sink, counter, .. } => (sink, counter),
             Target::Grpc { sink, counter, .. } => (sink, counter),
+            Target::Webhook { sink, counter, .. } => (sink, counter),
         }
     }
 
@@ -216,6 +289,39 @@ impl Target {
                     let (report, phase) = grpc_baseline(rt, settings, runner, events)?;
                     closing.baseline = Some(report);
                     closing.baseline_phase = Some(phase);
+                }
+            }
+            Target::Webhook {
+                settings,
+                sink,
+                counter,
+                watch,
+                lagged,
+            } => {
+                watch.abort();
+                closing.watch_lagged = lagged.load(Ordering::Relaxed);
+                closing.requests = Some((
+                    counter.stats.requests.load(Ordering::Relaxed),
+                    counter.stats.refused.load(Ordering::Relaxed),
+                ));
+                sink.close(rt);
+                if !args.no_baseline {
+                    // The run's first events, as the same requests; at most
+                    // 100,000 (rendered in memory first).
+                    let n = events
+                        .min(100_000)
+                        .min(runner.shared.sent.load(Ordering::Relaxed));
+                    runner.progress.phase("baseline", Some(n));
+                    let requests =
+                        webhook::rendered(&runner.shared, settings.events_per_body, 0, n)?;
+                    let (report, map_rate) =
+                        baseline::webhook_parse(&requests, &settings.secret, &runner.cpu);
+                    runner.progress.println(&format!(
+                        "baseline: {} events verified and parsed at {:.0}/s on one thread; satpam's parse and mapping {:.0}/s",
+                        report.events, report.rate, map_rate
+                    ));
+                    closing.baseline = Some(report);
+                    closing.webhook_map_rate = Some(map_rate);
                 }
             }
         }

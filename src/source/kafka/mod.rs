@@ -31,12 +31,14 @@ mod settings;
 mod shared;
 mod state_topic;
 mod store;
+mod webhook;
 mod worker;
 
 pub use error::SourceError;
 use rebalance::{commit, SourceContext};
 pub use settings::SourceSettings;
 use shared::{Cmd, Msg, Shared, BATCH};
+pub use webhook::{RecordFormat, SIGNATURE_HEADER};
 use worker::Worker;
 
 use std::collections::HashMap;
@@ -47,7 +49,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
@@ -61,9 +63,11 @@ pub struct KafkaSource {
 }
 
 impl KafkaSource {
-    /// Subscribes and starts the poll thread and the workers.
+    /// Subscribes and starts the poll thread and the workers; records are
+    /// decoded as `format` says.
     pub fn start(
         cfg: SourceSettings,
+        format: RecordFormat,
         shards: Arc<Shards>,
         pipeline: Arc<Pipeline>,
         sink: Arc<KafkaSink>,
@@ -86,6 +90,7 @@ impl KafkaSource {
             batches: Mutex::new((0..cfg.workers).map(|_| Vec::new()).collect()),
             store,
             cfg,
+            format,
             shards,
             pipeline,
             sink,
@@ -150,6 +155,15 @@ impl KafkaSource {
     }
 }
 
+/// A record's `x-hub-signature-256` header (the first; any case), as text.
+fn signature(m: &BorrowedMessage<'_>) -> Option<String> {
+    m.headers()?
+        .iter()
+        .find(|h| h.key.eq_ignore_ascii_case(SIGNATURE_HEADER))
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
 /// The first worker thread that has ended (workers only end when told to
 /// stop, so before that an ended one died).
 fn dead_worker(workers: &[JoinHandle<()>]) -> Option<usize> {
@@ -166,6 +180,7 @@ fn poll_loop(
     let mut last_commit = Instant::now();
     let mut polled: u32 = 0;
     let mut fatal = None;
+    let webhook = matches!(shared.format, RecordFormat::Webhook(_));
     while !stop.load(Ordering::Acquire) {
         // Drain what is there without waiting, then flush and wait.
         let msg = match consumer.poll(Duration::ZERO) {
@@ -182,6 +197,7 @@ fn poll_loop(
                 offset: m.offset(),
                 key: m.key().map(<[u8]>::to_vec),
                 payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                signature: if webhook { signature(&m) } else { None },
             }),
             Some(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
             None => {}

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::webhook::RecordFormat;
 use super::SourceSettings;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
@@ -44,6 +45,8 @@ pub(super) struct Msg {
     pub(super) offset: i64,
     pub(super) key: Option<Vec<u8>>,
     pub(super) payload: Vec<u8>,
+    /// The `x-hub-signature-256` header (webhook records only).
+    pub(super) signature: Option<String>,
 }
 
 /// What the poll thread asks of a worker.
@@ -60,6 +63,8 @@ pub(super) struct Shared {
     pub(super) cfg: SourceSettings,
     /// Where each partition's checkpoints go and come back from.
     pub(super) store: super::store::StateStore,
+    /// How records are decoded.
+    pub(super) format: RecordFormat,
     pub(super) shards: Arc<Shards>,
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) sink: Arc<KafkaSink>,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::shared::{batch_bytes, Cmd, Msg, Shared, SnapshotMeta};
+use super::webhook::{RecordFormat, WebhookRecords};
 use crate::event::Event;
 use crate::pb::v1 as pb;
 use crate::pipeline::{Handled, WorkerState};
@@ -114,7 +115,6 @@ impl Worker {
             ..
         } = self;
         let counters = shared.telemetry.source(Source::Kafka);
-        counters.events.increment(1);
         let part = parts.entry(m.partition).or_insert_with(|| PartState {
             engine: shared.shards.partition(m.partition),
             effects: Arc::new(PartitionEffects::default()),
@@ -136,6 +136,13 @@ impl Worker {
                 "offsets skipped: compaction or transaction markers, or records the broker did not deliver"
             );
         }
+        if let RecordFormat::Webhook(records) = &shared.format {
+            process_webhook(shared, part, state, records, &m, dequeued);
+            part.next_offset = m.offset + 1;
+            part.dirty = true;
+            return;
+        }
+        counters.events.increment(1);
         let decoded = <pb::MessageEvent as prost::Message>::decode(m.payload.as_slice())
             .map_err(|e| {
                 counters.decode_failures.increment(1);
@@ -173,25 +180,7 @@ impl Worker {
             None => {}
             Some(reason) => {
                 counters.dead_lettered.increment(1);
-                let origin = DeadLetterOrigin {
-                    source: "kafka",
-                    topic: &shared.cfg.events_topic,
-                    partition: m.partition,
-                    offset: m.offset,
-                };
-                tracing::warn!(partition = m.partition, offset = m.offset, %reason, "dead-lettered");
-                if let Err(e) = shared.sink.send_dead_letter(
-                    m.key.as_deref(),
-                    &m.payload,
-                    &reason,
-                    &origin,
-                    Delivery::Partition(part.effects.clone()),
-                ) {
-                    shared.fail(format!(
-                        "cannot dead-letter offset {} of partition {}: {e}",
-                        m.offset, m.partition
-                    ));
-                }
+                dead_letter(shared, part, &m, &m.payload, &reason);
             }
         }
         part.next_offset = m.offset + 1;
@@ -242,6 +231,82 @@ impl Worker {
             out.push((*p, st.next_offset));
         }
         out
+    }
+}
+
+/// Sends `payload` (the record's, or one event of it) to the dead-letter
+/// topic with `reason`; a refusal by the producer stops the service.
+fn dead_letter(shared: &Shared, part: &PartState, m: &Msg, payload: &[u8], reason: &str) {
+    let origin = DeadLetterOrigin {
+        source: "kafka",
+        topic: &shared.cfg.events_topic,
+        partition: m.partition,
+        offset: m.offset,
+    };
+    tracing::warn!(partition = m.partition, offset = m.offset, %reason, "dead-lettered");
+    if let Err(e) = shared.sink.send_dead_letter(
+        m.key.as_deref(),
+        payload,
+        reason,
+        &origin,
+        Delivery::Partition(part.effects.clone()),
+    ) {
+        shared.fail(format!(
+            "cannot dead-letter offset {} of partition {}: {e}",
+            m.offset, m.partition
+        ));
+    }
+}
+
+/// One raw webhook record: verified and mapped, each event judged against
+/// the partition's event-time window and processed in order. A record that
+/// cannot be read is dead-lettered whole; an event that is refused is
+/// dead-lettered alone, as a `satpam.v1.MessageEvent` (like over HTTP).
+fn process_webhook(
+    shared: &Shared,
+    part: &PartState,
+    state: &mut WorkerState,
+    records: &WebhookRecords,
+    m: &Msg,
+    dequeued: Instant,
+) {
+    let counters = shared.telemetry.source(Source::Webhook);
+    let events = match records.decode(&m.payload, m.signature.as_deref(), &shared.telemetry) {
+        Ok(events) => events,
+        Err(reason) => {
+            counters.dead_lettered.increment(1);
+            dead_letter(shared, part, m, &m.payload, &reason);
+            return;
+        }
+    };
+    counters.events.increment(events.len() as u64);
+    for pbm in events {
+        let event = match crate::convert::event_or_refusal_with(pbm, |e| {
+            part.engine.check_event_time(e.timestamp_ms).map_err(|e| {
+                counters.event_time_refused.increment(1);
+                crate::convert::ValidationError::EventTime(e)
+            })
+        }) {
+            Ok(e) => e,
+            Err(crate::convert::Refusal { reason, message }) => {
+                if !matches!(reason, crate::convert::ValidationError::EventTime(_)) {
+                    counters.validation_failures.increment(1);
+                }
+                counters.dead_lettered.increment(1);
+                let bytes = prost::Message::encode_to_vec(&*message);
+                dead_letter(shared, part, m, &bytes, &format!("invalid event: {reason}"));
+                continue;
+            }
+        };
+        // One worker owns the partition: the window checked above holds.
+        shared.pipeline.handle(
+            &part.engine,
+            &event,
+            Source::Webhook,
+            state,
+            dequeued,
+            || Some(Delivery::Partition(part.effects.clone())),
+        );
     }
 }
 

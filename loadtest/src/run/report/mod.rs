@@ -46,7 +46,8 @@ pub struct PhaseReport {
     /// The end-to-end latency split at satpam's decision (ms resolution).
     pub latency_split_ms: Option<LatencySplit>,
     /// Ack latency, ms: gRPC, batch intended send -> BatchAck; Kafka, event
-    /// intended send -> the broker acknowledged it to loadgen's producer.
+    /// intended send -> the broker acknowledged it to loadgen's producer;
+    /// webhook, request intended send -> its answer (the request latency).
     pub ack_latency_ms: Option<LatencySummary>,
     /// satpam's in-service latency quantiles scraped at the end of the phase, ms.
     pub in_service_ms: Option<StageQuantiles>,
@@ -174,6 +175,22 @@ impl Machine {
     }
 }
 
+/// The webhook target's own figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookFigures {
+    /// Requests answered over the whole run (webhook and send-API).
+    pub requests: u64,
+    /// Requests answered with anything but 200 (0 in a healthy run).
+    pub refused: u64,
+    /// Events per request over the whole run.
+    pub events_per_request: f64,
+    /// Main phase requests per second: `achieved_rate / events_per_request`.
+    pub requests_rate: f64,
+    /// satpam's own parse and mapping of the baseline's webhook bodies on
+    /// one loadgen thread, events/s (beside the baseline's JSON + HMAC).
+    pub parse_map_rate: Option<f64>,
+}
+
 /// Whether the run met the project's targets (`None`: not measured by this run).
 #[derive(Debug, Clone, Serialize)]
 pub struct Targets {
@@ -199,7 +216,7 @@ pub struct Report {
     pub command: String,
     /// The machine.
     pub machine: Machine,
-    /// `kafka` or `grpc`.
+    /// `kafka`, `grpc` or `webhook`.
     pub target: &'static str,
     /// Brokers and topic, or the gRPC address.
     pub endpoint: String,
@@ -222,6 +239,8 @@ pub struct Report {
     pub drain_rate: Option<f64>,
     /// The drain measurement.
     pub drain: Option<DrainReport>,
+    /// Webhook only: requests, requests/s, the parse-and-map rate.
+    pub webhook: Option<WebhookFigures>,
     /// Highest rate satpam sustained in the sweep, events/s.
     pub saturation_rate: Option<f64>,
     /// satpam throughput / baseline_rate; see `ratio_basis`.

@@ -145,6 +145,17 @@ impl Report {
                 );
             }
         }
+        if let Some(w) = &self.webhook {
+            let _ = writeln!(
+                o,
+                "webhook: {} requests ({} not 200), {:.2} events/request, main {:.0} requests/s; satpam's parse+map alone {} on one thread",
+                w.requests,
+                w.refused,
+                w.events_per_request,
+                w.requests_rate,
+                rate(w.parse_map_rate)
+            );
+        }
         if let (Some(r), Some(basis)) = (self.ratio, self.ratio_basis) {
             let verdict = match self.targets.ratio_ge_0_7 {
                 Some(true) => "  [target >= 0.7: met]",
@@ -173,10 +184,10 @@ impl Report {
             );
         }
         if let Some(l) = &self.ack_latency_ms {
-            let what = if self.target == "grpc" {
-                "gRPC ack (main, batches"
-            } else {
-                "produce ack (main, events"
+            let what = match self.target {
+                "grpc" => "gRPC ack (main, batches",
+                "webhook" => "request latency (main, requests",
+                _ => "produce ack (main, events",
             };
             let _ = writeln!(
                 o,

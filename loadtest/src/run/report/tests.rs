@@ -37,6 +37,7 @@ pub(crate) fn sample_report() -> Report {
         baseline_rate: Some(100_000.0),
         baseline: None,
         drain_rate: Some(80_000.0),
+        webhook: None,
         drain: None,
         saturation_rate: None,
         ratio: None,
