@@ -67,25 +67,7 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
         );
     }
     let e = &config.engine;
-    // The overrides file is the service's own (SetOverride writes it): a
-    // missing one is no overrides yet.
-    let loaded = DecisionFiles {
-        rules: e.rules.as_deref(),
-        policy: e.policy.as_deref(),
-        overrides: e.overrides.as_deref(),
-    }
-    .load(MissingOverrides::Empty)?;
-    let ctx = Arc::new(EngineContext::new(
-        loaded.rules,
-        loaded.policy,
-        Arc::new(SystemClock),
-        EngineConfig {
-            limits: config.state_limits(),
-            event_time: config.limits.event_time(),
-            ..EngineConfig::default()
-        },
-    ));
-    ctx.swap_overrides(loaded.overrides);
+    let ctx = context(config)?;
     let rules = Arc::new(
         RulesManager::new(ctx.clone(), e.rules.clone(), telemetry.clone()).with_compile_timeout(
             Duration::from_millis(config.limits.rules_compile_timeout_ms),
@@ -96,32 +78,7 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
         e.policy.clone(),
         telemetry.clone(),
     ));
-    let mut overrides = OverridesManager::new(ctx.clone(), e.overrides.clone());
-    let k = &config.kafka;
-    if k.enabled() {
-        let mut client = rdkafka::config::ClientConfig::new();
-        client.set("bootstrap.servers", &k.brokers);
-        let mut reader = client.clone();
-        for (key, v) in k.producer_properties() {
-            client.set(key, v);
-        }
-        reader
-            .set("group.id", format!("{}-overrides", k.group_id))
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false");
-        for (key, v) in k.consumer_properties() {
-            reader.set(key, v);
-        }
-        let topic = crate::service::overrides_topic::OverridesTopic::start(
-            k.overrides_topic_name(),
-            &client,
-            &reader,
-            ctx.clone(),
-        )
-        .map_err(|err| anyhow::anyhow!(err))?;
-        overrides = overrides.with_topic(Arc::new(topic));
-    }
-    let overrides = Arc::new(overrides);
+    let overrides = Arc::new(overrides(config, &ctx)?);
     let shards = Arc::new(Shards::new(ctx.clone(), e.grpc_shards));
 
     let jsonl = match &config.sinks.jsonl {
@@ -136,20 +93,7 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
         jsonl,
         telemetry.clone(),
     ));
-    let kafka_sink = if k.enabled() {
-        Some(Arc::new(
-            KafkaSink::new(
-                &k.brokers,
-                &k.signals_topic,
-                &k.dead_letter_topic,
-                &k.producer_properties(),
-                telemetry.clone(),
-            )
-            .map_err(|err| anyhow::anyhow!("cannot create the Kafka producer: {err}"))?,
-        ))
-    } else {
-        None
-    };
+    let kafka_sink = kafka_sink(config, &telemetry)?;
     let pipeline = Arc::new(Pipeline {
         hub: hub.clone(),
         kafka: kafka_sink.clone(),
@@ -181,4 +125,80 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
         grpc_tls,
         metrics_tls,
     })
+}
+
+/// The engine context: the rules, the policy and the overrides files
+/// loaded (the overrides file is the service's own: a missing one is no
+/// overrides yet), the wall clock, the state limits.
+fn context(config: &Config) -> anyhow::Result<Arc<EngineContext>> {
+    let e = &config.engine;
+    let loaded = DecisionFiles {
+        rules: e.rules.as_deref(),
+        policy: e.policy.as_deref(),
+        overrides: e.overrides.as_deref(),
+    }
+    .load(MissingOverrides::Empty)?;
+    let ctx = Arc::new(EngineContext::new(
+        loaded.rules,
+        loaded.policy,
+        Arc::new(SystemClock),
+        EngineConfig {
+            limits: config.state_limits(),
+            event_time: config.limits.event_time(),
+            ..EngineConfig::default()
+        },
+    ));
+    ctx.swap_overrides(loaded.overrides);
+    Ok(ctx)
+}
+
+/// The overrides manager: the file, and with Kafka the fleet's overrides
+/// topic (read to its end here, then followed).
+fn overrides(config: &Config, ctx: &Arc<EngineContext>) -> anyhow::Result<OverridesManager> {
+    let manager = OverridesManager::new(ctx.clone(), config.engine.overrides.clone());
+    let k = &config.kafka;
+    if !k.enabled() {
+        return Ok(manager);
+    }
+    let mut client = rdkafka::config::ClientConfig::new();
+    client.set("bootstrap.servers", &k.brokers);
+    let mut reader = client.clone();
+    for (key, v) in k.producer_properties() {
+        client.set(key, v);
+    }
+    reader
+        .set("group.id", format!("{}-overrides", k.group_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false");
+    for (key, v) in k.consumer_properties() {
+        reader.set(key, v);
+    }
+    let topic = crate::service::overrides_topic::OverridesTopic::start(
+        k.overrides_topic_name(),
+        &client,
+        &reader,
+        ctx.clone(),
+    )
+    .map_err(|err| anyhow::anyhow!(err))?;
+    Ok(manager.with_topic(Arc::new(topic)))
+}
+
+/// The signals and dead-letter producer, with Kafka configured.
+fn kafka_sink(
+    config: &Config,
+    telemetry: &Arc<Telemetry>,
+) -> anyhow::Result<Option<Arc<KafkaSink>>> {
+    let k = &config.kafka;
+    if !k.enabled() {
+        return Ok(None);
+    }
+    let sink = KafkaSink::new(
+        &k.brokers,
+        &k.signals_topic,
+        &k.dead_letter_topic,
+        &k.producer_properties(),
+        telemetry.clone(),
+    )
+    .map_err(|err| anyhow::anyhow!("cannot create the Kafka producer: {err}"))?;
+    Ok(Some(Arc::new(sink)))
 }

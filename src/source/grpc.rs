@@ -107,6 +107,99 @@ struct Caller<'a> {
 
 type AckStream = Pin<Box<dyn Stream<Item = Result<pb::BatchAck, Status>> + Send>>;
 
+/// One batch on its way through: its ack and the broker acknowledgements it
+/// waits for.
+struct BatchRun<'a> {
+    pipeline: &'a Pipeline,
+    counters: &'a crate::telemetry::SourceCounters,
+    ack: pb::BatchAck,
+    waits: Waits,
+}
+
+impl BatchRun<'_> {
+    fn reject(&mut self, index: usize, reason: String) {
+        self.ack.rejected += 1;
+        self.ack.rejections.push(pb::Rejection {
+            index: index as u32,
+            reason,
+        });
+    }
+
+    /// A refused event: counted, dead-lettered (with Kafka), rejected in the ack.
+    fn refuse(&mut self, index: usize, refusal: crate::convert::Refusal) {
+        let crate::convert::Refusal { reason, message } = refusal;
+        if !matches!(reason, crate::convert::ValidationError::EventTime(_)) {
+            self.counters.validation_failures.increment(1);
+        }
+        self.counters.dead_lettered.increment(1);
+        let reason = reason.to_string();
+        dead_letter(self.pipeline, &message, &reason, &mut self.waits);
+        self.reject(index, reason);
+    }
+
+    /// A fleet: validated here (refusals in the ack), produced to `topic`
+    /// and decided by the partition's owner, which also judges its time.
+    fn forward(&mut self, index: usize, topic: &str, m: pb::MessageEvent) {
+        let bytes = prost::Message::encode_to_vec(&m);
+        let account_id = m.account_id.clone();
+        match crate::convert::event_or_refusal(m) {
+            Ok(_) => {
+                produce(self.pipeline, topic, &account_id, &bytes, &mut self.waits);
+                self.ack.accepted += 1;
+            }
+            Err(refusal) => self.refuse(index, refusal),
+        }
+    }
+
+    /// One instance: decided here, in the account's gRPC shard.
+    fn decide_here(
+        &mut self,
+        index: usize,
+        shards: &Shards,
+        w: &mut WorkerState,
+        tenants: &mut Tenants,
+        m: pb::MessageEvent,
+    ) {
+        let dequeued = Instant::now();
+        // The shard judges the event's time before the message is taken apart,
+        // so that a refused one is dead-lettered as it came.
+        let engine = shards.grpc_shard(&m.tenant_id, &m.account_id);
+        let counters = self.counters;
+        let event = match crate::convert::event_or_refusal_with(m, |m| {
+            engine.check_event_time(m.timestamp_ms).map_err(|e| {
+                counters.event_time_refused.increment(1);
+                crate::convert::ValidationError::EventTime(e)
+            })
+        }) {
+            Ok(e) => e,
+            Err(refusal) => return self.refuse(index, refusal),
+        };
+        let waits = &mut self.waits;
+        let handled = self
+            .pipeline
+            .handle(engine, &event, Source::Grpc, w, dequeued, || {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                waits.push(rx);
+                Some(Delivery::Notify(tx))
+            });
+        match handled {
+            // The shard's watermark moved since the check (another stream):
+            // refused in the ack; the client holds the message.
+            Handled::Refused(reason) => self.reject(index, format!("refused event: {reason}")),
+            Handled::Processed(Some(_)) => {
+                self.ack.accepted += 1;
+                self.ack.signals += 1;
+                tenants.signal();
+            }
+            Handled::Duplicate => {
+                self.ack.accepted += 1;
+                self.ack.duplicates += 1;
+            }
+            Handled::Processed(None) | Handled::Late => self.ack.accepted += 1,
+        }
+    }
+}
+
 /// Processes one batch; returns its ack and the broker acknowledgements to await.
 fn process_batch(
     shards: &Shards,
@@ -117,104 +210,94 @@ fn process_batch(
     batch: pb::EventBatch,
 ) -> (pb::BatchAck, Waits) {
     let counters = pipeline.telemetry.source(Source::Grpc);
-    let mut ack = pb::BatchAck {
-        batch_id: batch.batch_id,
-        ..Default::default()
+    let mut run = BatchRun {
+        pipeline,
+        counters,
+        ack: pb::BatchAck {
+            batch_id: batch.batch_id,
+            ..Default::default()
+        },
+        waits: Vec::new(),
     };
-    let mut waits = Vec::new();
     counters.events.increment(batch.events.len() as u64);
     let span = spans::engine_batch(batch.events.len());
     let _in_span = span.enter();
     let mut tenants = Tenants::new(&span);
     for (i, m) in batch.events.into_iter().enumerate() {
-        let dequeued = Instant::now();
         tenants.add(&m.tenant_id);
         if !caller.tenants.allows(&m.tenant_id) {
             caller.gate.count_tenant_refusal(Rpc::Ingest);
-            ack.rejected += 1;
-            ack.rejections.push(pb::Rejection {
-                index: i as u32,
-                reason: "permission denied: the event's tenant_id is outside the caller's tenants"
-                    .into(),
-            });
+            run.reject(
+                i,
+                "permission denied: the event's tenant_id is outside the caller's tenants".into(),
+            );
             continue;
         }
-        if let Some(topic) = events_topic {
-            // A fleet: validated here (refusals in the ack), decided by the
-            // partition's owner, which also judges the event's time.
-            let bytes = prost::Message::encode_to_vec(&m);
-            let account_id = m.account_id.clone();
-            match crate::convert::event_or_refusal(m) {
-                Ok(_) => {
-                    produce(pipeline, topic, &account_id, &bytes, &mut waits);
-                    ack.accepted += 1;
-                }
-                Err(crate::convert::Refusal { reason, message }) => {
-                    counters.validation_failures.increment(1);
-                    counters.dead_lettered.increment(1);
-                    let reason = reason.to_string();
-                    dead_letter(pipeline, &message, &reason, &mut waits);
-                    ack.rejected += 1;
-                    ack.rejections.push(pb::Rejection {
-                        index: i as u32,
-                        reason,
-                    });
-                }
-            }
-            continue;
-        }
-        // The shard judges the event's time before the message is taken apart,
-        // so that a refused one is dead-lettered as it came.
-        let engine = shards.grpc_shard(&m.tenant_id, &m.account_id);
-        let event = match crate::convert::event_or_refusal_with(m, |m| {
-            engine.check_event_time(m.timestamp_ms).map_err(|e| {
-                counters.event_time_refused.increment(1);
-                crate::convert::ValidationError::EventTime(e)
-            })
-        }) {
-            Ok(e) => e,
-            Err(crate::convert::Refusal { reason, message }) => {
-                if !matches!(reason, crate::convert::ValidationError::EventTime(_)) {
-                    counters.validation_failures.increment(1);
-                }
-                counters.dead_lettered.increment(1);
-                let reason = reason.to_string();
-                dead_letter(pipeline, &message, &reason, &mut waits);
-                ack.rejected += 1;
-                ack.rejections.push(pb::Rejection {
-                    index: i as u32,
-                    reason,
-                });
-                continue;
-            }
-        };
-        let handled = pipeline.handle(engine, &event, Source::Grpc, w, dequeued, || {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            waits.push(rx);
-            Some(Delivery::Notify(tx))
-        });
-        if let Handled::Refused(reason) = handled {
-            // The shard's watermark moved since the check (another stream):
-            // refused in the ack; the client holds the message.
-            ack.rejected += 1;
-            ack.rejections.push(pb::Rejection {
-                index: i as u32,
-                reason: format!("refused event: {reason}"),
-            });
-            continue;
-        }
-        ack.accepted += 1;
-        match handled {
-            Handled::Processed(Some(_)) => {
-                ack.signals += 1;
-                tenants.signal();
-            }
-            Handled::Duplicate => ack.duplicates += 1,
-            Handled::Processed(None) | Handled::Late | Handled::Refused(_) => {}
+        match events_topic {
+            Some(topic) => run.forward(i, topic, m),
+            None => run.decide_here(i, shards, w, &mut tenants, m),
         }
     }
     tenants.finish(&span);
-    (ack, waits)
+    (run.ack, run.waits)
+}
+
+/// What one Ingest stream's batches run with.
+#[derive(Clone)]
+struct StreamParts {
+    shards: Arc<Shards>,
+    pipeline: Arc<Pipeline>,
+    gate: Arc<Gate>,
+    tenants: Arc<TenantScope>,
+    events_topic: Option<Arc<str>>,
+}
+
+impl StreamParts {
+    /// Runs `batch` on a blocking thread (CPU work of a bounded size,
+    /// max_batch events of microseconds each, that must never hold up the
+    /// async runtime's other streams); gives back the worker state.
+    async fn run(
+        &self,
+        mut w: WorkerState,
+        batch: pb::EventBatch,
+        span: tracing::Span,
+    ) -> Result<(WorkerState, pb::BatchAck, Waits), Status> {
+        let parts = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _in_span = span.enter();
+            let caller = Caller {
+                tenants: &parts.tenants,
+                gate: &parts.gate,
+            };
+            let (ack, waits) = process_batch(
+                &parts.shards,
+                &parts.pipeline,
+                &mut w,
+                &caller,
+                parts.events_topic.as_deref(),
+                batch,
+            );
+            (w, ack, waits)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "an ingest batch's processing failed");
+            Status::internal("the batch's processing failed")
+        })
+    }
+}
+
+/// Waits for every broker acknowledgement of a batch; the first failure.
+async fn acknowledged(waits: Waits) -> Result<(), String> {
+    let mut failed = Ok(());
+    for rx in waits {
+        match rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed = Err(e),
+            Err(_) => failed = Err("producer dropped the record".into()),
+        }
+    }
+    failed
 }
 
 #[tonic::async_trait]
@@ -228,16 +311,19 @@ impl pb::ingest_server::Ingest for IngestService {
         let principal = self
             .gate
             .check(&request, Rpc::Ingest, Role::Ingest, Scope::Any)?;
-        let gate = self.gate.clone();
-        let tenants = Arc::new(principal.tenants.clone());
+        let parts = StreamParts {
+            shards: self.shards.clone(),
+            pipeline: self.pipeline.clone(),
+            gate: self.gate.clone(),
+            tenants: Arc::new(principal.tenants.clone()),
+            events_topic: self.events_topic.clone(),
+        };
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(32);
-        let shards = self.shards.clone();
-        let pipeline = self.pipeline.clone();
         let max_batch = self.max_batch;
-        let events_topic = self.events_topic.clone();
         tokio::spawn(async move {
-            let mut w = pipeline.worker();
+            let telemetry = parts.pipeline.telemetry.clone();
+            let mut w = parts.pipeline.worker();
             loop {
                 let batch = match inbound.message().await {
                     Ok(Some(b)) => b,
@@ -262,46 +348,15 @@ impl pb::ingest_server::Ingest for IngestService {
                 }
                 // The batch's trace span: processing, then the broker's acks.
                 let span = spans::grpc_batch(batch.batch_id, batch.events.len());
-                let in_blocking = span.clone();
-                // CPU work of a bounded size (max_batch events, microseconds
-                // each), done on a blocking thread so that it never holds up
-                // the async runtime's other streams.
-                let (sh, pl) = (shards.clone(), pipeline.clone());
-                let (g, t) = (gate.clone(), tenants.clone());
-                let topic = events_topic.clone();
-                let done = tokio::task::spawn_blocking(move || {
-                    let _in_span = in_blocking.enter();
-                    let caller = Caller {
-                        tenants: &t,
-                        gate: &g,
-                    };
-                    let (ack, waits) =
-                        process_batch(&sh, &pl, &mut w, &caller, topic.as_deref(), batch);
-                    (w, ack, waits)
-                })
-                .await;
-                let (ack, waits) = match done {
-                    Ok((back, ack, waits)) => {
-                        w = back;
-                        (ack, waits)
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "an ingest batch's processing failed");
-                        let _ = tx
-                            .send(Err(Status::internal("the batch's processing failed")))
-                            .await;
+                let (back, ack, waits) = match parts.run(w, batch, span.clone()).await {
+                    Ok(done) => done,
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
                         return;
                     }
                 };
-                let mut failed = None;
-                for rx in waits {
-                    match rx.await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => failed = Some(e),
-                        Err(_) => failed = Some("producer dropped the record".into()),
-                    }
-                }
-                if let Some(e) = failed {
+                w = back;
+                if let Err(e) = acknowledged(waits).await {
                     let _ = tx
                         .send(Err(Status::unavailable(format!(
                             "batch {}: an event, signal or dead letter was not acknowledged by Kafka: {e}",
@@ -310,16 +365,16 @@ impl pb::ingest_server::Ingest for IngestService {
                         .await;
                     break;
                 }
-                pipeline.telemetry.ingest_batches.increment(1);
+                telemetry.ingest_batches.increment(1);
                 // Latency counts reach /metrics once per batch (a fold is a
                 // few dozen atomic adds), not only every FLUSH_EVERY events.
-                w.latency.flush(&pipeline.telemetry.latency);
+                w.latency.flush(&telemetry.latency);
                 if tx.send(Ok(ack)).await.is_err() {
                     break;
                 }
                 drop(span);
             }
-            w.latency.flush(&pipeline.telemetry.latency);
+            w.latency.flush(&telemetry.latency);
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
