@@ -250,7 +250,20 @@ impl ScorecardBuilder {
     /// Notes a signal.
     pub fn signal(&mut self, s: &Signal) {
         self.signals += 1;
-        let Some(&i) = self.index.get(&s.account_id) else {
+        self.signal_on(&s.account_id, s);
+    }
+
+    /// Notes a WABA-level signal as the outcome of each of the WABA's
+    /// `numbers` (the signal itself counted once).
+    pub fn waba_signal<'a>(&mut self, s: &Signal, numbers: impl IntoIterator<Item = &'a str>) {
+        self.signals += 1;
+        for n in numbers {
+            self.signal_on(n, s);
+        }
+    }
+
+    fn signal_on(&mut self, account_id: &str, s: &Signal) {
+        let Some(&i) = self.index.get(account_id) else {
             return;
         };
         let o = &mut self.outcomes[i];
