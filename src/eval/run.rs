@@ -37,6 +37,8 @@ pub fn evaluate(
     let mut replayer = Replayer::new(rules, policy, overrides, EngineConfig::default());
     let mut strongest: HashMap<String, Signal> = HashMap::new();
     let mut wabas = WabaMembers::default();
+    // Applied to every number of their WABA once all numbers are known.
+    let mut waba_signals: Vec<Signal> = Vec::new();
     let mut n = 0u64;
     for record in events {
         n += 1;
@@ -46,7 +48,7 @@ pub fn evaluate(
         }
         if let Some(s) = replayer.feed(n, record) {
             if s.level == Subject::Waba {
-                card.waba_signal(&s, wabas.members(&s.tenant_id, &s.waba_id));
+                waba_signals.push(s.clone());
             } else {
                 card.signal(&s);
             }
@@ -62,6 +64,9 @@ pub fn evaluate(
         }
     }
     progress(n);
+    for s in &waba_signals {
+        card.waba_signal(s, wabas.members(&s.tenant_id, &s.waba_id));
+    }
     let (summary, engine) = replayer.finish();
     let policy = engine.context().policy();
     engine.store().for_each_account(|a| {
@@ -104,20 +109,19 @@ impl WabaMembers {
         if waba.is_empty() {
             return;
         }
-        if !self.by_tenant.contains_key(tenant) {
-            self.by_tenant.insert(tenant.to_string(), HashMap::new());
-        }
-        let Some(wabas) = self.by_tenant.get_mut(tenant) else {
-            return;
-        };
-        if !wabas.contains_key(waba) {
-            wabas.insert(waba.to_string(), HashSet::new());
-        }
-        if let Some(members) = wabas.get_mut(waba) {
+        // Looked up by reference first: ids are copied once per new member.
+        if let Some(members) = self.by_tenant.get_mut(tenant).and_then(|w| w.get_mut(waba)) {
             if !members.contains(account) {
                 members.insert(account.to_string());
             }
+            return;
         }
+        self.by_tenant
+            .entry(tenant.to_string())
+            .or_default()
+            .entry(waba.to_string())
+            .or_default()
+            .insert(account.to_string());
     }
 
     fn members<'a>(&'a self, tenant: &str, waba: &str) -> impl Iterator<Item = &'a str> + 'a {

@@ -111,6 +111,8 @@ catalog! {
     WabaBotShare = "waba.bot_share", Number, "Share of the WABA's business messages sent by a bot, last hour.";
     WabaHandoffRate = "waba.handoff_rate", Number, "Hand-offs to a human per session over the WABA, last 24 hours.";
     WabaLongReplyShare = "waba.long_reply_share", Number, "Share of the WABA's free-form business messages of 400+ characters, last hour.";
+    WabaReturningShare24h = "waba.returning_share_24h", Number, "Share of the WABA's sessions opened by a returning user, last 24 hours.";
+    WabaTextShare = "waba.text_share", Number, "Share of the WABA's user text messages whose text was present, last hour.";
     WabaEventsPerNumber1h = "waba.events_per_number_1h", Number, "Events per number active in the last hour, over the WABA (low when traffic is spread thin).";
 }
 

@@ -52,6 +52,14 @@ pub fn extract_waba(input: &WabaInput<'_>, pattern_sides: &[Side], v: &mut Featu
     );
     v.set(F::WabaBotShare, ratio(h[hour::OUT_BOT], h[hour::OUT]));
     v.set(F::WabaHandoffRate, ratio(d[day::HANDOFF], d[day::SESSIONS]));
+    v.set(
+        F::WabaReturningShare24h,
+        ratio(d[day::RETURNING], d[day::SESSIONS]),
+    );
+    v.set(
+        F::WabaTextShare,
+        ratio(h[hour::IN_SCANNED], h[hour::IN_TEXT]),
+    );
     // Buckets 4.. of the length histogram: 400+ characters, as for the account.
     let long: u64 = h[hour::OUT_LEN + 4..hour::OUT_LEN + 7].iter().sum();
     v.set(F::WabaLongReplyShare, ratio(long, h[hour::OUT_TEXT]));

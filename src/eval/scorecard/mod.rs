@@ -254,7 +254,9 @@ impl ScorecardBuilder {
     }
 
     /// Notes a WABA-level signal as the outcome of each of the WABA's
-    /// `numbers` (the signal itself counted once).
+    /// `numbers` (the signal itself counted once). Call it once the numbers
+    /// are known: a number that first spoke after the decision was under it
+    /// from its first event.
     pub fn waba_signal<'a>(&mut self, s: &Signal, numbers: impl IntoIterator<Item = &'a str>) {
         self.signals += 1;
         for n in numbers {
@@ -267,6 +269,9 @@ impl ScorecardBuilder {
             return;
         };
         let o = &mut self.outcomes[i];
+        let at_ms = o
+            .first_event_ms
+            .map_or(s.event_time_ms, |f| f.max(s.event_time_ms));
         o.signals += 1;
         if s.action.severity() > o.strongest.severity() {
             o.strongest = s.action;
@@ -275,9 +280,9 @@ impl ScorecardBuilder {
         if matches!(
             s.action,
             Action::Throttle | Action::Suspend | Action::Charge
-        ) && o.first_enforced_ms.is_none()
-        {
-            o.first_enforced_ms = Some(s.event_time_ms);
+        ) {
+            // The earliest enforcement, whichever level decided it.
+            o.first_enforced_ms = Some(o.first_enforced_ms.map_or(at_ms, |t| t.min(at_ms)));
         }
     }
 
