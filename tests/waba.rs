@@ -106,6 +106,18 @@ fn feature(engine: &Engine, scratch: &Scratch, name: &str) -> f64 {
     scratch.features().get(slot)
 }
 
+/// One row of the aggregation table: tenant, WABA, account, user, time,
+/// direction, and the expected features after the event.
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    Direction,
+    [f64; 5],
+);
+
 /// The WABA windows move on event time: numbers active in 1 h and 24 h,
 /// messages of every number summed; an event without a WABA reads zeros,
 /// and the same WABA id in another tenant is another WABA.
@@ -114,7 +126,7 @@ fn waba_aggregates_follow_event_time_per_tenant() {
     use Direction::{Inbound as In, Outbound as Out};
     // (tenant, waba, account, user, at, direction) ->
     // (numbers_active_1h, numbers_active_24h, inbound_1h, outbound_1h, users_1h)
-    let table: &[(&str, &str, &str, &str, i64, Direction, [f64; 5])] = &[
+    let table: &[Row] = &[
         ("t1", "w1", "n1", "u1", 0, In, [1.0, 1.0, 1.0, 0.0, 1.0]),
         ("t1", "w1", "n2", "u2", MIN, In, [2.0, 2.0, 2.0, 0.0, 2.0]),
         (
