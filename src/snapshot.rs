@@ -1,7 +1,7 @@
 //! A snapshot holds a shard's state store, event-time watermark and next
 //! sweep time.
 //!
-//! # Format (version 3; version 2 is read too)
+//! # Format (version 4; versions 2 and 3 are read too)
 //!
 //! | bytes | field                                            |
 //! |-------|--------------------------------------------------|
@@ -14,8 +14,9 @@
 //! The payload is [postcard](https://docs.rs/postcard) (its stable 1.0 wire
 //! format: varint integers, no field names) of, in order: the watermark
 //! (i64), the next sweep time (i64), the store (conversations then accounts,
-//! each a key-sorted sequence of `(u128 key, state)`), and the caller's opaque
-//! `extra` bytes. The same state always gives the same bytes.
+//! each a key-sorted sequence of `(u128 key, state)`), the per-WABA state (a
+//! key-sorted sequence of `(u128 key, WABA entry)`; from version 4), and the
+//! caller's opaque `extra` bytes. The same state always gives the same bytes.
 //!
 //! Not stored: the engine's counters, the rules, policy, overrides and clock
 //! (all in the shared [`EngineContext`]), and the eviction limits, which are
@@ -41,12 +42,14 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::decide::AccountDecision;
 use crate::engine::{Engine, EngineContext};
-use crate::state::StoreSeed;
+use crate::state::{StoreSeed, WabaSeed, WabaStore};
 
 /// The first bytes of every shard snapshot.
 pub const MAGIC: [u8; 8] = *b"SATPAMSS";
 
-/// The format version this build writes. Version 3: a conversation
+/// The format version this build writes. Version 4 adds the per-WABA
+/// section after the store (versions 2 and 3 are read with no WABA state:
+/// the WABA windows fill again from the events after the snapshot). Version 3: a conversation
 /// carries its tenant's hash (for the per-tenant caps) after its other
 /// fields, and an account its policy state (Business Agent use, charge
 /// ledger) after its ladder state. Version 2 is still read: its
@@ -54,7 +57,7 @@ pub const MAGIC: [u8; 8] = *b"SATPAMSS";
 /// and its accounts an empty policy state. Version 1 (64-bit event-id
 /// hashes) is refused and the partition starts empty at the committed
 /// offset.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 2;
@@ -120,7 +123,8 @@ pub fn write_shard_with_extra(
     w: &mut impl Write,
 ) -> Result<(), SnapshotError> {
     let (store, watermark_ms, next_sweep_ms) = engine.parts();
-    let payload = postcard::to_stdvec(&(watermark_ms, next_sweep_ms, store, extra))?;
+    let payload =
+        postcard::to_stdvec(&(watermark_ms, next_sweep_ms, store, engine.wabas(), extra))?;
     let mut header = [0u8; HEADER_LEN];
     header[..8].copy_from_slice(&MAGIC);
     header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -192,6 +196,11 @@ pub fn read_shard_with_extra(
     } else {
         StoreSeed::<AccountDecision>::new(limits).deserialize(&mut de)?
     };
+    let wabas = if version >= 4 {
+        WabaSeed::<AccountDecision>::new(limits).deserialize(&mut de)?
+    } else {
+        WabaStore::new(limits)
+    };
     let extra = Vec::<u8>::deserialize(&mut de)?;
     let rest = de.finalize()?;
     if !rest.is_empty() {
@@ -201,7 +210,7 @@ pub fn read_shard_with_extra(
         )));
     }
     Ok((
-        Engine::from_parts(ctx, store, watermark_ms, next_sweep_ms),
+        Engine::from_parts(ctx, store, watermark_ms, next_sweep_ms).with_wabas(wabas),
         extra,
     ))
 }

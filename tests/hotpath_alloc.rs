@@ -77,8 +77,12 @@ fn events_of_known_conversations_allocate_nothing_unless_they_signal() {
         Arc::new(ManualClock::new(T0)),
         EngineConfig::default(),
     );
-    // An assistant: the default rules fire on most of its events.
-    let events = common::events_of(traffic(Script::Assistant, "acc", 6, 180, true));
+    // An assistant: the default rules fire on most of its events. Its
+    // events name a WABA, so the WABA aggregate is measured too.
+    let mut events = common::events_of(traffic(Script::Assistant, "acc", 6, 180, true));
+    for e in &mut events {
+        e.waba_id = "waba-1".into();
+    }
     let (warm, measured) = events.split_at(events.len() / 2);
     let mut scratch = Scratch::default();
     for e in warm {

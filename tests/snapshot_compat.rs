@@ -1,7 +1,7 @@
 //! Upgrade compatibility: a shard snapshot written by an earlier build,
 //! committed as a file, must be read by this build with every value in it.
 //!
-//! `tests/fixtures/snapshot-v2.bin` and `snapshot-v3.bin` were each written
+//! `tests/fixtures/snapshot-v2.bin`, `snapshot-v3.bin` and `snapshot-v4.bin` were each written
 //! once by their format version (see [`satpam::snapshot`]) with
 //! [`write_fixture`] below, and are never rewritten: it stands for the state files on disk at every deployment
 //! that runs version 2. The expected values in
@@ -60,11 +60,17 @@ fn context() -> Arc<EngineContext> {
 }
 
 /// The fixture's input: an assistant (25 users) and a support bot (10
-/// users) of tenant `bsp-test`, two hours of the scripts in `common`.
+/// users) of tenant `bsp-test`, two hours of the scripts in `common`; from
+/// format 4, both numbers of WABA `fx-waba`.
 fn fixture_events() -> Vec<Event> {
     let mut m = traffic(Script::Assistant, "fx-ai", 25, 120, true);
     m.extend(traffic(Script::SupportBot, "fx-shop", 10, 120, true));
     m.sort_by_key(|e| e.timestamp_ms);
+    if FORMAT_VERSION >= 4 {
+        for e in &mut m {
+            e.waba_id = "fx-waba".into();
+        }
+    }
     m.into_iter()
         .map(|e| Event::try_from(e).expect("valid"))
         .collect()
@@ -113,6 +119,42 @@ fn the_v2_fixture_restores_with_its_accounts_counts_and_actions() {
 fn the_v3_fixture_restores_with_its_accounts_counts_actions_and_tenants() {
     let engine = check_fixture(3);
     assert_eq!(engine.store().tenant_counts("bsp-test"), (35, 2));
+}
+
+/// Format 4: the WABA section. Its figures were counted from the input
+/// when the file was written: both numbers, the last event, the events of
+/// the hour before it (400 + 90) and the users of the day (35 in the
+/// input, 34 as the sketch estimates them).
+#[test]
+fn the_v4_fixture_restores_its_waba() {
+    let engine = check_fixture(4);
+    assert_eq!(engine.store().tenant_counts("bsp-test"), (35, 2));
+    assert_eq!(engine.wabas().len(), 1);
+    assert_eq!(engine.wabas().tenant_count("bsp-test"), 1);
+    let w = engine
+        .wabas()
+        .get(satpam::state::waba_key("bsp-test", "fx-waba"))
+        .expect("the WABA");
+    assert_eq!(w.numbers.len(), 2);
+    let last = w.behaviour.last_ms();
+    let t = w.behaviour.clone().totals(last);
+    assert_eq!(
+        (last, t.events_hour(), t.users_day_rounded()),
+        (1_769_996_182_000, 490, 34)
+    );
+    // Two numbers: no default WABA rule (four numbers or more) acted.
+    assert_eq!(w.slot.decision.action(), Action::None);
+    let top: Vec<String> = w
+        .numbers
+        .top(last, 20)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(top, ["fx-ai", "fx-shop"], "the busier number first");
+    assert!(engine
+        .wabas()
+        .get(satpam::state::waba_key("other-tenant", "fx-waba"))
+        .is_none());
 }
 
 fn check_fixture(version: u32) -> Engine {
@@ -184,7 +226,7 @@ fn another_version_is_refused_with_a_clear_message() {
         .expect("refused");
     assert_eq!(
         err.to_string(),
-        "snapshot format version 1 is not supported (this build reads versions 2 to 3)"
+        "snapshot format version 1 is not supported (this build reads versions 2 to 4)"
     );
 }
 
@@ -245,6 +287,29 @@ fn write_fixture() {
             facts.2
         );
         eprintln!("{account}: {facts:?}");
+    }
+    if FORMAT_VERSION >= 4 {
+        // The WABA: every event of both numbers, counted from the input.
+        let last = events.iter().map(|e| e.timestamp_ms).max().expect("events");
+        let from = (last / 600_000 - 5) * 600_000;
+        let in_hour = events.iter().filter(|e| e.timestamp_ms >= from).count() as u64;
+        let users = events
+            .iter()
+            .map(|e| e.user_id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64;
+        let w = engine
+            .wabas()
+            .get(satpam::state::waba_key("bsp-test", "fx-waba"))
+            .expect("the WABA");
+        let t = w.behaviour.clone().totals(w.behaviour.last_ms());
+        assert_eq!((w.behaviour.last_ms(), t.events_hour()), (last, in_hour));
+        assert!(t.users_day_rounded().abs_diff(users) <= (users / 10).max(1));
+        eprintln!(
+            "waba: last {last}, events in the hour {in_hour}, users {} ({users} in the input), numbers {}",
+            t.users_day_rounded(),
+            w.numbers.len()
+        );
     }
     let stats = engine.store_stats();
     let conversations = events

@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::limits::{EventTimeLimits, DEFAULT_MAX_FUTURE_MS, DEFAULT_MAX_PAST_MS};
-use crate::state::store::{DEFAULT_MAX_ACCOUNTS_PER_TENANT, DEFAULT_MAX_CONVERSATIONS_PER_TENANT};
+use crate::state::store::{
+    DEFAULT_MAX_ACCOUNTS_PER_TENANT, DEFAULT_MAX_CONVERSATIONS_PER_TENANT,
+    DEFAULT_MAX_WABAS_PER_TENANT,
+};
 
 /// Default of [`LimitsSection::rules_compile_timeout_ms`].
 pub const DEFAULT_RULES_COMPILE_TIMEOUT_MS: u64 = 30_000;
@@ -25,6 +28,9 @@ pub struct LimitsSection {
     /// Conversations one tenant may have tracked per shard; over it, the
     /// tenant's least recently active ones are evicted; 0: no cap.
     pub max_conversations_per_tenant: usize,
+    /// WABAs (per-WABA aggregates) one tenant may have tracked per shard;
+    /// over it, the tenant's least recently active ones are evicted; 0: no cap.
+    pub max_wabas_per_tenant: usize,
     /// A rule reload still compiling after this long is abandoned (the
     /// running rules stay), ms.
     pub rules_compile_timeout_ms: u64,
@@ -37,6 +43,7 @@ impl Default for LimitsSection {
             max_past_ms: DEFAULT_MAX_PAST_MS,
             max_accounts_per_tenant: DEFAULT_MAX_ACCOUNTS_PER_TENANT,
             max_conversations_per_tenant: DEFAULT_MAX_CONVERSATIONS_PER_TENANT,
+            max_wabas_per_tenant: DEFAULT_MAX_WABAS_PER_TENANT,
             rules_compile_timeout_ms: DEFAULT_RULES_COMPILE_TIMEOUT_MS,
         }
     }

@@ -270,6 +270,7 @@ impl Config {
             actioned_account_idle_ms: h(self.engine.actioned_account_idle_hours),
             max_accounts_per_tenant: self.limits.max_accounts_per_tenant,
             max_conversations_per_tenant: self.limits.max_conversations_per_tenant,
+            max_wabas_per_tenant: self.limits.max_wabas_per_tenant,
         }
     }
 

@@ -69,6 +69,16 @@ impl From<&Signal> for pb::EnforcementSignal {
             policy_version: s.policy_version.clone(),
             policy_rule: s.policy_rule.clone(),
             policy_outcome: s.policy_outcome.name().to_string(),
+            waba_id: s.waba_id.clone(),
+            level: s.level.name().to_string(),
+            numbers: s
+                .numbers
+                .iter()
+                .map(|(account_id, events_24h)| pb::WabaNumber {
+                    account_id: account_id.clone(),
+                    events_24h: *events_24h,
+                })
+                .collect(),
         }
     }
 }

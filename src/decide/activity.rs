@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::RuleSet;
+use crate::rules::{RuleSet, Subject};
 
 /// One rule active for an account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,11 +30,20 @@ pub struct RuleActivity {
 }
 
 impl RuleActivity {
-    /// Records the rules in `fired` (indexes into `rules`) at `now_ms`, with
-    /// the feature values they saw, and expires rules past their hold.
+    /// Records the rules in `fired` (indexes into `rules`) of `scope` at
+    /// `now_ms`, with the feature values they saw, and expires rules past
+    /// their hold; rules of the other scope are left out (an account's
+    /// activity holds its account rules, a WABA's its WABA rules).
     /// Allocates only when a rule becomes active (a firing of an active
     /// rule overwrites its feature values in place).
-    pub fn record(&mut self, rules: &RuleSet, fired: &[u16], features: &[f64], now_ms: i64) {
+    pub fn record(
+        &mut self,
+        rules: &RuleSet,
+        fired: &[u16],
+        scope: Subject,
+        features: &[f64],
+        now_ms: i64,
+    ) {
         let fp = rules.fingerprint();
         if self.set_fingerprint != fp {
             // Rule indexes of another rule set mean nothing here.
@@ -45,6 +54,9 @@ impl RuleActivity {
             let Some(rule) = rules.rules().get(usize::from(i)) else {
                 continue;
             };
+            if rule.scope != scope {
+                continue;
+            }
             let value = |s: &u16| features.get(usize::from(*s)).copied().unwrap_or(0.0);
             match self.active.iter_mut().find(|a| a.rule == i) {
                 Some(a) => {

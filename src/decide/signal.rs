@@ -1,9 +1,11 @@
-//! The signal: one decision about one account, explained without any text.
+//! The signal: one decision about one account or one WABA, explained
+//! without any text.
 
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::{Action, PolicyOutcome};
 use crate::event::Country;
+use crate::rules::Subject;
 
 /// One rule behind a decision.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +74,14 @@ pub struct Signal {
     pub policy_rule: String,
     /// The policy outcome in force at the trigger.
     pub policy_outcome: PolicyOutcome,
+    /// Which level decided: the account (one number), or its WABA (then
+    /// `account_id` holds the WABA id and `numbers` the numbers behind it).
+    pub level: Subject,
+    /// The WABA of the triggering event (empty when it named none).
+    pub waba_id: String,
+    /// For a WABA-level decision, the WABA's busiest numbers over 24 hours
+    /// with their events, busiest first, at most [`crate::engine::TOP_NUMBERS`].
+    pub numbers: Vec<(String, u64)>,
 }
 
 /// The deterministic id of a decision: the same input always gives the same id.

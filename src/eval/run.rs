@@ -1,6 +1,6 @@
 //! Runs events through a fresh engine and builds the scorecard as they go.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::labels::Label;
@@ -9,7 +9,7 @@ use crate::engine::{applied_policy, EngineConfig};
 use crate::io::RecordError;
 use crate::pb::v1::MessageEvent;
 use crate::replay::{ReplaySummary, Replayer};
-use crate::rules::RuleSet;
+use crate::rules::{RuleSet, Subject};
 
 use super::scorecard::{Scorecard, ScorecardBuilder};
 
@@ -36,14 +36,22 @@ pub fn evaluate(
     let mut card = ScorecardBuilder::new(labels);
     let mut replayer = Replayer::new(rules, policy, overrides, EngineConfig::default());
     let mut strongest: HashMap<String, Signal> = HashMap::new();
+    let mut wabas = WabaMembers::default();
+    // Applied to every number of their WABA once all numbers are known.
+    let mut waba_signals: Vec<Signal> = Vec::new();
     let mut n = 0u64;
     for record in events {
         n += 1;
         if let Ok(m) = &record {
             card.event(&m.account_id, m.timestamp_ms);
+            wabas.note(&m.tenant_id, &m.waba_id, &m.account_id);
         }
         if let Some(s) = replayer.feed(n, record) {
-            card.signal(&s);
+            if s.level == Subject::Waba {
+                waba_signals.push(s.clone());
+            } else {
+                card.signal(&s);
+            }
             let keep = strongest
                 .get(&s.account_id)
                 .is_none_or(|old| s.action.severity() >= old.action.severity());
@@ -56,6 +64,9 @@ pub fn evaluate(
         }
     }
     progress(n);
+    for s in &waba_signals {
+        card.waba_signal(s, wabas.members(&s.tenant_id, &s.waba_id));
+    }
     let (summary, engine) = replayer.finish();
     let policy = engine.context().policy();
     engine.store().for_each_account(|a| {
@@ -83,5 +94,41 @@ pub fn evaluate(
         scorecard: card.finish(),
         summary,
         strongest,
+    }
+}
+
+/// The numbers seen on each (tenant, WABA): a WABA-level signal is the
+/// outcome of every one of them in the scorecard.
+#[derive(Default)]
+struct WabaMembers {
+    by_tenant: HashMap<String, HashMap<String, HashSet<String>>>,
+}
+
+impl WabaMembers {
+    fn note(&mut self, tenant: &str, waba: &str, account: &str) {
+        if waba.is_empty() {
+            return;
+        }
+        // Looked up by reference first: ids are copied once per new member.
+        if let Some(members) = self.by_tenant.get_mut(tenant).and_then(|w| w.get_mut(waba)) {
+            if !members.contains(account) {
+                members.insert(account.to_string());
+            }
+            return;
+        }
+        self.by_tenant
+            .entry(tenant.to_string())
+            .or_default()
+            .entry(waba.to_string())
+            .or_default()
+            .insert(account.to_string());
+    }
+
+    fn members<'a>(&'a self, tenant: &str, waba: &str) -> impl Iterator<Item = &'a str> + 'a {
+        self.by_tenant
+            .get(tenant)
+            .and_then(|w| w.get(waba))
+            .into_iter()
+            .flat_map(|m| m.iter().map(String::as_str))
     }
 }

@@ -1,5 +1,8 @@
-//! The named features rules can read: a fixed catalog, plus two features per
-//! pattern set that a rule set declares (`msg.<set>` and `account.<set>_share`).
+//! The named features rules can read: a fixed catalog, plus three features per
+//! pattern set that a rule set declares (`msg.<set>`, `account.<set>_share`
+//! and `waba.<set>_share`). Features named `waba.*` are the account's
+//! windows summed over every number of the event's WABA (see
+//! [`super::waba`]); a rule that reads one decides at the WABA's level.
 
 /// The type of a feature, as rule conditions see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +96,28 @@ catalog! {
     AccTopicalShare = "account.topical_share", Number, "Share of scanned user texts that raised a topic, last hour.";
     AccTextShare = "account.text_share", Number, "Share of user text messages whose text was present, last hour.";
     AccAgeMin = "account.age_min", Number, "Minutes since the account's first event.";
+    WabaNumbersActive1h = "waba.numbers_active_1h", Number, "Phone numbers of the event's WABA with an event in the last hour (saturates at 128; 0 without a WABA).";
+    WabaNumbersActive24h = "waba.numbers_active_24h", Number, "Phone numbers of the event's WABA with an event in the last 24 hours (saturates at 128; 0 without a WABA).";
+    WabaInbound1h = "waba.inbound_1h", Number, "User messages to every number of the WABA, last hour.";
+    WabaOutbound1h = "waba.outbound_1h", Number, "Business messages from every number of the WABA, last hour.";
+    WabaScannedIn1h = "waba.scanned_inbound_1h", Number, "User text messages of the WABA whose text was scanned, last hour (the denominator of the WABA's inbound pattern shares).";
+    WabaScannedOut1h = "waba.scanned_outbound_1h", Number, "Business free-form messages of the WABA whose text was scanned, last hour.";
+    WabaUsers1h = "waba.users_1h", Number, "Approximate distinct users over the WABA's numbers, last hour.";
+    WabaUsers24h = "waba.users_24h", Number, "Approximate distinct users over the WABA's numbers, last 24 hours (saturates near 1,400).";
+    WabaSessions24h = "waba.sessions_24h", Number, "Conversation sessions started on the WABA's numbers, last 24 hours.";
+    WabaTopics1h = "waba.topics_1h", Number, "Distinct topics raised by the WABA's users, last hour.";
+    WabaTopicalShare = "waba.topical_share", Number, "Share of the WABA's scanned user texts that raised a topic, last hour.";
+    WabaTurnsPerSession = "waba.turns_per_session", Number, "User messages per session over the WABA, last hour.";
+    WabaBotShare = "waba.bot_share", Number, "Share of the WABA's business messages sent by a bot, last hour.";
+    WabaHandoffRate = "waba.handoff_rate", Number, "Hand-offs to a human per session over the WABA, last 24 hours.";
+    WabaLongReplyShare = "waba.long_reply_share", Number, "Share of the WABA's free-form business messages of 400+ characters, last hour.";
+    WabaReturningShare24h = "waba.returning_share_24h", Number, "Share of the WABA's sessions opened by a returning user, last 24 hours.";
+    WabaTextShare = "waba.text_share", Number, "Share of the WABA's user text messages whose text was present, last hour.";
+    WabaEventsPerNumber1h = "waba.events_per_number_1h", Number, "Events per number active in the last hour, over the WABA (low when traffic is spread thin).";
 }
 
 /// Slots reserved for pattern-set features after the fixed ones.
-pub const PATTERN_FEATURES_PER_SET: usize = 2;
+pub const PATTERN_FEATURES_PER_SET: usize = 3;
 
 /// Total slots of a feature vector.
 pub const MAX_FEATURES: usize =
@@ -110,6 +131,24 @@ pub fn pattern_msg_slot(i: usize) -> usize {
 /// Slot of `account.<set>_share` for pattern set `i`.
 pub fn pattern_share_slot(i: usize) -> usize {
     pattern_msg_slot(i) + 1
+}
+
+/// Slot of `waba.<set>_share` for pattern set `i`.
+pub fn pattern_waba_share_slot(i: usize) -> usize {
+    pattern_msg_slot(i) + 2
+}
+
+/// The prefix of the features aggregated per WABA.
+pub const WABA_PREFIX: &str = "waba.";
+
+/// The first slot of the fixed `waba.*` features (they run to the end of
+/// the fixed catalog).
+pub const FIRST_WABA_SLOT: usize = F::WabaNumbersActive1h as usize;
+
+/// Whether `slot` holds a feature aggregated per WABA.
+pub fn is_waba_slot(slot: usize) -> bool {
+    (FIRST_WABA_SLOT..FIXED.len()).contains(&slot)
+        || (slot >= FIXED.len() && (slot - FIXED.len()) % PATTERN_FEATURES_PER_SET == 2)
 }
 
 /// The features of one rule set: the fixed catalog plus its pattern sets.
@@ -136,6 +175,13 @@ impl Catalog {
                 FeatureKind::Number,
                 format!(
                     "Share of scanned messages on the set's side that matched `{set}`, last hour."
+                ),
+            ));
+            names.push((
+                format!("waba.{set}_share"),
+                FeatureKind::Number,
+                format!(
+                    "Share of the WABA's scanned messages on the set's side that matched `{set}`, last hour."
                 ),
             ));
         }
@@ -197,5 +243,14 @@ mod tests {
             Some(pattern_share_slot(0))
         );
         assert!(c.lookup("account.nope").is_none());
+        let waba = c.lookup("waba.open_domain_share").map(|x| x.0 as usize);
+        assert_eq!(waba, Some(pattern_waba_share_slot(0)));
+        for (slot, (name, _, _)) in c.iter().enumerate() {
+            assert_eq!(
+                is_waba_slot(slot),
+                name.starts_with(WABA_PREFIX),
+                "{name} at slot {slot}"
+            );
+        }
     }
 }

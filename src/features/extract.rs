@@ -40,12 +40,18 @@ impl FeatureVector {
         self.values.get(usize::from(slot)).copied().unwrap_or(0.0)
     }
 
-    fn set(&mut self, f: F, v: f64) {
+    pub(super) fn set(&mut self, f: F, v: f64) {
         self.values[f as usize] = v;
+    }
+
+    pub(super) fn set_slot(&mut self, slot: usize, v: f64) {
+        if let Some(x) = self.values.get_mut(slot) {
+            *x = v;
+        }
     }
 }
 
-fn ratio(num: u64, den: u64) -> f64 {
+pub(super) fn ratio(num: u64, den: u64) -> f64 {
     if den == 0 {
         0.0
     } else {

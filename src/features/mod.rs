@@ -3,6 +3,8 @@
 
 pub mod catalog;
 pub mod extract;
+pub mod waba;
 
 pub use catalog::{Catalog, FeatureKind, FIXED};
 pub use extract::{extract, extract_account, ExtractInput, FeatureVector, Side};
+pub use waba::{clear_waba, extract_waba, WabaInput};

@@ -11,7 +11,7 @@ use super::error::{Diagnostic, RuleError};
 use super::limits;
 use super::locate::Locator;
 use super::spec::{ModeSpec, PatternSetSpec, RuleFileSpec, SideSpec};
-use super::{CompiledRule, RuleSet};
+use super::{CompiledRule, RuleSet, Subject};
 use crate::event::Direction;
 use crate::features::{Catalog, Side};
 use crate::scan::matcher::{normalise_term, PatternMatcher, TermGroup};
@@ -315,6 +315,7 @@ fn compile_rules(d: &mut Diags<'_>, spec: &RuleFileSpec, catalog: &Catalog) -> V
                     shadow: r.mode == ModeSpec::Shadow,
                     hold_ms: (hold * 60_000.0) as i64,
                     condition,
+                    scope: Subject::of_slots(&slots),
                     slots,
                 });
             }

@@ -40,6 +40,41 @@ pub struct CompiledRule {
     pub condition: BoolExpr,
     /// Feature slots the condition reads (the evidence it shows).
     pub slots: Vec<u16>,
+    /// The level the rule decides at: the WABA when its condition reads a
+    /// `waba.*` feature, else the account (the phone number).
+    pub scope: Subject,
+}
+
+/// The level a rule, and the decision it feeds, acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Subject {
+    /// One phone number (an account).
+    #[default]
+    Account,
+    /// Every number of one WhatsApp Business Account.
+    Waba,
+}
+
+impl Subject {
+    /// The scope of a condition that reads these feature slots.
+    pub fn of_slots(slots: &[u16]) -> Subject {
+        if slots
+            .iter()
+            .any(|s| crate::features::catalog::is_waba_slot(usize::from(*s)))
+        {
+            Subject::Waba
+        } else {
+            Subject::Account
+        }
+    }
+
+    /// `account` or `waba`, as signals and reports write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Subject::Account => "account",
+            Subject::Waba => "waba",
+        }
+    }
 }
 
 /// A validated, compiled, immutable rule set. `Send + Sync`: share it in an
@@ -201,6 +236,6 @@ mod tests {
         assert!(r.rules().len() >= 6);
         assert!(r.rules().iter().all(|x| !x.description.is_empty()));
         assert!(r.rules().iter().any(|x| x.shadow), "ships a shadow example");
-        assert!(r.version().starts_with("2026-11-21.2@"), "{}", r.version());
+        assert!(r.version().starts_with("2026-12-01.1@"), "{}", r.version());
     }
 }

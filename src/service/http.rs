@@ -74,6 +74,8 @@ async fn metrics(
         .absolute(ev.conversations.load(Ordering::Relaxed));
     t.cap_evicted_accounts
         .absolute(ev.accounts.load(Ordering::Relaxed));
+    t.cap_evicted_wabas
+        .absolute(ev.wabas.load(Ordering::Relaxed));
     (
         [(
             header::CONTENT_TYPE,

@@ -12,5 +12,6 @@ pub use account::{AccountBehaviour, AccountTotals};
 pub use conversation::{ConversationState, ConversationUpdate, ConversationView};
 pub use slot::AccountSlot;
 pub use store::{
-    key_of, tenant_tag, AccountEntry, CapEvictions, StateLimits, StateStore, StoreSeed, StoreStats,
+    key_of, tenant_tag, waba_key, AccountEntry, CapEvictions, StateLimits, StateStore, StoreSeed,
+    StoreStats, WabaEntry, WabaNumbers, WabaSeed, WabaStore, MAX_NUMBERS_PER_WABA,
 };

@@ -169,6 +169,8 @@ pub struct Telemetry {
     pub cap_evicted_conversations: Counter,
     /// Accounts evicted because their tenant reached its cap.
     pub cap_evicted_accounts: Counter,
+    /// WABAs evicted because their tenant reached its cap.
+    pub cap_evicted_wabas: Counter,
     /// Watch streams open.
     pub watchers: Gauge,
     /// Watch streams cut off for falling behind.
@@ -302,7 +304,7 @@ impl Telemetry {
             ("satpam_accounts_tracked", "Accounts with state.", false),
             (
                 "satpam_state_cap_evictions_total",
-                "State entries evicted because their tenant reached limits.max_accounts_per_tenant or max_conversations_per_tenant.",
+                "State entries evicted because their tenant reached limits.max_accounts_per_tenant, max_conversations_per_tenant or max_wabas_per_tenant.",
                 true,
             ),
             (
@@ -462,6 +464,7 @@ impl Telemetry {
                 "satpam_state_cap_evictions_total",
                 &[("kind", "account")],
             ),
+            cap_evicted_wabas: counter("satpam_state_cap_evictions_total", &[("kind", "waba")]),
             conversations: gauge("satpam_conversations_tracked", &[]),
             account_bytes: gauge("satpam_state_bytes", &[("kind", "account")]),
             conversation_bytes: gauge("satpam_state_bytes", &[("kind", "conversation")]),

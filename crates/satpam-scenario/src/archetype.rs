@@ -27,6 +27,14 @@ pub enum Archetype {
     /// relabelled, with no extra random draw, so the rest of the scenario is
     /// unchanged.
     MetaBusinessAgent,
+    /// One assistant spread thin over the numbers of one WABA, each number
+    /// below the per-number thresholds (violating). Never drawn: the last
+    /// numbers of each even block of accounts (see `waba`).
+    WabaSpreadAssistant,
+    /// A large retailer: many numbers on one WABA, each a support or AI
+    /// business bot (allowed). Never drawn: the last numbers of each odd
+    /// block of accounts (see `waba`).
+    MultiNumberRetailer,
     /// Adversarial: ChatGPT on WhatsApp: text, images and voice notes in,
     /// long answers out (violating).
     ChatGpt,
@@ -71,7 +79,7 @@ pub enum Archetype {
 
 impl Archetype {
     /// Every archetype of the baseline family, in label order.
-    pub const ALL: [Archetype; 8] = [
+    pub const ALL: [Archetype; 10] = [
         Archetype::SupportBot,
         Archetype::NotificationSender,
         Archetype::HumanAgentDesk,
@@ -80,6 +88,8 @@ impl Archetype {
         Archetype::EvasiveAssistant,
         Archetype::NoisyBusinessBot,
         Archetype::MetaBusinessAgent,
+        Archetype::WabaSpreadAssistant,
+        Archetype::MultiNumberRetailer,
     ];
 
     /// Every archetype of the adversarial family, violating ones first.
@@ -113,6 +123,8 @@ impl Archetype {
             Archetype::EvasiveAssistant => "evasive_assistant",
             Archetype::NoisyBusinessBot => "noisy_business_bot",
             Archetype::MetaBusinessAgent => "meta_business_agent",
+            Archetype::WabaSpreadAssistant => "waba_spread_assistant",
+            Archetype::MultiNumberRetailer => "multi_number_retailer",
             Archetype::ChatGpt => "chatgpt",
             Archetype::Perplexity => "perplexity",
             Archetype::Copilot => "copilot",
@@ -137,6 +149,7 @@ impl Archetype {
             self,
             Archetype::AssistantDistributor
                 | Archetype::EvasiveAssistant
+                | Archetype::WabaSpreadAssistant
                 | Archetype::ChatGpt
                 | Archetype::Perplexity
                 | Archetype::Copilot
@@ -171,6 +184,8 @@ impl Archetype {
             Archetype::NoisyBusinessBot => 0.10,
             // Never drawn: relabelled from `AssistantDistributor` (see the variant).
             Archetype::MetaBusinessAgent => 0.0,
+            // Never drawn: the numbers of multi-number WABAs (see `waba`).
+            Archetype::WabaSpreadAssistant | Archetype::MultiNumberRetailer => 0.0,
             // The adversarial family draws its own (see `adversarial`).
             _ => 0.0,
         }

@@ -472,7 +472,17 @@ pub(crate) fn generate_account(
     let tenant = draw_tenant(&mut rng);
     let waba = 100_000_000_000_000 + rng.random_range(0..900_000_000_000_000u64);
     let mix = CountryMix::draw(&mut rng);
-    let p = Params::draw(archetype, &mut rng);
+    // A number of a multi-number WABA behaves as its group says; every
+    // other account keeps the draws above.
+    let group = super::waba::group_of(seed, index);
+    let (archetype, tenant, waba) = match &group {
+        Some(g) => (g.behaves_as, g.tenant, g.waba),
+        None => (archetype, tenant, waba),
+    };
+    let mut p = Params::draw(archetype, &mut rng);
+    if let Some(rate) = group.as_ref().and_then(|g| g.conv_per_h) {
+        p.conv_per_h = rate;
+    }
     let brand = rng.random_range(0..super::builtin::BRANDS.len());
     let stretch_ms = (hours.max(0.0) * 3_600_000.0) as i64;
     let end = start_ms + stretch_ms;
@@ -509,7 +519,9 @@ pub(crate) fn generate_account(
         }
     }
     let mut events = sim.events;
-    let archetype = if archetype == Archetype::AssistantDistributor && index % 8 == 3 {
+    let archetype = if let Some(g) = group {
+        g.label
+    } else if archetype == Archetype::AssistantDistributor && index % 8 == 3 {
         for e in &mut events {
             if e.direction == Direction::Outbound as u8 && e.sender == Sender::Bot as u8 {
                 e.sender = Sender::MetaBusinessAgent as u8;

@@ -20,6 +20,7 @@ mod params;
 #[cfg(test)]
 mod tests;
 mod texts;
+mod waba;
 
 use std::sync::Arc;
 

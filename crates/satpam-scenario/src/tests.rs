@@ -194,7 +194,11 @@ fn archetype_names_round_trip() {
         .collect();
     assert_eq!(
         violating,
-        [Archetype::AssistantDistributor, Archetype::EvasiveAssistant]
+        [
+            Archetype::AssistantDistributor,
+            Archetype::EvasiveAssistant,
+            Archetype::WabaSpreadAssistant
+        ]
     );
 }
 

@@ -35,6 +35,9 @@ fn signal(tenant: &str, account: &str, action: Action, rules: &[(&str, u32)]) ->
         policy_version: String::new(),
         policy_rule: String::new(),
         policy_outcome: PolicyOutcome::Enforce,
+        level: crate::rules::Subject::Account,
+        waba_id: String::new(),
+        numbers: Vec::new(),
     }
 }
 

@@ -250,10 +250,28 @@ impl ScorecardBuilder {
     /// Notes a signal.
     pub fn signal(&mut self, s: &Signal) {
         self.signals += 1;
-        let Some(&i) = self.index.get(&s.account_id) else {
+        self.signal_on(&s.account_id, s);
+    }
+
+    /// Notes a WABA-level signal as the outcome of each of the WABA's
+    /// `numbers` (the signal itself counted once). Call it once the numbers
+    /// are known: a number that first spoke after the decision was under it
+    /// from its first event.
+    pub fn waba_signal<'a>(&mut self, s: &Signal, numbers: impl IntoIterator<Item = &'a str>) {
+        self.signals += 1;
+        for n in numbers {
+            self.signal_on(n, s);
+        }
+    }
+
+    fn signal_on(&mut self, account_id: &str, s: &Signal) {
+        let Some(&i) = self.index.get(account_id) else {
             return;
         };
         let o = &mut self.outcomes[i];
+        let at_ms = o
+            .first_event_ms
+            .map_or(s.event_time_ms, |f| f.max(s.event_time_ms));
         o.signals += 1;
         if s.action.severity() > o.strongest.severity() {
             o.strongest = s.action;
@@ -262,9 +280,9 @@ impl ScorecardBuilder {
         if matches!(
             s.action,
             Action::Throttle | Action::Suspend | Action::Charge
-        ) && o.first_enforced_ms.is_none()
-        {
-            o.first_enforced_ms = Some(s.event_time_ms);
+        ) {
+            // The earliest enforcement, whichever level decided it.
+            o.first_enforced_ms = Some(o.first_enforced_ms.map_or(at_ms, |t| t.min(at_ms)));
         }
     }
 

@@ -21,6 +21,9 @@ fn signal(account: &str, action: Action, t: i64) -> Signal {
         policy_version: String::new(),
         policy_rule: String::new(),
         policy_outcome: crate::decide::PolicyOutcome::Enforce,
+        level: crate::rules::Subject::Account,
+        waba_id: String::new(),
+        numbers: Vec::new(),
     }
 }
 

@@ -27,7 +27,7 @@ impl<Slot: AccountSlot> Serialize for StateStore<Slot> {
 }
 
 /// A map's entries as a key-sorted sequence of `(key, value)`.
-struct SortedEntries<'a, V>(&'a Map<V>);
+pub(super) struct SortedEntries<'a, V>(pub(super) &'a Map<V>);
 
 impl<V: Serialize> Serialize for SortedEntries<'_, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -146,7 +146,13 @@ impl<'de, S: AccountSlot> DeserializeSeed<'de> for StoreSeedV2<S> {
 
 /// Reads a sequence of `(key, value)` straight into a map, one insert at a
 /// time (no intermediate vector). A repeated key is refused.
-struct MapSeed<V>(PhantomData<V>);
+pub(super) struct MapSeed<V>(PhantomData<V>);
+
+impl<V> MapSeed<V> {
+    pub(super) fn new() -> Self {
+        MapSeed(PhantomData)
+    }
+}
 
 impl<'de, V: DeserializeOwned> DeserializeSeed<'de> for MapSeed<V> {
     type Value = Map<V>;

@@ -136,10 +136,14 @@ pub struct StateLimits {
     pub max_accounts_per_tenant: usize,
     /// Conversations one tenant may have tracked in one store (shard); 0: no cap.
     pub max_conversations_per_tenant: usize,
+    /// WABAs one tenant may have tracked in one store (shard); 0: no cap.
+    pub max_wabas_per_tenant: usize,
 }
 
 /// Default of [`StateLimits::max_accounts_per_tenant`].
 pub const DEFAULT_MAX_ACCOUNTS_PER_TENANT: usize = 100_000;
+/// Default of [`StateLimits::max_wabas_per_tenant`].
+pub const DEFAULT_MAX_WABAS_PER_TENANT: usize = 20_000;
 /// Default of [`StateLimits::max_conversations_per_tenant`].
 pub const DEFAULT_MAX_CONVERSATIONS_PER_TENANT: usize = 1_000_000;
 
@@ -151,6 +155,7 @@ impl Default for StateLimits {
             actioned_account_idle_ms: 14 * 24 * 3_600_000,
             max_accounts_per_tenant: DEFAULT_MAX_ACCOUNTS_PER_TENANT,
             max_conversations_per_tenant: DEFAULT_MAX_CONVERSATIONS_PER_TENANT,
+            max_wabas_per_tenant: DEFAULT_MAX_WABAS_PER_TENANT,
         }
     }
 }
@@ -163,6 +168,8 @@ pub struct CapEvictions {
     pub conversations: AtomicU64,
     /// Accounts evicted.
     pub accounts: AtomicU64,
+    /// WABAs evicted.
+    pub wabas: AtomicU64,
 }
 
 /// The hash a tenant's entries are counted under.
@@ -471,5 +478,7 @@ impl<S: AccountSlot> StateStore<S> {
 mod format;
 #[cfg(test)]
 mod tests;
+pub mod waba;
 
 pub use format::{StoreSeed, StoreSeedV2};
+pub use waba::{waba_key, WabaEntry, WabaNumbers, WabaSeed, WabaStore, MAX_NUMBERS_PER_WABA};

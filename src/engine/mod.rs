@@ -17,12 +17,20 @@ use crate::decide::{
 use crate::event::{Direction, Event, MessageKind, Sender};
 use crate::features::{extract, ExtractInput, FeatureVector};
 use crate::limits::{EventTimeError, EventTimeLimits};
-use crate::rules::RuleSet;
+use crate::rules::{RuleSet, Subject};
 use crate::scan::ScanFacts;
-use crate::state::{key_of, CapEvictions, StateLimits, StateStore, StoreStats};
+use crate::state::{key_of, CapEvictions, StateLimits, StateStore, StoreStats, WabaStore};
+
+mod waba;
+
+pub use waba::TOP_NUMBERS;
 
 /// The engine's state store: behaviour plus each account's decision state.
 pub type Store = StateStore<AccountDecision>;
+
+/// The engine's per-WABA state: the aggregate windows, the numbers, the
+/// WABA's decision state.
+pub type Wabas = WabaStore<AccountDecision>;
 
 /// Engine settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +61,8 @@ pub struct Scratch {
     /// [`RuleSet::serial`] of the set `fired` indexes into.
     rule_set: u64,
     charged: bool,
+    /// The event's WABA after it: sessions and users (24 h), events (1 h).
+    waba_evidence: (u64, u64, u64),
 }
 
 impl Scratch {
@@ -206,6 +216,7 @@ impl EngineContext {
 pub struct Engine {
     ctx: Arc<EngineContext>,
     store: Store,
+    wabas: Wabas,
     counters: EngineCounters,
     watermark_ms: AtomicI64,
     next_sweep_ms: AtomicI64,
@@ -238,9 +249,12 @@ impl Engine {
     ) -> Self {
         let mut store = store;
         store.count_cap_evictions_in(ctx.cap_evictions.clone());
+        let mut wabas = Wabas::new(ctx.config.limits);
+        wabas.count_cap_evictions_in(ctx.cap_evictions.clone());
         Engine {
             ctx,
             store,
+            wabas,
             counters: EngineCounters::default(),
             watermark_ms: AtomicI64::new(watermark_ms),
             next_sweep_ms: AtomicI64::new(next_sweep_ms),
@@ -254,6 +268,20 @@ impl Engine {
             self.watermark_ms.load(Ordering::Relaxed),
             self.next_sweep_ms.load(Ordering::Relaxed),
         )
+    }
+
+    /// This shard with its per-WABA state replaced by `wabas` (restored
+    /// from a snapshot).
+    pub fn with_wabas(mut self, wabas: Wabas) -> Self {
+        self.wabas = wabas;
+        self.wabas
+            .count_cap_evictions_in(self.ctx.cap_evictions.clone());
+        self
+    }
+
+    /// The per-WABA state (read access for snapshots, reports and tests).
+    pub fn wabas(&self) -> &Wabas {
+        &self.wabas
     }
 
     /// The shared context.
@@ -362,6 +390,7 @@ impl Engine {
 
         let account_key = key_of(&e.tenant_id, &e.account_id);
         let user_hash = xxh3_64(e.user_id.as_bytes());
+        let waba = self.observe_waba(e, &conv_update, &scan, user_hash, &rules, scratch);
         let policy = ctx.policy.load();
         let overrides = ctx.overrides.load();
         let override_in_force = overrides.get_by_key(account_key, now_ms);
@@ -385,9 +414,13 @@ impl Engine {
                     &mut scratch.features,
                 );
                 rules.evaluate(scratch.features.values(), &mut scratch.fired);
-                acct.slot
-                    .activity
-                    .record(&rules, &scratch.fired, scratch.features.values(), at_ms);
+                acct.slot.activity.record(
+                    &rules,
+                    &scratch.fired,
+                    Subject::Account,
+                    scratch.features.values(),
+                    at_ms,
+                );
                 let score = acct.slot.activity.score(&rules);
                 let sessions = totals.sessions_day();
                 let users = totals.users_day_rounded();
@@ -451,8 +484,21 @@ impl Engine {
                     policy_version: policy.version().to_string(),
                     policy_rule: policy.rule_id(applied).to_string(),
                     policy_outcome: applied.outcome,
+                    level: Subject::Account,
+                    waba_id: e.waba_id.clone(),
+                    numbers: Vec::new(),
                 })))
             });
+        let outcome = match (waba, outcome) {
+            (Some(w), Outcome::Processed(None)) => {
+                Outcome::Processed(self.decide_waba(w, e, &rules, &policy, scratch, now_ms))
+            }
+            (Some(w), o @ Outcome::Processed(Some(_))) => {
+                self.record_waba(w, e, &rules, scratch);
+                o
+            }
+            (_, o) => o,
+        };
         match &outcome {
             Outcome::Late => {
                 self.counters.late.fetch_add(1, Ordering::Relaxed);
@@ -490,6 +536,7 @@ impl Engine {
             .is_ok();
         if won {
             self.store.evict_idle(self.watermark_ms());
+            self.wabas.evict_idle(self.watermark_ms());
         }
     }
 
