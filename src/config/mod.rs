@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 mod audit;
 mod auth;
+mod console;
 mod kafka;
 mod kafka_security;
 pub mod limits;
@@ -24,6 +25,7 @@ mod webhook;
 
 pub use audit::AuditSection;
 pub use auth::{is_loopback, AdminSection, AuthSection, PrincipalConfig};
+pub use console::ConsoleSection;
 pub use kafka::KafkaSection;
 pub use kafka_security::KafkaSecuritySection;
 pub(crate) use role::decode_hex32;
@@ -76,6 +78,8 @@ pub struct Config {
     pub admin: AdminSection,
     /// The audit trail of admin actions.
     pub audit: AuditSection,
+    /// The web console; off by default.
+    pub console: ConsoleSection,
 }
 
 /// A config that cannot be used, with where and why.
@@ -199,7 +203,9 @@ impl Config {
         self.auth.validate(&[
             ("grpc.listen", &self.grpc.listen),
             ("admin.listen", &self.admin.listen),
+            ("console.listen", &self.console.listen),
         ])?;
+        self.console.validate(!self.auth.principals.is_empty())?;
         self.audit.validate()?;
         if self.engine.grpc_shards == 0 {
             return Err("engine.grpc_shards must be at least 1".into());

@@ -108,10 +108,6 @@ fn required<'a>(field: &str, v: &'a str) -> Result<&'a str, Status> {
     }
 }
 
-fn outcome<T>(r: &Result<T, String>) -> String {
-    if r.is_ok() { "accepted" } else { "refused" }.into()
-}
-
 fn audit_to_pb(a: AuditRecord) -> pb::AuditRecord {
     pb::AuditRecord {
         at_ms: a.at_ms,
@@ -243,25 +239,13 @@ impl pb::admin_server::Admin for AdminService {
             reason: o.reason.clone(),
             expires_at_ms: (o.expires_at_ms > 0).then_some(o.expires_at_ms),
         };
-        let result = self.overrides.set(domain.clone());
-        self.gate.audit().record(AuditRecord {
-            who: caller.name.clone(),
-            kind: AuditKind::OverrideSet,
-            rpc: Rpc::SetOverride.label().into(),
-            tenant_id: domain.tenant_id.clone(),
-            account_id: domain.account_id.clone(),
-            result: outcome(&result),
-            reason: match &result {
-                Ok(()) => domain.reason.clone(),
-                Err(e) => e.clone(),
-            },
-            mode: match mode {
-                OverrideMode::Allow => "allow",
-                OverrideMode::Deny => "deny",
-            }
-            .into(),
-            ..AuditRecord::now()
-        });
+        let result = crate::service::decisions::set_override(
+            &self.overrides,
+            self.gate.audit(),
+            &caller.name,
+            Rpc::SetOverride.label(),
+            &domain,
+        );
         result.map_err(Status::invalid_argument)?;
         Ok(Response::new(override_to_pb(&domain)))
     }
@@ -397,7 +381,7 @@ impl pb::admin_server::Admin for AdminService {
             "" => None,
             k => Some(AuditKind::parse(k).ok_or_else(|| {
                 Status::invalid_argument(format!(
-                    "unknown kind `{k}` (override_set, override_cleared, rules_reload, policy_reload, denied)"
+                    "unknown kind `{k}` (override_set, override_cleared, rules_reload, policy_reload, denied, appeal)"
                 ))
             })?),
         };
