@@ -106,8 +106,9 @@ impl Reply {
     }
 }
 
-/// Any HTTP/1.0 request: `method` `path` with extra `headers` and a
-/// `body` (sent with its length when not empty); the whole reply.
+/// Any HTTP/1.1 request on a connection of its own (`Connection: close`):
+/// `method` `path` with extra `headers` and a `body` (sent with its
+/// length); the whole reply, a chunked body decoded.
 pub fn request(
     addr: SocketAddr,
     method: &str,
@@ -126,27 +127,83 @@ pub fn request(
     }
     write!(
         s,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{extra}\r\n{body}"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n{body}"
     )?;
-    let mut text = String::new();
-    s.read_to_string(&mut text)?;
     let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response");
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(bad)?;
+    // Read by the reply's framing: some servers (chromedriver) keep the
+    // connection open after the reply despite `Connection: close`.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            return Err(bad());
+        }
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
     let mut lines = head.lines();
     let status = lines
         .next()
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .ok_or_else(bad)?;
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
+    let value = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let chunked = value("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let length: Option<usize> = value("content-length").and_then(|v| v.parse().ok());
+    let mut body = raw.split_off(head_end + 4);
+    loop {
+        let done = match (chunked, length) {
+            (true, _) => body.ends_with(b"0\r\n\r\n"),
+            (false, Some(n)) => body.len() >= n,
+            (false, None) => false,
+        };
+        if done || method == "HEAD" || status == 204 || status == 304 {
+            break;
+        }
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&body).to_string();
+    let body = if chunked {
+        dechunk(&text).ok_or_else(bad)?
+    } else {
+        text
+    };
     Ok(Reply {
         status,
         headers,
-        body: body.to_string(),
+        body,
     })
+}
+
+/// A chunked body's content.
+fn dechunk(mut rest: &str) -> Option<String> {
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n")?;
+        let n = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        if n == 0 {
+            return Some(out);
+        }
+        out.push_str(after.get(..n)?);
+        rest = after.get(n..)?.strip_prefix("\r\n")?;
+    }
 }
 
 /// `application/x-www-form-urlencoded` of `fields`.
