@@ -71,8 +71,12 @@ pub fn render(console: &Console, viewer: &Viewer, tenant: &str, account: &str) -
         .text(account)
         .raw("</span></h1><p>tenant <b id=\"tenant-id\">")
         .text(tenant)
-        .raw("</b>, shard ")
-        .text(&state.shard.to_string())
+        .raw("</b>, ")
+        .text(&if state.shard < 0 {
+            format!("gRPC shard {}", -1 - state.shard)
+        } else {
+            format!("Kafka partition {}", state.shard)
+        })
         .raw(" of this instance</p>");
     let action = wire_action_name(state.action);
     h.raw(&format!(
@@ -113,7 +117,7 @@ pub fn render(console: &Console, viewer: &Viewer, tenant: &str, account: &str) -
             h.raw("none");
         }
     }
-    h.raw("</td></tr></table>");
+    h.raw("</td></tr></table><p class=\"note\">An override set here takes effect at the account's next event.</p>");
 
     h.raw("<h2>Active rules</h2>");
     rule_hits(&mut h, &rules, &ev.rules);

@@ -144,15 +144,7 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
     });
     let total = rows.len();
     let per = q.per.unwrap_or(PAGE_SIZE).clamp(1, 200);
-    let start = q.page.saturating_mul(per).min(total);
-    let end = start.saturating_add(per).min(total);
-    let cmp = order(&q.sort);
-    if end > 0 && end < total {
-        rows.select_nth_unstable_by(end - 1, cmp);
-        rows.truncate(end);
-    }
-    rows.sort_unstable_by(cmp);
-    let mut page: Vec<Row> = rows.drain(start..end).collect();
+    let mut page = page_of(rows, order(&q.sort), q.page, per);
     for r in &mut page {
         if r.users.is_none() {
             if let Some((_, a)) = console.shards.find_account(&r.tenant, &r.account) {
@@ -170,6 +162,25 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
         total,
         counts,
     }
+}
+
+/// Rows `page * per ..` of `rows` in `cmp` order: a partial selection of
+/// the first `(page + 1) * per`, then a sort of those only.
+pub fn page_of<T>(
+    mut rows: Vec<T>,
+    cmp: impl Fn(&T, &T) -> Ordering,
+    page: usize,
+    per: usize,
+) -> Vec<T> {
+    let total = rows.len();
+    let start = page.saturating_mul(per).min(total);
+    let end = start.saturating_add(per).min(total);
+    if end > 0 && end < total {
+        rows.select_nth_unstable_by(end - 1, &cmp);
+        rows.truncate(end);
+    }
+    rows.sort_unstable_by(&cmp);
+    rows.drain(start..end).collect()
 }
 
 fn link(q: &QueueQuery, page: usize) -> String {
@@ -207,9 +218,9 @@ pub fn render(console: &Console, viewer: &Viewer, q: &QueueQuery) -> String {
     let found = find(console, viewer, q);
     let per = q.per.unwrap_or(PAGE_SIZE).clamp(1, 200);
     let mut h = Html::default();
-    h.raw("<h1>Queue</h1><p class=\"note\">Accounts with an action in force on <b>this instance</b> (its shards ")
+    h.raw("<h1>Queue</h1><p class=\"note\">Accounts with an action in force on <b>this instance</b> (its gRPC shards and Kafka partitions ")
         .text(&format!("{:?}", console.shards.partition_ids()))
-        .raw(" and the gRPC shards); fleet-wide views come with more instances. WABA is not kept in account state, so it is not a filter yet.</p>");
+        .raw("); a fleet-wide queue comes with issue 12. WABA is not kept in account state, so it is not a filter yet.</p>");
     h.raw("<p class=\"counts\" id=\"counts\">");
     for (a, n) in found.counts {
         h.raw(&format!(
@@ -298,4 +309,27 @@ pub fn render(console: &Console, viewer: &Viewer, q: &QueueQuery) -> String {
     }
     h.raw("</p>");
     h.into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pages of a partial selection are exactly the slices of a full sort,
+    /// ties included (the order is total).
+    #[test]
+    fn pages_are_the_slices_of_a_full_sort() {
+        let rows: Vec<(u32, u32)> = (0..1_000u32).map(|i| ((i * 7919) % 97, i)).collect();
+        let cmp = |a: &(u32, u32), b: &(u32, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+        let mut sorted = rows.clone();
+        sorted.sort_by(cmp);
+        for per in [1, 7, 50, 200] {
+            for page in [0, 1, 3, 1_000 / per, 1_000 / per + 1] {
+                let got = page_of(rows.clone(), cmp, page, per);
+                let from = (page * per).min(1_000);
+                let want = &sorted[from..(from + per).min(1_000)];
+                assert_eq!(got, want, "page {page} of {per}");
+            }
+        }
+    }
 }
