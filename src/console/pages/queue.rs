@@ -164,8 +164,9 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
     }
 }
 
-/// Rows `page * per ..` of `rows` in `cmp` order: a partial selection of
-/// the first `(page + 1) * per`, then a sort of those only.
+/// Rows `page * per ..` of `rows` in `cmp` order: two partial selections
+/// (the first `end` rows, then the page's first row among them) and a sort
+/// of the page's rows only, so any page costs O(rows + per log per).
 pub fn page_of<T>(
     mut rows: Vec<T>,
     cmp: impl Fn(&T, &T) -> Ordering,
@@ -179,8 +180,12 @@ pub fn page_of<T>(
         rows.select_nth_unstable_by(end - 1, &cmp);
         rows.truncate(end);
     }
-    rows.sort_unstable_by(&cmp);
-    rows.drain(start..end).collect()
+    if start > 0 && start < rows.len() {
+        rows.select_nth_unstable_by(start, &cmp);
+    }
+    let mut out: Vec<T> = rows.drain(start..end).collect();
+    out.sort_unstable_by(&cmp);
+    out
 }
 
 fn link(q: &QueueQuery, page: usize) -> String {
