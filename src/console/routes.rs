@@ -22,6 +22,8 @@ use crate::decide::{Override, OverrideMode};
 
 type Shared = Arc<Console>;
 type Fields = HashMap<String, String>;
+/// A response that ends a request early (boxed: a `Response` is large).
+type Refusal = Box<Response>;
 
 /// The console's router.
 pub fn router(console: Shared) -> Router {
@@ -46,44 +48,51 @@ fn now_ms(c: &Console) -> i64 {
 
 /// The viewer, or the response for a caller without one: the login page
 /// (303) for a browser with no credentials, 401 for unknown credentials.
-fn viewer(c: &Console, headers: &HeaderMap, is_get: bool) -> Result<Viewer, Response> {
+fn viewer(c: &Console, headers: &HeaderMap, is_get: bool) -> Result<Viewer, Refusal> {
     match c.auth.resolve(headers, now_ms(c)) {
         Ok(v) => Ok(v),
-        Err(NoViewer::SignedOut) if is_get => {
-            Err((StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response())
-        }
-        Err(NoViewer::SignedOut) => Err(message(
+        Err(NoViewer::SignedOut) if is_get => Err(Box::new(
+            (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response(),
+        )),
+        Err(NoViewer::SignedOut) => Err(Box::new(message(
             StatusCode::UNAUTHORIZED,
             None,
             "Sign in first",
             "this action needs a signed-in principal",
-        )),
-        Err(NoViewer::Unknown(why)) => Err(message(
+        ))),
+        Err(NoViewer::Unknown(why)) => Err(Box::new(message(
             StatusCode::UNAUTHORIZED,
             None,
             "Not signed in",
             &why,
-        )),
+        ))),
     }
 }
 
 /// Whether `v` may act with `role` on `scope` (a refusal is counted and audited).
-fn allowed(c: &Console, v: &Viewer, role: Role, scope: Scope<'_>) -> Result<(), Response> {
+fn allowed(c: &Console, v: &Viewer, role: Role, scope: Scope<'_>) -> Result<(), Refusal> {
     c.gate
         .authorize(&v.principal, Rpc::Console, role, scope)
-        .map_err(|st| message(StatusCode::FORBIDDEN, Some(v), "Not allowed", st.message()))
+        .map_err(|st| {
+            Box::new(message(
+                StatusCode::FORBIDDEN,
+                Some(v),
+                "Not allowed",
+                st.message(),
+            ))
+        })
 }
 
 /// A POST's viewer, its CSRF token checked.
-fn poster(c: &Console, headers: &HeaderMap, f: &Fields) -> Result<Viewer, Response> {
+fn poster(c: &Console, headers: &HeaderMap, f: &Fields) -> Result<Viewer, Refusal> {
     let v = viewer(c, headers, false)?;
     if !c.auth.csrf_ok(&v, f.get("csrf").map(String::as_str)) {
-        return Err(message(
+        return Err(Box::new(message(
             StatusCode::FORBIDDEN,
             Some(&v),
             "Form expired",
             "the form's CSRF token is missing or not this session's: reload the page and try again",
-        ));
+        )));
     }
     Ok(v)
 }
@@ -95,7 +104,7 @@ async fn queue(
 ) -> Response {
     let v = match viewer(&c, &headers, true) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let scope = if q.tenant.is_empty() {
         Scope::Any
@@ -103,7 +112,7 @@ async fn queue(
         Scope::Tenant(&q.tenant, "")
     };
     if let Err(r) = allowed(&c, &v, Role::Read, scope) {
-        return r;
+        return *r;
     }
     let body = pages::queue::render(&c, &v, &q);
     respond(StatusCode::OK, page("Queue", Some(&v), &body))
@@ -112,12 +121,12 @@ async fn queue(
 async fn account(State(c): State<Shared>, headers: HeaderMap, Query(q): Query<Fields>) -> Response {
     let v = match viewer(&c, &headers, true) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let tenant = q.get("tenant").map(String::as_str).unwrap_or_default();
     let account = q.get("account").map(String::as_str).unwrap_or_default();
     if let Err(r) = allowed(&c, &v, Role::Read, Scope::Tenant(tenant, account)) {
-        return r;
+        return *r;
     }
     match pages::account::render(&c, &v, tenant, account) {
         Some(body) => respond(StatusCode::OK, page(&format!("Account {account}"), Some(&v), &body)),
@@ -145,11 +154,11 @@ fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
 async fn decision(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
     let v = match poster(&c, &headers, &f) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (tenant, account) = (field(&f, "tenant"), field(&f, "account"));
     if let Err(r) = allowed(&c, &v, Role::Override, Scope::Tenant(tenant, account)) {
-        return r;
+        return *r;
     }
     let mode = match field(&f, "mode") {
         "allow" => OverrideMode::Allow,
@@ -201,11 +210,11 @@ async fn decision(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fie
 async fn appeal(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
     let v = match poster(&c, &headers, &f) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (tenant, account) = (field(&f, "tenant"), field(&f, "account"));
     if let Err(r) = allowed(&c, &v, Role::Override, Scope::Tenant(tenant, account)) {
-        return r;
+        return *r;
     }
     let Some(status) = AppealStatus::parse(field(&f, "status")) else {
         return message(
@@ -251,10 +260,10 @@ async fn appeal(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Field
 async fn rules(State(c): State<Shared>, headers: HeaderMap) -> Response {
     let v = match viewer(&c, &headers, true) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = allowed(&c, &v, Role::Read, Scope::Any) {
-        return r;
+        return *r;
     }
     respond(
         StatusCode::OK,
@@ -289,7 +298,7 @@ async fn login(State(c): State<Shared>, Form(f): Form<Fields>) -> Response {
 async fn logout(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
     let v = match poster(&c, &headers, &f) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Some(id) = &v.session {
         c.auth.logout(id);
