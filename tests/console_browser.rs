@@ -44,19 +44,22 @@ async fn an_analyst_signs_in_filters_the_queue_and_denies_an_account() {
         );
         b.type_into("#token", ANALYST);
         b.click("#sign-in");
-        assert_eq!(b.text("#who"), "ana");
+        b.wait_text("#who", "ana");
         assert!(b.text("#queue").contains("web-2"), "{}", b.text("#queue"));
         b.screenshot(&shots.join("queue.png"));
 
         b.type_into("#f-tenant", "bsp-other");
         b.click("#filter");
+        b.wait_url("tenant=bsp-other");
         assert_eq!(b.text("#total"), "0", "another tenant has none");
         b.goto(&format!("{base}/"));
         b.type_into("#f-tenant", "bsp-test");
         b.click("#filter");
+        b.wait_url("tenant=bsp-test");
         assert_eq!(b.text("#total"), "3");
 
         b.click("a.account");
+        b.wait_url("/account?");
         let account = b.text("#account-id");
         assert!(account.starts_with("web-"), "{account}");
         let action = b.text("#action");
@@ -77,6 +80,7 @@ async fn an_analyst_signs_in_filters_the_queue_and_denies_an_account() {
 
         b.type_into("#reason", "general assistant confirmed by review");
         b.click("#decide");
+        b.wait_text("#override", "deny");
         let shown = b.text("#override");
         assert!(
             shown.contains("deny") && shown.contains("general assistant confirmed by review"),

@@ -333,3 +333,26 @@ async fn with_auth_off_every_page_says_so() {
     }
     s.service.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxy_header_names_the_principal() {
+    let dir = tempfile::tempdir().expect("dir");
+    // start() writes `[console]` last, so the key lands in it.
+    let extra = format!("trusted_header = \"X-Forwarded-User\"\n{}", principals());
+    let s = start(dir.path(), &extra).await;
+    let r = call(s.console, "GET", "/", &[("X-Forwarded-User", "rita")], "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<b id=\"who\">rita</b>"), "{}", r.body);
+    let r = call(
+        s.console,
+        "GET",
+        "/",
+        &[("X-Forwarded-User", "mallory")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 401, "a name no principal has");
+    let r = call(s.console, "GET", "/", &[], "").await;
+    assert_eq!(r.status, 303, "without the header: the login page");
+    s.service.shutdown().await.expect("shutdown");
+}

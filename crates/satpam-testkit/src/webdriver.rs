@@ -96,7 +96,58 @@ impl Browser {
         };
         let v = call(addr, "POST", "/session", &caps);
         b.session = v["sessionId"].as_str().expect("session id").to_string();
+        // Finding an element waits for it (a page still loading after a click).
+        call(
+            addr,
+            "POST",
+            &b.at("/timeouts"),
+            &json!({ "implicit": 10_000 }),
+        );
         b
+    }
+
+    /// Waits until the current URL contains `part` (after a click that
+    /// navigates); panics after 10 s.
+    pub fn wait_url(&self, part: &str) {
+        wait_until(
+            &format!("a URL with {part}"),
+            Duration::from_secs(10),
+            || self.url().contains(part),
+        );
+    }
+
+    /// Waits until the text of `selector` contains `part`; panics after 10 s.
+    pub fn wait_text(&self, selector: &str, part: &str) {
+        wait_until(
+            &format!("{selector} to show {part}"),
+            Duration::from_secs(10),
+            || self.try_text(selector).is_some_and(|t| t.contains(part)),
+        );
+    }
+
+    fn try_text(&self, selector: &str) -> Option<String> {
+        let found = request(
+            self.addr,
+            "POST",
+            &self.at("/element"),
+            &[("Content-Type", "application/json")],
+            &json!({"using": "css selector", "value": selector}).to_string(),
+        )
+        .ok()
+        .filter(|r| r.status == 200)?;
+        let v: Value = serde_json::from_str(&found.body).ok()?;
+        let e = v["value"][ELEMENT].as_str()?.to_string();
+        let r = request(
+            self.addr,
+            "GET",
+            &self.at(&format!("/element/{e}/text")),
+            &[],
+            "",
+        )
+        .ok()
+        .filter(|r| r.status == 200)?;
+        let v: Value = serde_json::from_str(&r.body).ok()?;
+        v["value"].as_str().map(str::to_string)
     }
 
     fn at(&self, rest: &str) -> String {
