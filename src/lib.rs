@@ -10,6 +10,7 @@
 pub mod access;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod convert;
 pub mod decide;
 pub mod engine;

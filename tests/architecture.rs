@@ -37,6 +37,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("access", &["access"]),
     ("sources", &["source"]),
     ("service", &["service"]),
+    ("console", &["console"]),
 ];
 
 /// Back edges that exist and are scheduled to go: (from file, to unit, why).

@@ -56,9 +56,12 @@ pub fn run(config_path: Option<&Path>, print_config: bool) -> Result<ExitCode> {
 
 async fn serve(config: Config) -> Result<ExitCode> {
     let kafka = config.kafka.enabled();
-    let running = service::start(config).await?;
+    let whole = config.clone();
+    let mut running = service::start(config).await?;
+    let console = satpam::console::start(&mut running, &whole).await?;
     tracing::info!(
         grpc = %running.grpc_addr().map(|a| a.to_string()).unwrap_or_else(|| "off".into()),
+        console = %console.map(|a| format!("http://{a}/")).unwrap_or_else(|| "off".into()),
         metrics = %running.metrics_addr().map(|a| format!("http://{a}/metrics")).unwrap_or_else(|| "off".into()),
         kafka,
         "satpam serving"

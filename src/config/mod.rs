@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 mod audit;
 mod auth;
+mod console;
 mod kafka;
 mod kafka_security;
 pub mod limits;
@@ -25,6 +26,7 @@ mod webhook;
 
 pub use audit::AuditSection;
 pub use auth::{is_loopback, AdminSection, AuthSection, PrincipalConfig};
+pub use console::ConsoleSection;
 pub use kafka::{EventsFormat, KafkaSection, StateStoreKind};
 pub use kafka_security::KafkaSecuritySection;
 pub(crate) use role::decode_hex32;
@@ -80,6 +82,8 @@ pub struct Config {
     pub audit: AuditSection,
     /// OpenTelemetry traces (OTLP); off by default.
     pub tracing: TracingSection,
+    /// The web console; off by default.
+    pub console: ConsoleSection,
 }
 
 /// A config that cannot be used, with where and why.
@@ -203,7 +207,9 @@ impl Config {
         self.auth.validate(&[
             ("grpc.listen", &self.grpc.listen),
             ("admin.listen", &self.admin.listen),
+            ("console.listen", &self.console.listen),
         ])?;
+        self.console.validate(!self.auth.principals.is_empty())?;
         self.audit.validate()?;
         self.tracing.validate()?;
         if self.engine.grpc_shards == 0 {

@@ -109,10 +109,6 @@ fn required<'a>(field: &str, v: &'a str) -> Result<&'a str, Status> {
     }
 }
 
-fn outcome<T, E>(r: &Result<T, E>) -> String {
-    if r.is_ok() { "accepted" } else { "refused" }.into()
-}
-
 /// A refused override change as a gRPC status: the caller's mistake is
 /// INVALID_ARGUMENT, the service's (a file it cannot write) INTERNAL.
 fn override_status(e: ReloadError) -> Status {
@@ -254,25 +250,13 @@ impl pb::admin_server::Admin for AdminService {
             reason: o.reason.clone(),
             expires_at_ms: (o.expires_at_ms > 0).then_some(o.expires_at_ms),
         };
-        let result = self.overrides.set(domain.clone());
-        self.gate.audit().record(AuditRecord {
-            who: caller.name.clone(),
-            kind: AuditKind::OverrideSet,
-            rpc: Rpc::SetOverride.label().into(),
-            tenant_id: domain.tenant_id.clone(),
-            account_id: domain.account_id.clone(),
-            result: outcome(&result),
-            reason: match &result {
-                Ok(()) => domain.reason.clone(),
-                Err(e) => e.to_string(),
-            },
-            mode: match mode {
-                OverrideMode::Allow => "allow",
-                OverrideMode::Deny => "deny",
-            }
-            .into(),
-            ..AuditRecord::now()
-        });
+        let result = crate::service::decisions::set_override(
+            &self.overrides,
+            self.gate.audit(),
+            &caller.name,
+            Rpc::SetOverride.label(),
+            &domain,
+        );
         result.map_err(override_status)?;
         Ok(Response::new(override_to_pb(&domain)))
     }
@@ -408,7 +392,7 @@ impl pb::admin_server::Admin for AdminService {
             "" => None,
             k => Some(AuditKind::parse(k).ok_or_else(|| {
                 Status::invalid_argument(format!(
-                    "unknown kind `{k}` (override_set, override_cleared, rules_reload, policy_reload, denied)"
+                    "unknown kind `{k}` (override_set, override_cleared, rules_reload, policy_reload, denied, appeal)"
                 ))
             })?),
         };

@@ -3,6 +3,7 @@ pub mod account_state;
 pub mod admin;
 pub mod audited_reloads;
 pub mod build;
+pub mod decisions;
 pub mod http;
 pub mod otlp;
 pub mod overrides_topic;

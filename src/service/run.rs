@@ -41,6 +41,7 @@ pub struct RunningService {
     kafka: Option<KafkaSource>,
     rules: Arc<RulesManager>,
     policy: Arc<PolicyManager>,
+    overrides: Arc<crate::service::reload::OverridesManager>,
     hub: Arc<SignalHub>,
     shards: Arc<Shards>,
     telemetry: Arc<Telemetry>,
@@ -75,7 +76,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let admin = AdminService::new(
         shards.clone(),
         rules.clone(),
-        overrides,
+        overrides.clone(),
         policy.clone(),
         gate.clone(),
     );
@@ -253,6 +254,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         kafka,
         rules,
         policy,
+        overrides,
         hub,
         shards,
         telemetry,
@@ -347,6 +349,28 @@ impl RunningService {
     /// The country policy manager (SIGHUP reloads through it).
     pub fn policy(&self) -> &Arc<PolicyManager> {
         &self.policy
+    }
+
+    /// The overrides manager (the console decides through it).
+    pub fn overrides(&self) -> &Arc<crate::service::reload::OverridesManager> {
+        &self.overrides
+    }
+
+    /// The signal broadcast (the console's account history reads it).
+    pub fn hub(&self) -> &Arc<SignalHub> {
+        &self.hub
+    }
+
+    /// A receiver that turns true when shutdown begins, for tasks started
+    /// beside the service (the console).
+    pub fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown_tx.subscribe()
+    }
+
+    /// Tasks started beside the service that [`RunningService::shutdown`]
+    /// waits for after signalling them.
+    pub fn adopt(&mut self, tasks: Vec<JoinHandle<()>>) {
+        self.servers.extend(tasks);
     }
 
     /// The shards.

@@ -6,7 +6,7 @@ use metrics_exporter_prometheus::PrometheusRecorder;
 
 /// The `rpc` label values, indexed by `access::auth::Rpc` (whose
 /// `label()` reads them here: one table, owned by the metrics).
-pub const RPC_LABELS: [&str; 13] = [
+pub const RPC_LABELS: [&str; 14] = [
     "Ingest",
     "Watch",
     "GetAccount",
@@ -20,6 +20,7 @@ pub const RPC_LABELS: [&str; 13] = [
     "ListAudit",
     "reflection",
     "metrics",
+    "console",
 ];
 
 /// The `reason` label values, indexed by `access::auth::Denied`.
@@ -27,12 +28,13 @@ pub const DENIED_LABELS: [&str; 4] = ["no_credentials", "unknown_credentials", "
 
 /// The `kind` label values (and the audit records' kind names), indexed by
 /// `access::audit::AuditKind`.
-pub const AUDIT_KIND_LABELS: [&str; 5] = [
+pub const AUDIT_KIND_LABELS: [&str; 6] = [
     "override_set",
     "override_cleared",
     "rules_reload",
     "policy_reload",
     "denied",
+    "appeal",
 ];
 
 /// `satpam_auth_denied_total{rpc,reason}`, `satpam_audit_records_total{kind}`,

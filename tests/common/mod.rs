@@ -1,6 +1,7 @@
 //! Scripted traffic for integration tests: small, hand-written, deterministic.
 #![allow(dead_code)]
 
+pub mod console;
 pub mod embedded;
 pub mod faults;
 pub mod http;

@@ -1,7 +1,9 @@
 //! Test support shared by satpam's integration tests (`tests/`) and the
 //! load harness's (`loadtest/tests/`): one copy of each helper.
 //!
-//! * [`http`]: plain HTTP/1.0 GETs, metric lookups, free ports, waiting.
+//! * [`http`]: plain HTTP/1.0 GETs and any request, forms, metric lookups,
+//!   free ports, waiting.
+//! * [`webdriver`]: a WebDriver client (chromedriver) over plain HTTP.
 //! * [`prom`]: strict parsing of the Prometheus text exposition.
 //! * [`process`]: `satpam serve` (or any server with `/readyz`) as a child
 //!   process, ready before it is handed out, stopped when dropped.
@@ -21,3 +23,4 @@ pub mod otlp;
 pub mod process;
 pub mod prom;
 pub mod tls;
+pub mod webdriver;

@@ -19,16 +19,19 @@ pub enum AuditKind {
     PolicyReload,
     /// An Admin call was refused to an authenticated principal.
     Denied,
+    /// An appeal was recorded or moved on (the console).
+    Appeal,
 }
 
 impl AuditKind {
     /// Every kind, in label order.
-    pub const ALL: [AuditKind; 5] = [
+    pub const ALL: [AuditKind; 6] = [
         AuditKind::OverrideSet,
         AuditKind::OverrideCleared,
         AuditKind::RulesReload,
         AuditKind::PolicyReload,
         AuditKind::Denied,
+        AuditKind::Appeal,
     ];
 
     /// The name in records, filters and the `kind` label.

@@ -43,11 +43,13 @@ pub enum Rpc {
     Reflection,
     /// `GET /metrics` (when restricted).
     Metrics,
+    /// The web console (its pages and decisions).
+    Console,
 }
 
 impl Rpc {
     /// Every value, in label order.
-    pub const ALL: [Rpc; 13] = [
+    pub const ALL: [Rpc; 14] = [
         Rpc::Ingest,
         Rpc::Watch,
         Rpc::GetAccount,
@@ -61,6 +63,7 @@ impl Rpc {
         Rpc::ListAudit,
         Rpc::Reflection,
         Rpc::Metrics,
+        Rpc::Console,
     ];
 
     /// The `rpc` label value.
@@ -305,7 +308,7 @@ mod tests {
         let names = |v: Vec<&'static str>| v.join(",");
         assert_eq!(
             names(Rpc::ALL.iter().map(|r| r.label()).collect()),
-            "Ingest,Watch,GetAccount,ListActioned,SetOverride,ClearOverride,ReloadRules,GetRuleSet,ReloadPolicy,GetPolicy,ListAudit,reflection,metrics"
+            "Ingest,Watch,GetAccount,ListActioned,SetOverride,ClearOverride,ReloadRules,GetRuleSet,ReloadPolicy,GetPolicy,ListAudit,reflection,metrics,console"
         );
         assert_eq!(
             names(Denied::ALL.iter().map(|d| d.label()).collect()),
@@ -313,7 +316,7 @@ mod tests {
         );
         assert_eq!(
             names(AuditKind::ALL.iter().map(|k| k.label()).collect()),
-            "override_set,override_cleared,rules_reload,policy_reload,denied"
+            "override_set,override_cleared,rules_reload,policy_reload,denied,appeal"
         );
     }
 

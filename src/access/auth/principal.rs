@@ -149,6 +149,15 @@ impl Authenticator {
             .map(|e| e.principal.clone())
             .ok_or(AuthError::UnknownCredentials)
     }
+
+    /// The principal configured under `name` (the console's trusted
+    /// reverse-proxy header names one); `None` for no such principal.
+    pub fn by_name(&self, name: &str) -> Option<Arc<Principal>> {
+        self.entries
+            .iter()
+            .find(|e| e.principal.name == name)
+            .map(|e| e.principal.clone())
+    }
 }
 
 fn entry(c: &PrincipalConfig) -> Entry {

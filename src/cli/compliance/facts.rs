@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use satpam::console::explain::{checks, Check};
 use satpam::decide::policy::format_date;
 use satpam::decide::CountryPolicy;
 use satpam::pb::v1 as pb;
-use satpam::rules::expr::{wilson_lower_bound, CmpOp};
-use satpam::rules::{BoolExpr, NumExpr};
 use satpam::RuleSet;
 use serde::Serialize;
 
@@ -23,21 +22,6 @@ pub struct Rung {
     pub sessions: u64,
     /// Distinct users (24 h) it needs at least.
     pub users: u64,
-}
-
-/// One comparison of a rule's condition, as the rule saw it when it last fired.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    /// The feature compared, or `wilson_lb(share, n)` of two.
-    pub feature: String,
-    /// The value it had.
-    pub seen: f64,
-    /// `<`, `<=`, `>`, `>=`, `==` or `!=`.
-    pub op: &'static str,
-    /// The value it is compared with.
-    pub threshold: f64,
-    /// Whether the comparison held.
-    pub holds: bool,
 }
 
 /// A rule active in the account's decision.
@@ -142,65 +126,6 @@ pub fn minute(ms: i64) -> String {
     let day = format_date(ms);
     let in_day = ms.rem_euclid(86_400_000) / 60_000;
     format!("{day} {:02}:{:02} UTC", in_day / 60, in_day % 60)
-}
-
-fn op_name(op: CmpOp) -> &'static str {
-    match op {
-        CmpOp::Lt => "<",
-        CmpOp::Le => "<=",
-        CmpOp::Gt => ">",
-        CmpOp::Ge => ">=",
-        CmpOp::Eq => "==",
-        CmpOp::Ne => "!=",
-    }
-}
-
-/// A feature term of a comparison: its name and the value it had.
-fn term(e: &NumExpr, rules: &RuleSet, seen: &BTreeMap<String, f64>) -> Option<(String, f64)> {
-    let name = |s: u16| rules.catalog().name(s).to_string();
-    match e {
-        NumExpr::Feature(s) => {
-            let n = name(*s);
-            seen.get(&n).map(|v| (n, *v))
-        }
-        NumExpr::WilsonLb(p, n) => match (p.as_ref(), n.as_ref()) {
-            (NumExpr::Feature(p), NumExpr::Feature(n)) => {
-                let (pn, nn) = (name(*p), name(*n));
-                let v = wilson_lower_bound(*seen.get(&pn)?, *seen.get(&nn)?);
-                Some((format!("wilson_lb({pn}, {nn})"), v))
-            }
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// The comparisons of a feature (or a Wilson bound) with a constant in `e`.
-fn checks(e: &BoolExpr, rules: &RuleSet, seen: &BTreeMap<String, f64>, out: &mut Vec<Check>) {
-    match e {
-        BoolExpr::And(a, b) | BoolExpr::Or(a, b) => {
-            checks(a, rules, seen, out);
-            checks(b, rules, seen, out);
-        }
-        BoolExpr::Not(a) => checks(a, rules, seen, out),
-        BoolExpr::Cmp(op, a, b) => {
-            let found = match (a.as_ref(), b.as_ref()) {
-                (x, NumExpr::Const(c)) => term(x, rules, seen).map(|t| (t, *op, *c)),
-                (NumExpr::Const(c), x) => term(x, rules, seen).map(|t| (t, op.flipped(), *c)),
-                _ => None,
-            };
-            if let Some(((feature, v), op, c)) = found {
-                out.push(Check {
-                    feature,
-                    seen: v,
-                    op: op_name(op),
-                    threshold: c,
-                    holds: op.apply(v, c),
-                });
-            }
-        }
-        _ => {}
-    }
 }
 
 // Long because it gathers every fact of the report in one place, in the

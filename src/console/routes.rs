@@ -1,0 +1,321 @@
+//! The console's routes: who the caller is (or the login page), the role
+//! each route needs (mirroring the Admin gate: `read` to see, `override`
+//! to decide), the CSRF check of every POST, and the pages.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+
+use super::appeals::{AppealStatus, AppealStep};
+use super::auth::{NoViewer, Viewer};
+use super::html::{message, page, respond, url, CSS};
+use super::pages;
+use super::Console;
+use crate::access::audit::{AuditKind, AuditRecord};
+use crate::access::auth::{Role, Rpc, Scope};
+use crate::decide::{Override, OverrideMode};
+
+type Shared = Arc<Console>;
+type Fields = HashMap<String, String>;
+/// A response that ends a request early (boxed: a `Response` is large).
+type Refusal = Box<Response>;
+
+/// The console's router.
+pub fn router(console: Shared) -> Router {
+    Router::new()
+        .route("/", get(queue))
+        .route("/account", get(account))
+        .route("/account/decision", post(decision))
+        .route("/account/appeal", post(appeal))
+        .route("/rules", get(rules))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route(
+            "/static/console.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }),
+        )
+        .with_state(console)
+}
+
+fn now_ms(c: &Console) -> i64 {
+    c.shards.context().clock().now_ms()
+}
+
+/// The viewer, or the response for a caller without one: the login page
+/// (303) for a browser with no credentials, 401 for unknown credentials.
+fn viewer(c: &Console, headers: &HeaderMap, is_get: bool) -> Result<Viewer, Refusal> {
+    match c.auth.resolve(headers, now_ms(c)) {
+        Ok(v) => Ok(v),
+        Err(NoViewer::SignedOut) if is_get => Err(Box::new(
+            (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response(),
+        )),
+        Err(NoViewer::SignedOut) => Err(Box::new(message(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "Sign in first",
+            "this action needs a signed-in principal",
+        ))),
+        Err(NoViewer::Unknown(why)) => Err(Box::new(message(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "Not signed in",
+            &why,
+        ))),
+    }
+}
+
+/// Whether `v` may act with `role` on `scope` (a refusal is counted and audited).
+fn allowed(c: &Console, v: &Viewer, role: Role, scope: Scope<'_>) -> Result<(), Refusal> {
+    c.gate
+        .authorize(&v.principal, Rpc::Console, role, scope)
+        .map_err(|st| {
+            Box::new(message(
+                StatusCode::FORBIDDEN,
+                Some(v),
+                "Not allowed",
+                st.message(),
+            ))
+        })
+}
+
+/// A POST's viewer, its CSRF token checked.
+fn poster(c: &Console, headers: &HeaderMap, f: &Fields) -> Result<Viewer, Refusal> {
+    let v = viewer(c, headers, false)?;
+    if !c.auth.csrf_ok(&v, f.get("csrf").map(String::as_str)) {
+        return Err(Box::new(message(
+            StatusCode::FORBIDDEN,
+            Some(&v),
+            "Form expired",
+            "the form's CSRF token is missing or not this session's: reload the page and try again",
+        )));
+    }
+    Ok(v)
+}
+
+async fn queue(
+    State(c): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<pages::queue::QueueQuery>,
+) -> Response {
+    let v = match viewer(&c, &headers, true) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let scope = if q.tenant.is_empty() {
+        Scope::Any
+    } else {
+        Scope::Tenant(&q.tenant, "")
+    };
+    if let Err(r) = allowed(&c, &v, Role::Read, scope) {
+        return *r;
+    }
+    let body = pages::queue::render(&c, &v, &q);
+    respond(StatusCode::OK, page("Queue", Some(&v), &body))
+}
+
+async fn account(State(c): State<Shared>, headers: HeaderMap, Query(q): Query<Fields>) -> Response {
+    let v = match viewer(&c, &headers, true) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let tenant = q.get("tenant").map(String::as_str).unwrap_or_default();
+    let account = q.get("account").map(String::as_str).unwrap_or_default();
+    if let Err(r) = allowed(&c, &v, Role::Read, Scope::Tenant(tenant, account)) {
+        return *r;
+    }
+    match pages::account::render(&c, &v, tenant, account) {
+        Some(body) => respond(StatusCode::OK, page(&format!("Account {account}"), Some(&v), &body)),
+        None => message(
+            StatusCode::NOT_FOUND,
+            Some(&v),
+            "Not tracked here",
+            &format!(
+                "account `{account}` of tenant `{tenant}` is not tracked by this instance (it owns shards {:?})",
+                c.shards.partition_ids()
+            ),
+        ),
+    }
+}
+
+fn back_to(tenant: &str, account: &str) -> Response {
+    let to = format!("/account?tenant={}&account={}", url(tenant), url(account));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+}
+
+fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
+    f.get(name).map(String::as_str).unwrap_or_default()
+}
+
+async fn decision(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
+    let v = match poster(&c, &headers, &f) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let (tenant, account) = (field(&f, "tenant"), field(&f, "account"));
+    if let Err(r) = allowed(&c, &v, Role::Override, Scope::Tenant(tenant, account)) {
+        return *r;
+    }
+    let mode = match field(&f, "mode") {
+        "allow" => OverrideMode::Allow,
+        "deny" => OverrideMode::Deny,
+        _ => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                Some(&v),
+                "Refused",
+                "mode must be allow or deny",
+            )
+        }
+    };
+    let expires_at_ms = match field(&f, "expires_hours").trim() {
+        "" => None,
+        h => match h.parse::<f64>() {
+            Ok(h) if h > 0.0 && h.is_finite() => {
+                Some(now_ms(&c).saturating_add((h * 3_600_000.0) as i64))
+            }
+            _ => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    Some(&v),
+                    "Refused",
+                    "expiry must be a positive number of hours",
+                )
+            }
+        },
+    };
+    let o = Override {
+        tenant_id: tenant.to_string(),
+        account_id: account.to_string(),
+        mode,
+        reason: field(&f, "reason").to_string(),
+        expires_at_ms,
+    };
+    match crate::service::decisions::set_override(
+        &c.overrides,
+        c.gate.audit(),
+        &v.principal.name,
+        Rpc::Console.label(),
+        &o,
+    ) {
+        Ok(()) => back_to(tenant, account),
+        Err(e) => {
+            let status = if e.is_invalid_input() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            message(status, Some(&v), "Refused", &e.to_string())
+        }
+    }
+}
+
+async fn appeal(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
+    let v = match poster(&c, &headers, &f) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let (tenant, account) = (field(&f, "tenant"), field(&f, "account"));
+    if let Err(r) = allowed(&c, &v, Role::Override, Scope::Tenant(tenant, account)) {
+        return *r;
+    }
+    let Some(status) = AppealStatus::parse(field(&f, "status")) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            Some(&v),
+            "Refused",
+            "unknown appeal status",
+        );
+    };
+    let step = AppealStep {
+        at_ms: crate::clock::Clock::now_ms(&crate::clock::SystemClock),
+        who: v.principal.name.clone(),
+        tenant_id: tenant.to_string(),
+        account_id: account.to_string(),
+        status,
+        note: field(&f, "note").to_string(),
+    };
+    let result = c.appeals.record(step.clone());
+    c.gate.audit().record(AuditRecord {
+        who: step.who.clone(),
+        kind: AuditKind::Appeal,
+        rpc: Rpc::Console.label().into(),
+        tenant_id: step.tenant_id.clone(),
+        account_id: step.account_id.clone(),
+        result: if result.is_ok() {
+            "accepted"
+        } else {
+            "refused"
+        }
+        .into(),
+        reason: match &result {
+            Ok(()) => format!("{}: {}", status.name(), step.note),
+            Err(e) => e.clone(),
+        },
+        ..AuditRecord::now()
+    });
+    match result {
+        Ok(()) => back_to(tenant, account),
+        Err(e) => message(StatusCode::BAD_REQUEST, Some(&v), "Refused", &e),
+    }
+}
+
+async fn rules(State(c): State<Shared>, headers: HeaderMap) -> Response {
+    let v = match viewer(&c, &headers, true) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    if let Err(r) = allowed(&c, &v, Role::Read, Scope::Any) {
+        return *r;
+    }
+    respond(
+        StatusCode::OK,
+        page("Rules", Some(&v), &pages::rules::render(&c)),
+    )
+}
+
+async fn login_page() -> Response {
+    respond(
+        StatusCode::OK,
+        page("Sign in", None, &pages::login::render(None)),
+    )
+}
+
+async fn login(State(c): State<Shared>, Form(f): Form<Fields>) -> Response {
+    match c.auth.login(field(&f, "token"), now_ms(&c)) {
+        Ok(id) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, "/".to_string()),
+                (header::SET_COOKIE, c.auth.cookie_value(&id)),
+            ],
+        )
+            .into_response(),
+        Err(e) => respond(
+            StatusCode::UNAUTHORIZED,
+            page("Sign in", None, &pages::login::render(Some(&e))),
+        ),
+    }
+}
+
+async fn logout(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
+    let v = match poster(&c, &headers, &f) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    if let Some(id) = &v.session {
+        c.auth.logout(id);
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, "/login".to_string()),
+            (header::SET_COOKIE, c.auth.cookie_value("")),
+        ],
+    )
+        .into_response()
+}
