@@ -543,3 +543,64 @@ fn tracing_is_off_by_default_and_its_values_reach_the_config() {
     assert_eq!(c.tracing.sample_ratio, 1.0);
     assert_eq!(c.tracing.service_name, "satpam-eu");
 }
+
+#[test]
+fn the_console_and_webhook_listeners_are_off_by_default_and_their_values_reach_the_config() {
+    let rendered = |sets: &[&str]| {
+        let objects = render(sets);
+        let toml = scalar(&objects["ConfigMap/satpam-config"]["data"]["satpam.toml"]);
+        let ports = strings_of_ports(&objects["Deployment/satpam"]);
+        (toml, ports)
+    };
+    let (off, ports) = rendered(&[]);
+    assert!(
+        !off.contains("[console]") && !off.contains("[webhook]"),
+        "{off}"
+    );
+    assert!(!ports.contains(&"console".to_string()), "{ports:?}");
+    let (on, ports) = rendered(&[
+        "console.enabled=true",
+        "console.port=8089",
+        "console.trustedHeader=X-Forwarded-User",
+        "auth.principals[0].name=analyst",
+        &format!("auth.principals[0].tokenSha256={}", "ab".repeat(32)),
+        "auth.principals[0].roles={read,override}",
+        "auth.principals[0].tenants={bsp-1}",
+        "webhook.enabled=true",
+        "webhook.port=8443",
+        "webhook.apps[0].tenantId=bsp-1",
+        "webhook.apps[0].appSecretEnv=SATPAM_APP_SECRET_BSP1",
+        "webhook.apps[0].verifyTokenEnv=SATPAM_VERIFY_TOKEN_BSP1",
+    ]);
+    assert!(ports.contains(&"console".to_string()) && ports.contains(&"webhook".to_string()));
+    let env = vec![
+        ("SATPAM_APP_SECRET_BSP1".to_string(), "s3cret".to_string()),
+        ("SATPAM_VERIFY_TOKEN_BSP1".to_string(), "v".to_string()),
+    ];
+    let c = Config::from_toml(&on, "helm", env)
+        .unwrap_or_else(|e| panic!("the chart's satpam.toml does not load: {e}\n{on}"));
+    assert_eq!(c.console.listen, "0.0.0.0:8089");
+    assert_eq!(c.console.trusted_header, "X-Forwarded-User");
+    assert_eq!(c.webhook.listen, "0.0.0.0:8443");
+    assert_eq!(c.webhook.apps.len(), 1);
+    assert_eq!(c.webhook.apps[0].tenant_id, "bsp-1");
+    assert_eq!(
+        c.webhook.apps[0].app_secret, "s3cret",
+        "the secret from the environment"
+    );
+}
+
+/// The container port names of a Deployment's first container.
+fn strings_of_ports(deployment: &Value) -> Vec<String> {
+    at(deployment, "spec.template.spec.containers")
+        .as_sequence()
+        .and_then(|c| c.first())
+        .and_then(|c| c.get("ports"))
+        .and_then(Value::as_sequence)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
