@@ -352,6 +352,9 @@ impl Engine {
         limits.check(ts_ms, self.watermark_ms(), self.ctx.clock.now_ms())
     }
 
+    // Long because it is the hot path in the order of the flow (scan, state,
+    // features, rules, WABA, decide), one pass over one event holding the
+    // shard's entries; each stage is a call, the glue between them is here.
     /// Processes one event. An event outside the shard's event-time window
     /// is refused before it touches any state.
     pub fn process(&self, e: &Event, scratch: &mut Scratch) -> Outcome {

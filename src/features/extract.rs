@@ -143,6 +143,7 @@ pub fn extract(input: &ExtractInput<'_>, v: &mut FeatureVector) {
     extract_account(input.totals, input.pattern_sides, v);
 }
 
+// Long because it is a table: one line per account feature of the catalog.
 /// Fills the `account.*` features of `v` (the windows, and each pattern
 /// set's share) from the account's window `totals` alone: what
 /// `Admin.GetAccount` and the compliance report show, with no event.

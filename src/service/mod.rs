@@ -5,6 +5,7 @@ pub mod audited_reloads;
 pub mod build;
 pub mod decisions;
 pub mod http;
+mod listeners;
 pub mod otlp;
 pub mod overrides_topic;
 pub mod policy_reload;

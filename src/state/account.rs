@@ -163,6 +163,8 @@ impl AccountTotals {
 }
 
 impl AccountBehaviour {
+    // Long because it is one event's effect on every window and counter of
+    // the account, in one place (the hot path: no call per counter).
     /// Adds one event. Returns false when the event is older than the
     /// 1-hour window (it is then not counted there).
     pub fn observe(

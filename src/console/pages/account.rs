@@ -51,6 +51,7 @@ fn rule_hits(h: &mut Html, rules: &crate::rules::RuleSet, hits: &[pb::RuleHit]) 
     h.raw("</ul>");
 }
 
+// Long because it is the page's layout, section by section, top to bottom.
 /// The page of `tenant`/`account`, or `None` when this instance does not track it.
 pub fn render(console: &Console, viewer: &Viewer, tenant: &str, account: &str) -> Option<String> {
     let (shard, mut entry) = console.shards.find_account(tenant, account)?;

@@ -218,6 +218,7 @@ fn select(name: &str, current: &str, options: &[(&str, &str)]) -> String {
     s
 }
 
+// Long because it is the page's layout: filters, counts, table, paging.
 /// The queue page's body.
 pub fn render(console: &Console, viewer: &Viewer, q: &QueueQuery) -> String {
     let found = find(console, viewer, q);

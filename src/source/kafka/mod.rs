@@ -170,6 +170,8 @@ fn dead_worker(workers: &[JoinHandle<()>]) -> Option<usize> {
     workers.iter().position(JoinHandle::is_finished)
 }
 
+// Long because it is the poll thread from start to shutdown: the loop
+// (poll, batch, commit, watch the workers) and then drain, flush, commit.
 fn poll_loop(
     consumer: BaseConsumer<SourceContext>,
     shared: Arc<Shared>,
