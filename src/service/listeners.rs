@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::config::Config;
@@ -24,7 +25,6 @@ use crate::source::grpc::IngestService;
 use crate::source::kafka::{KafkaSource, RecordFormat};
 
 use super::build::Parts;
-use super::run::{grpc_server, spawn_grpc, stopped};
 
 /// Admin's server until a listener takes it.
 pub(super) type AdminSlot = Option<pb::admin_server::AdminServer<AdminService>>;
@@ -230,5 +230,57 @@ impl Listeners<'_> {
                 crate::service::audited_reloads::policy_if_changed(&policy, audit.as_ref()).await;
             }
         }));
+    }
+}
+
+/// A gRPC server with the listener limits of `[grpc]`: the unary call
+/// timeout and HTTP/2 keepalive (a dead peer's streams are closed).
+fn grpc_server(config: &Config) -> tonic::transport::Server {
+    tonic::transport::Server::builder()
+        .timeout(Duration::from_millis(config.grpc.request_timeout_ms))
+        .http2_keepalive_interval(Some(Duration::from_millis(
+            config.grpc.keepalive_interval_ms,
+        )))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+}
+
+/// Serves `router` on `listener` until shutdown.
+fn spawn_grpc(
+    listener: TcpListener,
+    router: tonic::transport::server::Router<GrpcLayers>,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let result = match tls {
+            None => {
+                let incoming = TcpListenerStream::new(listener);
+                router
+                    .serve_with_incoming_shutdown(incoming, stopped(stop))
+                    .await
+            }
+            Some(tls) => {
+                let rx = tls_listen::accept(listener, tls, "grpc", stop.clone());
+                router
+                    .serve_with_incoming_shutdown(tls_listen::incoming(rx), stopped(stop))
+                    .await
+            }
+        };
+        if let Err(err) = result {
+            tracing::error!(error = %err, "gRPC server failed");
+        }
+    })
+}
+
+/// The layers every gRPC router of the service has: the client certificate's
+/// subject put on each request (`tls_listen::SubjectLayer`).
+type GrpcLayers = tower::layer::util::Stack<tls_listen::SubjectLayer, tower::layer::util::Identity>;
+
+/// Resolves once shutdown is signalled (or its sender is gone).
+pub(super) async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            break;
+        }
     }
 }

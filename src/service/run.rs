@@ -7,10 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::config::Config;
 use crate::pb::v1 as pb;
@@ -18,7 +16,6 @@ use crate::pipeline::shards::Shards;
 use crate::service::admin::AdminService;
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::RulesManager;
-use crate::service::tls_listen;
 use crate::service::watch::WatchService;
 use crate::sink::SignalHub;
 use crate::source::grpc::IngestService;
@@ -122,58 +119,6 @@ async fn mark_serving(health: &tonic_health::server::HealthReporter) {
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
-}
-
-/// A gRPC server with the listener limits of `[grpc]`: the unary call
-/// timeout and HTTP/2 keepalive (a dead peer's streams are closed).
-pub(super) fn grpc_server(config: &Config) -> tonic::transport::Server {
-    tonic::transport::Server::builder()
-        .timeout(Duration::from_millis(config.grpc.request_timeout_ms))
-        .http2_keepalive_interval(Some(Duration::from_millis(
-            config.grpc.keepalive_interval_ms,
-        )))
-        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
-}
-
-/// Serves `router` on `listener` until shutdown.
-pub(super) fn spawn_grpc(
-    listener: TcpListener,
-    router: tonic::transport::server::Router<GrpcLayers>,
-    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-    stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let result = match tls {
-            None => {
-                let incoming = TcpListenerStream::new(listener);
-                router
-                    .serve_with_incoming_shutdown(incoming, stopped(stop))
-                    .await
-            }
-            Some(tls) => {
-                let rx = tls_listen::accept(listener, tls, "grpc", stop.clone());
-                router
-                    .serve_with_incoming_shutdown(tls_listen::incoming(rx), stopped(stop))
-                    .await
-            }
-        };
-        if let Err(err) = result {
-            tracing::error!(error = %err, "gRPC server failed");
-        }
-    })
-}
-
-/// The layers every gRPC router of the service has: the client certificate's
-/// subject put on each request (`tls_listen::SubjectLayer`).
-type GrpcLayers = tower::layer::util::Stack<tls_listen::SubjectLayer, tower::layer::util::Identity>;
-
-/// Resolves once shutdown is signalled (or its sender is gone).
-pub(super) async fn stopped(mut rx: watch::Receiver<bool>) {
-    while !*rx.borrow_and_update() {
-        if rx.changed().await.is_err() {
-            break;
-        }
-    }
 }
 
 impl RunningService {

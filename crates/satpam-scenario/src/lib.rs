@@ -15,6 +15,7 @@ mod config;
 mod family;
 mod generate;
 mod market;
+mod mix;
 mod output;
 mod params;
 #[cfg(test)]

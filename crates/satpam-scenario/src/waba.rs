@@ -12,8 +12,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::archetype::Archetype;
-use super::generate::mix64;
 use super::market::draw_tenant;
+use super::mix::mix64;
 
 /// Accounts per block; one WABA group at the end of each.
 pub(crate) const GROUP_EVERY: u32 = 200;
