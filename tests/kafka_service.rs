@@ -98,7 +98,12 @@ async fn sigkill_mid_stream_skips_no_event_and_duplicates_no_signal() {
 #[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
 async fn state_in_kafka_moves_to_the_next_owner_after_a_sigkill() {
     let dir = tempfile::tempdir().expect("dir");
-    sigkill_then_restart(dir.path(), "killk", "state_store = \"kafka\"\n").await;
+    sigkill_then_restart(
+        dir.path(),
+        "killk",
+        "state_store = \"kafka\"\nstate_interval_ms = 1000\n",
+    )
+    .await;
 }
 
 /// Checkpoints by a first instance, a second killed with SIGKILL after

@@ -47,6 +47,13 @@ pub struct KafkaSection {
     /// or restarts starts empty at the group's offset). Empty: `files` when
     /// `state_dir` is set, `kafka` otherwise.
     pub state_store: String,
+    /// With the state topic, a partition's state is written at most this
+    /// often, ms (and always when it is revoked or the service stops); its
+    /// offsets are committed only up to its last written state, so after a
+    /// crash up to this much is processed again (its signals fenced). Each
+    /// write is the partition's whole state: keep it well above the time one
+    /// takes. Files are written at every commit, as before.
+    pub state_interval_ms: u64,
     /// The state topic (compacted, as many partitions as the events topic;
     /// created at start when missing). Empty: `<group_id>.state`, one per
     /// consumer group, as Kafka Streams names its changelogs.
@@ -130,6 +137,7 @@ impl Default for KafkaSection {
             state_dir: None,
             state_store: String::new(),
             state_topic: String::new(),
+            state_interval_ms: 30_000,
             overrides_topic: String::new(),
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),

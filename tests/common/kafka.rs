@@ -96,7 +96,13 @@ impl Serve {
                  [sinks]\njsonl = \"{jsonl}\"\n\
                  [kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"{group}\"\nevents_topic = \"{events}\"\n\
                  signals_topic = \"{signals}\"\ndead_letter_topic = \"{dlq}\"\n{commit}{extra_toml}",
-                commit = if extra_toml.contains("commit_interval_ms") { "" } else { "commit_interval_ms = 200\n" },
+                commit = if extra_toml.contains("commit_interval_ms") {
+                    ""
+                } else {
+                    // Tests wait for lag 0, i.e. committed offsets: the state
+                    // topic's writes (which cap them) every second here.
+                    "commit_interval_ms = 200\nstate_interval_ms = 1000\n"
+                },
                 jsonl = dir.join(format!("{name}-signals.jsonl")).display(),
                 brokers = brokers,
                 group = topics.group,

@@ -26,6 +26,8 @@ pub struct SourceSettings {
     pub commit_interval: Duration,
     /// Where partition state is kept between owners.
     pub store: super::store::StoreSettings,
+    /// How often the state topic gets a partition's state (files: every commit).
+    pub state_interval: Duration,
     /// The group consumer's librdkafka settings.
     pub consumer: ClientConfig,
     /// The signals-topic reader's librdkafka settings (a group of its own).
@@ -43,6 +45,7 @@ impl SourceSettings {
             queue_bytes: c.queue_bytes,
             commit_interval: Duration::from_millis(c.commit_interval_ms),
             store: store_settings(c),
+            state_interval: Duration::from_millis(c.state_interval_ms),
             consumer: consumer_config(c),
             fence_reader: fence_reader_config(c),
         }

@@ -63,6 +63,12 @@ impl StateStore {
         })
     }
 
+    /// Whether checkpoints go to the state topic (written at most every
+    /// `state_interval`, as each is the partition's whole state).
+    pub(super) fn is_topic(&self) -> bool {
+        matches!(self, StateStore::Kafka(_))
+    }
+
     /// Whether checkpoints are kept at all.
     pub(super) fn enabled(&self) -> bool {
         !matches!(self, StateStore::None)

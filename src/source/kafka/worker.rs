@@ -34,6 +34,8 @@ pub(super) struct PartState {
     /// The next offset to process (what a checkpoint commits).
     pub(super) next_offset: i64,
     pub(super) dirty: bool,
+    /// When its state was last written (the state topic's interval).
+    pub(super) written_at: Instant,
 }
 
 pub(super) struct Worker {
@@ -75,7 +77,7 @@ impl Worker {
                     self.budget.release(bytes);
                 }
                 Ok(Cmd::Revoke(ps, reply)) => {
-                    let offsets = self.checkpoint(&ps);
+                    let offsets = self.checkpoint(&ps, true);
                     for p in &ps {
                         self.parts.remove(p);
                         self.shared.shards.remove_partition(*p);
@@ -84,7 +86,7 @@ impl Worker {
                 }
                 Ok(Cmd::Stop(reply)) => {
                     let all: Vec<i32> = self.parts.keys().copied().collect();
-                    let _ = reply.send(self.checkpoint(&all));
+                    let _ = reply.send(self.checkpoint(&all, true));
                     break;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -95,7 +97,7 @@ impl Worker {
                 // interval, however slow the traffic.
                 self.state.latency.flush(&self.shared.telemetry.latency);
                 let all: Vec<i32> = self.parts.keys().copied().collect();
-                let offsets = self.checkpoint(&all);
+                let offsets = self.checkpoint(&all, false);
                 if let Ok(mut ready) = self.shared.ready.lock() {
                     ready.extend(offsets);
                 }
@@ -125,6 +127,7 @@ impl Worker {
                 .and_then(|mut s| s.remove(&m.partition))
                 .unwrap_or(m.offset),
             dirty: false,
+            written_at: Instant::now(),
         });
         if let Some(skipped) = offset_gap(part.next_offset, m.offset) {
             shared.telemetry.offset_gaps.increment(1);
@@ -188,13 +191,23 @@ impl Worker {
     }
 
     /// Waits for the partitions' effects, snapshots them, returns the offsets to commit.
-    fn checkpoint(&mut self, parts: &[i32]) -> Vec<(i32, i64)> {
+    /// `force`: revoked or stopping, so the state is written whatever the
+    /// state topic's interval; otherwise a partition whose state is not due
+    /// is left for a later checkpoint (and its offset not committed yet).
+    fn checkpoint(&mut self, parts: &[i32], force: bool) -> Vec<(i32, i64)> {
         let mut out = Vec::new();
         for p in parts {
             let Some(st) = self.parts.get_mut(p) else {
                 continue;
             };
             if !st.dirty {
+                continue;
+            }
+            let store = &self.shared.store;
+            if !force
+                && store.is_topic()
+                && st.written_at.elapsed() < self.shared.cfg.state_interval
+            {
                 continue;
             }
             if !st.effects.wait_acked(ACK_TIMEOUT) {
@@ -219,7 +232,10 @@ impl Worker {
                 };
                 let extra = serde_json::to_vec(&meta).unwrap_or_default();
                 match self.shared.store.save(*p, &st.engine, &extra) {
-                    Ok(()) => self.shared.telemetry.snapshots.increment(1),
+                    Ok(()) => {
+                        st.written_at = Instant::now();
+                        self.shared.telemetry.snapshots.increment(1)
+                    }
                     Err(e) => {
                         self.shared.telemetry.snapshot_failures.increment(1);
                         tracing::warn!(partition = p, error = %e, "checkpoint not kept; offset not committed");
