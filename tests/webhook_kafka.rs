@@ -23,28 +23,7 @@ const SECRET: &str = "kafka-app-secret";
 
 async fn post(addr: std::net::SocketAddr, body: Vec<u8>) -> u16 {
     let sig = sign(SECRET.as_bytes(), &body);
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(70)))
-            .expect("timeout");
-        write!(
-            s,
-            "POST /webhooks/whatsapp HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-             X-Hub-Signature-256: {sig}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .expect("head");
-        s.write_all(&body).expect("body");
-        let mut text = String::new();
-        s.read_to_string(&mut text).expect("response");
-        text.split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .expect("status")
-    })
-    .await
-    .expect("join")
+    common::http::post_webhook(addr, body, sig).await
 }
 
 fn fixture(name: &str) -> Vec<u8> {

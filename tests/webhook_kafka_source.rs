@@ -93,26 +93,7 @@ fn value(text: &str, name: &str) -> f64 {
 }
 
 async fn post(addr: SocketAddr, body: Vec<u8>, sig: String) -> u16 {
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(addr).expect("connect");
-        write!(
-            s,
-            "POST /webhooks/whatsapp HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-             X-Hub-Signature-256: {sig}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .expect("head");
-        s.write_all(&body).expect("body");
-        let mut text = String::new();
-        s.read_to_string(&mut text).expect("response");
-        text.split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .expect("status")
-    })
-    .await
-    .expect("join")
+    common::http::post_webhook(addr, body, sig).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

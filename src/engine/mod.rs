@@ -553,10 +553,26 @@ impl Engine {
 /// Agent rule when the account used it lately, else the outcome of the
 /// account's main market on that day.
 pub fn applied_policy(policy: &CountryPolicy, acct: &Account, at_ms: i64) -> Applied {
-    if acct.slot.policy.uses_business_agent(at_ms) {
+    applied_policy_of(
+        policy,
+        &acct.slot.policy,
+        acct.behaviour.main_country(),
+        at_ms,
+    )
+}
+
+/// [`applied_policy`] for any decision slot (an account's or a WABA's):
+/// its policy state and its main market.
+pub(crate) fn applied_policy_of(
+    policy: &CountryPolicy,
+    state: &crate::decide::PolicyState,
+    main_country: Option<crate::event::Country>,
+    at_ms: i64,
+) -> Applied {
+    if state.uses_business_agent(at_ms) {
         Applied::BUSINESS_AGENT
     } else {
-        policy.at(acct.behaviour.main_country(), at_ms)
+        policy.at(main_country, at_ms)
     }
 }
 

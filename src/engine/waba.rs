@@ -13,7 +13,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::{Engine, Scratch};
 use crate::decide::signal::signal_id;
-use crate::decide::{Action, Applied, CountryPolicy, Evidence, LadderInput, Signal};
+use crate::decide::{Action, CountryPolicy, Evidence, LadderInput, Signal};
 use crate::engine::rule_evidence;
 use crate::event::{Direction, Event, Sender};
 use crate::features::{clear_waba, extract_waba, WabaInput};
@@ -117,11 +117,8 @@ impl Engine {
                 at_ms,
             );
             let score = w.slot.activity.score(rules);
-            let applied = if w.slot.policy.uses_business_agent(at_ms) {
-                Applied::BUSINESS_AGENT
-            } else {
-                policy.at(w.behaviour.main_country(), at_ms)
-            };
+            let applied =
+                super::applied_policy_of(policy, &w.slot.policy, w.behaviour.main_country(), at_ms);
             let input = LadderInput {
                 score,
                 sessions,

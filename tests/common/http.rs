@@ -5,3 +5,31 @@
 pub use satpam_testkit::http::{
     free_addr, free_port, get, get_body, metric, metric_in, wait_until,
 };
+
+/// POSTs `body`, signed `sig`, to the webhook receiver's `/webhooks/whatsapp`
+/// at `addr` over HTTP/1.0; the answer's status code (waits up to 70 s:
+/// with Kafka, the answer waits for the broker).
+pub async fn post_webhook(addr: std::net::SocketAddr, body: Vec<u8>, sig: String) -> u16 {
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(70)))
+            .expect("timeout");
+        write!(
+            s,
+            "POST /webhooks/whatsapp HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             X-Hub-Signature-256: {sig}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .expect("head");
+        s.write_all(&body).expect("body");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("response");
+        text.split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .expect("status")
+    })
+    .await
+    .expect("join")
+}

@@ -27,18 +27,7 @@ pub fn md_escape(s: &str) -> String {
 
 /// HTML text and attribute values.
 pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in flat(s).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    satpam::console::html::esc(&flat(s))
 }
 
 /// The document as Markdown.
