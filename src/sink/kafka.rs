@@ -13,6 +13,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 
+use super::writer::{Writer, WRITER_HEADER};
 use crate::telemetry::Telemetry;
 
 /// Effects in flight for one input partition: a worker waits for them to be
@@ -116,6 +117,8 @@ pub struct KafkaSink {
     dead_letter_topic: String,
     /// Largest dead-letter payload sent whole (see [`dead_letter_body`]).
     dead_letter_limit: usize,
+    /// This process as the writer named in every record's header.
+    writer: Arc<Writer>,
 }
 
 /// librdkafka's default `message.max.bytes`.
@@ -207,7 +210,14 @@ impl KafkaSink {
             signals_topic: signals_topic.to_string(),
             dead_letter_topic: dead_letter_topic.to_string(),
             dead_letter_limit: max.saturating_sub(RECORD_OVERHEAD).max(1),
+            writer: Arc::new(Writer::this_process()),
         })
+    }
+
+    /// This process as the writer of records (its rebalance epoch is
+    /// counted by the Kafka source).
+    pub fn writer(&self) -> &Arc<Writer> {
+        &self.writer
     }
 
     fn send(
@@ -251,6 +261,7 @@ impl KafkaSink {
         if let Delivery::Partition(p) = &delivery {
             p.pending.fetch_add(1, Ordering::AcqRel);
         }
+        let writer = self.writer.header_value();
         let headers = OwnedHeaders::new()
             .insert(Header {
                 key: "satpam-signal-id",
@@ -259,6 +270,10 @@ impl KafkaSink {
             .insert(Header {
                 key: "satpam-action",
                 value: Some(action),
+            })
+            .insert(Header {
+                key: WRITER_HEADER,
+                value: Some(&writer),
             });
         self.send(
             BaseRecord::with_opaque_to(&self.signals_topic, Box::new(delivery))
@@ -304,10 +319,15 @@ impl KafkaSink {
         let offset = origin.offset.to_string();
         let key = key.map(|k| &k[..k.len().min(self.dead_letter_limit / 4)]);
         let (payload, truncated) = dead_letter_body(payload, self.dead_letter_limit);
+        let writer = self.writer.header_value();
         let mut headers = OwnedHeaders::new()
             .insert(Header {
                 key: "satpam-error",
                 value: Some(reason),
+            })
+            .insert(Header {
+                key: WRITER_HEADER,
+                value: Some(&writer),
             })
             .insert(Header {
                 key: "satpam-source",

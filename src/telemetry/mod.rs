@@ -189,6 +189,14 @@ pub struct Telemetry {
     pub revoked_partitions: Counter,
     /// Forward jumps in a partition's offsets (records never delivered).
     pub offset_gaps: Counter,
+    /// Rebalance callbacks (assignments and revocations): the epoch in `satpam-writer`.
+    pub rebalances: Counter,
+    /// Partitions lost (the group's session expired): dropped without a checkpoint or commit.
+    pub lost_partitions: Counter,
+    /// Signals, dead letters, state writes and offsets of lost partitions not written.
+    pub fenced_writes: Counter,
+    /// Times the process was found not to have run for longer than a second (writes held).
+    pub pauses: Counter,
     /// Signals not re-emitted after a restart because they were already on the topic.
     pub signals_fenced: Counter,
     lag: PartitionLag,
@@ -350,6 +358,26 @@ impl Telemetry {
                 true,
             ),
             (
+                "satpam_kafka_rebalances_total",
+                "Consumer-group rebalance callbacks handled (assignments and revocations); the epoch in each record's satpam-writer header.",
+                true,
+            ),
+            (
+                "satpam_kafka_lost_partitions_total",
+                "Partitions lost because the group session expired (a pause, a partition from the coordinator): dropped without a checkpoint or a commit.",
+                true,
+            ),
+            (
+                "satpam_kafka_fenced_writes_total",
+                "Signals, dead letters, state checkpoints and offsets of lost partitions that were not written (the zombie fence).",
+                true,
+            ),
+            (
+                "satpam_process_pauses_total",
+                "Times the process was found not to have run for over a second (SIGSTOP, a frozen VM): Kafka writes were held until the group membership was settled.",
+                true,
+            ),
+            (
                 "satpam_kafka_offset_gaps_total",
                 "Forward jumps in a partition's offsets between two records (or from the offset a partition was assigned at): compaction or transaction markers, or records the broker skipped.",
                 true,
@@ -477,6 +505,10 @@ impl Telemetry {
             snapshots: counter("satpam_snapshots_total", &[]),
             snapshot_failures: counter("satpam_snapshot_failures_total", &[]),
             offset_gaps: counter("satpam_kafka_offset_gaps_total", &[]),
+            rebalances: counter("satpam_kafka_rebalances_total", &[]),
+            lost_partitions: counter("satpam_kafka_lost_partitions_total", &[]),
+            fenced_writes: counter("satpam_kafka_fenced_writes_total", &[]),
+            pauses: counter("satpam_process_pauses_total", &[]),
             revoked_partitions: counter("satpam_partitions_revoked_total", &[]),
             signals_fenced: counter("satpam_signals_fenced_total", &[]),
             lag: PartitionLag::default(),

@@ -14,7 +14,7 @@ use rdkafka::producer::{DefaultProducerContext, ThreadedProducer};
 use satpam_testkit::http::free_addr;
 pub use satpam_testkit::kafka::{
     brokers, create_topic, create_topics, create_topics_on, produce_keyed, producer, producer_on,
-    read_topic, read_topic_on, unique, Record, Topics,
+    read_topic, read_topic_on, read_topic_to_end, unique, Record, Topics,
 };
 use satpam_testkit::process::Served;
 
@@ -113,9 +113,11 @@ impl Serve {
         )
         .expect("config");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_satpam"));
-        cmd.args(["serve", "--config"])
-            .arg(&config)
-            .env("SATPAM_LOG", "info,librdkafka=warn");
+        cmd.args(["serve", "--config"]).arg(&config).env(
+            "SATPAM_LOG",
+            std::env::var("SATPAM_TEST_SERVE_LOG")
+                .unwrap_or_else(|_| "info,librdkafka=warn".to_string()),
+        );
         let served = Served::spawn(
             cmd,
             metrics,

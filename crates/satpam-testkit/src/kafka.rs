@@ -233,6 +233,9 @@ pub struct Record {
     pub payload: Vec<u8>,
     /// Its headers, values as (lossy) UTF-8.
     pub headers: HashMap<String, String>,
+    /// Its timestamp (ms since the epoch; the producer's create time unless
+    /// the topic says otherwise), when it has one.
+    pub timestamp_ms: Option<i64>,
 }
 
 /// Reads every record of `topic` from the start until `done` says so or
@@ -243,6 +246,40 @@ pub fn read_topic(
     done: impl FnMut(&[Record]) -> bool,
 ) -> Vec<Record> {
     read_topic_on(&brokers(), topic, timeout, done)
+}
+
+/// Every record of `topic` up to the end each partition had when called
+/// (its high watermark then), read for up to `timeout`; panics when a
+/// partition's end is not reached in time, so a slow fetch cannot pass for
+/// a topic without the records a test looks for.
+pub fn read_topic_to_end(topic: &str, timeout: Duration) -> Vec<Record> {
+    let c: BaseConsumer = client_on(&brokers())
+        .set("group.id", unique("ends"))
+        .create()
+        .expect("consumer");
+    let md = c
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    let mut ends: HashMap<i32, i64> = HashMap::new();
+    for t in md.topics() {
+        for p in t.partitions() {
+            let (_, high) = c
+                .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
+                .expect("watermarks");
+            ends.insert(p.id(), high);
+        }
+    }
+    let reached = |r: &[Record]| {
+        ends.iter().all(|(p, high)| {
+            *high <= 0 || r.iter().any(|x| x.partition == *p && x.offset + 1 >= *high)
+        })
+    };
+    let records = read_topic(topic, timeout, reached);
+    assert!(
+        reached(&records),
+        "{topic}: not read to its end ({ends:?}) within {timeout:?}"
+    );
+    records
 }
 
 /// [`read_topic`] on the broker at `brokers`.
@@ -293,6 +330,7 @@ pub fn read_topic_on(
                 key: m.key().map(<[u8]>::to_vec),
                 payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
                 headers,
+                timestamp_ms: m.timestamp().to_millis(),
             });
         }
     }

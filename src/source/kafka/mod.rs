@@ -26,6 +26,7 @@
 
 mod error;
 mod fence_reader;
+mod lease;
 mod rebalance;
 mod settings;
 mod shared;
@@ -72,8 +73,8 @@ impl KafkaSource {
         pipeline: Arc<Pipeline>,
         sink: Arc<KafkaSink>,
     ) -> Result<KafkaSource, SourceError> {
-        let store =
-            store::StateStore::build(&cfg.store, &cfg.events_topic).map_err(SourceError::start)?;
+        let store = store::StateStore::build(&cfg.store, &cfg.events_topic, sink.writer().clone())
+            .map_err(SourceError::start)?;
         let telemetry = pipeline.telemetry.clone();
         let per_worker = (cfg.queue_capacity / BATCH).max(1);
         let mut receivers = Vec::new();
@@ -101,6 +102,7 @@ impl KafkaSource {
             starts: Mutex::new(HashMap::new()),
             fatal: Mutex::new(None),
             has_fatal: AtomicBool::new(false),
+            lease: lease::Lease::default(),
         });
         let mut workers = Vec::new();
         for (i, rx) in receivers.into_iter().enumerate() {
@@ -118,20 +120,30 @@ impl KafkaSource {
             );
         }
         let c = &shared.cfg;
-        let consumer: BaseConsumer<SourceContext> = c
-            .consumer
-            .create_with_context(SourceContext {
-                shared: shared.clone(),
-            })
-            .map_err(|e| SourceError::start(format!("cannot create the Kafka consumer: {e}")))?;
+        let consumer: Arc<BaseConsumer<SourceContext>> = Arc::new(
+            c.consumer
+                .create_with_context(SourceContext {
+                    shared: shared.clone(),
+                })
+                .map_err(|e| {
+                    SourceError::start(format!("cannot create the Kafka consumer: {e}"))
+                })?,
+        );
         consumer.subscribe(&[&c.events_topic]).map_err(|e| {
             SourceError::start(format!("cannot subscribe to {}: {e}", c.events_topic))
         })?;
+        let ticker = {
+            let (shared, consumer) = (shared.clone(), consumer.clone());
+            std::thread::Builder::new()
+                .name("satpam-kafka-lease".into())
+                .spawn(move || tick(&shared, &consumer))
+                .map_err(|e| SourceError::start(format!("cannot start the lease ticker: {e}")))?
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let poll = std::thread::Builder::new()
             .name("satpam-kafka-poll".into())
-            .spawn(move || poll_loop(consumer, shared, workers, stop2))
+            .spawn(move || poll_loop(consumer, shared, workers, ticker, stop2))
             .map_err(|e| SourceError::start(format!("cannot start the poll thread: {e}")))?;
         Ok(KafkaSource {
             poll: Some(poll),
@@ -164,6 +176,26 @@ fn signature(m: &BorrowedMessage<'_>) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
+/// The lease ticker (see [`lease`]): notes pauses of the process and
+/// mirrors librdkafka's lost-assignment mark, until the source stops.
+fn tick(shared: &Shared, consumer: &BaseConsumer<SourceContext>) {
+    while !shared.lease.is_stopped() {
+        // The epoch first: a loss seen after it covers the partitions taken by then.
+        let epoch = shared.sink.writer().epoch();
+        if consumer.assignment_lost() {
+            shared.lease.lose_up_to(epoch);
+        }
+        if let Some(gap) = shared.lease.tick() {
+            shared.telemetry.pauses.increment(1);
+            tracing::warn!(
+                paused_ms = gap.as_millis() as u64,
+                "the process did not run for a while: Kafka writes held until the group membership is settled"
+            );
+        }
+        std::thread::sleep(lease::TICK);
+    }
+}
+
 /// The first worker thread that has ended (workers only end when told to
 /// stop, so before that an ended one died).
 fn dead_worker(workers: &[JoinHandle<()>]) -> Option<usize> {
@@ -173,9 +205,10 @@ fn dead_worker(workers: &[JoinHandle<()>]) -> Option<usize> {
 // Long because it is the poll thread from start to shutdown: the loop
 // (poll, batch, commit, watch the workers) and then drain, flush, commit.
 fn poll_loop(
-    consumer: BaseConsumer<SourceContext>,
+    consumer: Arc<BaseConsumer<SourceContext>>,
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
+    ticker: JoinHandle<()>,
     stop: Arc<AtomicBool>,
 ) -> Result<(), SourceError> {
     let interval = shared.cfg.commit_interval;
@@ -206,7 +239,13 @@ fn poll_loop(
         }
         // The clock is read once per 256 messages while busy (and after every idle poll).
         polled = polled.wrapping_add(1);
-        if (msg_was_none || polled % 256 == 0) && last_commit.elapsed() >= interval {
+        if (msg_was_none || polled % 256 == 0)
+            && last_commit.elapsed() >= interval
+            // Not while a pause is being settled or the assignment is lost:
+            // the revocation decides what becomes of these offsets.
+            && !shared.lease.holding()
+            && !consumer.assignment_lost()
+        {
             let ready: Vec<(i32, i64)> = shared
                 .ready
                 .lock()
@@ -250,6 +289,8 @@ fn poll_loop(
     for w in workers {
         let _ = w.join();
     }
+    shared.lease.stop();
+    let _ = ticker.join();
     if let Err(e) = shared.sink.flush(Duration::from_secs(30)) {
         tracing::warn!(error = %e, "producer flush incomplete");
     }

@@ -41,6 +41,9 @@ impl ConsumerContext for SourceContext {
         err: RDKafkaRespErr,
         tpl: &mut TopicPartitionList,
     ) {
+        // A new epoch for whatever this callback decides (see sink::writer).
+        let epoch = self.shared.sink.writer().next_epoch();
+        self.shared.telemetry.rebalances.increment(1);
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 self.prepare_assignment(consumer, tpl);
@@ -59,9 +62,21 @@ impl ConsumerContext for SourceContext {
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
-                tracing::info!(partitions = ?parts, "partitions revoked: draining");
-                let offsets = drain(&self.shared, &parts);
-                commit(consumer, &self.shared, offsets, CommitMode::Sync);
+                if consumer.assignment_lost() {
+                    // Another instance owns them by now: nothing of theirs
+                    // is written, checkpointed or committed from here.
+                    self.shared.lease.lose_up_to(epoch);
+                    tracing::warn!(partitions = ?parts, "partitions lost (the group session expired): dropped without a checkpoint or a commit");
+                    self.shared
+                        .telemetry
+                        .lost_partitions
+                        .increment(parts.len() as u64);
+                    drop_lost(&self.shared, &parts);
+                } else {
+                    tracing::info!(partitions = ?parts, "partitions revoked: draining");
+                    let offsets = drain(&self.shared, &parts);
+                    commit(consumer, &self.shared, offsets, CommitMode::Sync);
+                }
                 if let Ok(mut starts) = self.shared.starts.lock() {
                     starts.retain(|p, _| !parts.contains(p));
                 }
@@ -216,6 +231,29 @@ pub(super) fn drain(shared: &Shared, parts: &[i32]) -> Vec<(i32, i64)> {
         }
     }
     out
+}
+
+/// Drops lost partitions from the workers (no checkpoint) and forgets
+/// their offsets waiting to be committed.
+fn drop_lost(shared: &Shared, parts: &[i32]) {
+    shared.flush_batches();
+    let mut by_worker: HashMap<usize, Vec<i32>> = HashMap::new();
+    for p in parts {
+        by_worker.entry(shared.worker_of(*p)).or_default().push(*p);
+    }
+    let mut replies = Vec::new();
+    for (w, ps) in by_worker {
+        let (tx, rx) = sync_channel(1);
+        if shared.senders[w].send(Cmd::Drop(ps, tx)).is_ok() {
+            replies.push(rx);
+        }
+    }
+    for r in replies {
+        let _ = r.recv();
+    }
+    if let Ok(mut ready) = shared.ready.lock() {
+        ready.retain(|p, _| !parts.contains(p));
+    }
 }
 
 /// Commits `offsets` of the events topic, counting the result.

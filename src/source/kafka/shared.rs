@@ -56,6 +56,8 @@ pub(super) enum Cmd {
     Revoke(Vec<i32>, SyncSender<Vec<(i32, i64)>>),
     /// Checkpoint everything and stop.
     Stop(SyncSender<Vec<(i32, i64)>>),
+    /// These partitions were lost: drop their shards with no checkpoint.
+    Drop(Vec<i32>, SyncSender<()>),
 }
 
 /// The shared parts the poll thread, its rebalance callback and the workers use.
@@ -82,6 +84,8 @@ pub(super) struct Shared {
     pub(super) fatal: Mutex<Option<String>>,
     /// Set with `fatal`, so that the poll loop checks a flag, not a lock, per message.
     pub(super) has_fatal: AtomicBool,
+    /// The zombie fence: pauses and lost assignments (see [`super::lease`]).
+    pub(super) lease: super::lease::Lease,
 }
 
 impl Shared {
@@ -134,6 +138,18 @@ impl Shared {
         };
         for (w, batch) in taken {
             self.send(w, Cmd::Batch(batch));
+        }
+    }
+
+    /// Whether a write for a partition taken at `epoch` may go (waiting out
+    /// a pause first); a dropped one is counted.
+    pub(super) fn admit(&self, epoch: u64) -> bool {
+        match self.lease.admit(epoch) {
+            super::lease::Admit::Write => true,
+            super::lease::Admit::Drop => {
+                self.telemetry.fenced_writes.increment(1);
+                false
+            }
         }
     }
 

@@ -21,11 +21,13 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
+
+use crate::sink::writer::{Writer, WRITER_HEADER};
 
 /// Bytes per chunk record: well under the broker's default 1 MB record
 /// limit, large enough that a 100 MB partition is 400 records.
@@ -76,6 +78,8 @@ pub(crate) struct StateTopic {
     /// The current checkpoint of each partition this instance read or wrote:
     /// its chunks are tombstoned once the next head is acknowledged.
     current: std::sync::Mutex<HashMap<i32, Head>>,
+    /// Named in each record's `satpam-writer` header.
+    writer: std::sync::Arc<Writer>,
 }
 
 impl StateTopic {
@@ -85,6 +89,7 @@ impl StateTopic {
         topic: String,
         producer: &ClientConfig,
         reader: ClientConfig,
+        writer: std::sync::Arc<Writer>,
     ) -> Result<Self, StateTopicError> {
         let mut pc = producer.clone();
         // A checkpoint is only as good as its slowest replica's copy.
@@ -108,6 +113,7 @@ impl StateTopic {
             nonce,
             counter: std::sync::atomic::AtomicU64::new(0),
             current: std::sync::Mutex::new(HashMap::new()),
+            writer,
         })
     }
 
@@ -119,8 +125,15 @@ impl StateTopic {
     /// Writes `bytes` as partition `partition`'s current checkpoint and
     /// waits for the broker's acknowledgement of every record; then
     /// tombstones the previous checkpoint's chunks (best effort: a leftover
-    /// chunk is never read, and the next write tombstones it again).
-    pub(crate) fn write(&self, partition: i32, bytes: &[u8]) -> Result<(), StateTopicError> {
+    /// chunk is never read, and the next write tombstones it again). The
+    /// head is not written unless `still_ours()` after the chunks: a
+    /// checkpoint whose partition was lost meanwhile stays unnamed.
+    pub(crate) fn write(
+        &self,
+        partition: i32,
+        bytes: &[u8],
+        still_ours: &dyn Fn() -> bool,
+    ) -> Result<(), StateTopicError> {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -140,12 +153,20 @@ impl StateTopic {
         let keys: Vec<String> = (0..chunks.len())
             .map(|i| format!("c/{checkpoint}/{i}"))
             .collect();
+        let writer = self.writer.header_value();
+        let headers = || {
+            OwnedHeaders::new().insert(Header {
+                key: WRITER_HEADER,
+                value: Some(&writer),
+            })
+        };
         let mut pending = Vec::with_capacity(chunks.len());
         for (key, chunk) in keys.iter().zip(&chunks) {
             let rec = FutureRecord::to(&self.topic)
                 .partition(partition)
                 .key(key.as_str())
-                .payload(*chunk);
+                .payload(*chunk)
+                .headers(headers());
             pending.push(
                 self.producer
                     .send_result(rec)
@@ -155,10 +176,17 @@ impl StateTopic {
         for f in pending {
             acked(f, "chunk")?;
         }
+        if !still_ours() {
+            return Err(err(
+                "head",
+                "the partition was lost while its chunks were written",
+            ));
+        }
         let rec = FutureRecord::to(&self.topic)
             .partition(partition)
             .key("head")
-            .payload(&head_json);
+            .payload(&head_json)
+            .headers(headers());
         let f = self
             .producer
             .send_result(rec)
@@ -176,10 +204,16 @@ impl StateTopic {
     }
 
     fn tombstone(&self, partition: i32, old: &Head) {
+        let writer = self.writer.header_value();
         for i in 0..old.chunks {
             let key = format!("c/{}/{i}", old.checkpoint);
-            let rec: FutureRecord<'_, str, [u8]> =
-                FutureRecord::to(&self.topic).partition(partition).key(&key);
+            let rec: FutureRecord<'_, str, [u8]> = FutureRecord::to(&self.topic)
+                .partition(partition)
+                .key(key.as_str())
+                .headers(OwnedHeaders::new().insert(Header {
+                    key: WRITER_HEADER,
+                    value: Some(writer.as_str()),
+                }));
             // Not waited for: a tombstone that is lost leaves one stale
             // chunk that no head names.
             let _ = self.producer.send_result(rec);

@@ -38,7 +38,12 @@ pub(super) enum StateStore {
 impl StateStore {
     /// Builds the store; for the state topic, creates it when missing with
     /// the events topic's partition count.
-    pub(super) fn build(s: &StoreSettings, events_topic: &str) -> Result<Self, String> {
+    /// Records name `writer` in their `satpam-writer` header.
+    pub(super) fn build(
+        s: &StoreSettings,
+        events_topic: &str,
+        writer: Arc<crate::sink::writer::Writer>,
+    ) -> Result<Self, String> {
         Ok(match s {
             StoreSettings::Kafka {
                 topic,
@@ -47,7 +52,7 @@ impl StateStore {
             } => {
                 super::state_topic::ensure_topic(producer, events_topic, topic)?;
                 StateStore::Kafka(
-                    StateTopic::new(topic.clone(), producer, reader.clone())
+                    StateTopic::new(topic.clone(), producer, reader.clone(), writer)
                         .map_err(|e| e.to_string())?,
                 )
             }
@@ -76,13 +81,21 @@ impl StateStore {
 
     /// Saves partition `p`'s shard with `extra` beside it; an error means
     /// the checkpoint is not kept (and its offset must not be committed).
-    pub(super) fn save(&self, p: i32, engine: &Engine, extra: &[u8]) -> Result<(), String> {
+    /// `still_ours` is asked again just before the state topic's head
+    /// record, which makes a checkpoint current (the zombie fence).
+    pub(super) fn save(
+        &self,
+        p: i32,
+        engine: &Engine,
+        extra: &[u8],
+        still_ours: &dyn Fn() -> bool,
+    ) -> Result<(), String> {
         match self {
             StateStore::Kafka(t) => {
                 let mut bytes = Vec::new();
                 crate::snapshot::write_shard_with_extra(engine, extra, &mut bytes)
                     .map_err(|e| e.to_string())?;
-                t.write(p, &bytes).map_err(|e| e.to_string())
+                t.write(p, &bytes, still_ours).map_err(|e| e.to_string())
             }
             StateStore::Files { dir, topic } => {
                 let path = snapshot_file(dir, topic, p);

@@ -36,6 +36,9 @@ pub(super) struct PartState {
     pub(super) dirty: bool,
     /// When its state was last written (the state topic's interval).
     pub(super) written_at: Instant,
+    /// The rebalance epoch it was taken at (a loss at or after it drops
+    /// its writes: see [`super::lease`]).
+    pub(super) epoch: u64,
 }
 
 pub(super) struct Worker {
@@ -84,6 +87,13 @@ impl Worker {
                     }
                     let _ = reply.send(offsets);
                 }
+                Ok(Cmd::Drop(ps, reply)) => {
+                    for p in &ps {
+                        self.parts.remove(p);
+                        self.shared.shards.remove_partition(*p);
+                    }
+                    let _ = reply.send(());
+                }
                 Ok(Cmd::Stop(reply)) => {
                     let all: Vec<i32> = self.parts.keys().copied().collect();
                     let _ = reply.send(self.checkpoint(&all, true));
@@ -128,6 +138,7 @@ impl Worker {
                 .unwrap_or(m.offset),
             dirty: false,
             written_at: Instant::now(),
+            epoch: shared.sink.writer().epoch(),
         });
         if let Some(skipped) = offset_gap(part.next_offset, m.offset) {
             shared.telemetry.offset_gaps.increment(1);
@@ -167,7 +178,7 @@ impl Worker {
                 Source::Kafka,
                 state,
                 dequeued,
-                || Some(Delivery::Partition(part.effects.clone())),
+                || delivery(shared, part),
             ) {
                 // Outside the shard's event-time window: dead-lettered like a bad message.
                 Handled::Refused(reason) => Some(format!("refused event: {reason}")),
@@ -210,6 +221,10 @@ impl Worker {
             {
                 continue;
             }
+            // A lost partition's state and offset are the new owner's to write.
+            if !self.shared.admit(st.epoch) {
+                continue;
+            }
             if !st.effects.wait_acked(ACK_TIMEOUT) {
                 self.shared.fail(format!(
                     "partition {p}: a signal or dead letter was not acknowledged; offsets stay before it"
@@ -231,7 +246,8 @@ impl Worker {
                     }
                 };
                 let extra = serde_json::to_vec(&meta).unwrap_or_default();
-                match self.shared.store.save(*p, &st.engine, &extra) {
+                let still_ours = || self.shared.admit(st.epoch);
+                match self.shared.store.save(*p, &st.engine, &extra, &still_ours) {
                     Ok(()) => {
                         st.written_at = Instant::now();
                         self.shared.telemetry.snapshots.increment(1)
@@ -250,9 +266,20 @@ impl Worker {
     }
 }
 
+/// How a signal of `part` is delivered: tracked by the partition's
+/// effects, or not at all once the partition is lost (the zombie fence).
+fn delivery(shared: &Shared, part: &PartState) -> Option<Delivery> {
+    shared
+        .admit(part.epoch)
+        .then(|| Delivery::Partition(part.effects.clone()))
+}
+
 /// Sends `payload` (the record's, or one event of it) to the dead-letter
 /// topic with `reason`; a refusal by the producer stops the service.
 fn dead_letter(shared: &Shared, part: &PartState, m: &Msg, payload: &[u8], reason: &str) {
+    let Some(delivery) = delivery(shared, part) else {
+        return;
+    };
     let origin = DeadLetterOrigin {
         source: "kafka",
         topic: &shared.cfg.events_topic,
@@ -260,13 +287,11 @@ fn dead_letter(shared: &Shared, part: &PartState, m: &Msg, payload: &[u8], reaso
         offset: m.offset,
     };
     tracing::warn!(partition = m.partition, offset = m.offset, %reason, "dead-lettered");
-    if let Err(e) = shared.sink.send_dead_letter(
-        m.key.as_deref(),
-        payload,
-        reason,
-        &origin,
-        Delivery::Partition(part.effects.clone()),
-    ) {
+    if let Err(e) =
+        shared
+            .sink
+            .send_dead_letter(m.key.as_deref(), payload, reason, &origin, delivery)
+    {
         shared.fail(format!(
             "cannot dead-letter offset {} of partition {}: {e}",
             m.offset, m.partition
@@ -321,7 +346,7 @@ fn process_webhook(
             Source::Webhook,
             state,
             dequeued,
-            || Some(Delivery::Partition(part.effects.clone())),
+            || delivery(shared, part),
         );
     }
 }
