@@ -138,21 +138,8 @@ impl StateTopic {
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let checkpoint = format!("{:016x}-{n}", self.nonce);
-        let chunks: Vec<&[u8]> = if bytes.is_empty() {
-            vec![&[][..]]
-        } else {
-            bytes.chunks(CHUNK_BYTES).collect()
-        };
-        let head = Head {
-            checkpoint: checkpoint.clone(),
-            chunks: chunks.len() as u32,
-            bytes: bytes.len() as u64,
-            xxh3: xxh3_64(bytes),
-        };
+        let (records, head) = checkpoint_records(&checkpoint, bytes, CHUNK_BYTES);
         let head_json = serde_json::to_vec(&head).map_err(|e| err("head", e))?;
-        let keys: Vec<String> = (0..chunks.len())
-            .map(|i| format!("c/{checkpoint}/{i}"))
-            .collect();
         let writer = self.writer.header_value();
         let headers = || {
             OwnedHeaders::new().insert(Header {
@@ -160,8 +147,8 @@ impl StateTopic {
                 value: Some(&writer),
             })
         };
-        let mut pending = Vec::with_capacity(chunks.len());
-        for (key, chunk) in keys.iter().zip(&chunks) {
+        let mut pending = Vec::with_capacity(records.len());
+        for (key, chunk) in &records {
             let rec = FutureRecord::to(&self.topic)
                 .partition(partition)
                 .key(key.as_str())
@@ -292,33 +279,16 @@ impl StateTopic {
         Ok(out)
     }
 
-    /// The checkpoint the head of `live` (one partition's live records) names.
+    /// The checkpoint the head of `live` (one partition's live records)
+    /// names; remembered as the partition's current one.
     fn assemble(
         &self,
         partition: i32,
         live: &HashMap<Vec<u8>, Vec<u8>>,
     ) -> Result<Option<Vec<u8>>, StateTopicError> {
-        let Some(head) = live.get(b"head".as_slice()) else {
+        let Some((head, bytes)) = current_checkpoint(live)? else {
             return Ok(None);
         };
-        let head: Head = serde_json::from_slice(head).map_err(|e| err("head", e))?;
-        let mut bytes = Vec::with_capacity(head.bytes as usize);
-        for i in 0..head.chunks {
-            let key = format!("c/{}/{i}", head.checkpoint);
-            let chunk = live.get(key.as_bytes()).ok_or_else(|| {
-                err(
-                    "checkpoint",
-                    format!("chunk {i} of {} missing", head.chunks),
-                )
-            })?;
-            bytes.extend_from_slice(chunk);
-        }
-        if bytes.len() as u64 != head.bytes || xxh3_64(&bytes) != head.xxh3 {
-            return Err(err(
-                "checkpoint",
-                "its bytes do not match the head's length and hash",
-            ));
-        }
         // Stale chunks of older checkpoints are tombstoned by the next write.
         if let Ok(mut c) = self.current.lock() {
             c.insert(partition, head);
@@ -333,6 +303,63 @@ impl StateTopic {
 }
 
 /// Waits for one record's acknowledgement.
+/// The records of one checkpoint: its chunks (`c/<checkpoint>/<i>`, at
+/// most `chunk_bytes` each; one empty chunk for empty bytes) and the head
+/// naming them.
+pub(crate) fn checkpoint_records<'a>(
+    checkpoint: &str,
+    bytes: &'a [u8],
+    chunk_bytes: usize,
+) -> (Vec<(String, &'a [u8])>, Head) {
+    let chunks: Vec<&[u8]> = if bytes.is_empty() {
+        vec![&[][..]]
+    } else {
+        bytes.chunks(chunk_bytes.max(1)).collect()
+    };
+    let head = Head {
+        checkpoint: checkpoint.to_string(),
+        chunks: chunks.len() as u32,
+        bytes: bytes.len() as u64,
+        xxh3: xxh3_64(bytes),
+    };
+    let records = chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (format!("c/{checkpoint}/{i}"), c))
+        .collect();
+    (records, head)
+}
+
+/// The checkpoint the `head` of one partition's live records (key ->
+/// value, tombstoned keys removed) names, checked against the head's
+/// length and hash; `None` without a head.
+pub(crate) fn current_checkpoint(
+    live: &HashMap<Vec<u8>, Vec<u8>>,
+) -> Result<Option<(Head, Vec<u8>)>, StateTopicError> {
+    let Some(head) = live.get(b"head".as_slice()) else {
+        return Ok(None);
+    };
+    let head: Head = serde_json::from_slice(head).map_err(|e| err("head", e))?;
+    let mut bytes = Vec::with_capacity(head.bytes.min(1 << 30) as usize);
+    for i in 0..head.chunks {
+        let key = format!("c/{}/{i}", head.checkpoint);
+        let chunk = live.get(key.as_bytes()).ok_or_else(|| {
+            err(
+                "checkpoint",
+                format!("chunk {i} of {} missing", head.chunks),
+            )
+        })?;
+        bytes.extend_from_slice(chunk);
+    }
+    if bytes.len() as u64 != head.bytes || xxh3_64(&bytes) != head.xxh3 {
+        return Err(err(
+            "checkpoint",
+            "its bytes do not match the head's length and hash",
+        ));
+    }
+    Ok(Some((head, bytes)))
+}
+
 fn acked(f: rdkafka::producer::DeliveryFuture, what: &str) -> Result<(), StateTopicError> {
     crate::sink::kafka_client::acked(f, TIMEOUT).map_err(|e| err(what, e))
 }
@@ -353,4 +380,138 @@ pub(crate) fn ensure_topic(
         ));
     }
     ensure_compacted_topic(client, state_topic, events).map_err(|e| format!("state topic: {e}"))
+}
+
+/// Upgrade compatibility of the state topic's records: a partition's
+/// records as this version writes them, committed once as
+/// `tests/fixtures/state-topic-v1.jsonl` (by [`tests::write_fixture`]; never
+/// rewritten), must restore to the same snapshot bytes in every later
+/// version. The fixture holds an older checkpoint (the format-3 snapshot
+/// fixture in two chunks) and a newer one (the format-4 fixture in three),
+/// each named by a head, then the older one's chunks tombstoned.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = "tests/fixtures/state-topic-v1.jsonl";
+
+    fn path(rel: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    /// The fixture's records in order: (key, value; `None` a tombstone).
+    fn fixture_records() -> Vec<(String, Option<Vec<u8>>)> {
+        let text = std::fs::read_to_string(path(FIXTURE)).expect("fixture");
+        text.lines()
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+                let key = v["key"].as_str().expect("key").to_string();
+                (key, v["value_hex"].as_str().map(unhex))
+            })
+            .collect()
+    }
+
+    /// The live records a reader keeps after reading `records` in order.
+    fn live(records: &[(String, Option<Vec<u8>>)]) -> HashMap<Vec<u8>, Vec<u8>> {
+        let mut live = HashMap::new();
+        for (k, v) in records {
+            match v {
+                Some(v) => live.insert(k.as_bytes().to_vec(), v.clone()),
+                None => live.remove(k.as_bytes()),
+            };
+        }
+        live
+    }
+
+    #[test]
+    fn the_v1_changelog_fixture_restores_to_its_snapshot() {
+        let records = fixture_records();
+        assert_eq!(
+            records.len(),
+            2 + 1 + 3 + 1 + 2,
+            "chunks, heads, tombstones"
+        );
+        let (head, bytes) = current_checkpoint(&live(&records))
+            .expect("readable")
+            .expect("a head");
+        assert_eq!(
+            head,
+            Head {
+                checkpoint: "00000000000000a1-1".into(),
+                chunks: 3,
+                bytes: 5542,
+                xxh3: FIXTURE_XXH3,
+            }
+        );
+        let v4 = std::fs::read(path("tests/fixtures/snapshot-v4.bin")).expect("v4");
+        assert_eq!(bytes, v4, "the newer checkpoint's bytes, whole");
+        // The head record's exact bytes: a change of its JSON is a format change.
+        let head_json = &records[6].1.as_ref().expect("head");
+        assert_eq!(
+            std::str::from_utf8(head_json).expect("utf-8"),
+            format!(
+                "{{\"checkpoint\":\"00000000000000a1-1\",\"chunks\":3,\"bytes\":5542,\"xxh3\":{FIXTURE_XXH3}}}"
+            )
+        );
+    }
+
+    /// xxh3-64 of `snapshot-v4.bin`, as the fixture's head carries it.
+    const FIXTURE_XXH3: u64 = 15_096_131_182_145_693_804;
+
+    #[test]
+    fn a_damaged_checkpoint_is_refused_with_the_reason() {
+        let records = fixture_records();
+        let mut missing = live(&records);
+        missing.remove(b"c/00000000000000a1-1/1".as_slice());
+        let e = current_checkpoint(&missing).expect_err("a chunk is missing");
+        assert_eq!(
+            e.to_string(),
+            "state topic: checkpoint: chunk 1 of 3 missing"
+        );
+        let mut altered = live(&records);
+        if let Some(c) = altered.get_mut(b"c/00000000000000a1-1/2".as_slice()) {
+            c[0] ^= 1;
+        }
+        let e = current_checkpoint(&altered).expect_err("a byte changed");
+        assert_eq!(
+            e.to_string(),
+            "state topic: checkpoint: its bytes do not match the head's length and hash"
+        );
+        assert_eq!(current_checkpoint(&HashMap::new()).expect("empty"), None);
+    }
+
+    /// Writes the fixture (once: it refuses to overwrite). See the module's
+    /// comment: `cargo test --lib -- --ignored state_topic::tests::write_fixture`.
+    #[test]
+    #[ignore = "writes tests/fixtures/state-topic-v1.jsonl once"]
+    fn write_fixture() {
+        let out = path(FIXTURE);
+        assert!(!out.exists(), "{FIXTURE} exists: it is never rewritten");
+        let v3 = std::fs::read(path("tests/fixtures/snapshot-v3.bin")).expect("v3");
+        let v4 = std::fs::read(path("tests/fixtures/snapshot-v4.bin")).expect("v4");
+        let (old, old_head) = checkpoint_records("00000000000000a1-0", &v3, 4096);
+        let (new, new_head) = checkpoint_records("00000000000000a1-1", &v4, 2048);
+        let line = |k: &str, v: Option<&[u8]>| {
+            serde_json::json!({"key": k, "value_hex": v.map(hex)}).to_string()
+        };
+        let mut lines = Vec::new();
+        for (records, head) in [(&old, &old_head), (&new, &new_head)] {
+            lines.extend(records.iter().map(|(k, v)| line(k, Some(v))));
+            let json = serde_json::to_vec(head).expect("head");
+            lines.push(line("head", Some(&json)));
+        }
+        lines.extend(old.iter().map(|(k, _)| line(k, None)));
+        std::fs::write(&out, lines.join("\n") + "\n").expect("write");
+    }
 }
