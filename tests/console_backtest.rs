@@ -150,7 +150,7 @@ async fn feed_pipe(pipe: &Path, bytes: &[u8]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_backtest_runs_at_a_time_and_shows_the_accounts_a_lower_throttle_moves_up() {
     let (dir, recorded) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    recorded_traffic(recorded.path(), 300, 6.0);
+    recorded_traffic(recorded.path(), 120, 4.0);
     let pipe = recorded.path().join("live.jsonl");
     let made = std::process::Command::new("mkfifo")
         .arg(&pipe)

@@ -27,7 +27,7 @@ async fn an_analyst_signs_in_filters_the_queue_and_denies_an_account() {
     let dir = tempfile::tempdir().expect("dir");
     let recorded = dir.path().join("recorded");
     std::fs::create_dir(&recorded).expect("recorded dir");
-    recorded_traffic(&recorded, 300, 6.0);
+    recorded_traffic(&recorded, 120, 4.0);
     let candidate = dir.path().join("throttle-0.6.yaml");
     std::fs::write(&candidate, throttle_at_0_6()).expect("candidate");
     let extra = format!(
