@@ -48,17 +48,18 @@ pub fn render(console: &Console, viewer: &Viewer, form: &FormState<'_>) -> (Stri
     }
     let latest = b.latest();
     let running = latest.as_ref().is_some_and(|j| !j.finished());
+    if let Some(job) = latest {
+        job_html(&mut h, &job);
+    }
     if !b.enabled() {
         h.raw("<p class=\"note\" id=\"backtest-off\">Backtests are off: set <code>[console] backtest_dir</code> to a directory of recorded events (<code>*.jsonl</code>, <code>*.pb</code>) and labels (<code>*.csv</code>).</p>");
     } else if viewer.principal.has(crate::access::auth::Role::Override)
         && viewer.principal.tenants.is_all()
     {
+        h.raw("<h2>Run a backtest</h2>");
         form_html(&mut h, console, viewer, form);
     } else {
         h.raw("<p class=\"note\">Starting a backtest needs the <code>override</code> role for every tenant; you can read the latest result.</p>");
-    }
-    if let Some(job) = latest {
-        job_html(&mut h, &job);
     }
     (h.into_string(), running)
 }
@@ -75,7 +76,7 @@ fn form_html(h: &mut Html, console: &Console, viewer: &Viewer, form: &FormState<
         .text(&viewer.csrf)
         .raw("\"><label for=\"rules-file\">read a rules file (YAML)</label><input type=\"file\" id=\"rules-file\" accept=\".yaml,.yml\"> <span id=\"rules-loaded\" class=\"note\"></span><input type=\"hidden\" name=\"name\" id=\"rules-name\" value=\"")
         .text(if form.name.is_empty() { "candidate.yaml" } else { form.name })
-        .raw("\"><label for=\"rules-text\">or paste it</label><textarea name=\"rules\" id=\"rules-text\" rows=\"14\" cols=\"100\" spellcheck=\"false\">")
+        .raw("\"><label for=\"rules-text\">or paste it</label><textarea name=\"rules\" id=\"rules-text\" rows=\"8\" cols=\"100\" spellcheck=\"false\">")
         .text(form.rules)
         .raw("</textarea></fieldset><fieldset><legend>Recorded traffic</legend><label for=\"events\">events file</label><select name=\"events\" id=\"events\">");
     for name in &listing.events {
