@@ -13,8 +13,8 @@ use std::io::Write;
 use std::path::Path;
 
 use common::console::{
-    csrf, get, login, post, principals, recorded_traffic, start, throttle_at_0_6, Served,
-    ANALYST, READER,
+    csrf, get, login, post, principals, recorded_traffic, start, throttle_at_0_6, Served, ANALYST,
+    READER,
 };
 
 async fn start_with_dir(dir: &Path, recorded: &Path) -> Served {
@@ -63,7 +63,10 @@ async fn wait_for(s: &Served, cookie: &str, want: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_sees_the_page_but_cannot_start_a_backtest() {
-    let (dir, recorded) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (dir, recorded) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
     std::fs::write(recorded.path().join("day.jsonl"), "").expect("events");
     let s = start_with_dir(dir.path(), recorded.path()).await;
     let reader = login(s.console, READER).await;
@@ -82,7 +85,10 @@ async fn a_reader_sees_the_page_but_cannot_start_a_backtest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_outside_the_listing_are_refused_and_start_nothing() {
-    let (dir, recorded) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (dir, recorded) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
     std::fs::write(recorded.path().join("day.jsonl"), "").expect("events");
     std::fs::write(dir.path().join("secret.jsonl"), "").expect("outside");
     let s = start_with_dir(dir.path(), recorded.path()).await;
@@ -109,7 +115,10 @@ async fn names_outside_the_listing_are_refused_and_start_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_rules_file_shows_its_line_and_reason_and_starts_nothing() {
-    let (dir, recorded) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (dir, recorded) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
     std::fs::write(recorded.path().join("day.jsonl"), "").expect("events");
     let s = start_with_dir(dir.path(), recorded.path()).await;
     let analyst = login(s.console, ANALYST).await;
@@ -126,7 +135,10 @@ async fn a_bad_rules_file_shows_its_line_and_reason_and_starts_nothing() {
         "the compiler's file and line {line}: {}",
         r.body
     );
-    assert!(r.body.contains("throttle: high"), "the text is kept in the form");
+    assert!(
+        r.body.contains("throttle: high"),
+        "the text is kept in the form"
+    );
     let r = get(s.console, &analyst, "/backtest").await;
     assert!(!r.body.contains("id=\"backtest-job\""), "nothing started");
     s.service.shutdown().await.expect("shutdown");
@@ -149,7 +161,10 @@ async fn feed_pipe(pipe: &Path, bytes: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_backtest_runs_at_a_time_and_shows_the_accounts_a_lower_throttle_moves_up() {
-    let (dir, recorded) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (dir, recorded) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
     recorded_traffic(recorded.path(), 120, 4.0);
     let pipe = recorded.path().join("live.jsonl");
     let made = std::process::Command::new("mkfifo")
@@ -169,14 +184,20 @@ async fn one_backtest_runs_at_a_time_and_shows_the_accounts_a_lower_throttle_mov
     assert!(r.body.contains("one runs at a time"), "{}", r.body);
     let running = get(s.console, &analyst, "/backtest").await.body;
     assert!(running.contains("id=\"progress\""), "{running}");
-    assert!(running.contains("http-equiv=\"refresh\""), "it reloads itself");
+    assert!(
+        running.contains("http-equiv=\"refresh\""),
+        "it reloads itself"
+    );
 
     let events = std::fs::read(recorded.path().join("day.jsonl")).expect("events");
     feed_pipe(&pipe, &events).await;
     wait_for(&s, &analyst, "id=\"pass\">2<").await;
     feed_pipe(&pipe, &events).await;
     let done = wait_for(&s, &analyst, "id=\"backtest-summary\"").await;
-    assert!(!done.contains("http-equiv=\"refresh\""), "finished: no reload");
+    assert!(
+        !done.contains("http-equiv=\"refresh\""),
+        "finished: no reload"
+    );
     let summary = &done[done.find("id=\"backtest-summary\"").expect("summary")..];
     let up: u64 = summary
         .split("moved up ")
@@ -200,6 +221,9 @@ async fn one_backtest_runs_at_a_time_and_shows_the_accounts_a_lower_throttle_mov
     let r = start_backtest(&s, &analyst, &rules, "day.jsonl", "").await;
     assert_eq!(r.status, 303, "{}", r.body);
     let done = wait_for(&s, &analyst, "id=\"backtest-summary\"").await;
-    assert!(!done.contains("id=\"bt-scorecard\""), "no labels, no scorecard");
+    assert!(
+        !done.contains("id=\"bt-scorecard\""),
+        "no labels, no scorecard"
+    );
     s.service.shutdown().await.expect("shutdown");
 }

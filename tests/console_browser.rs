@@ -117,11 +117,15 @@ async fn an_analyst_signs_in_filters_the_queue_and_denies_an_account() {
         let summary = b.text("#backtest-summary");
         assert!(!summary.contains("moved up 0,"), "{summary}");
         assert!(
-            b.text("#bt-by-rule").contains("decision: thresholds or minimum evidence"),
+            b.text("#bt-by-rule")
+                .contains("decision: thresholds or minimum evidence"),
             "{}",
             b.text("#bt-by-rule")
         );
-        assert!(b.text("#bt-changes").contains("up"), "changed accounts listed");
+        assert!(
+            b.text("#bt-changes").contains("up"),
+            "changed accounts listed"
+        );
         assert!(b.text("#bt-scorecard").contains("recall"));
         b.screenshot(&shots.join("backtest.png"));
         account

@@ -379,10 +379,17 @@ async fn an_analyst_clears_an_override_with_a_reason_and_it_is_audited() {
     let page = account_path("acc-9");
     let analyst = login(s.console, ANALYST).await;
     let body = get(s.console, &analyst, &page).await.body;
-    assert!(!body.contains("id=\"clear-form\""), "no override, nothing to clear");
+    assert!(
+        !body.contains("id=\"clear-form\""),
+        "no override, nothing to clear"
+    );
     let account = [("tenant", "bsp-test"), ("account", "acc-9")];
     let token = csrf(&body);
-    let mut set = vec![("csrf", token.as_str()), ("mode", "allow"), ("reason", "verified support bot")];
+    let mut set = vec![
+        ("csrf", token.as_str()),
+        ("mode", "allow"),
+        ("reason", "verified support bot"),
+    ];
     set.extend(account);
     let r = post(s.console, &analyst, "/account/decision", &set).await;
     assert_eq!(r.status, 303, "{}", r.body);
@@ -403,7 +410,10 @@ async fn an_analyst_clears_an_override_with_a_reason_and_it_is_audited() {
     no_reason.extend(account);
     let r = post(s.console, &analyst, "/account/clear", &no_reason).await;
     assert_eq!(r.status, 400, "a reason is required: {}", r.body);
-    assert!(get(s.console, &analyst, &page).await.body.contains("override-allow"));
+    assert!(get(s.console, &analyst, &page)
+        .await
+        .body
+        .contains("override-allow"));
 
     let mut clear = vec![("csrf", token.as_str()), ("reason", "appeal overturned")];
     clear.extend(account);

@@ -56,13 +56,18 @@ async fn a_shadow_rule_lists_the_accounts_it_would_move_up() {
     ingest(grpc, Some(ANALYST), assistants(&["sh-1", "sh-2"])).await;
     let reader = login(s.console, READER).await;
     let queue = get(s.console, &reader, "/").await.body;
-    assert!(queue.contains("of <b id=\"total\">0</b>"), "nothing in force: {queue}");
+    assert!(
+        queue.contains("of <b id=\"total\">0</b>"),
+        "nothing in force: {queue}"
+    );
     let body = get(s.console, &reader, "/rules").await.body;
     let strong = cell(&body, "strong_trial");
     assert!(strong.contains("<b class=\"moved\">2</b>"), "{strong}");
     for a in ["sh-1", "sh-2"] {
         assert!(
-            strong.contains(&format!("account={a}\">bsp-test / {a}</a> NONE -&gt; SUSPEND")),
+            strong.contains(&format!(
+                "account={a}\">bsp-test / {a}</a> NONE -&gt; SUSPEND"
+            )),
             "{strong}"
         );
     }

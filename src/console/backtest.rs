@@ -237,8 +237,8 @@ impl Backtests {
         let labels = match &labels_path {
             None => Vec::new(),
             Some(p) => {
-                let f = File::open(p)
-                    .map_err(|e| Refused::Input(format!("{}: {e}", req.labels)))?;
+                let f =
+                    File::open(p).map_err(|e| Refused::Input(format!("{}: {e}", req.labels)))?;
                 read_labels_csv(BufReader::new(f), &req.labels)
                     .map_err(|e| Refused::Input(format!("{e:#}")))?
             }

@@ -21,7 +21,12 @@ use crate::rules::RuleSet;
 /// Seconds between reloads of the page while a backtest runs.
 const REFRESH_S: u32 = 1;
 
-fn backtest_page(c: &Shared, v: &super::auth::Viewer, status: StatusCode, form: &FormState<'_>) -> Response {
+fn backtest_page(
+    c: &Shared,
+    v: &super::auth::Viewer,
+    status: StatusCode,
+    form: &FormState<'_>,
+) -> Response {
     let (body, running) = render(c, v, form);
     respond(
         status,

@@ -75,7 +75,12 @@ pub(super) fn viewer(c: &Console, headers: &HeaderMap, is_get: bool) -> Result<V
 }
 
 /// Whether `v` may act with `role` on `scope` (a refusal is counted and audited).
-pub(super) fn allowed(c: &Console, v: &Viewer, role: Role, scope: Scope<'_>) -> Result<(), Refusal> {
+pub(super) fn allowed(
+    c: &Console,
+    v: &Viewer,
+    role: Role,
+    scope: Scope<'_>,
+) -> Result<(), Refusal> {
     c.gate
         .authorize(&v.principal, Rpc::Console, role, scope)
         .map_err(|st| {

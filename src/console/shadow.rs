@@ -33,10 +33,12 @@ pub fn moves(shards: &Shards, keep: usize) -> Vec<(Vec<Move>, usize)> {
     shards.for_each_account(|_, a| {
         let active = a.slot.activity.active();
         // The common case: no shadow rule active, one pass over a short list.
-        if !active
-            .iter()
-            .any(|r| rules.rules().get(usize::from(r.rule)).is_some_and(|r| r.shadow))
-        {
+        if !active.iter().any(|r| {
+            rules
+                .rules()
+                .get(usize::from(r.rule))
+                .is_some_and(|r| r.shadow)
+        }) {
             return;
         }
         let now_ms = a.behaviour.last_ms();

@@ -20,7 +20,7 @@ pub struct Figure {
 impl Figure {
     /// `new - old`, when both are defined.
     pub fn delta(&self) -> Option<f64> {
-        (self.old.is_finite() && self.new.is_finite()).then(|| self.new - self.old)
+        (self.old.is_finite() && self.new.is_finite()).then_some(self.new - self.old)
     }
 }
 

@@ -4,8 +4,8 @@
 //! rule swap reaches every shard at once. A revoked partition's shard is
 //! removed whole, so it can later move with its partition.
 
-use std::collections::HashSet;
 use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use xxhash_rust::xxh3::xxh3_64;

@@ -195,6 +195,9 @@ pub fn recorded_traffic(dir: &Path, accounts: usize, hours: f64) {
 /// The default pack with THROTTLE at 0.6 instead of 0.7 (`.ci/run`'s rules diff step).
 pub fn throttle_at_0_6() -> String {
     let pack = include_str!("../../rules/default.yaml");
-    assert!(pack.contains("throttle: 0.7,"), "the default pack's THROTTLE is 0.7");
+    assert!(
+        pack.contains("throttle: 0.7,"),
+        "the default pack's THROTTLE is 0.7"
+    );
     pack.replace("throttle: 0.7,", "throttle: 0.6,")
 }

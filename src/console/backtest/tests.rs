@@ -11,7 +11,13 @@ fn dir_with(files: &[&str]) -> tempfile::TempDir {
 
 #[test]
 fn lists_event_and_label_files_only_by_name() {
-    let d = dir_with(&["b.jsonl", "a.pb", "labels.csv", ".hidden.jsonl", "notes.txt"]);
+    let d = dir_with(&[
+        "b.jsonl",
+        "a.pb",
+        "labels.csv",
+        ".hidden.jsonl",
+        "notes.txt",
+    ]);
     let b = Backtests::new(&d.path().display().to_string());
     let l = b.list().expect("listing");
     assert_eq!(l.events, vec!["a.pb".to_string(), "b.jsonl".to_string()]);

@@ -68,7 +68,9 @@ fn form_html(h: &mut Html, console: &Console, viewer: &Viewer, form: &FormState<
     let listing = match console.backtests.list() {
         Ok(l) => l,
         Err(e) => {
-            h.raw("<p class=\"error\">").text(&e.to_string()).raw("</p>");
+            h.raw("<p class=\"error\">")
+                .text(&e.to_string())
+                .raw("</p>");
             return;
         }
     };

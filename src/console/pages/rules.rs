@@ -83,7 +83,10 @@ pub fn render(console: &Console) -> String {
                 .text(&r.description.split_whitespace().collect::<Vec<_>>().join(" "))
                 .raw("</td>");
             if shadow {
-                h.raw(&format!("<td id=\"moves-{}\">", crate::console::html::esc(&r.id)));
+                h.raw(&format!(
+                    "<td id=\"moves-{}\">",
+                    crate::console::html::esc(&r.id)
+                ));
                 let (listed, all) = shadow_moves
                     .get(i)
                     .map_or((&[][..], 0), |(l, n)| (l.as_slice(), *n));
