@@ -2,7 +2,10 @@
 //! through `chromedriver` over WebDriver): sign in with a token, load the
 //! queue of a service fed assistant traffic, filter it, open an account and
 //! read its evidence, set a deny override with a reason and see it on the
-//! page and in the audit trail. Screenshots go to
+//! page and in the audit trail, clear it with a reason; then run a
+//! backtest of the default pack with THROTTLE at 0.6 instead of 0.7 (the
+//! candidate read from a file into the form) over recorded scenario
+//! traffic and see the accounts it moves up. Screenshots go to
 //! `target/tmp/console-screenshots/`.
 //!
 //! Ignored by default (it needs chromium and chromium-driver); `.ci/run`
@@ -12,7 +15,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::console::{assistants, ingest, principals, start, ANALYST};
+use common::console::{
+    assistants, ingest, principals, recorded_traffic, start, throttle_at_0_6, ANALYST,
+};
 use satpam_testkit::webdriver::{chromedriver, Browser};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,7 +25,17 @@ use satpam_testkit::webdriver::{chromedriver, Browser};
 async fn an_analyst_signs_in_filters_the_queue_and_denies_an_account() {
     let driver = chromedriver().expect("chromedriver on PATH (apt-get install chromium-driver)");
     let dir = tempfile::tempdir().expect("dir");
-    let s = start(dir.path(), &principals()).await;
+    let recorded = dir.path().join("recorded");
+    std::fs::create_dir(&recorded).expect("recorded dir");
+    recorded_traffic(&recorded, 120, 4.0);
+    let candidate = dir.path().join("throttle-0.6.yaml");
+    std::fs::write(&candidate, throttle_at_0_6()).expect("candidate");
+    let extra = format!(
+        "backtest_dir = {:?}\n{}",
+        recorded.display().to_string(),
+        principals()
+    );
+    let s = start(dir.path(), &extra).await;
     let grpc = s.service.grpc_addr().expect("grpc");
     assert!(
         ingest(
@@ -87,6 +102,32 @@ async fn an_analyst_signs_in_filters_the_queue_and_denies_an_account() {
             "{shown}"
         );
         b.screenshot(&shots.join("account-denied.png"));
+
+        b.type_into("#clear-reason", "appeal upheld on review");
+        b.click("#clear");
+        b.wait_text("#override", "none");
+
+        b.goto(&format!("{base}/backtest"));
+        b.type_into("#rules-file", &candidate.display().to_string());
+        b.wait_text("#rules-loaded", "read throttle-0.6.yaml");
+        b.click("#labels option[value='labels.csv']");
+        b.click("#run-backtest");
+        b.wait_url("/backtest");
+        b.wait_text_reloading("#backtest-summary", "moved up", 600);
+        let summary = b.text("#backtest-summary");
+        assert!(!summary.contains("moved up 0,"), "{summary}");
+        assert!(
+            b.text("#bt-by-rule")
+                .contains("decision: thresholds or minimum evidence"),
+            "{}",
+            b.text("#bt-by-rule")
+        );
+        assert!(
+            b.text("#bt-changes").contains("up"),
+            "changed accounts listed"
+        );
+        assert!(b.text("#bt-scorecard").contains("recall"));
+        b.screenshot(&shots.join("backtest.png"));
         account
     })
     .await
@@ -97,6 +138,12 @@ async fn an_analyst_signs_in_filters_the_queue_and_denies_an_account() {
                 && l.contains(&format!("\"{account}\""))
                 && l.contains("general assistant confirmed by review")
                 && l.contains("\"ana\"")),
+            "{audit}"
+        );
+        assert!(
+            audit.lines().any(|l| l.contains("\"override_cleared\"")
+                && l.contains(&format!("\"{account}\""))
+                && l.contains("appeal upheld on review")),
             "{audit}"
         );
     })

@@ -267,7 +267,16 @@ async fn the_queue_pages_through_every_account_once_and_filters() {
     let s = start(dir.path(), &principals()).await;
     let grpc = s.service.grpc_addr().expect("grpc");
     let names = ["q-1", "q-2", "q-3", "q-4", "q-5"];
-    assert!(ingest(grpc, Some(ANALYST), assistants(&names)).await > 0);
+    // Two WABAs: q-1 and q-2 on one, the rest on the other.
+    let events = assistants(&names)
+        .into_iter()
+        .map(|mut e| {
+            let a = matches!(e.account_id.as_str(), "q-1" | "q-2");
+            e.waba_id = if a { "waba-a" } else { "waba-b" }.into();
+            e
+        })
+        .collect();
+    assert!(ingest(grpc, Some(ANALYST), events).await > 0);
     let reader = login(s.console, READER).await;
     let first = get(s.console, &reader, "/?per=2").await.body;
     assert!(first.contains("of <b id=\"total\">5</b>"), "{first}");
@@ -292,6 +301,10 @@ async fn the_queue_pages_through_every_account_once_and_filters() {
     for (query, want) in [
         ("tenant=bsp-other", 0),
         ("tenant=bsp-test", 5),
+        ("tenant=bsp-test&waba=waba-a", 2),
+        ("tenant=bsp-test&waba=waba-b", 3),
+        ("tenant=bsp-test&waba=waba-c", 0),
+        ("tenant=bsp-other&waba=waba-a", 0),
         ("country=XX", 0),
         ("rule=no-such-rule", 0),
     ] {
@@ -355,4 +368,69 @@ async fn a_trusted_proxy_header_names_the_principal() {
     let r = call(s.console, "GET", "/", &[], "").await;
     assert_eq!(r.status, 303, "without the header: the login page");
     s.service.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_clears_an_override_with_a_reason_and_it_is_audited() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path(), &principals()).await;
+    let grpc = s.service.grpc_addr().expect("grpc");
+    assert!(ingest(grpc, Some(ANALYST), assistants(&["acc-9"])).await > 0);
+    let page = account_path("acc-9");
+    let analyst = login(s.console, ANALYST).await;
+    let body = get(s.console, &analyst, &page).await.body;
+    assert!(
+        !body.contains("id=\"clear-form\""),
+        "no override, nothing to clear"
+    );
+    let account = [("tenant", "bsp-test"), ("account", "acc-9")];
+    let token = csrf(&body);
+    let mut set = vec![
+        ("csrf", token.as_str()),
+        ("mode", "allow"),
+        ("reason", "verified support bot"),
+    ];
+    set.extend(account);
+    let r = post(s.console, &analyst, "/account/decision", &set).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let body = get(s.console, &analyst, &page).await.body;
+    assert!(body.contains("id=\"clear-form\""), "{body}");
+    assert!(body.contains("override-allow"));
+
+    let reader = login(s.console, READER).await;
+    let reader_body = get(s.console, &reader, &page).await.body;
+    assert!(!reader_body.contains("id=\"clear-form\""));
+    let reader_token = csrf(&reader_body);
+    let mut by_reader = vec![("csrf", reader_token.as_str()), ("reason", "no")];
+    by_reader.extend(account);
+    let r = post(s.console, &reader, "/account/clear", &by_reader).await;
+    assert_eq!(r.status, 403, "a reader cannot clear");
+
+    let mut no_reason = vec![("csrf", token.as_str()), ("reason", "")];
+    no_reason.extend(account);
+    let r = post(s.console, &analyst, "/account/clear", &no_reason).await;
+    assert_eq!(r.status, 400, "a reason is required: {}", r.body);
+    assert!(get(s.console, &analyst, &page)
+        .await
+        .body
+        .contains("override-allow"));
+
+    let mut clear = vec![("csrf", token.as_str()), ("reason", "appeal overturned")];
+    clear.extend(account);
+    let r = post(s.console, &analyst, "/account/clear", &clear).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let body = get(s.console, &analyst, &page).await.body;
+    assert!(!body.contains("override-allow"), "{body}");
+    assert!(!body.contains("id=\"clear-form\""));
+
+    s.service.shutdown().await.expect("shutdown");
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit");
+    assert!(
+        audit.lines().any(|l| l.contains("\"override_cleared\"")
+            && l.contains("\"acc-9\"")
+            && l.contains("\"accepted\"")
+            && l.contains("appeal overturned")
+            && l.contains("\"ana\"")),
+        "{audit}"
+    );
 }

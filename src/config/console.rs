@@ -23,6 +23,10 @@ pub struct ConsoleSection {
     pub history_per_account: usize,
     /// Accounts whose signal history is kept (the oldest first out).
     pub history_accounts: usize,
+    /// The directory of recorded traffic the backtest page replays
+    /// (`*.jsonl`, `*.pb` event files and `*.csv` labels, picked by name
+    /// from its listing); empty: no backtests.
+    pub backtest_dir: String,
 }
 
 impl Default for ConsoleSection {
@@ -33,6 +37,7 @@ impl Default for ConsoleSection {
             session_ttl_s: 8 * 3600,
             history_per_account: 32,
             history_accounts: 200_000,
+            backtest_dir: String::new(),
         }
     }
 }

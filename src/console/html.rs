@@ -67,12 +67,27 @@ impl Html {
 /// A full page: the frame (title, navigation, who is signed in, the auth
 /// banner) around `body`.
 pub fn page(title: &str, viewer: Option<&Viewer>, body: &str) -> String {
+    page_refreshed(title, viewer, body, None)
+}
+
+/// [`page`], reloaded by the browser every `refresh_s` seconds when set
+/// (a running backtest's progress).
+pub fn page_refreshed(
+    title: &str,
+    viewer: Option<&Viewer>,
+    body: &str,
+    refresh_s: Option<u32>,
+) -> String {
     let mut h = Html::default();
-    h.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>")
+    h.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+    if let Some(s) = refresh_s {
+        h.raw(&format!("<meta http-equiv=\"refresh\" content=\"{s}\">"));
+    }
+    h.raw("<title>")
         .text(title)
         .raw(" · satpam console</title><link rel=\"stylesheet\" href=\"/static/console.css\"></head><body><header><a class=\"brand\" href=\"/\">satpam</a>");
     if let Some(v) = viewer {
-        h.raw("<nav><a href=\"/\">Queue</a><a href=\"/rules\">Rules</a></nav><span class=\"who\">signed in as <b id=\"who\">")
+        h.raw("<nav><a href=\"/\">Queue</a><a href=\"/rules\">Rules</a><a href=\"/backtest\">Backtest</a></nav><span class=\"who\">signed in as <b id=\"who\">")
             .text(&v.principal.name)
             .raw("</b>");
         if v.session.is_some() {

@@ -12,11 +12,14 @@
 
 pub mod appeals;
 pub mod auth;
+pub mod backtest;
+mod backtest_routes;
 pub mod explain;
 pub mod history;
 pub mod html;
 pub mod pages;
 pub mod routes;
+pub mod shadow;
 pub mod svg;
 
 use std::net::SocketAddr;
@@ -68,6 +71,8 @@ pub struct Console {
     pub history_per_account: usize,
     /// Appeals.
     pub appeals: appeals::Appeals,
+    /// Backtests over `[console] backtest_dir`.
+    pub backtests: backtest::Backtests,
     hub: Arc<SignalHub>,
 }
 
@@ -95,6 +100,7 @@ impl Console {
             )),
             history_per_account: config.history_per_account,
             appeals,
+            backtests: backtest::Backtests::new(&config.backtest_dir),
             hub: deps.hub,
         })
     }

@@ -20,10 +20,10 @@ use crate::access::audit::{AuditKind, AuditRecord};
 use crate::access::auth::{Role, Rpc, Scope};
 use crate::decide::{Override, OverrideMode};
 
-type Shared = Arc<Console>;
-type Fields = HashMap<String, String>;
+pub(super) type Shared = Arc<Console>;
+pub(super) type Fields = HashMap<String, String>;
 /// A response that ends a request early (boxed: a `Response` is large).
-type Refusal = Box<Response>;
+pub(super) type Refusal = Box<Response>;
 
 /// The console's router.
 pub fn router(console: Shared) -> Router {
@@ -32,7 +32,12 @@ pub fn router(console: Shared) -> Router {
         .route("/account", get(account))
         .route("/account/decision", post(decision))
         .route("/account/appeal", post(appeal))
+        .route("/account/clear", post(clear))
         .route("/rules", get(rules))
+        .route(
+            "/backtest",
+            get(super::backtest_routes::page).post(super::backtest_routes::start),
+        )
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route(
@@ -42,13 +47,13 @@ pub fn router(console: Shared) -> Router {
         .with_state(console)
 }
 
-fn now_ms(c: &Console) -> i64 {
+pub(super) fn now_ms(c: &Console) -> i64 {
     c.shards.context().clock().now_ms()
 }
 
 /// The viewer, or the response for a caller without one: the login page
 /// (303) for a browser with no credentials, 401 for unknown credentials.
-fn viewer(c: &Console, headers: &HeaderMap, is_get: bool) -> Result<Viewer, Refusal> {
+pub(super) fn viewer(c: &Console, headers: &HeaderMap, is_get: bool) -> Result<Viewer, Refusal> {
     match c.auth.resolve(headers, now_ms(c)) {
         Ok(v) => Ok(v),
         Err(NoViewer::SignedOut) if is_get => Err(Box::new(
@@ -70,7 +75,12 @@ fn viewer(c: &Console, headers: &HeaderMap, is_get: bool) -> Result<Viewer, Refu
 }
 
 /// Whether `v` may act with `role` on `scope` (a refusal is counted and audited).
-fn allowed(c: &Console, v: &Viewer, role: Role, scope: Scope<'_>) -> Result<(), Refusal> {
+pub(super) fn allowed(
+    c: &Console,
+    v: &Viewer,
+    role: Role,
+    scope: Scope<'_>,
+) -> Result<(), Refusal> {
     c.gate
         .authorize(&v.principal, Rpc::Console, role, scope)
         .map_err(|st| {
@@ -84,7 +94,7 @@ fn allowed(c: &Console, v: &Viewer, role: Role, scope: Scope<'_>) -> Result<(), 
 }
 
 /// A POST's viewer, its CSRF token checked.
-fn poster(c: &Console, headers: &HeaderMap, f: &Fields) -> Result<Viewer, Refusal> {
+pub(super) fn poster(c: &Console, headers: &HeaderMap, f: &Fields) -> Result<Viewer, Refusal> {
     let v = viewer(c, headers, false)?;
     if !c.auth.csrf_ok(&v, f.get("csrf").map(String::as_str)) {
         return Err(Box::new(message(
@@ -147,7 +157,7 @@ fn back_to(tenant: &str, account: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
 }
 
-fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
+pub(super) fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
     f.get(name).map(String::as_str).unwrap_or_default()
 }
 
@@ -203,6 +213,35 @@ async fn decision(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fie
         &o,
     ) {
         Ok(()) => back_to(tenant, account),
+        Err(e) => {
+            let status = if e.is_invalid_input() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            message(status, Some(&v), "Refused", &e.to_string())
+        }
+    }
+}
+
+async fn clear(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
+    let v = match poster(&c, &headers, &f) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let (tenant, account) = (field(&f, "tenant"), field(&f, "account"));
+    if let Err(r) = allowed(&c, &v, Role::Override, Scope::Tenant(tenant, account)) {
+        return *r;
+    }
+    match crate::service::decisions::clear_override(
+        &c.overrides,
+        c.gate.audit(),
+        &v.principal.name,
+        Rpc::Console.label(),
+        (tenant, account),
+        field(&f, "reason"),
+    ) {
+        Ok(_) => back_to(tenant, account),
         Err(e) => {
             let status = if e.is_invalid_input() {
                 StatusCode::BAD_REQUEST

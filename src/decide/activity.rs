@@ -99,6 +99,17 @@ impl RuleActivity {
         1.0 - keep
     }
 
+    /// The score [`Self::score`] would be were the shadow rule at index
+    /// `shadow` (active here) enforcing too.
+    pub fn score_with(&self, rules: &RuleSet, shadow: u16) -> f64 {
+        let extra = rules
+            .rules()
+            .get(usize::from(shadow))
+            .filter(|r| r.shadow && self.active.iter().any(|a| a.rule == shadow))
+            .map_or(0.0, |r| r.score);
+        1.0 - (1.0 - self.score(rules)) * (1.0 - extra)
+    }
+
     /// The active rules.
     pub fn active(&self) -> &[ActiveRule] {
         &self.active

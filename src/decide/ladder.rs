@@ -33,7 +33,8 @@ impl Level {
         }
     }
 
-    fn action(self, policy: PolicyOutcome) -> Action {
+    /// The action this level takes under the policy outcome `policy`.
+    pub fn action(self, policy: PolicyOutcome) -> Action {
         match (self, policy) {
             (Level::None, _) | (_, PolicyOutcome::Allow) => Action::None,
             (Level::Flag, _) | (_, PolicyOutcome::FlagOnly) => Action::Flag,
@@ -104,6 +105,12 @@ impl DecisionState {
     /// Signals emitted so far.
     pub fn signals(&self) -> u32 {
         self.signals
+    }
+
+    /// The highest level `i`'s score and evidence reach under `c` (what a
+    /// step moves up to when it is above the level in force).
+    pub fn reached(c: &DecisionConfig, i: &LadderInput) -> Level {
+        Self::target(c, i, 0.0)
     }
 
     fn target(c: &DecisionConfig, i: &LadderInput, slack: f64) -> Level {

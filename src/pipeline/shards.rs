@@ -5,6 +5,7 @@
 //! removed whole, so it can later move with its partition.
 
 use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use xxhash_rust::xxh3::xxh3_64;
@@ -123,6 +124,20 @@ impl Shards {
         self.all()
             .into_iter()
             .find_map(|(id, e)| e.account(tenant_id, account_id).map(|a| (id, a)))
+    }
+
+    /// The numbers (account ids) any shard has seen on `tenant_id`'s WABA
+    /// `waba_id` (each shard keeps up to
+    /// [`crate::state::store::MAX_NUMBERS_PER_WABA`] per WABA).
+    pub fn waba_numbers(&self, tenant_id: &str, waba_id: &str) -> HashSet<String> {
+        let key = crate::state::waba_key(tenant_id, waba_id);
+        let mut out = HashSet::new();
+        for (_, e) in self.all() {
+            if let Some(w) = e.wabas().get(key) {
+                out.extend(w.numbers.account_ids().map(str::to_string));
+            }
+        }
+        out
     }
 
     /// Calls `f` for every tracked account of every shard.

@@ -274,24 +274,14 @@ impl pb::admin_server::Admin for AdminService {
         required("tenant_id", &r.tenant_id)?;
         required("account_id", &r.account_id)?;
         required("reason", &r.reason)?;
-        let result = self.overrides.clear(&r.tenant_id, &r.account_id, &r.reason);
-        self.gate.audit().record(AuditRecord {
-            who: caller.name.clone(),
-            kind: AuditKind::OverrideCleared,
-            rpc: Rpc::ClearOverride.label().into(),
-            tenant_id: r.tenant_id.clone(),
-            account_id: r.account_id.clone(),
-            result: match &result {
-                Ok(true) => "accepted".into(),
-                Ok(false) => "none_in_force".into(),
-                Err(_) => "refused".into(),
-            },
-            reason: match &result {
-                Ok(_) => r.reason.clone(),
-                Err(e) => e.to_string(),
-            },
-            ..AuditRecord::now()
-        });
+        let result = crate::service::decisions::clear_override(
+            &self.overrides,
+            self.gate.audit(),
+            &caller.name,
+            Rpc::ClearOverride.label(),
+            (&r.tenant_id, &r.account_id),
+            &r.reason,
+        );
         let cleared = result.map_err(override_status)?;
         Ok(Response::new(pb::ClearOverrideResponse { cleared }))
     }

@@ -41,6 +41,39 @@ pub fn set_override(
     result
 }
 
+/// Clears the override of `tenant_id`/`account_id` on behalf of `who`
+/// through `entry`, like [`set_override`]: the reason is required and
+/// goes to the audit trail (result `accepted`, `none_in_force` or
+/// `refused`). Whether one was in force.
+pub fn clear_override(
+    overrides: &OverridesManager,
+    audit: &AuditLog,
+    who: &str,
+    entry: &str,
+    (tenant_id, account_id): (&str, &str),
+    reason: &str,
+) -> Result<bool, ReloadError> {
+    let result = overrides.clear(tenant_id, account_id, reason);
+    audit.record(AuditRecord {
+        who: who.to_string(),
+        kind: AuditKind::OverrideCleared,
+        rpc: entry.to_string(),
+        tenant_id: tenant_id.to_string(),
+        account_id: account_id.to_string(),
+        result: match &result {
+            Ok(true) => "accepted".into(),
+            Ok(false) => "none_in_force".into(),
+            Err(_) => "refused".into(),
+        },
+        reason: match &result {
+            Ok(_) => reason.to_string(),
+            Err(e) => e.to_string(),
+        },
+        ..AuditRecord::now()
+    });
+    result
+}
+
 /// The mode's name in audit records and pages.
 pub fn mode_name(mode: OverrideMode) -> &'static str {
     match mode {

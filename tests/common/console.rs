@@ -37,8 +37,13 @@ pub struct Served {
 /// Starts a service with the console on a free port, overrides and the
 /// audit trail in `dir`, and `extra` TOML (principals, `[console]` keys).
 pub async fn start(dir: &Path, extra: &str) -> Served {
+    start_with(dir, "", extra).await
+}
+
+/// [`start`] with `engine` TOML lines added to `[engine]` (e.g. `rules = "..."`).
+pub async fn start_with(dir: &Path, engine: &str, extra: &str) -> Served {
     let toml = format!(
-        "[engine]\noverrides = {overrides:?}\n\
+        "[engine]\noverrides = {overrides:?}\n{engine}\n\
          [grpc]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"\"\n\
          [sinks]\njsonl = \"\"\n[audit]\npath = {audit:?}\n[console]\nlisten = \"127.0.0.1:0\"\n{extra}",
         overrides = dir.join("overrides.yaml").display().to_string(),
@@ -166,4 +171,33 @@ pub fn csrf(html: &str) -> String {
         .expect("a form with a CSRF token");
     let rest = &html[at + "name=\"csrf\" value=\"".len()..];
     rest[..rest.find('"').expect("end of value")].to_string()
+}
+
+/// Writes recorded traffic for the backtest page into `dir`: `day.jsonl`
+/// (a metadata-only baseline scenario of `accounts` accounts over `hours`,
+/// the kind `.ci/run`'s rules diff step replays) and `labels.csv`.
+pub fn recorded_traffic(dir: &Path, accounts: usize, hours: f64) {
+    use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
+    let config = ScenarioConfig {
+        accounts,
+        hours,
+        seed: 20261122,
+        metadata_only: true,
+        ..ScenarioConfig::default()
+    };
+    let s = Scenario::generate(&config, std::sync::Arc::new(TextBank::builtin()));
+    let events = std::fs::File::create(dir.join("day.jsonl")).expect("events file");
+    s.write_events_jsonl(events).expect("events written");
+    let labels = std::fs::File::create(dir.join("labels.csv")).expect("labels file");
+    s.write_labels_csv(labels).expect("labels written");
+}
+
+/// The default pack with THROTTLE at 0.6 instead of 0.7 (`.ci/run`'s rules diff step).
+pub fn throttle_at_0_6() -> String {
+    let pack = include_str!("../../rules/default.yaml");
+    assert!(
+        pack.contains("throttle: 0.7,"),
+        "the default pack's THROTTLE is 0.7"
+    );
+    pack.replace("throttle: 0.7,", "throttle: 0.6,")
 }

@@ -125,6 +125,24 @@ impl Browser {
         );
     }
 
+    /// Waits until the text of `selector` contains `part`, reloading the
+    /// page between looks (a page that refreshes itself, e.g. a running
+    /// backtest); panics after `secs` seconds.
+    pub fn wait_text_reloading(&self, selector: &str, part: &str, secs: u64) {
+        wait_until(
+            &format!("{selector} to show {part}"),
+            Duration::from_secs(secs),
+            || {
+                let url = self.url();
+                let found = self.try_text(selector).is_some_and(|t| t.contains(part));
+                if !found {
+                    self.goto(&url);
+                }
+                found
+            },
+        );
+    }
+
     fn try_text(&self, selector: &str) -> Option<String> {
         let found = request(
             self.addr,

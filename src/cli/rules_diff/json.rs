@@ -3,9 +3,8 @@
 use std::path::Path;
 
 use anyhow::Result;
-use satpam::eval::{EvalRun, RulesDiff};
+use satpam::eval::{figures, EvalRun, RulesDiff};
 
-use super::figures::figures;
 use super::DiffArgs;
 
 /// One JSON document: both sides, the diff, the target misses and, with
@@ -36,8 +35,7 @@ pub fn to_json(
         let delta: serde_json::Map<String, serde_json::Value> =
             figures(&old.scorecard, &new.scorecard)
                 .into_iter()
-                .filter(|(_, o, n, _)| o.is_finite() && n.is_finite())
-                .map(|(name, o, n, _)| (name.to_string(), (n - o).into()))
+                .filter_map(|f| f.delta().map(|d| (f.name.to_string(), d.into())))
                 .collect();
         v["scorecard"] = serde_json::json!({
             "old": serde_json::to_value(&old.scorecard)?,

@@ -9,11 +9,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use satpam::eval::diff::RuleChanges;
-use satpam::eval::{compare, evaluate, read_labels_csv, EvalRun, Label};
+use satpam::eval::{backtest, read_labels_csv, BacktestInput};
 
 mod args;
-mod figures;
 mod json;
 mod text;
 
@@ -31,22 +29,6 @@ fn load_side(args: &DiffArgs, rules: &Path) -> Result<Loaded> {
     })
 }
 
-/// One side of the comparison: the events replayed through `loaded`.
-fn side(args: &DiffArgs, loaded: Loaded, labels: &[Label], what: &str) -> Result<EvalRun> {
-    let (mut reader, bar) = super::progress::open_events(&args.events, what)
-        .with_context(|| format!("cannot open {}", args.events.display()))?;
-    let run = evaluate(
-        std::iter::from_fn(|| reader.next_record()),
-        labels.to_vec(),
-        loaded.rules,
-        loaded.policy,
-        loaded.overrides,
-        |_| {},
-    );
-    bar.finish_and_clear();
-    Ok(run)
-}
-
 /// Runs the diff; exit 1 when `--targets` is missed by the new rules.
 pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     let labels = match &args.labels {
@@ -58,10 +40,32 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     };
     // Both files are checked before either replay starts.
     let (old, new) = (load_side(args, &args.old)?, load_side(args, &args.new)?);
-    let changes = RuleChanges::between(&old.rules, &new.rules);
-    let old = side(args, old, &labels, "old rules")?;
-    let new = side(args, new, &labels, "new rules")?;
-    let diff = compare(&old.strongest, &new.strongest, &changes, &labels);
+    let input = BacktestInput {
+        old: old.rules,
+        new: new.rules,
+        policy: old.policy,
+        overrides: old.overrides,
+        labels,
+    };
+    // Each side's bar is finished when the next side opens, the last one here.
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let done = backtest(
+        input,
+        |side| {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            let (reader, b) = super::progress::open_events(&args.events, side.label())?;
+            bar = Some(b);
+            Ok(reader)
+        },
+        |_, _| {},
+    )
+    .with_context(|| format!("cannot open {}", args.events.display()))?;
+    if let Some(b) = bar.take() {
+        b.finish_and_clear();
+    }
+    let (old, new, diff) = (done.old, done.new, done.diff);
     let misses = args
         .targets
         .map(|t| t.targets().misses(&new.scorecard))

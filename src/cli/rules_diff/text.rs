@@ -3,9 +3,8 @@
 
 use std::fmt::Write;
 
-use satpam::eval::{EvalRun, RulesDiff};
+use satpam::eval::{figures, EvalRun, RulesDiff};
 
-use super::figures::figures;
 use super::DiffArgs;
 
 /// Changed accounts listed in the text output (`--json` lists them all).
@@ -110,7 +109,8 @@ pub fn render(
             s,
             "scorecard                                       old        new      delta"
         );
-        for (name, o, n, dp) in figures(&old.scorecard, &new.scorecard) {
+        for f in figures(&old.scorecard, &new.scorecard) {
+            let (name, o, n, dp) = (f.name, f.old, f.new, f.decimals);
             let _ = writeln!(
                 s,
                 "  {name:<40} {:>10} {:>10} {:>10}",

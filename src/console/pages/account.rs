@@ -177,6 +177,9 @@ pub fn render(console: &Console, viewer: &Viewer, tenant: &str, account: &str) -
         && viewer.principal.tenants.allows(tenant);
     if may_decide {
         forms(&mut h, viewer, tenant, account);
+        if state.r#override.is_some() {
+            clear_form(&mut h, viewer, tenant, account);
+        }
     } else {
         h.raw(
             "<p class=\"note\">Decisions need the <code>override</code> role for this tenant.</p>",
@@ -209,4 +212,11 @@ fn forms(h: &mut Html, viewer: &Viewer, tenant: &str, account: &str) {
         h.raw(&format!("<option value=\"{0}\">{0}</option>", s.name()));
     }
     h.raw("</select><label for=\"note\">Note (required)</label><input id=\"note\" name=\"note\" size=\"60\" required><button id=\"record-appeal\">Record</button></form></fieldset>");
+}
+
+fn clear_form(h: &mut Html, viewer: &Viewer, tenant: &str, account: &str) {
+    h.raw("<fieldset><legend>Clear the override</legend><form id=\"clear-form\" method=\"post\" action=\"/account/clear\">");
+    hidden(h, viewer, tenant, account);
+    h.raw("<label for=\"clear-reason\">Reason (required, goes to the audit trail)</label><input id=\"clear-reason\" name=\"reason\" size=\"60\" required>\
+<button id=\"clear\">Clear override</button></form></fieldset>");
 }

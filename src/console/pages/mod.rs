@@ -1,8 +1,9 @@
 //! The console's pages, one file each: the queue, the account page, the
-//! rules, the login page. They render from the in-process handles the
+//! rules, the backtest, the login page. They render from the in-process handles the
 //! Admin service reads (shards, rule and override managers), never text.
 
 pub mod account;
+pub mod backtest;
 pub mod login;
 pub mod queue;
 pub mod rules;

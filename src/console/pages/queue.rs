@@ -1,5 +1,6 @@
 //! The queue: the accounts with an action in force on this instance's
-//! shards, filtered by tenant, action, rule and country, sorted by score,
+//! shards, filtered by tenant, action, rule, country and WABA (the numbers
+//! the WABA state has seen), sorted by score,
 //! time or users, counted per action, a page at a time. A request walks
 //! the accounts once and selects its page with a partial selection
 //! (`select_nth_unstable_by`), sorting only the rows up to the page's end.
@@ -30,6 +31,8 @@ pub struct QueueQuery {
     pub rule: String,
     /// Only accounts whose users are mostly in this country (ISO alpha-2).
     pub country: String,
+    /// Only the numbers of this WABA (needs `tenant`: a WABA is kept per tenant).
+    pub waba: String,
     /// `score` (the default), `time` or `users`.
     pub sort: String,
     /// The page, from 0.
@@ -95,6 +98,8 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
     });
     let action = parse_action(&q.action);
     let by_users = q.sort == "users";
+    // Empty when the WABA is unknown: the filter then matches nothing.
+    let waba = (!q.waba.is_empty()).then(|| console.shards.waba_numbers(&q.tenant, &q.waba));
     let mut counts = [
         (Action::Flag, 0),
         (Action::Throttle, 0),
@@ -117,6 +122,9 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
             if !active {
                 return;
             }
+        }
+        if waba.as_ref().is_some_and(|w| !w.contains(&*a.account_id)) {
+            return;
         }
         let country = a
             .behaviour
@@ -190,11 +198,12 @@ pub fn page_of<T>(
 
 fn link(q: &QueueQuery, page: usize) -> String {
     let mut s = format!(
-        "/?tenant={}&action={}&rule={}&country={}&sort={}&page={page}",
+        "/?tenant={}&action={}&rule={}&country={}&waba={}&sort={}&page={page}",
         url(&q.tenant),
         url(&q.action),
         url(&q.rule),
         url(&q.country),
+        url(&q.waba),
         url(&q.sort)
     );
     if let Some(p) = q.per {
@@ -226,7 +235,7 @@ pub fn render(console: &Console, viewer: &Viewer, q: &QueueQuery) -> String {
     let mut h = Html::default();
     h.raw("<h1>Queue</h1><p class=\"note\">Accounts with an action in force on <b>this instance</b> (its gRPC shards and Kafka partitions ")
         .text(&format!("{:?}", console.shards.partition_ids()))
-        .raw("); a fleet-wide queue comes with issue 12. WABA is not kept in account state, so it is not a filter yet.</p>");
+        .raw("); a fleet-wide queue comes with issue 12. The WABA filter needs the tenant and matches the numbers this instance's WABA state keeps (the 128 most recently active per WABA and shard).</p>");
     h.raw("<p class=\"counts\" id=\"counts\">");
     for (a, n) in found.counts {
         h.raw(&format!(
@@ -239,6 +248,7 @@ pub fn render(console: &Console, viewer: &Viewer, q: &QueueQuery) -> String {
         ("tenant", &q.tenant, "Tenant"),
         ("rule", &q.rule, "Rule id"),
         ("country", &q.country, "Country"),
+        ("waba", &q.waba, "WABA (with tenant)"),
     ] {
         h.raw(&format!("<div><label for=\"f-{name}\">{label}</label><input id=\"f-{name}\" name=\"{name}\" value=\""))
             .text(value)

@@ -94,6 +94,11 @@ impl WabaNumbers {
         self.numbers.is_empty()
     }
 
+    /// The ids of the numbers kept (at most [`MAX_NUMBERS_PER_WABA`]).
+    pub fn account_ids(&self) -> impl Iterator<Item = &str> + '_ {
+        self.numbers.iter().map(|n| &*n.account_id)
+    }
+
     /// The `n` busiest numbers over the 24 hours before `now_ms`, with
     /// their events, busiest first (ties: by id). Allocates: read it when
     /// a signal is written, not per event.
