@@ -562,6 +562,7 @@ fn the_console_and_webhook_listeners_are_off_by_default_and_their_values_reach_t
         "console.enabled=true",
         "console.port=8089",
         "console.trustedHeader=X-Forwarded-User",
+        "console.backtestDir=/data/recorded",
         "auth.principals[0].name=analyst",
         &format!("auth.principals[0].tokenSha256={}", "ab".repeat(32)),
         "auth.principals[0].roles={read,override}",
@@ -581,6 +582,7 @@ fn the_console_and_webhook_listeners_are_off_by_default_and_their_values_reach_t
         .unwrap_or_else(|e| panic!("the chart's satpam.toml does not load: {e}\n{on}"));
     assert_eq!(c.console.listen, "0.0.0.0:8089");
     assert_eq!(c.console.trusted_header, "X-Forwarded-User");
+    assert_eq!(c.console.backtest_dir, "/data/recorded");
     assert_eq!(c.webhook.listen, "0.0.0.0:8443");
     assert_eq!(c.webhook.apps.len(), 1);
     assert_eq!(c.webhook.apps[0].tenant_id, "bsp-1");
