@@ -178,8 +178,7 @@ fn overrides(config: &Config, ctx: &Arc<EngineContext>) -> anyhow::Result<Overri
         &client,
         &reader,
         ctx.clone(),
-    )
-    .map_err(|err| anyhow::anyhow!(err))?;
+    )?;
     Ok(manager.with_topic(Arc::new(topic)))
 }
 

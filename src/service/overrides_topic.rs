@@ -21,6 +21,33 @@ use crate::engine::EngineContext;
 use crate::sink::kafka_client::{acked, ensure_compacted_topic, TIMEOUT};
 
 /// The record key of an account's override: tenant, unit separator, account.
+/// Why the overrides topic could not be set up, read or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverridesTopicError {
+    /// The step that failed (`create`, `producer`, `reader`, `assign`,
+    /// `watermarks`, `read`, `thread`, `encode`, `send`, `delivery`).
+    what: &'static str,
+    /// Why.
+    reason: String,
+}
+
+impl OverridesTopicError {
+    fn new(what: &'static str, reason: impl std::fmt::Display) -> Self {
+        OverridesTopicError {
+            what,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for OverridesTopicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "overrides topic: {}: {}", self.what, self.reason)
+    }
+}
+
+impl std::error::Error for OverridesTopicError {}
+
 fn key(tenant_id: &str, account_id: &str) -> String {
     format!("{tenant_id}\u{1f}{account_id}")
 }
@@ -42,23 +69,24 @@ impl OverridesTopic {
         producer: &ClientConfig,
         reader: &ClientConfig,
         ctx: Arc<EngineContext>,
-    ) -> Result<Self, String> {
-        ensure_compacted_topic(producer, &topic, 1).map_err(|e| format!("overrides topic: {e}"))?;
+    ) -> Result<Self, OverridesTopicError> {
+        ensure_compacted_topic(producer, &topic, 1)
+            .map_err(|e| OverridesTopicError::new("create", e))?;
         let mut pc = producer.clone();
         pc.set("acks", "all").set("enable.idempotence", "true");
         let producer: FutureProducer = pc
             .create()
-            .map_err(|e| format!("overrides topic: producer: {e}"))?;
+            .map_err(|e| OverridesTopicError::new("producer", e))?;
         let consumer: BaseConsumer = reader
             .create()
-            .map_err(|e| format!("overrides topic: reader: {e}"))?;
+            .map_err(|e| OverridesTopicError::new("reader", e))?;
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&topic, 0, Offset::Beginning)
             .and_then(|()| consumer.assign(&tpl))
-            .map_err(|e| format!("overrides topic: assign: {e}"))?;
+            .map_err(|e| OverridesTopicError::new("assign", e))?;
         let (_, high) = consumer
             .fetch_watermarks(&topic, 0, TIMEOUT)
-            .map_err(|e| format!("overrides topic: watermarks: {e}"))?;
+            .map_err(|e| OverridesTopicError::new("watermarks", e))?;
         let applied = catch_up(&consumer, &ctx, high)?;
         tracing::info!(topic = %topic, records = applied, "overrides read from the overrides topic");
         let stop = Arc::new(AtomicBool::new(false));
@@ -67,7 +95,7 @@ impl OverridesTopic {
             std::thread::Builder::new()
                 .name("satpam-overrides".into())
                 .spawn(move || follow(consumer, ctx, stop))
-                .map_err(|e| format!("overrides topic: thread: {e}"))?
+                .map_err(|e| OverridesTopicError::new("thread", e))?
         };
         Ok(OverridesTopic {
             topic,
@@ -84,10 +112,12 @@ impl OverridesTopic {
         tenant_id: &str,
         account_id: &str,
         o: Option<&Override>,
-    ) -> Result<(), String> {
+    ) -> Result<(), OverridesTopicError> {
         let key = key(tenant_id, account_id);
         let payload = match o {
-            Some(o) => Some(serde_json::to_vec(o).map_err(|e| e.to_string())?),
+            Some(o) => {
+                Some(serde_json::to_vec(o).map_err(|e| OverridesTopicError::new("encode", e))?)
+            }
             None => None,
         };
         let mut rec: FutureRecord<'_, str, Vec<u8>> =
@@ -98,8 +128,8 @@ impl OverridesTopic {
         let f = self
             .producer
             .send_result(rec)
-            .map_err(|(e, _)| format!("overrides topic: {e}"))?;
-        acked(f, TIMEOUT).map_err(|e| format!("overrides topic {}: {e}", self.topic))
+            .map_err(|(e, _)| OverridesTopicError::new("send", e))?;
+        acked(f, TIMEOUT).map_err(|e| OverridesTopicError::new("delivery", e))
     }
 
     /// Stops following.
@@ -152,7 +182,11 @@ fn record(m: &rdkafka::message::BorrowedMessage<'_>) -> Option<(String, Option<V
 
 /// Reads to `high` (and on until quiet: Tansu 0.6 reports a high watermark
 /// below the last offset), applying what it reads; returns the record count.
-fn catch_up(consumer: &BaseConsumer, ctx: &EngineContext, high: i64) -> Result<usize, String> {
+fn catch_up(
+    consumer: &BaseConsumer,
+    ctx: &EngineContext,
+    high: i64,
+) -> Result<usize, OverridesTopicError> {
     let deadline = Instant::now() + TIMEOUT;
     let quiet = Duration::from_millis(300);
     let mut last_seen = Instant::now();
@@ -160,12 +194,15 @@ fn catch_up(consumer: &BaseConsumer, ctx: &EngineContext, high: i64) -> Result<u
     let mut records = Vec::new();
     while next < high || last_seen.elapsed() < quiet {
         if Instant::now() > deadline {
-            return Err("overrides topic: not read to its end in time".into());
+            return Err(OverridesTopicError::new(
+                "read",
+                "not read to its end in time",
+            ));
         }
         let Some(m) = consumer.poll(Duration::from_millis(50)) else {
             continue;
         };
-        let m = m.map_err(|e| format!("overrides topic: {e}"))?;
+        let m = m.map_err(|e| OverridesTopicError::new("read", e))?;
         last_seen = Instant::now();
         next = m.offset() + 1;
         records.extend(record(&m));

@@ -233,7 +233,7 @@ impl OverridesManager {
         match &self.topic {
             Some(t) => t
                 .publish(tenant_id, account_id, o)
-                .map_err(ReloadError::topic),
+                .map_err(|e| ReloadError::topic(e.to_string())),
             None => Ok(()),
         }
     }

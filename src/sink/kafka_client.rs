@@ -15,6 +15,73 @@ use rdkafka::config::ClientConfig;
 /// How long a blocking call waits before it gives up.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Why a call on one of the service's own topics failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicError {
+    kind: TopicErrorKind,
+}
+
+/// What went wrong, in [`TopicError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicErrorKind {
+    /// The client could not be created from its settings.
+    Client(String),
+    /// The broker failed or refused `what` (e.g. `create t`, `metadata of t`).
+    Broker {
+        /// The call.
+        what: String,
+        /// The broker's or librdkafka's reason.
+        reason: String,
+    },
+    /// No answer to `what` in time.
+    NoAnswer {
+        /// The call.
+        what: String,
+    },
+    /// The topic exists with fewer partitions than it needs.
+    TooFewPartitions {
+        /// The topic.
+        topic: String,
+        /// Partitions it has.
+        have: usize,
+        /// Partitions it needs.
+        need: usize,
+    },
+}
+
+impl TopicError {
+    fn new(kind: TopicErrorKind) -> Self {
+        TopicError { kind }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &TopicErrorKind {
+        &self.kind
+    }
+}
+
+impl std::fmt::Display for TopicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            TopicErrorKind::Client(e) => write!(f, "admin client: {e}"),
+            TopicErrorKind::Broker { what, reason } => write!(f, "{what}: {reason}"),
+            TopicErrorKind::NoAnswer { what } => write!(f, "{what}: no answer in time"),
+            TopicErrorKind::TooFewPartitions { topic, have, need } => {
+                write!(f, "{topic} has {have} partitions; it needs {need}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TopicError {}
+
+fn broker(what: impl Into<String>, reason: impl std::fmt::Display) -> TopicError {
+    TopicError::new(TopicErrorKind::Broker {
+        what: what.into(),
+        reason: reason.to_string(),
+    })
+}
+
 /// Blocks the calling thread on `f` for at most `timeout`: for threads with
 /// no async runtime (the workers), where librdkafka's own threads complete
 /// the future. `None` when it did not complete in time.
@@ -42,23 +109,26 @@ pub fn wait<F: Future>(f: F, timeout: Duration) -> Option<F::Output> {
 }
 
 /// Waits for one record's acknowledgement by the broker.
-pub fn acked(f: rdkafka::producer::DeliveryFuture, timeout: Duration) -> Result<(), String> {
+pub fn acked(f: rdkafka::producer::DeliveryFuture, timeout: Duration) -> Result<(), TopicError> {
     match wait(f, timeout) {
         Some(Ok(Ok(_))) => Ok(()),
-        Some(Ok(Err((e, _)))) => Err(e.to_string()),
-        Some(Err(_)) => Err("the producer went away".into()),
-        None => Err("no acknowledgement in time".into()),
+        Some(Ok(Err((e, _)))) => Err(broker("delivery", e)),
+        Some(Err(_)) => Err(broker("delivery", "the producer went away")),
+        None => Err(TopicError::new(TopicErrorKind::NoAnswer {
+            what: "delivery".into(),
+        })),
     }
 }
 
 /// The partition count of `topic`; 0 when it does not exist.
-pub fn partitions_of(client: &ClientConfig, topic: &str) -> Result<usize, String> {
-    let admin: AdminClient<DefaultClientContext> =
-        client.create().map_err(|e| format!("admin client: {e}"))?;
+pub fn partitions_of(client: &ClientConfig, topic: &str) -> Result<usize, TopicError> {
+    let admin: AdminClient<DefaultClientContext> = client
+        .create()
+        .map_err(|e| TopicError::new(TopicErrorKind::Client(e.to_string())))?;
     let md = admin
         .inner()
         .fetch_metadata(Some(topic), TIMEOUT)
-        .map_err(|e| format!("metadata of {topic}: {e}"))?;
+        .map_err(|e| broker(format!("metadata of {topic}"), e))?;
     Ok(md
         .topics()
         .iter()
@@ -73,28 +143,35 @@ pub fn ensure_compacted_topic(
     client: &ClientConfig,
     topic: &str,
     partitions: usize,
-) -> Result<(), String> {
+) -> Result<(), TopicError> {
     let have = partitions_of(client, topic)?;
     if have >= partitions {
         return Ok(());
     }
     if have > 0 {
-        return Err(format!(
-            "{topic} has {have} partitions; it needs {partitions}"
-        ));
+        return Err(TopicError::new(TopicErrorKind::TooFewPartitions {
+            topic: topic.to_string(),
+            have,
+            need: partitions,
+        }));
     }
-    let admin: AdminClient<DefaultClientContext> =
-        client.create().map_err(|e| format!("admin client: {e}"))?;
+    let admin: AdminClient<DefaultClientContext> = client
+        .create()
+        .map_err(|e| TopicError::new(TopicErrorKind::Client(e.to_string())))?;
     let new = NewTopic::new(topic, partitions as i32, TopicReplication::Fixed(-1))
         .set("cleanup.policy", "compact");
     let created = wait(admin.create_topics([&new], &AdminOptions::new()), TIMEOUT)
-        .ok_or_else(|| format!("create {topic}: no answer in time"))?
-        .map_err(|e| format!("create {topic}: {e}"))?;
+        .ok_or_else(|| {
+            TopicError::new(TopicErrorKind::NoAnswer {
+                what: format!("create {topic}"),
+            })
+        })?
+        .map_err(|e| broker(format!("create {topic}"), e))?;
     for r in created {
         match r {
             Ok(_) => tracing::info!(topic, partitions, "compacted topic created"),
             Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((t, e)) => return Err(format!("create {t}: {e}")),
+            Err((t, e)) => return Err(broker(format!("create {t}"), e)),
         }
     }
     Ok(())

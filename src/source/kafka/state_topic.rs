@@ -371,15 +371,16 @@ pub(crate) fn ensure_topic(
     client: &ClientConfig,
     events_topic: &str,
     state_topic: &str,
-) -> Result<(), String> {
+) -> Result<(), StateTopicError> {
     use crate::sink::kafka_client::{ensure_compacted_topic, partitions_of};
-    let events = partitions_of(client, events_topic).map_err(|e| format!("state topic: {e}"))?;
+    let events = partitions_of(client, events_topic).map_err(|e| err("events topic", e))?;
     if events == 0 {
-        return Err(format!(
-            "state topic: the events topic {events_topic} does not exist (create it first: its partition count sets the state topic's)"
+        return Err(err(
+            "events topic",
+            format!("{events_topic} does not exist (create it first: its partition count sets the state topic's)"),
         ));
     }
-    ensure_compacted_topic(client, state_topic, events).map_err(|e| format!("state topic: {e}"))
+    ensure_compacted_topic(client, state_topic, events).map_err(|e| err("create", e))
 }
 
 /// Upgrade compatibility of the state topic's records: a partition's

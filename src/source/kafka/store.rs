@@ -6,8 +6,36 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::state_topic::StateTopic;
+use super::state_topic::{StateTopic, StateTopicError};
 use crate::engine::{Engine, EngineContext};
+use crate::snapshot::SnapshotError;
+
+/// Why a partition's state could not be kept, or read back.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum StoreError {
+    /// The state topic could not be set up, written or read.
+    #[error("{0}")]
+    Topic(#[from] StateTopicError),
+    /// A snapshot could not be encoded or written.
+    #[error("snapshot: {0}")]
+    Snapshot(#[from] SnapshotError),
+    /// The snapshot directory could not be made.
+    #[error("kafka.state_dir {path}: {reason}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        reason: std::io::Error,
+    },
+    /// A checkpoint was read but could not be decoded.
+    #[error("{place}: {source}")]
+    Decode {
+        /// The topic and partition, or the file.
+        place: String,
+        /// Why.
+        source: SnapshotError,
+    },
+}
 
 /// The store's settings (part of [`super::SourceSettings`]).
 #[derive(Debug, Clone)]
@@ -43,7 +71,7 @@ impl StateStore {
         s: &StoreSettings,
         events_topic: &str,
         writer: Arc<crate::sink::writer::Writer>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StoreError> {
         Ok(match s {
             StoreSettings::Kafka {
                 topic,
@@ -51,14 +79,18 @@ impl StateStore {
                 reader,
             } => {
                 super::state_topic::ensure_topic(producer, events_topic, topic)?;
-                StateStore::Kafka(
-                    StateTopic::new(topic.clone(), producer, reader.clone(), writer)
-                        .map_err(|e| e.to_string())?,
-                )
+                StateStore::Kafka(StateTopic::new(
+                    topic.clone(),
+                    producer,
+                    reader.clone(),
+                    writer,
+                )?)
             }
             StoreSettings::Files(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("kafka.state_dir {}: {e}", dir.display()))?;
+                std::fs::create_dir_all(dir).map_err(|reason| StoreError::Dir {
+                    path: dir.clone(),
+                    reason,
+                })?;
                 StateStore::Files {
                     dir: dir.clone(),
                     topic: events_topic.to_string(),
@@ -89,17 +121,16 @@ impl StateStore {
         engine: &Engine,
         extra: &[u8],
         still_ours: &dyn Fn() -> bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         match self {
             StateStore::Kafka(t) => {
                 let mut bytes = Vec::new();
-                crate::snapshot::write_shard_with_extra(engine, extra, &mut bytes)
-                    .map_err(|e| e.to_string())?;
-                t.write(p, &bytes, still_ours).map_err(|e| e.to_string())
+                crate::snapshot::write_shard_with_extra(engine, extra, &mut bytes)?;
+                Ok(t.write(p, &bytes, still_ours)?)
             }
             StateStore::Files { dir, topic } => {
                 let path = snapshot_file(dir, topic, p);
-                crate::snapshot::save_to_file(engine, &path, extra).map_err(|e| e.to_string())
+                Ok(crate::snapshot::save_to_file(engine, &path, extra)?)
             }
             StateStore::None => Ok(()),
         }
@@ -114,11 +145,14 @@ impl StateStore {
         &self,
         ctx: &Arc<EngineContext>,
         parts: &[i32],
-    ) -> HashMap<i32, Result<Option<(Engine, Vec<u8>)>, String>> {
+    ) -> HashMap<i32, Result<Option<(Engine, Vec<u8>)>, StoreError>> {
         let decode = |p: i32, bytes: Vec<u8>, topic: &str| {
             crate::snapshot::read_shard_with_extra(ctx.clone(), &mut bytes.as_slice())
                 .map(Some)
-                .map_err(|e| format!("{topic}: partition {p}: {e}"))
+                .map_err(|source| StoreError::Decode {
+                    place: format!("{topic}: partition {p}"),
+                    source,
+                })
         };
         match self {
             StateStore::Kafka(t) => match t.read_many(parts) {
@@ -128,19 +162,27 @@ impl StateStore {
                         let loaded = match r {
                             Ok(Some(bytes)) => decode(p, bytes, t.topic()),
                             Ok(None) => Ok(None),
-                            Err(e) => Err(e.to_string()),
+                            Err(e) => Err(StoreError::Topic(e)),
                         };
                         (p, loaded)
                     })
                     .collect(),
-                Err(e) => parts.iter().map(|p| (*p, Err(e.to_string()))).collect(),
+                Err(e) => parts
+                    .iter()
+                    .map(|p| (*p, Err(StoreError::Topic(e.clone()))))
+                    .collect(),
             },
             StateStore::Files { dir, topic } => parts
                 .iter()
                 .map(|&p| {
                     let path = snapshot_file(dir, topic, p);
-                    let loaded = crate::snapshot::load_from_file(ctx.clone(), &path)
-                        .map_err(|e| format!("{}: {e}", path.display()));
+                    let loaded =
+                        crate::snapshot::load_from_file(ctx.clone(), &path).map_err(|source| {
+                            StoreError::Decode {
+                                place: path.display().to_string(),
+                                source,
+                            }
+                        });
                     (p, loaded)
                 })
                 .collect(),

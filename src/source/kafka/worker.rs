@@ -314,9 +314,9 @@ fn process_webhook(
     let counters = shared.telemetry.source(Source::Webhook);
     let events = match records.decode(&m.payload, m.signature.as_deref(), &shared.telemetry) {
         Ok(events) => events,
-        Err(reason) => {
+        Err(refused) => {
             counters.dead_lettered.increment(1);
-            dead_letter(shared, part, m, &m.payload, &reason);
+            dead_letter(shared, part, m, &m.payload, &refused.to_string());
             return;
         }
     };
