@@ -448,7 +448,10 @@ fn webhook_run_posts_every_event_once_and_reports_requests_and_a_parse_baseline(
     assert!(f64_of(&w["parse_map_rate"], "parse_map_rate") > 0.0);
     let b = &v["baseline"];
     assert_eq!(b["complete"], true, "{b}");
-    assert_eq!(b["events"], 10_000, "the first 10,000 events re-rendered (at least 10,000)");
+    assert_eq!(
+        b["events"], 10_000,
+        "the first 10,000 events re-rendered (at least 10,000)"
+    );
     assert!(b["method"]
         .as_str()
         .is_some_and(|m| m.contains("HMAC-SHA256")));

@@ -14,7 +14,7 @@ use axum::Form;
 use super::backtest::{Refused, Request};
 use super::html::{page_refreshed, respond};
 use super::pages::backtest::{render, FormState};
-use super::routes::{allowed, field, now_ms, poster, viewer, Fields, Shared};
+use super::request::{allowed, field, now_ms, poster, viewer, Fields, Shared};
 use crate::access::auth::{Role, Scope};
 use crate::rules::RuleSet;
 

@@ -18,6 +18,7 @@ pub mod explain;
 pub mod history;
 pub mod html;
 pub mod pages;
+mod request;
 pub mod routes;
 pub mod shadow;
 pub mod svg;

@@ -1,9 +1,6 @@
-//! The console's routes: who the caller is (or the login page), the role
-//! each route needs (mirroring the Admin gate: `read` to see, `override`
-//! to decide), the CSRF check of every POST, and the pages.
-
-use std::collections::HashMap;
-use std::sync::Arc;
+//! The console's routes and the page handlers: the role each route needs
+//! (mirroring the Admin gate: `read` to see, `override` to decide), with
+//! the viewer, role and CSRF checks of [`super::request`].
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -12,18 +9,12 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 
 use super::appeals::{AppealStatus, AppealStep};
-use super::auth::{NoViewer, Viewer};
 use super::html::{message, page, respond, url, CSS};
 use super::pages;
-use super::Console;
+use super::request::{allowed, field, now_ms, poster, viewer, Fields, Shared};
 use crate::access::audit::{AuditKind, AuditRecord};
 use crate::access::auth::{Role, Rpc, Scope};
 use crate::decide::{Override, OverrideMode};
-
-pub(super) type Shared = Arc<Console>;
-pub(super) type Fields = HashMap<String, String>;
-/// A response that ends a request early (boxed: a `Response` is large).
-pub(super) type Refusal = Box<Response>;
 
 /// The console's router.
 pub fn router(console: Shared) -> Router {
@@ -45,66 +36,6 @@ pub fn router(console: Shared) -> Router {
             get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }),
         )
         .with_state(console)
-}
-
-pub(super) fn now_ms(c: &Console) -> i64 {
-    c.shards.context().clock().now_ms()
-}
-
-/// The viewer, or the response for a caller without one: the login page
-/// (303) for a browser with no credentials, 401 for unknown credentials.
-pub(super) fn viewer(c: &Console, headers: &HeaderMap, is_get: bool) -> Result<Viewer, Refusal> {
-    match c.auth.resolve(headers, now_ms(c)) {
-        Ok(v) => Ok(v),
-        Err(NoViewer::SignedOut) if is_get => Err(Box::new(
-            (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response(),
-        )),
-        Err(NoViewer::SignedOut) => Err(Box::new(message(
-            StatusCode::UNAUTHORIZED,
-            None,
-            "Sign in first",
-            "this action needs a signed-in principal",
-        ))),
-        Err(NoViewer::Unknown(why)) => Err(Box::new(message(
-            StatusCode::UNAUTHORIZED,
-            None,
-            "Not signed in",
-            &why,
-        ))),
-    }
-}
-
-/// Whether `v` may act with `role` on `scope` (a refusal is counted and audited).
-pub(super) fn allowed(
-    c: &Console,
-    v: &Viewer,
-    role: Role,
-    scope: Scope<'_>,
-) -> Result<(), Refusal> {
-    c.gate
-        .authorize(&v.principal, Rpc::Console, role, scope)
-        .map_err(|st| {
-            Box::new(message(
-                StatusCode::FORBIDDEN,
-                Some(v),
-                "Not allowed",
-                st.message(),
-            ))
-        })
-}
-
-/// A POST's viewer, its CSRF token checked.
-pub(super) fn poster(c: &Console, headers: &HeaderMap, f: &Fields) -> Result<Viewer, Refusal> {
-    let v = viewer(c, headers, false)?;
-    if !c.auth.csrf_ok(&v, f.get("csrf").map(String::as_str)) {
-        return Err(Box::new(message(
-            StatusCode::FORBIDDEN,
-            Some(&v),
-            "Form expired",
-            "the form's CSRF token is missing or not this session's: reload the page and try again",
-        )));
-    }
-    Ok(v)
 }
 
 async fn queue(
@@ -155,10 +86,6 @@ async fn account(State(c): State<Shared>, headers: HeaderMap, Query(q): Query<Fi
 fn back_to(tenant: &str, account: &str) -> Response {
     let to = format!("/account?tenant={}&account={}", url(tenant), url(account));
     (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
-}
-
-pub(super) fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
-    f.get(name).map(String::as_str).unwrap_or_default()
 }
 
 async fn decision(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
