@@ -64,12 +64,16 @@ pub struct Mapped {
 }
 
 /// Whether a message is a notice rather than a message (see [`Mapped::notices`]).
-fn is_notice(m: &Message) -> bool {
+fn is_notice(m: &Message<'_>) -> bool {
     matches!(&m.kind, WaKind::System) || matches!(&m.kind, WaKind::Other(t) if t == "revoke")
 }
 
 /// The contact a message is about: the one with its phone or BSUID, else the only one.
-fn contact_for<'a>(contacts: &'a [Contact], phone: &str, user_id: &str) -> Option<&'a Contact> {
+fn contact_for<'a, 'b>(
+    contacts: &'a [Contact<'b>],
+    phone: &str,
+    user_id: &str,
+) -> Option<&'a Contact<'b>> {
     contacts
         .iter()
         .find(|c| {
@@ -117,31 +121,31 @@ fn ms(seconds: Option<i64>) -> i64 {
 }
 
 fn event(
-    m: &Message,
-    change: &Change,
+    m: &Message<'_>,
+    change: &Change<'_>,
     tenant_id: &str,
     waba_id: &str,
     inbound: bool,
 ) -> pb::MessageEvent {
     let (phone, bsuid) = if inbound {
-        (m.from.as_str(), m.from_user_id.as_str())
+        (&*m.from, &*m.from_user_id)
     } else {
-        (m.to.as_str(), m.to_user_id.as_str())
+        (&*m.to, &*m.to_user_id)
     };
     let contact = contact_for(&change.contacts, phone, bsuid);
-    let c_user = contact.map(|c| c.user_id.as_str()).unwrap_or("");
-    let c_phone = contact.map(|c| c.wa_id.as_str()).unwrap_or("");
+    let c_user = contact.map(|c| &*c.user_id).unwrap_or("");
+    let c_phone = contact.map(|c| &*c.wa_id).unwrap_or("");
     let user_id = first(&[bsuid, c_user, phone, c_phone]);
     let phone = first(&[phone, c_phone]);
     let user_country = country::resolve(
-        contact.map(|c| c.country_code.as_str()).unwrap_or(""),
+        contact.map(|c| &*c.country_code).unwrap_or(""),
         if country::is_bsuid(phone) { "" } else { phone },
         first(&[bsuid, c_user]),
     );
     pb::MessageEvent {
-        event_id: m.id.clone(),
+        event_id: m.id.to_string(),
         tenant_id: tenant_id.to_string(),
-        account_id: change.phone_number_id.clone(),
+        account_id: change.phone_number_id.to_string(),
         waba_id: waba_id.to_string(),
         user_id: user_id.to_string(),
         conversation_id: String::new(),
@@ -158,7 +162,7 @@ fn event(
             pb::Sender::HumanAgent
         } as i32,
         timestamp_ms: ms(m.timestamp_s),
-        text: m.text.0.clone(),
+        text: m.text.0.to_string(),
         text_length: 0,
         user_country: if user_country.is_known() {
             user_country.as_str().to_string()
@@ -166,12 +170,16 @@ fn event(
             String::new()
         },
         handoff: false,
-        reply_to: m.context.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+        reply_to: m
+            .context
+            .as_ref()
+            .map(|c| c.id.to_string())
+            .unwrap_or_default(),
     }
 }
 
 /// Maps a parsed body for `tenant_id`.
-pub fn map_body(body: &Body, tenant_id: &str) -> Mapped {
+pub fn map_body(body: &Body<'_>, tenant_id: &str) -> Mapped {
     let mut out = Mapped {
         skipped: body.skipped,
         ..Mapped::default()
@@ -193,24 +201,24 @@ pub fn map_body(body: &Body, tenant_id: &str) -> Mapped {
                 }
             }
             for s in &change.statuses {
-                let pricing = s.pricing.clone().unwrap_or_default();
+                let pricing = s.pricing.as_ref();
                 out.statuses.push(StatusRecord {
                     tenant_id: tenant_id.to_string(),
-                    account_id: change.phone_number_id.clone(),
-                    waba_id: entry.waba_id.clone(),
-                    message_id: s.id.clone(),
-                    user_id: first(&[&s.recipient_user_id, &s.recipient_id]).to_string(),
+                    account_id: change.phone_number_id.to_string(),
+                    waba_id: entry.waba_id.to_string(),
+                    message_id: s.id.to_string(),
+                    user_id: first(&[&*s.recipient_user_id, &*s.recipient_id]).to_string(),
                     status: s.status,
                     timestamp_ms: ms(s.timestamp_s),
-                    billable: pricing.billable,
-                    pricing_model: pricing.model,
-                    category: pricing.category,
-                    conversation_origin: s.conversation_origin.clone(),
+                    billable: pricing.and_then(|p| p.billable),
+                    pricing_model: pricing.map(|p| p.model.to_string()).unwrap_or_default(),
+                    category: pricing.map(|p| p.category.to_string()).unwrap_or_default(),
+                    conversation_origin: s.conversation_origin.to_string(),
                     error_codes: s.errors.iter().map(|e| e.code).collect(),
                 });
             }
             if out.events.len() + out.statuses.len() + out.notices as usize == before {
-                out.other_fields.push(change.field.clone());
+                out.other_fields.push(change.field.to_string());
             }
         }
     }

@@ -17,8 +17,10 @@
 //! and nowhere else: the records' `Debug` output shows its length only.
 
 pub mod country;
+mod lenient;
 pub mod map;
 pub mod parse;
+mod read;
 pub mod render;
 pub mod send;
 pub mod signature;

@@ -4,10 +4,16 @@
 //! are read from strings or numbers, and a value of the wrong JSON type is
 //! treated as absent. Only a body that is not JSON, or JSON that is not a
 //! webhook at all, is an error.
+//!
+//! Read straight from the bytes into these records (the readers are in
+//! `webhook/read.rs`, on the tolerant primitives of `webhook/lenient.rs`):
+//! no `serde_json::Value` in between, and
+//! strings borrowed from the body unless they hold escapes.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use serde_json::Value;
+use crate::webhook::read::{EntryRead, Top};
 
 /// The `object` of a WhatsApp Business Account webhook.
 pub const WABA_OBJECT: &str = "whatsapp_business_account";
@@ -25,9 +31,9 @@ pub enum ParseError {
 
 /// Message text (a body, caption, button title): shown by `Debug` as its length only.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Text(pub String);
+pub struct Text<'a>(pub Cow<'a, str>);
 
-impl fmt::Debug for Text {
+impl fmt::Debug for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<{} chars>", self.0.chars().count())
     }
@@ -35,50 +41,50 @@ impl fmt::Debug for Text {
 
 /// One webhook body.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Body {
+pub struct Body<'a> {
     /// The entries, one per WABA.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<'a>>,
     /// Entries or changes that were not objects (skipped).
     pub skipped: u32,
 }
 
 /// One `entry`: the changes of one WhatsApp Business Account.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Entry {
+pub struct Entry<'a> {
     /// `entry[].id`: the WABA id.
-    pub waba_id: String,
+    pub waba_id: Cow<'a, str>,
     /// `entry[].changes`.
-    pub changes: Vec<Change>,
+    pub changes: Vec<Change<'a>>,
 }
 
 /// One `changes[]` item.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Change {
+pub struct Change<'a> {
     /// `field`: `messages`, `smb_message_echoes`, `account_update`, ...
-    pub field: String,
+    pub field: Cow<'a, str>,
     /// `value.metadata.phone_number_id`: the business number (the account).
-    pub phone_number_id: String,
+    pub phone_number_id: Cow<'a, str>,
     /// `value.contacts`.
-    pub contacts: Vec<Contact>,
+    pub contacts: Vec<Contact<'a>>,
     /// `value.messages`: messages users sent to the business.
-    pub messages: Vec<Message>,
+    pub messages: Vec<Message<'a>>,
     /// `value.message_echoes`: messages the business sent from the WhatsApp Business app.
-    pub echoes: Vec<Message>,
+    pub echoes: Vec<Message<'a>>,
     /// `value.statuses`: delivery statuses of messages the business sent.
-    pub statuses: Vec<Status>,
+    pub statuses: Vec<Status<'a>>,
 }
 
 /// One `contacts[]` item: who the user is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Contact {
+pub struct Contact<'a> {
     /// `wa_id`: the phone number; empty for a user known by username only.
-    pub wa_id: String,
+    pub wa_id: Cow<'a, str>,
     /// `user_id`: the business-scoped user id (BSUID).
-    pub user_id: String,
+    pub user_id: Cow<'a, str>,
     /// `profile.username`, when the user adopted one.
-    pub username: String,
+    pub username: Cow<'a, str>,
     /// `country_code` or `profile.country_code` (ISO 3166-1 alpha-2), when present.
-    pub country_code: String,
+    pub country_code: Cow<'a, str>,
 }
 
 /// The WhatsApp message `type`.
@@ -119,7 +125,7 @@ pub enum WaKind {
 }
 
 impl WaKind {
-    fn parse(t: &str) -> WaKind {
+    pub(crate) fn parse(t: &str) -> WaKind {
         match t {
             "text" => WaKind::Text,
             "image" => WaKind::Image,
@@ -143,9 +149,9 @@ impl WaKind {
 
 /// `context`: what a message answers or that it was forwarded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Context {
+pub struct Context<'a> {
     /// `context.id`: the message replied to.
-    pub id: String,
+    pub id: Cow<'a, str>,
     /// `context.forwarded`.
     pub forwarded: bool,
     /// `context.frequently_forwarded`.
@@ -154,25 +160,25 @@ pub struct Context {
 
 /// One message (inbound or echo).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Message {
+pub struct Message<'a> {
     /// `id`: the wamid.
-    pub id: String,
+    pub id: Cow<'a, str>,
     /// `from`: the sender's phone number (empty for username-only users).
-    pub from: String,
+    pub from: Cow<'a, str>,
     /// `from_user_id`: the sender's BSUID.
-    pub from_user_id: String,
+    pub from_user_id: Cow<'a, str>,
     /// `to` (echoes): the recipient's phone number.
-    pub to: String,
+    pub to: Cow<'a, str>,
     /// `to_user_id` / `recipient_user_id` (echoes): the recipient's BSUID.
-    pub to_user_id: String,
+    pub to_user_id: Cow<'a, str>,
     /// `timestamp`, seconds (a string on the wire); `None` when absent or unreadable.
     pub timestamp_s: Option<i64>,
     /// `type`.
     pub kind: WaKind,
     /// The text a person wrote or chose: the body, a caption, a button or row title, an order note.
-    pub text: Text,
+    pub text: Text<'a>,
     /// `context`.
-    pub context: Option<Context>,
+    pub context: Option<Context<'a>>,
 }
 
 /// A status value.
@@ -203,7 +209,7 @@ impl StatusKind {
         StatusKind::Other,
     ];
 
-    fn parse(s: &str) -> StatusKind {
+    pub(crate) fn parse(s: &str) -> StatusKind {
         match s {
             "sent" => StatusKind::Sent,
             "delivered" => StatusKind::Delivered,
@@ -229,250 +235,79 @@ impl StatusKind {
 
 /// `pricing` of a status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pricing {
+pub struct Pricing<'a> {
     /// `billable`, when present.
     pub billable: Option<bool>,
     /// `pricing_model`: `CBP`, `PMP`, ...
-    pub model: String,
+    pub model: Cow<'a, str>,
     /// `category`: `service`, `utility`, `marketing`, `authentication`, ... (as sent).
-    pub category: String,
+    pub category: Cow<'a, str>,
 }
 
 /// One `errors[]` item of a failed status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StatusError {
+pub struct StatusError<'a> {
     /// `code`.
     pub code: i64,
     /// `title`.
-    pub title: String,
+    pub title: Cow<'a, str>,
 }
 
 /// One `statuses[]` item.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Status {
+pub struct Status<'a> {
     /// `id`: the wamid of the message the status is about.
-    pub id: String,
+    pub id: Cow<'a, str>,
     /// `status`.
     pub status: StatusKind,
     /// `timestamp`, seconds.
     pub timestamp_s: Option<i64>,
     /// `recipient_id`: the user's phone number.
-    pub recipient_id: String,
+    pub recipient_id: Cow<'a, str>,
     /// `recipient_user_id`: the user's BSUID.
-    pub recipient_user_id: String,
+    pub recipient_user_id: Cow<'a, str>,
     /// `pricing`.
-    pub pricing: Option<Pricing>,
+    pub pricing: Option<Pricing<'a>>,
     /// `conversation.id`.
-    pub conversation_id: String,
+    pub conversation_id: Cow<'a, str>,
     /// `conversation.origin.type`.
-    pub conversation_origin: String,
+    pub conversation_origin: Cow<'a, str>,
     /// `errors`.
-    pub errors: Vec<StatusError>,
+    pub errors: Vec<StatusError<'a>>,
 }
 
-/// A string field: strings as they are, numbers written out, anything else empty.
-pub(crate) fn string(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
-
-/// A string nested one level down (`v[a][b]`).
-pub(crate) fn string2(v: &Value, a: &str, b: &str) -> String {
-    v.get(a).map(|x| string(x, b)).unwrap_or_default()
-}
-
-/// Seconds from a string or a number; `None` when absent or unreadable.
-pub(crate) fn seconds(v: &Value, key: &str) -> Option<i64> {
-    match v.get(key)? {
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        Value::Number(n) => n.as_i64(),
-        _ => None,
-    }
-}
-
-fn boolean(v: &Value, key: &str) -> bool {
-    match v.get(key) {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s == "true",
-        _ => false,
-    }
-}
-
-pub(crate) fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    match v.get(key) {
-        Some(Value::Array(a)) => a,
-        _ => &[],
-    }
-}
-
-/// Reads a webhook body.
-pub fn parse_body(bytes: &[u8]) -> Result<Body, ParseError> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
-        // serde_json's message names a position, never the input.
-        ParseError::NotJson(e.to_string())
-    })?;
-    parse_value(&v)
-}
-
-/// Reads a webhook body already parsed as JSON.
-pub fn parse_value(v: &Value) -> Result<Body, ParseError> {
-    if !v.is_object() {
+/// Reads a webhook body; the records borrow from `bytes`.
+pub fn parse_body(bytes: &[u8]) -> Result<Body<'_>, ParseError> {
+    // The whole body must be UTF-8 (the fields skipped unread are not
+    // checked by the reader); neither message quotes the input.
+    let text = std::str::from_utf8(bytes).map_err(|e| ParseError::NotJson(e.to_string()))?;
+    let top: Top<'_> =
+        serde_json::from_str(text).map_err(|e| ParseError::NotJson(e.to_string()))?;
+    let Top::Object { object, entry } = top else {
         return Err(ParseError::UnknownShape("the body is not a JSON object"));
+    };
+    if object.as_deref() != Some(WABA_OBJECT) {
+        return Err(ParseError::UnknownShape(
+            "`object` is not whatsapp_business_account",
+        ));
     }
-    match v.get("object") {
-        Some(Value::String(o)) if o == WABA_OBJECT => {}
-        _ => {
-            return Err(ParseError::UnknownShape(
-                "`object` is not whatsapp_business_account",
-            ))
-        }
-    }
-    let Some(Value::Array(entries)) = v.get("entry") else {
+    let Some(entries) = entry else {
         return Err(ParseError::UnknownShape("`entry` is not an array"));
     };
-    let mut body = Body::default();
+    let mut body = Body {
+        entries: Vec::with_capacity(entries.len()),
+        skipped: 0,
+    };
     for e in entries {
-        if !e.is_object() {
-            body.skipped += 1;
-            continue;
-        }
-        let mut entry = Entry {
-            waba_id: string(e, "id"),
-            changes: Vec::new(),
-        };
-        for c in array(e, "changes") {
-            match parse_change(c) {
-                Some(change) => entry.changes.push(change),
-                None => body.skipped += 1,
+        match e.0 {
+            Some(EntryRead { entry, skipped }) => {
+                body.skipped += skipped;
+                body.entries.push(entry);
             }
+            None => body.skipped += 1,
         }
-        body.entries.push(entry);
     }
     Ok(body)
-}
-
-fn parse_change(c: &Value) -> Option<Change> {
-    let value = c.get("value").filter(|v| v.is_object())?;
-    Some(Change {
-        field: string(c, "field"),
-        phone_number_id: string2(value, "metadata", "phone_number_id"),
-        contacts: array(value, "contacts").iter().map(parse_contact).collect(),
-        messages: array(value, "messages")
-            .iter()
-            .filter(|m| m.is_object())
-            .map(parse_message)
-            .collect(),
-        echoes: array(value, "message_echoes")
-            .iter()
-            .filter(|m| m.is_object())
-            .map(parse_message)
-            .collect(),
-        statuses: array(value, "statuses")
-            .iter()
-            .filter(|s| s.is_object())
-            .map(parse_status)
-            .collect(),
-    })
-}
-
-fn parse_contact(c: &Value) -> Contact {
-    let mut country_code = string(c, "country_code");
-    if country_code.is_empty() {
-        country_code = string2(c, "profile", "country_code");
-    }
-    Contact {
-        wa_id: string(c, "wa_id"),
-        user_id: string(c, "user_id"),
-        username: string2(c, "profile", "username"),
-        country_code,
-    }
-}
-
-/// The text a person wrote or chose, by message type.
-fn message_text(m: &Value, kind: &WaKind) -> String {
-    match kind {
-        WaKind::Text => string2(m, "text", "body"),
-        WaKind::Image | WaKind::Video | WaKind::Document | WaKind::Audio | WaKind::Sticker => {
-            let key = match kind {
-                WaKind::Image => "image",
-                WaKind::Video => "video",
-                WaKind::Document => "document",
-                WaKind::Audio => "audio",
-                _ => "sticker",
-            };
-            string2(m, key, "caption")
-        }
-        WaKind::Interactive => {
-            let i = m.get("interactive").unwrap_or(&Value::Null);
-            let title = string2(i, "button_reply", "title");
-            if !title.is_empty() {
-                return title;
-            }
-            let title = string2(i, "list_reply", "title");
-            if !title.is_empty() {
-                return title;
-            }
-            // An echo of buttons or a list the business sent: its body text.
-            string2(i, "body", "text")
-        }
-        WaKind::Button => string2(m, "button", "text"),
-        WaKind::Order => string2(m, "order", "text"),
-        _ => String::new(),
-    }
-}
-
-fn parse_message(m: &Value) -> Message {
-    let kind = WaKind::parse(&string(m, "type"));
-    let text = Text(message_text(m, &kind));
-    let context = m.get("context").filter(|c| c.is_object()).map(|c| Context {
-        id: string(c, "id"),
-        forwarded: boolean(c, "forwarded"),
-        frequently_forwarded: boolean(c, "frequently_forwarded"),
-    });
-    let mut to_user_id = string(m, "to_user_id");
-    if to_user_id.is_empty() {
-        to_user_id = string(m, "recipient_user_id");
-    }
-    Message {
-        id: string(m, "id"),
-        from: string(m, "from"),
-        from_user_id: string(m, "from_user_id"),
-        to: string(m, "to"),
-        to_user_id,
-        timestamp_s: seconds(m, "timestamp"),
-        kind,
-        text,
-        context,
-    }
-}
-
-fn parse_status(s: &Value) -> Status {
-    let pricing = s.get("pricing").filter(|p| p.is_object()).map(|p| Pricing {
-        billable: p.get("billable").and_then(Value::as_bool),
-        model: string(p, "pricing_model"),
-        category: string(p, "category"),
-    });
-    let conversation = s.get("conversation").unwrap_or(&Value::Null);
-    Status {
-        id: string(s, "id"),
-        status: StatusKind::parse(&string(s, "status")),
-        timestamp_s: seconds(s, "timestamp"),
-        recipient_id: string(s, "recipient_id"),
-        recipient_user_id: string(s, "recipient_user_id"),
-        pricing,
-        conversation_id: string(conversation, "id"),
-        conversation_origin: string2(conversation, "origin", "type"),
-        errors: array(s, "errors")
-            .iter()
-            .map(|e| StatusError {
-                code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
-                title: string(e, "title"),
-            })
-            .collect(),
-    }
 }
 
 #[cfg(test)]
@@ -530,6 +365,21 @@ mod tests {
             c.messages[2].text.0, "",
             "a body of the wrong type is no text"
         );
+    }
+
+    #[test]
+    fn fields_read_must_be_valid_and_fields_skipped_are_not_read() {
+        // Skipped unread: a number out of range, a lone surrogate escape.
+        let b = br#"{"object":"whatsapp_business_account","x":1e400,"y":"\ud800","entry":[]}"#;
+        assert_eq!(parse_body(b).map(|b| b.entries.len()), Ok(0));
+        // Read: the same in a field satpam reads fails the body.
+        let b = br#"{"object":"whatsapp_business_account","entry":[{"id":1e400}]}"#;
+        assert!(matches!(parse_body(b), Err(ParseError::NotJson(_))));
+        // Not UTF-8 anywhere, even in a field skipped.
+        let mut b = br#"{"object":"whatsapp_business_account","x":"?","entry":[]}"#.to_vec();
+        let q = b.iter().position(|c| *c == b'?').expect("?");
+        b[q] = 0xff;
+        assert!(matches!(parse_body(&b), Err(ParseError::NotJson(_))));
     }
 
     #[test]

@@ -121,13 +121,7 @@ pub fn webhook_body_with_statuses(
                 "value": {
                     "messaging_product": "whatsapp",
                     "metadata": { "display_phone_number": "", "phone_number_id": e.account_id },
-                    "statuses": [{
-                        "id": e.event_id,
-                        "status": "delivered",
-                        "timestamp": seconds(e.timestamp_ms),
-                        "recipient_id": e.user_id,
-                        "pricing": { "billable": true, "pricing_model": "PMP", "category": "service" },
-                    }],
+                    "statuses": [delivered_status(e)],
                 }
             }]
         })
@@ -135,6 +129,77 @@ pub fn webhook_body_with_statuses(
     json!({ "object": "whatsapp_business_account", "entry": entries })
         .to_string()
         .into_bytes()
+}
+
+/// The `statuses[]` item reporting `e` delivered (billable, `PMP`, `service`).
+fn delivered_status(e: &pb::MessageEvent) -> Value {
+    json!({
+        "id": e.event_id,
+        "status": "delivered",
+        "timestamp": seconds(e.timestamp_ms),
+        "recipient_id": e.user_id,
+        "pricing": { "billable": true, "pricing_model": "PMP", "category": "service" },
+    })
+}
+
+/// One webhook body for one business phone number, grouped as Meta groups
+/// a busy number's notifications: one entry (its WABA), one change per run
+/// of consecutive messages of one direction (`messages` for inbound,
+/// `smb_message_echoes` for outbound, each with the contacts of its users),
+/// then one `messages` change with a `delivered` status per event of
+/// `delivered`. Every event must be of the same phone number (`account_id`)
+/// and WABA; the body's order is the events' order.
+pub fn account_body(events: &[pb::MessageEvent], delivered: &[pb::MessageEvent]) -> Vec<u8> {
+    let Some(first) = events.first().or(delivered.first()) else {
+        return json!({ "object": "whatsapp_business_account", "entry": [] })
+            .to_string()
+            .into_bytes();
+    };
+    let metadata = json!({ "display_phone_number": "", "phone_number_id": first.account_id });
+    let mut changes: Vec<Value> = Vec::new();
+    for run in events.chunk_by(|a, b| a.direction == b.direction) {
+        let inbound = run[0].direction != pb::Direction::Outbound as i32;
+        let (field, list) = if inbound {
+            ("messages", "messages")
+        } else {
+            ("smb_message_echoes", "message_echoes")
+        };
+        let mut contacts: Vec<Value> = Vec::new();
+        let mut users: Vec<&str> = Vec::new();
+        for e in run {
+            if !users.contains(&e.user_id.as_str()) {
+                users.push(&e.user_id);
+                contacts.push(contact(e));
+            }
+        }
+        let messages: Vec<Value> = run.iter().map(|e| message(e, inbound)).collect();
+        changes.push(json!({
+            "field": field,
+            "value": {
+                "messaging_product": "whatsapp",
+                "metadata": metadata,
+                "contacts": contacts,
+                list: messages,
+            }
+        }));
+    }
+    if !delivered.is_empty() {
+        let statuses: Vec<Value> = delivered.iter().map(delivered_status).collect();
+        changes.push(json!({
+            "field": "messages",
+            "value": {
+                "messaging_product": "whatsapp",
+                "metadata": metadata,
+                "statuses": statuses,
+            }
+        }));
+    }
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{ "id": first.waba_id, "changes": changes }],
+    })
+    .to_string()
+    .into_bytes()
 }
 
 /// One send-API request body for an outbound event (sent to
@@ -219,5 +284,75 @@ mod tests {
         assert_eq!(webhook_body(&[e("in-1", pb::Direction::Inbound)]), {
             webhook_body_with_statuses(&[e("in-1", pb::Direction::Inbound)], &[])
         });
+    }
+
+    #[test]
+    fn an_account_body_maps_back_to_its_events_in_order() {
+        let e = |id: &str, user: &str, direction: pb::Direction| pb::MessageEvent {
+            event_id: id.into(),
+            account_id: "P1".into(),
+            waba_id: "W1".into(),
+            user_id: user.into(),
+            direction: direction as i32,
+            sender: if direction == pb::Direction::Outbound {
+                pb::Sender::HumanAgent as i32
+            } else {
+                0
+            },
+            kind: pb::MessageKind::Text as i32,
+            text: format!("text of {id}"),
+            timestamp_ms: 1_767_225_600_000,
+            ..Default::default()
+        };
+        let events = [
+            e("a", "6281234567890", pb::Direction::Inbound),
+            e("b", "BR.1502576394655843", pb::Direction::Inbound),
+            e("c", "6281234567890", pb::Direction::Outbound),
+            e("d", "447400123456", pb::Direction::Inbound),
+            e("e", "6281234567890", pb::Direction::Inbound),
+        ];
+        let delivered = [e("s1", "447400123456", pb::Direction::Outbound)];
+        let body = account_body(&events, &delivered);
+        let parsed = parse_body(&body).expect("parses");
+        assert_eq!(parsed.entries.len(), 1, "one entry for the one number");
+        assert_eq!(
+            parsed.entries[0].changes.len(),
+            4,
+            "three runs and the statuses"
+        );
+        let mapped = map_body(&parsed, "bsp");
+        let got: Vec<(&str, &str, &str, &str, i32)> = mapped
+            .events
+            .iter()
+            .map(|m| {
+                (
+                    m.event_id.as_str(),
+                    m.user_id.as_str(),
+                    m.user_country.as_str(),
+                    m.text.as_str(),
+                    m.direction,
+                )
+            })
+            .collect();
+        let inb = pb::Direction::Inbound as i32;
+        let out = pb::Direction::Outbound as i32;
+        assert_eq!(
+            got,
+            [
+                ("a", "6281234567890", "ID", "text of a", inb),
+                ("b", "BR.1502576394655843", "BR", "text of b", inb),
+                ("c", "6281234567890", "ID", "text of c", out),
+                ("d", "447400123456", "GB", "text of d", inb),
+                ("e", "6281234567890", "ID", "text of e", inb),
+            ]
+        );
+        assert!(mapped
+            .events
+            .iter()
+            .all(|m| m.account_id == "P1" && m.waba_id == "W1"));
+        assert_eq!(mapped.statuses.len(), 1);
+        assert_eq!(mapped.statuses[0].message_id, "s1");
+        assert_eq!(mapped.statuses[0].status, StatusKind::Delivered);
+        assert!(mapped.other_fields.is_empty());
     }
 }

@@ -2,11 +2,13 @@
 //! `POST /<phone-number-id>/messages`, mapped to one outbound
 //! `MessageEvent`. Webhooks never carry outbound text; this does.
 
-use serde_json::Value;
+use std::borrow::Cow;
+
+use serde::de::{IgnoredAny, MapAccess};
 
 use crate::pb::v1 as pb;
 use crate::webhook::country;
-use crate::webhook::parse::{array, string, string2};
+use crate::webhook::lenient::{Arr, FromMap, KeyIn, Obj, Str, StrIn};
 
 /// What the request itself does not say.
 #[derive(Debug, Clone, Copy)]
@@ -35,33 +37,169 @@ pub enum SendError {
     NotAMessage(&'static str),
 }
 
-/// The words a template is filled with: its `text` parameters, in order.
-fn template_text(t: &Value) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for c in array(t, "components") {
-        for p in array(c, "parameters") {
-            if string(p, "type") == "text" {
-                let s = string(p, "text");
-                if !s.is_empty() {
-                    out.push(s);
+/// One `parameters[]` item of a template component.
+#[derive(Default)]
+struct Param<'a> {
+    ty: Cow<'a, str>,
+    text: Cow<'a, str>,
+}
+
+impl<'de> FromMap<'de> for Param<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut p = Param::default();
+        while let Some(k) = map.next_key_seed(KeyIn(&["type", "text"]))? {
+            match k {
+                Some(0) => p.ty = map.next_value::<Str<'de>>()?.0,
+                Some(_) => p.text = map.next_value::<Str<'de>>()?.0,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
                 }
             }
         }
+        Ok(p)
     }
-    out.join(" ")
+}
+
+/// One `components[]` item: its `text` parameters' words, in order.
+#[derive(Default)]
+struct Component<'a>(Vec<Cow<'a, str>>);
+
+impl<'de> FromMap<'de> for Component<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut c = Component::default();
+        while let Some(k) = map.next_key_seed(KeyIn(&["parameters"]))? {
+            match k {
+                Some(_) => {
+                    c.0 = map
+                        .next_value::<Arr<Obj<Param<'de>>>>()?
+                        .items()
+                        .into_iter()
+                        .filter_map(|p| p.0)
+                        .filter(|p| p.ty == "text" && !p.text.is_empty())
+                        .map(|p| p.text)
+                        .collect()
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// The words a template is filled with: its `text` parameters, in order.
+#[derive(Default)]
+struct Template(String);
+
+impl<'de> FromMap<'de> for Template {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut t = Template::default();
+        while let Some(k) = map.next_key_seed(KeyIn(&["components"]))? {
+            match k {
+                Some(_) => {
+                    let words: Vec<Cow<'de, str>> = map
+                        .next_value::<Arr<Obj<Component<'de>>>>()?
+                        .items()
+                        .into_iter()
+                        .filter_map(|c| c.0)
+                        .flat_map(|c| c.0)
+                        .collect();
+                    t.0 = words.join(" ");
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(t)
+    }
 }
 
 /// Header, body and footer text of an interactive message.
-fn interactive_text(i: &Value) -> String {
-    [
-        string2(i, "header", "text"),
-        string2(i, "body", "text"),
-        string2(i, "footer", "text"),
-    ]
-    .into_iter()
-    .filter(|s| !s.is_empty())
-    .collect::<Vec<_>>()
-    .join("\n")
+#[derive(Default)]
+struct Interactive(String);
+
+impl<'de> FromMap<'de> for Interactive {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut parts: [Cow<'de, str>; 3] = Default::default();
+        while let Some(k) = map.next_key_seed(KeyIn(&["header", "body", "footer"]))? {
+            match k {
+                Some(i) => parts[i] = map.next_value_seed(StrIn(&["text"]))?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let parts: Vec<Cow<'de, str>> = parts.into_iter().filter(|s| !s.is_empty()).collect();
+        Ok(Interactive(parts.join("\n")))
+    }
+}
+
+/// Keys of a send-API body; the index of each is its slot in [`SendRead::from_map`].
+const SEND_KEYS: &[&str] = &[
+    "status",
+    "type",
+    "to",
+    "recipient",
+    "text",
+    "template",
+    "interactive",
+    "image",
+    "video",
+    "document",
+    "context",
+];
+
+/// A send-API body as read: what [`map_send`] needs of it.
+#[derive(Default)]
+struct SendRead<'a> {
+    has_status: bool,
+    has_type: bool,
+    ty: Cow<'a, str>,
+    to: Cow<'a, str>,
+    recipient: Cow<'a, str>,
+    text: Cow<'a, str>,
+    template: String,
+    interactive: String,
+    /// Captions of image, video and document.
+    captions: [Cow<'a, str>; 3],
+    reply_to: Cow<'a, str>,
+}
+
+impl<'de> FromMap<'de> for SendRead<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut r = SendRead::default();
+        while let Some(k) = map.next_key_seed(KeyIn(SEND_KEYS))? {
+            match k {
+                Some(0) => {
+                    r.has_status = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Some(1) => {
+                    r.has_type = true;
+                    r.ty = map.next_value::<Str<'de>>()?.0;
+                }
+                Some(2) => r.to = map.next_value::<Str<'de>>()?.0,
+                Some(3) => r.recipient = map.next_value::<Str<'de>>()?.0,
+                Some(4) => r.text = map.next_value_seed(StrIn(&["body"]))?,
+                Some(5) => r.template = map.next_value::<Obj<Template>>()?.0.unwrap_or_default().0,
+                Some(6) => {
+                    r.interactive = map
+                        .next_value::<Obj<Interactive>>()?
+                        .0
+                        .unwrap_or_default()
+                        .0
+                }
+                Some(i @ 7..=9) => r.captions[i - 7] = map.next_value_seed(StrIn(&["caption"]))?,
+                Some(_) => r.reply_to = map.next_value_seed(StrIn(&["message_id"]))?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(r)
+    }
 }
 
 /// A stable id for a request the BSP did not name: a retried request maps to the same id.
@@ -75,42 +213,26 @@ fn derived_id(phone_number_id: &str, body: &[u8]) -> String {
 
 /// Maps one send-API request body.
 pub fn map_send(body: &[u8], ctx: &SendContext<'_>) -> Result<pb::MessageEvent, SendError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| SendError::NotJson(e.to_string()))?;
-    if !v.is_object() {
+    let text = std::str::from_utf8(body).map_err(|e| SendError::NotJson(e.to_string()))?;
+    let read: Obj<SendRead<'_>> =
+        serde_json::from_str(text).map_err(|e| SendError::NotJson(e.to_string()))?;
+    let Some(v) = read.0 else {
         return Err(SendError::NotAMessage("the body is not a JSON object"));
-    }
-    if v.get("status").is_some() && v.get("type").is_none() {
+    };
+    if v.has_status && !v.has_type {
         return Err(SendError::NotAMessage("a status update (mark as read)"));
     }
-    let mut to = string(&v, "to");
-    if to.is_empty() {
-        to = string(&v, "recipient");
-    }
+    let to = if v.to.is_empty() { &v.recipient } else { &v.to };
     let to = to.trim().trim_start_matches('+').to_string();
-    let ty = string(&v, "type");
-    let ty = if ty.is_empty() {
-        "text".to_string()
-    } else {
-        ty
-    };
-    let (kind, text) = match ty.as_str() {
-        "text" => (pb::MessageKind::Text, string2(&v, "text", "body")),
-        "template" => (
-            pb::MessageKind::Template,
-            v.get("template").map(template_text).unwrap_or_default(),
-        ),
-        "interactive" => (
-            pb::MessageKind::Interactive,
-            v.get("interactive")
-                .map(interactive_text)
-                .unwrap_or_default(),
-        ),
-        "image" => (pb::MessageKind::Image, string2(&v, "image", "caption")),
-        "video" => (pb::MessageKind::Video, string2(&v, "video", "caption")),
-        "document" => (
-            pb::MessageKind::Document,
-            string2(&v, "document", "caption"),
-        ),
+    let ty: &str = if v.ty.is_empty() { "text" } else { &v.ty };
+    let [image, video, document] = v.captions;
+    let (kind, text) = match ty {
+        "text" => (pb::MessageKind::Text, v.text.into_owned()),
+        "template" => (pb::MessageKind::Template, v.template),
+        "interactive" => (pb::MessageKind::Interactive, v.interactive),
+        "image" => (pb::MessageKind::Image, image.into_owned()),
+        "video" => (pb::MessageKind::Video, video.into_owned()),
+        "document" => (pb::MessageKind::Document, document.into_owned()),
         "audio" => (pb::MessageKind::Audio, String::new()),
         "sticker" => (pb::MessageKind::Sticker, String::new()),
         "reaction" => (pb::MessageKind::Reaction, String::new()),
@@ -146,7 +268,7 @@ pub fn map_send(body: &[u8], ctx: &SendContext<'_>) -> Result<pb::MessageEvent, 
             String::new()
         },
         handoff: false,
-        reply_to: string2(&v, "context", "message_id"),
+        reply_to: v.reply_to.into_owned(),
     })
 }
 

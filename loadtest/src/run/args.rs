@@ -98,6 +98,12 @@ pub struct RunArgs {
     /// or a few. Outbound events go one per send-API request.
     #[arg(long, default_value_t = 1)]
     pub events_per_body: usize,
+    /// Webhook: render and sign the requests of the run's first N events
+    /// before the timed phases (0: render live), one body per phone number
+    /// with up to `--events-per-body` messages, so that the run measures
+    /// satpam rather than loadgen's rendering; see loadtest/README.md.
+    #[arg(long, default_value_t = 0)]
+    pub prerender: u64,
     /// Environment variable holding the app secret the bodies are signed
     /// with (one of satpam's `[[webhook.apps]]`, which names the tenant); read
     /// from the environment so that it stays out of the recorded command line.

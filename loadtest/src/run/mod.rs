@@ -18,6 +18,7 @@ pub mod latency;
 pub mod metrics_scrape;
 pub mod parse;
 pub mod phases;
+pub mod prerender;
 pub mod progress;
 pub mod report;
 pub mod schedule;

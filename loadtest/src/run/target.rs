@@ -187,6 +187,7 @@ impl Target {
                     inflight: args.inflight,
                     linger: Duration::from_millis(args.linger_ms),
                     secret: secret.into_bytes(),
+                    prerender: args.prerender,
                 };
                 let (watch, lagged) = watch(&args.grpc, rt, shared)?;
                 let sink = WebhookSink::connect(rt, settings.clone(), shared.clone())?;
@@ -293,7 +294,7 @@ impl Target {
             }
             Target::Webhook {
                 settings,
-                sink,
+                mut sink,
                 counter,
                 watch,
                 lagged,
@@ -304,16 +305,21 @@ impl Target {
                     counter.stats.requests.load(Ordering::Relaxed),
                     counter.stats.refused.load(Ordering::Relaxed),
                 ));
+                // The run's first events, as the same requests; at most
+                // 100,000 (rendered in memory first).
+                let n = events
+                    .min(webhook::BASELINE_EVENTS)
+                    .min(runner.shared.sent.load(Ordering::Relaxed));
+                let prerendered = sink.take_baseline(n);
                 sink.close(rt);
                 if !args.no_baseline {
-                    // The run's first events, as the same requests; at most
-                    // 100,000 (rendered in memory first).
-                    let n = events
-                        .min(100_000)
-                        .min(runner.shared.sent.load(Ordering::Relaxed));
                     runner.progress.phase("baseline", Some(n));
-                    let requests =
-                        webhook::rendered(&runner.shared, settings.events_per_body, 0, n)?;
+                    // Pre-rendered: the same bodies as sent (those due
+                    // within the first events); else rendered as live.
+                    let requests = match prerendered {
+                        Some(r) => r,
+                        None => webhook::rendered(&runner.shared, settings.events_per_body, 0, n)?,
+                    };
                     let (report, map_rate) =
                         baseline::webhook_parse(&requests, &settings.secret, &runner.cpu);
                     runner.progress.println(&format!(

@@ -32,6 +32,7 @@ use tokio::sync::mpsc;
 
 use super::generator::EventSink;
 use super::phases::Probe;
+use super::prerender::Prerendered;
 use super::shared::Shared;
 
 /// How to reach satpam's webhook receiver.
@@ -53,6 +54,9 @@ pub struct WebhookSettings {
     pub linger: Duration,
     /// The app secret the bodies are signed with.
     pub secret: Vec<u8>,
+    /// Events whose requests are rendered and signed before the timed
+    /// phases (`--prerender`; 0: none), grouped per phone number.
+    pub prerender: u64,
 }
 
 /// What the answers said, over all connections.
@@ -64,6 +68,9 @@ pub struct WebhookStats {
     pub requests: AtomicU64,
     /// Requests answered with anything but 200.
     pub refused: AtomicU64,
+    /// Events handed to the sink whose pre-rendered body is not yet due
+    /// (`--prerender`): not sent yet.
+    pub held: AtomicU64,
     error: Mutex<Option<String>>,
 }
 
@@ -107,6 +114,7 @@ pub struct WebhookSink {
     stats: Arc<WebhookStats>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     blocked: Duration,
+    pre: Option<Prerendered>,
 }
 
 /// Event `seq` of the pool as a wire event (ids, time and reply filled in).
@@ -123,7 +131,12 @@ pub fn in_webhook(e: &pb::MessageEvent) -> bool {
 }
 
 /// The HTTP/1.1 request: head and body.
-fn http_request(settings: &WebhookSettings, path: &str, extra: &str, body: &[u8]) -> Bytes {
+pub(super) fn http_request(
+    settings: &WebhookSettings,
+    path: &str,
+    extra: &str,
+    body: &[u8],
+) -> Bytes {
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
          X-Hub-Signature-256: {}\r\n{extra}Content-Length: {}\r\n\r\n",
@@ -138,7 +151,7 @@ fn http_request(settings: &WebhookSettings, path: &str, extra: &str, body: &[u8]
 }
 
 /// The send-API request of an outbound event.
-fn send_request(settings: &WebhookSettings, e: &pb::MessageEvent) -> Bytes {
+pub(super) fn send_request(settings: &WebhookSettings, e: &pb::MessageEvent) -> Bytes {
     let extra = format!(
         "X-Satpam-Message-Id: {}\r\nX-Satpam-Waba-Id: {}\r\nX-Satpam-Timestamp-Ms: {}\r\n",
         e.event_id, e.waba_id, e.timestamp_ms
@@ -155,6 +168,21 @@ impl WebhookSink {
         shared: Arc<Shared>,
     ) -> anyhow::Result<WebhookSink> {
         let stats = Arc::new(WebhookStats::default());
+        let pre = match settings.prerender {
+            0 => None,
+            n => {
+                eprintln!("prerendering the requests of {n} events (before the timed phases)");
+                let started = Instant::now();
+                let p = Prerendered::build(&shared, &settings, n, BASELINE_EVENTS)?;
+                eprintln!(
+                    "prerendered {} requests, {} MB, in {:.1} s",
+                    p.due.len(),
+                    p.bytes() / 1_000_000,
+                    started.elapsed().as_secs_f64()
+                );
+                Some(p)
+            }
+        };
         let mut conns = Vec::new();
         let mut tasks = Vec::new();
         for _ in 0..settings.connections.max(1) {
@@ -173,6 +201,20 @@ impl WebhookSink {
             stats,
             tasks,
             blocked: Duration::ZERO,
+            pre,
+        })
+    }
+
+    /// The pre-rendered bodies due within the first `events` events (at
+    /// most [`BASELINE_EVENTS`]; `None` without `--prerender`): the
+    /// baseline's input, the bodies as sent.
+    pub fn take_baseline(&mut self, events: u64) -> Option<Vec<Rendered>> {
+        self.pre.as_mut().map(|p| {
+            std::mem::take(&mut p.baseline)
+                .into_iter()
+                .filter(|(seq, _)| *seq < events)
+                .map(|(_, r)| r)
+                .collect()
         })
     }
 
@@ -232,6 +274,22 @@ impl WebhookSink {
 
 impl EventSink for WebhookSink {
     fn send(&mut self, seq: u64, intended: Instant, phase: usize) -> anyhow::Result<()> {
+        if let Some(due) = self.pre.as_mut().and_then(|p| p.take(seq)) {
+            self.stats.held.fetch_add(1, Ordering::Relaxed);
+            for d in due {
+                self.stats.held.fetch_sub(d.events, Ordering::Relaxed);
+                self.push(
+                    d.conn,
+                    Request {
+                        bytes: d.bytes,
+                        events: d.events,
+                        intended,
+                        phase,
+                    },
+                )?;
+            }
+            return Ok(());
+        }
         let c = self.shared.pool.account_of(seq) as usize % self.conns.len();
         if self.conns[c].1.first.is_some() && self.conns[c].1.phase != phase {
             self.flush(c, false, Instant::now())?;
@@ -374,12 +432,16 @@ impl Probe for WebhookCounter {
         Ok((self.stats.events.load(Ordering::Relaxed), Instant::now()))
     }
     fn sent(&self) -> u64 {
-        self.shared.sent.load(Ordering::Relaxed) - self.offset
+        (self.shared.sent.load(Ordering::Relaxed) - self.offset)
+            .saturating_sub(self.stats.held.load(Ordering::Relaxed))
     }
     fn interval(&self) -> Duration {
         Duration::from_millis(20)
     }
 }
+
+/// Events the baseline covers at most (the run's first).
+pub const BASELINE_EVENTS: u64 = 100_000;
 
 /// A request body, its events, and whether it is a webhook body.
 pub type Rendered = (Vec<u8>, u64, bool);
