@@ -23,6 +23,7 @@ pub mod limits;
 pub mod pb;
 pub mod pipeline;
 pub mod replay;
+pub mod report;
 pub mod rules;
 pub(crate) mod scan;
 pub mod service;

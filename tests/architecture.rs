@@ -32,6 +32,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["convert::signal", "io::signals", "sink", "telemetry"],
     ),
     ("evaluation", &["eval"]),
+    ("report", &["report"]),
     ("pipeline", &["pipeline"]),
     ("configuration", &["config"]),
     ("access", &["access"]),

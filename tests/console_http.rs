@@ -1,7 +1,8 @@
 //! The web console over HTTP: login and sessions, roles (a reader cannot
 //! decide), CSRF on every POST, a decision through the audited override
 //! path shown on the account page, appeals, escaping of hostile ids, the
-//! queue's paging and filters, and the banner when auth is off.
+//! queue's paging and filters, the banner when auth is off, and the
+//! account's compliance report in English and Indonesian.
 
 mod common;
 
@@ -10,6 +11,8 @@ use std::collections::BTreeSet;
 use common::console::{
     assistants, call, csrf, get, ingest, login, post, principals, start, ANALYST, READER,
 };
+use satpam::access::auth::hash_token;
+use satpam_testkit::figures::grouped;
 use satpam_testkit::http::encode;
 
 const HOSTILE: &str = "<script>alert(1)</script>";
@@ -433,4 +436,73 @@ async fn an_analyst_clears_an_override_with_a_reason_and_it_is_audited() {
             && l.contains("\"ana\"")),
         "{audit}"
     );
+}
+
+/// The text of the page's element `id="{id}"`.
+fn cell<'a>(body: &'a str, id: &str) -> &'a str {
+    let open = format!("id=\"{id}\">");
+    let at = body.find(&open).map(|i| i + open.len()).expect(id);
+    &body[at..at + body[at..].find('<').expect("end of cell")]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_page_links_its_report_in_both_languages_for_its_tenants_readers() {
+    const MARKER: &str = "ZQX-MARKER-4417";
+    const OTHER: &str = "token-other-tenant";
+    let dir = tempfile::tempdir().expect("dir");
+    let other = format!(
+        "[[auth.principals]]\nname = \"otto\"\ntoken_sha256 = \"{}\"\nroles = [\"read\"]\ntenants = [\"bsp-other\"]\n",
+        hash_token(OTHER)
+    );
+    let s = start(dir.path(), &(principals() + &other)).await;
+    let grpc = s.service.grpc_addr().expect("grpc");
+    let mut events = common::traffic(common::Script::Assistant, "rep-1", 25, 120, true);
+    for e in &mut events {
+        e.tenant_id = "bsp-test".to_string();
+        e.text = format!("{} {MARKER}", e.text);
+    }
+    assert!(ingest(grpc, Some(ANALYST), events).await > 0);
+    let reader = login(s.console, READER).await;
+    let page = get(s.console, &reader, &account_path("rep-1")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let report = "/account/report?tenant=bsp-test&account=rep-1";
+    for lang in ["en", "id"] {
+        let link = format!("href=\"{}&amp;lang={lang}\"", report.replace('&', "&amp;"));
+        assert!(page.body.contains(&link), "no {link} in {}", page.body);
+    }
+    let n = |id: &str| cell(&page.body, id).parse::<u64>().expect(id);
+    let (sessions, users, events) = (n("conversations"), n("users"), n("events"));
+    assert!(users > 0 && sessions > 0, "the account has evidence");
+    for (lang, want) in [
+        (
+            "en",
+            format!(
+                "with {} sessions and {users} users in the last 24 hours ({} events in the last hour).",
+                grouped(sessions, ","),
+                grouped(events, ",")
+            ),
+        ),
+        (
+            "id",
+            format!(
+                "dengan {} sesi dan {users} pengguna dalam 24 jam terakhir ({} kejadian dalam satu jam terakhir).",
+                grouped(sessions, "."),
+                grouped(events, ".")
+            ),
+        ),
+    ] {
+        let r = get(s.console, &reader, &format!("{report}&lang={lang}")).await;
+        assert_eq!(r.status, 200, "{lang}: {}", r.body);
+        assert!(r.body.contains(&format!("<html lang=\"{lang}\">")), "{}", r.body);
+        assert!(r.body.contains(&want), "{lang}: missing {want:?} in {}", r.body);
+        assert!(!r.body.contains(MARKER), "{lang}: message text in the report");
+    }
+    let r = get(s.console, &reader, &format!("{report}&lang=fr")).await;
+    assert_eq!(r.status, 400, "an unknown language");
+
+    let outsider = login(s.console, OTHER).await;
+    let r = get(s.console, &outsider, &format!("{report}&lang=id")).await;
+    assert_eq!(r.status, 403, "a reader of another tenant: {}", r.body);
+    assert!(!r.body.contains("kejadian"), "{}", r.body);
+    s.service.shutdown().await.expect("shutdown");
 }

@@ -12,21 +12,9 @@ use super::auth::Viewer;
 /// The console's stylesheet, served at `/static/console.css`.
 pub const CSS: &str = include_str!("console.css");
 
-/// `s` escaped for HTML text and double-quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// `s` escaped for HTML text and double-quoted attribute values (the
+/// report's escaper: one for the whole library).
+pub use crate::report::render::esc;
 
 /// `s` percent-encoded for a URL path segment or query value.
 pub fn url(s: &str) -> String {

@@ -14,7 +14,6 @@ pub mod appeals;
 pub mod auth;
 pub mod backtest;
 mod backtest_routes;
-pub mod explain;
 pub mod history;
 pub mod html;
 pub mod pages;

@@ -15,12 +15,14 @@ use super::request::{allowed, field, now_ms, poster, viewer, Fields, Shared};
 use crate::access::audit::{AuditKind, AuditRecord};
 use crate::access::auth::{Role, Rpc, Scope};
 use crate::decide::{Override, OverrideMode};
+use crate::report::Lang;
 
 /// The console's router.
 pub fn router(console: Shared) -> Router {
     Router::new()
         .route("/", get(queue))
         .route("/account", get(account))
+        .route("/account/report", get(report))
         .route("/account/decision", post(decision))
         .route("/account/appeal", post(appeal))
         .route("/account/clear", post(clear))
@@ -79,6 +81,37 @@ async fn account(State(c): State<Shared>, headers: HeaderMap, Query(q): Query<Fi
                 "account `{account}` of tenant `{tenant}` is not tracked by this instance (it owns shards {:?})",
                 c.shards.partition_ids()
             ),
+        ),
+    }
+}
+
+/// The account's compliance report (`lang=en|id`, English when absent):
+/// the same role as the account page.
+async fn report(State(c): State<Shared>, headers: HeaderMap, Query(q): Query<Fields>) -> Response {
+    let v = match viewer(&c, &headers, true) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let tenant = q.get("tenant").map(String::as_str).unwrap_or_default();
+    let account = q.get("account").map(String::as_str).unwrap_or_default();
+    if let Err(r) = allowed(&c, &v, Role::Read, Scope::Tenant(tenant, account)) {
+        return *r;
+    }
+    let Some(lang) = Lang::parse(q.get("lang").map(String::as_str).unwrap_or("en")) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            Some(&v),
+            "Unknown language",
+            "the report is written in en (English) or id (Bahasa Indonesia)",
+        );
+    };
+    match pages::report::render(&c, tenant, account, lang) {
+        Some(html) => respond(StatusCode::OK, html),
+        None => message(
+            StatusCode::NOT_FOUND,
+            Some(&v),
+            "Not tracked here",
+            &format!("account `{account}` of tenant `{tenant}` is not tracked by this instance"),
         ),
     }
 }

@@ -5,6 +5,7 @@ pub mod cel;
 pub mod compile;
 pub mod decision;
 pub mod error;
+pub mod explain;
 pub mod expr;
 pub mod limits;
 pub mod locate;

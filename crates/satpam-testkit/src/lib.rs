@@ -1,6 +1,7 @@
 //! Test support shared by satpam's integration tests (`tests/`) and the
 //! load harness's (`loadtest/tests/`): one copy of each helper.
 //!
+//! * [`figures`]: numbers as a report writes them (thousands, percentages).
 //! * [`http`]: plain HTTP/1.0 GETs and any request, forms, metric lookups,
 //!   free ports, waiting.
 //! * [`webdriver`]: a WebDriver client (chromedriver) over plain HTTP.
@@ -17,6 +18,7 @@
 //! engine, decoding signals) stays in `tests/common`.
 
 pub mod broker;
+pub mod figures;
 pub mod http;
 pub mod kafka;
 pub mod otlp;

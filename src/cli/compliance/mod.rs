@@ -2,18 +2,17 @@
 //! business itself: the risk and the action in force or coming, the
 //! behaviours behind it with their numbers, the rules that fired against
 //! their thresholds, what to change, and the country policy. It reads the
-//! account's state (counters and features) only, never message text.
+//! account's state (counters and features) only, never message text. The
+//! report itself is the library's [`satpam::report`]; this is where its
+//! account state comes from ([`source`]) and how it is printed.
 
-pub mod document;
-pub mod facts;
-pub mod render;
 pub mod source;
-pub mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use satpam::report::{document, facts, render, Lang};
 
 use crate::EngineFiles;
 
@@ -26,6 +25,24 @@ pub enum Format {
     Html,
     /// The numbers behind the report, as JSON.
     Json,
+}
+
+/// The report's languages.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LangArg {
+    /// English (default).
+    En,
+    /// Bahasa Indonesia.
+    Id,
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Lang {
+        match l {
+            LangArg::En => Lang::En,
+            LangArg::Id => Lang::Id,
+        }
+    }
 }
 
 /// `satpam report` arguments.
@@ -50,6 +67,9 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: Format,
+    /// The language of the Markdown and HTML report (JSON has numbers only).
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: LangArg,
     /// With --events: the files the replay runs with. With --grpc: the rules
     /// (conditions, ladder) and policy (timeline) the report explains the
     /// service's state with; they should be the service's own.
@@ -71,10 +91,11 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         (None, None) => anyhow::bail!("give --events FILE or --grpc URL"),
     };
     let facts = facts::build(&state, &rules, &policy);
+    let lang = Lang::from(args.lang);
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&facts)?),
-        Format::Markdown => print!("{}", render::markdown(&document::document(&facts))),
-        Format::Html => print!("{}", render::html(&document::document(&facts))),
+        Format::Markdown => print!("{}", render::markdown(&document::document(&facts, lang))),
+        Format::Html => print!("{}", render::html(&document::document(&facts, lang))),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 
 use crate::console::auth::Viewer;
-use crate::console::explain::{number, rule_checks};
-use crate::console::html::{esc, Html};
+use crate::console::html::{esc, url, Html};
 use crate::console::svg::score_chart;
 use crate::console::Console;
 use crate::pb::v1 as pb;
+use crate::rules::explain::{number, rule_checks};
 use crate::service::account_state::account_state;
 
 use super::{time, wire_action_name};
@@ -51,21 +51,42 @@ fn rule_hits(h: &mut Html, rules: &crate::rules::RuleSet, hits: &[pb::RuleHit]) 
     h.raw("</ul>");
 }
 
+/// The state of `tenant`/`account` as `Admin.GetAccount` gives it (the
+/// account page and its compliance report read it), or `None` when this
+/// instance does not track it.
+pub fn state(console: &Console, tenant: &str, account: &str) -> Option<pb::AccountState> {
+    let (shard, mut entry) = console.shards.find_account(tenant, account)?;
+    let ctx = console.shards.context();
+    let overrides = ctx.overrides();
+    let now_ms = ctx.clock().now_ms();
+    Some(account_state(
+        &mut entry,
+        shard.number(),
+        &ctx.rules(),
+        &ctx.policy(),
+        overrides.get(tenant, account, now_ms),
+    ))
+}
+
+/// The links to the account's compliance report, in each language.
+fn report_links(h: &mut Html, tenant: &str, account: &str) {
+    let at = format!(
+        "/account/report?tenant={}&account={}",
+        url(tenant),
+        url(account)
+    );
+    h.raw("<p id=\"report\">Compliance report for the business: <a id=\"report-en\" href=\"")
+        .text(&format!("{at}&lang=en"))
+        .raw("\">Compliance report (English)</a> · <a id=\"report-id\" hreflang=\"id\" href=\"")
+        .text(&format!("{at}&lang=id"))
+        .raw("\">Compliance report (Bahasa Indonesia)</a></p>");
+}
+
 // Long because it is the page's layout, section by section, top to bottom.
 /// The page of `tenant`/`account`, or `None` when this instance does not track it.
 pub fn render(console: &Console, viewer: &Viewer, tenant: &str, account: &str) -> Option<String> {
-    let (shard, mut entry) = console.shards.find_account(tenant, account)?;
-    let ctx = console.shards.context();
-    let rules = ctx.rules();
-    let overrides = ctx.overrides();
-    let now_ms = ctx.clock().now_ms();
-    let state = account_state(
-        &mut entry,
-        shard.number(),
-        &rules,
-        &ctx.policy(),
-        overrides.get(tenant, account, now_ms),
-    );
+    let state = state(console, tenant, account)?;
+    let rules = console.shards.context().rules();
     let ev = state.evidence.clone().unwrap_or_default();
     let mut h = Html::default();
     h.raw("<h1>Account <span id=\"account-id\">")
@@ -79,6 +100,7 @@ pub fn render(console: &Console, viewer: &Viewer, tenant: &str, account: &str) -
             format!("Kafka partition {}", state.shard)
         })
         .raw(" of this instance</p>");
+    report_links(&mut h, tenant, account);
     let action = wire_action_name(state.action);
     h.raw(&format!(
         "<table class=\"facts\"><tr><th>Action in force</th><td id=\"action\" class=\"action-{action}\">{action}</td></tr><tr><th>Score</th><td id=\"score\">{:.3}</td></tr>",

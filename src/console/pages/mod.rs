@@ -1,11 +1,12 @@
-//! The console's pages, one file each: the queue, the account page, the
-//! rules, the backtest, the login page. They render from the in-process handles the
+//! The console's pages, one file each: the queue, the account page and its
+//! compliance report, the rules, the backtest, the login page. They render from the in-process handles the
 //! Admin service reads (shards, rule and override managers), never text.
 
 pub mod account;
 pub mod backtest;
 pub mod login;
 pub mod queue;
+pub mod report;
 pub mod rules;
 
 use crate::decide::policy::format_date;

@@ -1,14 +1,15 @@
 //! A rule's condition in words an analyst reads: each comparison of a
 //! feature (or a Wilson bound of two) with a constant, the value the
 //! feature had when the rule last fired, and whether it held. Used by the
-//! account page and by `satpam report`.
+//! account page and by the compliance report
+//! (`report`).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::rules::expr::{wilson_lower_bound, CmpOp};
-use crate::rules::{BoolExpr, NumExpr, RuleSet};
+use super::expr::{wilson_lower_bound, CmpOp};
+use super::{BoolExpr, NumExpr, RuleSet};
 
 /// One comparison of a rule's condition, as the rule saw it when it last fired.
 #[derive(Debug, Clone, Serialize)]

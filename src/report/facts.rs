@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use satpam::console::explain::{checks, Check};
-use satpam::decide::policy::format_date;
-use satpam::decide::CountryPolicy;
-use satpam::pb::v1 as pb;
-use satpam::RuleSet;
 use serde::Serialize;
+
+use crate::decide::policy::format_date;
+use crate::decide::CountryPolicy;
+use crate::pb::v1 as pb;
+use crate::rules::explain::{checks, Check};
+use crate::RuleSet;
 
 /// One rung of the ladder.
 #[derive(Debug, Clone, Serialize)]
@@ -179,7 +180,7 @@ pub fn build(state: &pb::AccountState, rules: &RuleSet, policy: &CountryPolicy) 
         })
         .collect();
     let applied = state.policy.clone().unwrap_or_default();
-    let country = satpam::event::Country::parse(&state.main_country).filter(|c| c.is_known());
+    let country = crate::event::Country::parse(&state.main_country).filter(|c| c.is_known());
     let entry = policy.entries().iter().find(|e| e.id == applied.rule);
     let timeline = policy
         .timeline(country)

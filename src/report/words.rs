@@ -1,41 +1,13 @@
-//! The report's plain words: the behaviours behind a decision, each with
-//! the numbers the account's features hold, and what a business can change.
-//! Only features the active rules read are described; nothing here ever
-//! sees message text.
+//! The report's plain words for the behaviours behind a decision, each with
+//! the numbers the account's features hold (English here, Indonesian in
+//! [`super::words_id`]). Only features the active rules read are described;
+//! nothing here ever sees message text.
 
 use std::collections::BTreeSet;
 
 use super::facts::Facts;
-
-/// `1240` -> `1,240`.
-pub fn count(v: f64) -> String {
-    let n = v.round().max(0.0) as u64;
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `0.834` -> `83%`.
-pub fn pct(share: f64) -> String {
-    format!("{:.0}%", (share * 100.0).clamp(0.0, 100.0))
-}
-
-/// A number with at most two decimals, trailing zeros dropped.
-pub fn num(v: f64) -> String {
-    let s = format!("{v:.2}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".to_string()
-    } else {
-        s.to_string()
-    }
-}
+use super::lang::{count, num, pct, Lang};
+use super::words_id;
 
 /// Features that are only denominators of others: described with them.
 const DENOMINATORS: &[&str] = &[
@@ -72,16 +44,53 @@ pub fn behind(f: &Facts) -> Vec<String> {
         .collect()
 }
 
-// Long because it is a table: one arm per feature an analyst reads.
+/// The numbers a feature's sentence states, written for one language.
+pub(super) struct Figures {
+    /// The feature's value.
+    pub(super) v: f64,
+    /// Whether the account handed no session to a person in 24 hours.
+    pub(super) no_handoffs: bool,
+    /// Hand-offs to a person, last 24 hours.
+    pub(super) handoffs: String,
+    /// User messages read (scanned) in the last hour.
+    pub(super) scanned_in: String,
+    /// Replies read (scanned) in the last hour.
+    pub(super) scanned_out: String,
+    /// Sessions, last 24 hours.
+    pub(super) sessions: String,
+}
+
 /// One sentence for one feature, with its numbers; `None` when the account
 /// has no value for it.
-fn sentence(f: &Facts, name: &str) -> Option<String> {
+fn sentence(f: &Facts, name: &str, lang: Lang) -> Option<String> {
     let v = *f.features.get(name)?;
     let get = |n: &str| f.features.get(n).copied().unwrap_or(0.0);
-    let scanned_in = count(get("account.scanned_inbound_1h"));
-    let scanned_out = count(get("account.scanned_outbound_1h"));
-    let sessions = count(f.sessions_24h as f64);
-    Some(match name {
+    let figures = Figures {
+        v,
+        no_handoffs: get("account.handoffs_24h") == 0.0,
+        handoffs: lang.count(get("account.handoffs_24h")),
+        scanned_in: lang.count(get("account.scanned_inbound_1h")),
+        scanned_out: lang.count(get("account.scanned_outbound_1h")),
+        sessions: lang.count(f.sessions_24h as f64),
+    };
+    Some(match lang {
+        Lang::En => english(name, &figures),
+        Lang::Id => words_id::sentence(name, &figures),
+    })
+}
+
+// Long because it is a table: one arm per feature an analyst reads.
+/// A feature's sentence in English.
+fn english(name: &str, n: &Figures) -> String {
+    let Figures {
+        v,
+        scanned_in,
+        scanned_out,
+        sessions,
+        ..
+    } = n;
+    let v = *v;
+    match name {
         "account.open_domain_task_share" => format!(
             "{} of the {scanned_in} user messages read in the last hour ask for open-domain work such as writing, explaining, translating, maths or coding.",
             pct(v)
@@ -110,13 +119,13 @@ fn sentence(f: &Facts, name: &str) -> Option<String> {
             "{} of the {scanned_out} replies read in the last hour are built like an assistant's answers (lists, headings, code).",
             pct(v)
         ),
-        "account.handoff_rate" if get("account.handoffs_24h") == 0.0 => format!(
+        "account.handoff_rate" if n.no_handoffs => format!(
             "No conversation of the {sessions} sessions in the last 24 hours was handed to a person."
         ),
         "account.handoff_rate" => format!(
             "{} of the {sessions} sessions in the last 24 hours were handed to a person (hand-offs: {}).",
             pct(v.min(1.0)),
-            count(get("account.handoffs_24h"))
+            n.handoffs
         ),
         "account.human_share" => format!("{} of the replies in the last hour were sent by a person.", pct(v)),
         "account.bot_share" => format!("{} of the replies in the last hour were sent by a bot.", pct(v)),
@@ -165,59 +174,13 @@ fn sentence(f: &Facts, name: &str) -> Option<String> {
             pct(v)
         ),
         other => format!("{other} is {} at the last event.", num(v)),
-    })
+    }
 }
 
-/// The behaviours behind the decision, one sentence each.
-pub fn behaviours(f: &Facts) -> Vec<String> {
-    behind(f).iter().filter_map(|n| sentence(f, n)).collect()
-}
-
-/// What the business can change, from the features the active rules read.
-pub fn remedies(f: &Facts) -> Vec<String> {
-    let names = behind(f);
-    let any = |keys: &[&str]| keys.iter().any(|k| names.iter().any(|n| n == k));
-    let mut out = Vec::new();
-    if any(&[
-        "account.open_domain_task_share",
-        "account.topics_1h",
-        "account.topical_share",
-        "account.business_marker_share",
-    ]) {
-        out.push("Keep sessions on your business's topics: decline requests outside it (essays, homework, coding, general questions) and point users back to your products and services.".to_string());
-    }
-    if any(&["account.handoff_rate", "account.human_share"]) {
-        out.push("Offer a way to reach a human, and hand conversations over when a customer asks or the bot cannot help.".to_string());
-    }
-    if any(&[
-        "account.turns_per_session",
-        "account.returning_share_24h",
-        "account.replies_per_inbound",
-    ]) {
-        out.push("Keep conversations to an errand (an order, a booking, a question about your service) rather than open-ended chat.".to_string());
-    }
-    if any(&[
-        "account.out_len_p50",
-        "account.very_long_reply_share",
-        "account.long_reply_share",
-        "account.long_prompt_share",
-        "account.structured_share",
-        "account.assistant_opener_share",
-        "account.ai_disclosure_share",
-    ]) {
-        out.push("Keep answers short and about your business; do not run a general-purpose assistant (ChatGPT-, Copilot-, Perplexity-style) on this number.".to_string());
-    }
-    if any(&[
-        "account.reply_latency_p50_s",
-        "account.template_share",
-        "account.interactive_share",
-        "account.button_reply_share",
-    ]) {
-        out.push("Use templates and menus for business flows (notifications, choices), not as a front for open-ended chat.".to_string());
-    }
-    out.push(
-        "Review the AI agents you run on this number and keep each to your business's use."
-            .to_string(),
-    );
-    out
+/// The behaviours behind the decision, one sentence each, in `lang`.
+pub fn behaviours(f: &Facts, lang: Lang) -> Vec<String> {
+    behind(f)
+        .iter()
+        .filter_map(|n| sentence(f, n, lang))
+        .collect()
 }

@@ -25,9 +25,25 @@ pub fn md_escape(s: &str) -> String {
     out
 }
 
-/// HTML text and attribute values.
+/// `s` escaped for HTML text and double-quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// HTML text and attribute values, control characters made spaces.
 pub fn html_escape(s: &str) -> String {
-    satpam::console::html::esc(&flat(s))
+    esc(&flat(s))
 }
 
 /// The document as Markdown.
@@ -68,11 +84,12 @@ h1{font-size:1.6rem;border-bottom:2px solid #0b6e4f;padding-bottom:.3rem}h2{font
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}\
 th{background:#eef5f1}li{margin:.2rem 0}";
 
-/// The document as one HTML page.
+/// The document as one HTML page (its `lang` the document's).
 pub fn html(d: &Document) -> String {
     let title = html_escape(&d.title);
+    let lang = d.lang.code();
     let mut s = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
     );
     for sec in &d.sections {
         let _ = writeln!(s, "<h2>{}</h2>", html_escape(&sec.heading));
