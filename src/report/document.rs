@@ -3,44 +3,14 @@
 //! Markdown or HTML. The sections' content is in [`super::ladder`],
 //! [`super::fired`] and [`super::policy`].
 
+pub use super::blocks::{Block, Document, Section};
 use super::facts::Facts;
 use super::fired::rules_table;
-use super::ladder::{ladder, severity, step_down};
+use super::ladder::{action_gloss_id, ladder, severity, step_down};
 use super::lang::Lang;
 use super::policy::policy;
 use super::remedies::remedies;
 use super::words::behaviours;
-
-/// One block of a section.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Block {
-    /// A paragraph.
-    Para(String),
-    /// A bulleted list.
-    List(Vec<String>),
-    /// A table: header and rows.
-    Table(Vec<String>, Vec<Vec<String>>),
-}
-
-/// A titled section.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Section {
-    /// Its heading.
-    pub heading: String,
-    /// Its content.
-    pub blocks: Vec<Block>,
-}
-
-/// The whole report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Document {
-    /// The language it is written in.
-    pub lang: Lang,
-    /// The title.
-    pub title: String,
-    /// The sections, in order.
-    pub sections: Vec<Section>,
-}
 
 fn risk(f: &Facts, lang: Lang) -> &'static str {
     match severity(f.action) {
@@ -55,18 +25,6 @@ fn risk(f: &Facts, lang: Lang) -> &'static str {
             "rendah (beberapa perilaku sedang dipantau)",
         ),
         _ => lang.pick("low", "rendah"),
-    }
-}
-
-/// What an action means for the business, in Indonesian.
-pub(super) fn action_gloss_id(action: &str) -> &'static str {
-    match action {
-        "FLAG" => "ditandai untuk ditinjau",
-        "THROTTLE" => "pengiriman pesan dibatasi",
-        "SUSPEND" => "nomor ditangguhkan",
-        "CHARGE" => "dikenai biaya per balasan AI",
-        "RESTORE" => "dipulihkan",
-        _ => "tidak ada tindakan",
     }
 }
 

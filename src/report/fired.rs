@@ -2,7 +2,7 @@
 //! fired, and the comparisons of its condition against their thresholds,
 //! with the rule's description from the rules file.
 
-use super::document::Block;
+use super::blocks::Block;
 use super::facts::{Facts, FiredRule};
 use super::lang::Lang;
 

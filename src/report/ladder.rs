@@ -2,7 +2,7 @@
 //! the FLAG, THROTTLE and SUSPEND rungs, the next rung, and what would
 //! bring the score back under the first one.
 
-use super::document::{action_gloss_id, Block};
+use super::blocks::Block;
 use super::facts::{Facts, Rung};
 use super::lang::Lang;
 
@@ -160,4 +160,16 @@ pub(super) fn step_down(f: &Facts, lang: Lang) -> Option<String> {
             "Begitu perilaku di balik {rules} berhenti, skor turun ke {to}, di bawah batas FLAG sebesar {line}. Tindakan yang sedang berlaku diturunkan setelah skor bertahan di bawah batasnya dikurangi {less} selama {minutes} menit."
         ),
     })
+}
+
+/// What an action means for the business, in Indonesian.
+pub(super) fn action_gloss_id(action: &str) -> &'static str {
+    match action {
+        "FLAG" => "ditandai untuk ditinjau",
+        "THROTTLE" => "pengiriman pesan dibatasi",
+        "SUSPEND" => "nomor ditangguhkan",
+        "CHARGE" => "dikenai biaya per balasan AI",
+        "RESTORE" => "dipulihkan",
+        _ => "tidak ada tindakan",
+    }
 }

@@ -10,11 +10,13 @@
 //! [`render::html`]. `satpam report` prints it; the console serves it from
 //! the account page.
 
+mod blocks;
 pub mod document;
 pub mod facts;
 mod fired;
 mod ladder;
 pub mod lang;
+mod numbers;
 mod policy;
 pub mod remedies;
 pub mod render;

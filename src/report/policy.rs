@@ -2,7 +2,7 @@
 //! against, its outcome in the account's market and what it means, the
 //! terms' dates, and the market's timeline.
 
-use super::document::Block;
+use super::blocks::Block;
 use super::facts::Facts;
 use super::lang::Lang;
 

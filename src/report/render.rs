@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::document::{Block, Document};
+use super::blocks::{Block, Document};
 
 /// Control characters (a newline in an id) become spaces.
 fn flat(s: &str) -> String {

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use super::facts::Facts;
 use super::lang::{count, num, pct, Lang};
+use super::numbers::Figures;
 use super::words_id;
 
 /// Features that are only denominators of others: described with them.
@@ -42,22 +43,6 @@ pub fn behind(f: &Facts) -> Vec<String> {
         .filter(|n| seen.insert(n.to_string()))
         .cloned()
         .collect()
-}
-
-/// The numbers a feature's sentence states, written for one language.
-pub(super) struct Figures {
-    /// The feature's value.
-    pub(super) v: f64,
-    /// Whether the account handed no session to a person in 24 hours.
-    pub(super) no_handoffs: bool,
-    /// Hand-offs to a person, last 24 hours.
-    pub(super) handoffs: String,
-    /// User messages read (scanned) in the last hour.
-    pub(super) scanned_in: String,
-    /// Replies read (scanned) in the last hour.
-    pub(super) scanned_out: String,
-    /// Sessions, last 24 hours.
-    pub(super) sessions: String,
 }
 
 /// One sentence for one feature, with its numbers; `None` when the account

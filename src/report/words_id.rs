@@ -3,7 +3,7 @@
 //! as the English sentences ([`super::words`]).
 
 use super::lang::Lang;
-use super::words::Figures;
+use super::numbers::Figures;
 
 // Long because it is a table: one arm per feature an analyst reads.
 /// A feature's sentence in Indonesian.

@@ -228,7 +228,7 @@ pub fn map_body(body: &Body<'_>, tenant_id: &str) -> Mapped {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhook::parse::parse_body;
+    use crate::webhook::parse_body;
 
     fn one(body: &str) -> pb::MessageEvent {
         let m = map_body(&parse_body(body.as_bytes()).expect("body"), "t");

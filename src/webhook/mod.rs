@@ -3,8 +3,9 @@
 //! that then go through the same validation ([`crate::convert`]) as every
 //! other source. Field by field in `docs/webhooks.md`.
 //!
-//! - [`parse`]: the webhook body to typed records, tolerant of unknown
-//!   fields, unknown message types and values of unexpected JSON types.
+//! - [`parse`]: the typed records of a webhook body; [`parse_body`] (in
+//!   `read`) reads a body into them, tolerant of unknown fields, unknown
+//!   message types and values of unexpected JSON types.
 //! - [`map`]: the records to wire events (messages, echoes), status records
 //!   and counts of the fields that carry no message.
 //! - [`signature`]: `X-Hub-Signature-256` checked in constant time.
@@ -26,4 +27,5 @@ pub mod send;
 pub mod signature;
 
 pub use map::{map_body, Mapped, StatusRecord};
-pub use parse::{parse_body, ParseError};
+pub use parse::ParseError;
+pub use read::parse_body;

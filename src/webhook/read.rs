@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use crate::webhook::lenient::{Arr, Bool, Flag, FromMap, Int, KeyIn, Obj, Secs, Str, StrIn};
 use crate::webhook::parse::{
-    Change, Contact, Context, Entry, Message, Pricing, Status, StatusError, StatusKind, Text,
-    WaKind,
+    Body, Change, Contact, Context, Entry, Message, ParseError, Pricing, Status, StatusError,
+    StatusKind, Text, WaKind, WABA_OBJECT,
 };
 
 /// The top of a body: an object with `object` and `entry`, or anything else.
@@ -473,5 +473,121 @@ impl<'de> FromMap<'de> for Status<'de> {
             }
         }
         Ok(s)
+    }
+}
+
+/// Reads a webhook body; the records borrow from `bytes`.
+pub fn parse_body(bytes: &[u8]) -> Result<Body<'_>, ParseError> {
+    // The whole body must be UTF-8 (the fields skipped unread are not
+    // checked by the reader); neither message quotes the input.
+    let text = std::str::from_utf8(bytes).map_err(|e| ParseError::NotJson(e.to_string()))?;
+    let top: Top<'_> =
+        serde_json::from_str(text).map_err(|e| ParseError::NotJson(e.to_string()))?;
+    let Top::Object { object, entry } = top else {
+        return Err(ParseError::UnknownShape("the body is not a JSON object"));
+    };
+    if object.as_deref() != Some(WABA_OBJECT) {
+        return Err(ParseError::UnknownShape(
+            "`object` is not whatsapp_business_account",
+        ));
+    }
+    let Some(entries) = entry else {
+        return Err(ParseError::UnknownShape("`entry` is not an array"));
+    };
+    let mut body = Body {
+        entries: Vec::with_capacity(entries.len()),
+        skipped: 0,
+    };
+    for e in entries {
+        match e.0 {
+            Some(EntryRead { entry, skipped }) => {
+                body.skipped += skipped;
+                body.entries.push(entry);
+            }
+            None => body.skipped += 1,
+        }
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn bodies_that_are_not_webhooks_are_refused_with_a_reason() {
+        assert!(matches!(
+            parse_body(b"{not json"),
+            Err(ParseError::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_body(&[0xff, 0xfe]),
+            Err(ParseError::NotJson(_))
+        ));
+        for b in [
+            &b"[]"[..],
+            b"{}",
+            br#"{"object":"page","entry":[]}"#,
+            br#"{"object":"whatsapp_business_account","entry":{}}"#,
+        ] {
+            assert!(
+                matches!(parse_body(b), Err(ParseError::UnknownShape(_))),
+                "{b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_tolerated() {
+        let b = br#"{"object":"whatsapp_business_account","surprise":[1,2],"entry":[
+            7,
+            {"id":123,"changes":["x",{"field":"messages","value":{
+                "metadata":{"phone_number_id":456},
+                "contacts":[{"wa_id":6281234567890,"new_thing":{}}],
+                "messages":[
+                    {"from":"6281234567890","id":"wamid.a","timestamp":1700000000,"type":"text","text":{"body":"hi"}},
+                    {"from":"6281234567890","id":"wamid.b","timestamp":"soon","type":"hologram","hologram":{}},
+                    {"from":"6281234567890","id":"wamid.c","timestamp":"1700000001","type":"text","text":5},
+                    "not a message"
+                ]}}]}]}"#;
+        let body = parse_body(b).expect("tolerated");
+        assert_eq!(body.skipped, 2, "the number entry and the string change");
+        let c = &body.entries[0].changes[0];
+        assert_eq!(body.entries[0].waba_id, "123");
+        assert_eq!(c.phone_number_id, "456");
+        assert_eq!(c.contacts[0].wa_id, "6281234567890");
+        assert_eq!(c.messages.len(), 3);
+        assert_eq!(c.messages[0].timestamp_s, Some(1_700_000_000));
+        assert_eq!(c.messages[0].text.0, "hi");
+        assert_eq!(c.messages[1].kind, WaKind::Other("hologram".into()));
+        assert_eq!(c.messages[1].timestamp_s, None);
+        assert_eq!(
+            c.messages[2].text.0, "",
+            "a body of the wrong type is no text"
+        );
+    }
+
+    #[test]
+    fn fields_read_must_be_valid_and_fields_skipped_are_not_read() {
+        // Skipped unread: a number out of range, a lone surrogate escape.
+        let b = br#"{"object":"whatsapp_business_account","x":1e400,"y":"\ud800","entry":[]}"#;
+        assert_eq!(parse_body(b).map(|b| b.entries.len()), Ok(0));
+        // Read: the same in a field satpam reads fails the body.
+        let b = br#"{"object":"whatsapp_business_account","entry":[{"id":1e400}]}"#;
+        assert!(matches!(parse_body(b), Err(ParseError::NotJson(_))));
+        // Not UTF-8 anywhere, even in a field skipped.
+        let mut b = br#"{"object":"whatsapp_business_account","x":"?","entry":[]}"#.to_vec();
+        let q = b.iter().position(|c| *c == b'?').expect("?");
+        b[q] = 0xff;
+        assert!(matches!(parse_body(&b), Err(ParseError::NotJson(_))));
+    }
+
+    #[test]
+    fn debug_output_never_contains_text() {
+        let b = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+            "messages":[{"from":"1","id":"w","timestamp":"1","type":"text","text":{"body":"secret-prompt-words"}}]}}]}]}"#;
+        let body = parse_body(b).expect("body");
+        assert!(!format!("{body:?}").contains("secret-prompt-words"));
+        assert!(format!("{body:?}").contains("<19 chars>"));
     }
 }

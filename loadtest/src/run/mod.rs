@@ -27,6 +27,7 @@ pub mod target;
 pub mod throughput;
 pub mod traffic;
 pub mod webhook;
+pub mod webhook_request;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -25,7 +25,9 @@ use satpam::pb::v1 as pb;
 use satpam::webhook::render::account_body;
 
 use super::shared::Shared;
-use super::webhook::{event_of, http_request, in_webhook, send_request, Rendered, WebhookSettings};
+use super::webhook_request::{
+    event_of, http_request, in_webhook, send_request, Rendered, WebhookSettings,
+};
 
 /// A body closes when its first event is this many events of the run old.
 pub const WINDOW: u64 = 20_000;

@@ -15,7 +15,6 @@
 //! between loadgen and the figures. At most `inflight` requests per
 //! connection wait to be sent; the generator blocks beyond that.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,7 +23,6 @@ use anyhow::Context;
 use bytes::Bytes;
 use satpam::pb::v1 as pb;
 use satpam::webhook::render::{send_body, webhook_body_with_statuses};
-use satpam::webhook::signature::sign;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
@@ -34,30 +32,9 @@ use super::generator::EventSink;
 use super::phases::Probe;
 use super::prerender::Prerendered;
 use super::shared::Shared;
-
-/// How to reach satpam's webhook receiver.
-#[derive(Clone)]
-pub struct WebhookSettings {
-    /// The receiver's address.
-    pub addr: SocketAddr,
-    /// The webhook path (`webhook.path`).
-    pub path: String,
-    /// The send-API tap's prefix (`webhook.send_path`).
-    pub send_path: String,
-    /// Connections (one task each).
-    pub connections: usize,
-    /// Events per webhook body at most.
-    pub events_per_body: usize,
-    /// Requests per connection waiting to be sent, at most.
-    pub inflight: usize,
-    /// Longest an event waits for its body to fill.
-    pub linger: Duration,
-    /// The app secret the bodies are signed with.
-    pub secret: Vec<u8>,
-    /// Events whose requests are rendered and signed before the timed
-    /// phases (`--prerender`; 0: none), grouped per phone number.
-    pub prerender: u64,
-}
+pub use super::webhook_request::{
+    event_of, http_request, in_webhook, send_request, Rendered, WebhookSettings,
+};
 
 /// What the answers said, over all connections.
 #[derive(Debug, Default)]
@@ -115,49 +92,6 @@ pub struct WebhookSink {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     blocked: Duration,
     pre: Option<Prerendered>,
-}
-
-/// Event `seq` of the pool as a wire event (ids, time and reply filled in).
-pub fn event_of(shared: &Shared, seq: u64) -> anyhow::Result<pb::MessageEvent> {
-    let mut buf = Vec::with_capacity(shared.pool.encoded_len(seq));
-    shared.pool.encode(seq, &mut buf);
-    <pb::MessageEvent as prost::Message>::decode(buf.as_slice()).context("pool event")
-}
-
-/// Whether `e` goes in a webhook body (inbound, or an echo of a person's
-/// message) rather than to the send-API tap.
-pub fn in_webhook(e: &pb::MessageEvent) -> bool {
-    e.direction != pb::Direction::Outbound as i32 || e.sender == pb::Sender::HumanAgent as i32
-}
-
-/// The HTTP/1.1 request: head and body.
-pub(super) fn http_request(
-    settings: &WebhookSettings,
-    path: &str,
-    extra: &str,
-    body: &[u8],
-) -> Bytes {
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-         X-Hub-Signature-256: {}\r\n{extra}Content-Length: {}\r\n\r\n",
-        settings.addr,
-        sign(&settings.secret, body),
-        body.len()
-    );
-    let mut out = Vec::with_capacity(head.len() + body.len());
-    out.extend_from_slice(head.as_bytes());
-    out.extend_from_slice(body);
-    Bytes::from(out)
-}
-
-/// The send-API request of an outbound event.
-pub(super) fn send_request(settings: &WebhookSettings, e: &pb::MessageEvent) -> Bytes {
-    let extra = format!(
-        "X-Satpam-Message-Id: {}\r\nX-Satpam-Waba-Id: {}\r\nX-Satpam-Timestamp-Ms: {}\r\n",
-        e.event_id, e.waba_id, e.timestamp_ms
-    );
-    let path = format!("{}/{}/messages", settings.send_path, e.account_id);
-    http_request(settings, &path, &extra, &send_body(e))
 }
 
 impl WebhookSink {
@@ -442,9 +376,6 @@ impl Probe for WebhookCounter {
 
 /// Events the baseline covers at most (the run's first).
 pub const BASELINE_EVENTS: u64 = 100_000;
-
-/// A request body, its events, and whether it is a webhook body.
-pub type Rendered = (Vec<u8>, u64, bool);
 
 /// The requests of `events` pool events from `first_seq` as loadgen sends
 /// them (bodies of `events_per_body`, send-API bodies one per event), with
