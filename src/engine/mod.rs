@@ -11,8 +11,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::clock::Clock;
 use crate::decide::signal::signal_id;
 use crate::decide::{
-    Account, AccountDecision, Action, Applied, CountryPolicy, Evidence, LadderInput, Overrides,
-    RuleActivity, RuleEvidence, Signal,
+    Account, AccountDecision, Action, CountryPolicy, Evidence, LadderInput, Overrides, Signal,
 };
 use crate::event::{Direction, Event, MessageKind, Sender};
 use crate::features::{extract, ExtractInput, FeatureVector};
@@ -21,8 +20,11 @@ use crate::rules::{RuleSet, Subject};
 use crate::scan::ScanFacts;
 use crate::state::{key_of, CapEvictions, StateLimits, StateStore, StoreStats, WabaStore};
 
+mod evidence;
 mod waba;
 
+pub(crate) use evidence::applied_policy_of;
+pub use evidence::{applied_policy, rule_evidence};
 pub use waba::TOP_NUMBERS;
 
 /// The engine's state store: behaviour plus each account's decision state.
@@ -547,62 +549,4 @@ impl Engine {
     pub fn account(&self, tenant_id: &str, account_id: &str) -> Option<Account> {
         self.store.account(key_of(tenant_id, account_id))
     }
-}
-
-/// The policy outcome in force for `acct` at `at_ms`: Meta's Business
-/// Agent rule when the account used it lately, else the outcome of the
-/// account's main market on that day.
-pub fn applied_policy(policy: &CountryPolicy, acct: &Account, at_ms: i64) -> Applied {
-    applied_policy_of(
-        policy,
-        &acct.slot.policy,
-        acct.behaviour.main_country(),
-        at_ms,
-    )
-}
-
-/// [`applied_policy`] for any decision slot (an account's or a WABA's):
-/// its policy state and its main market.
-pub(crate) fn applied_policy_of(
-    policy: &CountryPolicy,
-    state: &crate::decide::PolicyState,
-    main_country: Option<crate::event::Country>,
-    at_ms: i64,
-) -> Applied {
-    if state.uses_business_agent(at_ms) {
-        Applied::BUSINESS_AGENT
-    } else {
-        policy.at(main_country, at_ms)
-    }
-}
-
-/// The evidence of the active enforcing rules, strongest first.
-pub fn rule_evidence(activity: &RuleActivity, rules: &RuleSet) -> Vec<RuleEvidence> {
-    let all = rules.rules();
-    let catalog = rules.catalog();
-    let mut out: Vec<RuleEvidence> = activity
-        .active()
-        .iter()
-        .filter_map(|a| all.get(usize::from(a.rule)).map(|r| (a, r)))
-        .filter(|(_, r)| !r.shadow)
-        .map(|(a, r)| RuleEvidence {
-            rule_id: r.id.clone(),
-            rule_version: r.version,
-            score: r.score,
-            last_fired_ms: a.last_fired_ms,
-            hits: u64::from(a.hits),
-            features: r
-                .slots
-                .iter()
-                .zip(a.features.iter())
-                .map(|(s, v)| (catalog.name(*s).to_string(), *v))
-                .collect(),
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.rule_id.cmp(&b.rule_id))
-    });
-    out
 }
