@@ -3,7 +3,7 @@
 //! the workers, commits and lets go.
 
 use std::collections::HashMap;
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -201,8 +201,14 @@ impl SourceContext {
     }
 }
 
-/// Asks the workers to checkpoint `parts` and drop them; returns the offsets to commit.
-pub(super) fn drain(shared: &Shared, parts: &[i32]) -> Vec<(i32, i64)> {
+/// Hands what is batched to the workers, then sends each worker owning
+/// some of `parts` the command `cmd` makes of them, and waits for every
+/// reply (a worker that died answers nothing).
+fn ask_owners<R>(
+    shared: &Shared,
+    parts: &[i32],
+    cmd: impl Fn(Vec<i32>, SyncSender<R>) -> Cmd,
+) -> Vec<R> {
     shared.flush_batches();
     let mut by_worker: HashMap<usize, Vec<i32>> = HashMap::new();
     for p in parts {
@@ -211,13 +217,17 @@ pub(super) fn drain(shared: &Shared, parts: &[i32]) -> Vec<(i32, i64)> {
     let mut replies = Vec::new();
     for (w, ps) in by_worker {
         let (tx, rx) = sync_channel(1);
-        if shared.senders[w].send(Cmd::Revoke(ps, tx)).is_ok() {
+        if shared.senders[w].send(cmd(ps, tx)).is_ok() {
             replies.push(rx);
         }
     }
-    let mut out: Vec<(i32, i64)> = replies
+    replies.into_iter().filter_map(|r| r.recv().ok()).collect()
+}
+
+/// Asks the workers to checkpoint `parts` and drop them; returns the offsets to commit.
+pub(super) fn drain(shared: &Shared, parts: &[i32]) -> Vec<(i32, i64)> {
+    let mut out: Vec<(i32, i64)> = ask_owners(shared, parts, Cmd::Revoke)
         .into_iter()
-        .filter_map(|r| r.recv().ok())
         .flatten()
         .collect();
     if let Ok(mut ready) = shared.ready.lock() {
@@ -236,21 +246,7 @@ pub(super) fn drain(shared: &Shared, parts: &[i32]) -> Vec<(i32, i64)> {
 /// Drops lost partitions from the workers (no checkpoint) and forgets
 /// their offsets waiting to be committed.
 fn drop_lost(shared: &Shared, parts: &[i32]) {
-    shared.flush_batches();
-    let mut by_worker: HashMap<usize, Vec<i32>> = HashMap::new();
-    for p in parts {
-        by_worker.entry(shared.worker_of(*p)).or_default().push(*p);
-    }
-    let mut replies = Vec::new();
-    for (w, ps) in by_worker {
-        let (tx, rx) = sync_channel(1);
-        if shared.senders[w].send(Cmd::Drop(ps, tx)).is_ok() {
-            replies.push(rx);
-        }
-    }
-    for r in replies {
-        let _ = r.recv();
-    }
+    ask_owners(shared, parts, Cmd::Drop);
     if let Ok(mut ready) = shared.ready.lock() {
         ready.retain(|p, _| !parts.contains(p));
     }
