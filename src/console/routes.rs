@@ -9,9 +9,11 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 
 use super::appeals::{AppealStatus, AppealStep};
+use super::auth::Viewer;
 use super::html::{message, page, respond, url, CSS};
 use super::pages;
-use super::request::{allowed, field, now_ms, poster, viewer, Fields, Shared};
+use super::request::{allowed, field, now_ms, poster, viewer, Fields, Refusal, Shared};
+use super::Console;
 use crate::access::audit::{AuditKind, AuditRecord};
 use crate::access::auth::{Role, Rpc, Scope};
 use crate::decide::{Override, OverrideMode};
@@ -121,15 +123,35 @@ fn back_to(tenant: &str, account: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
 }
 
+/// A POST that changes an account's decision: its viewer (CSRF checked),
+/// allowed `override` on the form's tenant and account, which it returns.
+fn decider<'f>(
+    c: &Console,
+    headers: &HeaderMap,
+    f: &'f Fields,
+) -> Result<(Viewer, &'f str, &'f str), Refusal> {
+    let v = poster(c, headers, f)?;
+    let (tenant, account) = (field(f, "tenant"), field(f, "account"));
+    allowed(c, &v, Role::Override, Scope::Tenant(tenant, account))?;
+    Ok((v, tenant, account))
+}
+
+/// The page for an override change the service refused: 400 for the
+/// caller's input, 500 for the service's own failure.
+fn refused(v: &Viewer, e: &crate::service::reload_error::ReloadError) -> Response {
+    let status = if e.is_invalid_input() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    message(status, Some(v), "Refused", &e.to_string())
+}
+
 async fn decision(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
-    let v = match poster(&c, &headers, &f) {
-        Ok(v) => v,
+    let (v, tenant, account) = match decider(&c, &headers, &f) {
+        Ok(d) => d,
         Err(r) => return *r,
     };
-    let (tenant, account) = (field(&f, "tenant"), field(&f, "account"));
-    if let Err(r) = allowed(&c, &v, Role::Override, Scope::Tenant(tenant, account)) {
-        return *r;
-    }
     let mode = match field(&f, "mode") {
         "allow" => OverrideMode::Allow,
         "deny" => OverrideMode::Deny,
@@ -173,26 +195,15 @@ async fn decision(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fie
         &o,
     ) {
         Ok(()) => back_to(tenant, account),
-        Err(e) => {
-            let status = if e.is_invalid_input() {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            message(status, Some(&v), "Refused", &e.to_string())
-        }
+        Err(e) => refused(&v, &e),
     }
 }
 
 async fn clear(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
-    let v = match poster(&c, &headers, &f) {
-        Ok(v) => v,
+    let (v, tenant, account) = match decider(&c, &headers, &f) {
+        Ok(d) => d,
         Err(r) => return *r,
     };
-    let (tenant, account) = (field(&f, "tenant"), field(&f, "account"));
-    if let Err(r) = allowed(&c, &v, Role::Override, Scope::Tenant(tenant, account)) {
-        return *r;
-    }
     match crate::service::decisions::clear_override(
         &c.overrides,
         c.gate.audit(),
@@ -202,26 +213,15 @@ async fn clear(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields
         field(&f, "reason"),
     ) {
         Ok(_) => back_to(tenant, account),
-        Err(e) => {
-            let status = if e.is_invalid_input() {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            message(status, Some(&v), "Refused", &e.to_string())
-        }
+        Err(e) => refused(&v, &e),
     }
 }
 
 async fn appeal(State(c): State<Shared>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
-    let v = match poster(&c, &headers, &f) {
-        Ok(v) => v,
+    let (v, tenant, account) = match decider(&c, &headers, &f) {
+        Ok(d) => d,
         Err(r) => return *r,
     };
-    let (tenant, account) = (field(&f, "tenant"), field(&f, "account"));
-    if let Err(r) = allowed(&c, &v, Role::Override, Scope::Tenant(tenant, account)) {
-        return *r;
-    }
     let Some(status) = AppealStatus::parse(field(&f, "status")) else {
         return message(
             StatusCode::BAD_REQUEST,
