@@ -3,14 +3,19 @@
 //! hold it. The override goes to the overrides topic, the owner applies it
 //! and suspends the account on its next event (the signal carries the
 //! override's reason), and after both instances restart the override is
-//! still in force wherever the account then lives.
+//! still in force wherever the account then lives. The account's action in
+//! force is on the actions topic: `ListActioned` answers the same on both
+//! instances, before and after the restart, and `GetAccount` on the
+//! instance that does not hold the account answers its action and names
+//! the owner.
 
 mod common;
 
 use std::time::Duration;
 
 use common::kafka::{
-    create_topics, produce, producer, read_topic, signals, unique, violating_and_legit, Serve,
+    assert_actioned_everywhere, create_topics, produce, producer, read_topic, signals, unique,
+    violating_and_legit, Serve,
 };
 use satpam::pb::v1 as pb;
 
@@ -18,7 +23,15 @@ async fn admin(s: &Serve) -> pb::admin_client::AdminClient<tonic::transport::Cha
     pb::admin_client::AdminClient::new(common::service::grpc_channel(s.grpc).await)
 }
 
+/// The account's state where `s` holds it; None where it does not (not
+/// found, or answered from the fleet's actions table with its owner named).
 async fn state(s: &Serve, account: &str) -> Option<pb::AccountState> {
+    fleet_state(s, account)
+        .await
+        .filter(|st| st.owner.is_empty())
+}
+
+async fn fleet_state(s: &Serve, account: &str) -> Option<pb::AccountState> {
     match admin(s)
         .await
         .get_account(pb::GetAccountRequest {
@@ -39,8 +52,10 @@ async fn an_override_set_on_one_instance_holds_on_the_owner_and_after_restarts()
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let topics = create_topics(&unique("ovfleet"), 2).await;
-    let a = Serve::start(d, "a", &topics, "");
-    let b = Serve::start(d, "b", &topics, "");
+    // The fleet's actions in force on a topic of this test's group.
+    let actions = format!("actions_topic = \"{}.actions\"\n", topics.group);
+    let a = Serve::start(d, "a", &topics, &actions);
+    let b = Serve::start(d, "b", &topics, &actions);
     for s in [&a, &b] {
         s.wait_metric("satpam_shards", Duration::from_secs(60), |v| v == 1.0);
     }
@@ -116,15 +131,31 @@ async fn an_override_set_on_one_instance_holds_on_the_owner_and_after_restarts()
         1,
         "only the overridden account is actioned"
     );
+    // Every instance lists it, and the one that does not hold it answers
+    // its action and names the instance that wrote it.
+    let suspended = vec![(account.clone(), pb::Action::Suspend as i32)];
+    assert_actioned_everywhere(&[&a, &b], &suspended).await;
+    let seen_by_other = fleet_state(other, &account).await.expect("answered");
+    assert_eq!(seen_by_other.action, pb::Action::Suspend as i32);
+    assert_eq!(seen_by_other.shard, -1, "{seen_by_other:?}");
+    // `<host>/<pid>/<epoch>`
+    let owner_pid = owner.pid().to_string();
+    assert_eq!(
+        seen_by_other.owner.split('/').nth(1),
+        Some(owner_pid.as_str()),
+        "owner {:?} names the holding instance",
+        seen_by_other.owner
+    );
 
     // Both restart: the override is read back from the topic.
     assert!(a.terminate().success());
     assert!(b.terminate().success());
-    let a = Serve::start(d, "a2", &topics, "");
-    let b = Serve::start(d, "b2", &topics, "");
+    let a = Serve::start(d, "a2", &topics, &actions);
+    let b = Serve::start(d, "b2", &topics, &actions);
     for s in [&a, &b] {
         s.wait_metric("satpam_shards", Duration::from_secs(60), |v| v == 1.0);
     }
+    assert_actioned_everywhere(&[&a, &b], &suspended).await;
     let held: Vec<pb::AccountState> = [state(&a, &account).await, state(&b, &account).await]
         .into_iter()
         .flatten()

@@ -64,6 +64,15 @@ pub struct KafkaSection {
     /// wherever the account lives and survives any restart. Empty:
     /// `<group_id>.overrides`.
     pub overrides_topic: String,
+    /// The actions topic, when set: each account's action in force (its
+    /// latest signal, keyed by tenant and account; a tombstone once
+    /// lifted), written by the owner of the account's partition (compacted,
+    /// one partition, created at start when missing). Every instance keeps
+    /// all of it, so `ListActioned` and the action part of `GetAccount`
+    /// answer the same on every instance. Empty (the default for now):
+    /// none, and both answer from this instance's partitions. The usual
+    /// name is `<group_id>.actions`.
+    pub actions_topic: String,
     /// Audit records go to this topic as JSON, keyed by tenant; empty: none.
     pub audit_topic: String,
     /// Extra librdkafka consumer properties (e.g. `security.protocol`);
@@ -110,6 +119,13 @@ impl KafkaSection {
         }
     }
 
+    /// The actions topic's name, when one is set.
+    pub fn actions_topic_name(&self) -> Option<String> {
+        Some(self.actions_topic.trim())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    }
+
     /// The state topic's name: `state_topic`, or `<group_id>.state`.
     pub fn state_topic_name(&self) -> String {
         match self.state_topic.trim() {
@@ -139,6 +155,7 @@ impl Default for KafkaSection {
             state_topic: String::new(),
             state_interval_ms: 30_000,
             overrides_topic: String::new(),
+            actions_topic: String::new(),
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
             security: Default::default(),

@@ -96,13 +96,7 @@ impl Pipeline {
                 let wire = self.hub.publish(&signal);
                 if let Some((k, d)) = self.kafka.as_ref().and_then(|k| delivery().map(|d| (k, d))) {
                     let bytes = prost::Message::encode_to_vec(&*wire);
-                    if let Err(e) = k.send_signal(
-                        &signal.account_id,
-                        &signal.signal_id,
-                        signal.action.name(),
-                        &bytes,
-                        d,
-                    ) {
+                    if let Err(e) = k.send_signal(&signal, &bytes, d) {
                         tracing::error!(error = %e, "signal not produced");
                     }
                 }

@@ -9,6 +9,34 @@ use crate::engine::{applied_policy, rule_evidence};
 use crate::features::FeatureVector;
 use crate::pb::v1 as pb;
 use crate::rules::RuleSet;
+use crate::service::actions_table::ActionInForce;
+
+/// The state of an account another instance holds, from the fleet's
+/// actions table: the action in force, its score, evidence and policy as
+/// the signal that set them gave them, and `owner` naming the instance
+/// that wrote it. The live features, counts and charges are with the
+/// owner (`shard` is -1).
+pub fn remote_account_state(a: &ActionInForce, r#override: Option<Override>) -> pb::AccountState {
+    let s = &a.signal;
+    pb::AccountState {
+        tenant_id: s.tenant_id.clone(),
+        account_id: s.account_id.clone(),
+        action: s.action,
+        score: s.score,
+        evidence: s.evidence.clone(),
+        last_event_ms: s.event_time_ms,
+        r#override: r#override.as_ref().map(override_to_pb),
+        shard: -1,
+        policy: Some(pb::PolicyApplied {
+            version: s.policy_version.clone(),
+            rule: s.policy_rule.clone(),
+            outcome: s.policy_outcome.clone(),
+            r#where: s.policy_country.clone(),
+        }),
+        owner: a.writer.clone(),
+        ..Default::default()
+    }
+}
 
 /// The state of `entry` at its last event, judged by `rules` and `policy`,
 /// with the override in force (if any); `shard` names the input shard
@@ -75,6 +103,7 @@ pub fn account_state(
             })
             .unwrap_or_default(),
         charged_messages_total: entry.slot.policy.charges().map_or(0, |l| l.total()),
+        owner: String::new(),
     }
 }
 

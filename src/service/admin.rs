@@ -16,7 +16,8 @@ use crate::decide::{Action, Override, OverrideMode};
 use crate::pb::v1 as pb;
 use crate::pipeline::shards::Shards;
 use crate::rules::RuleSet;
-use crate::service::account_state::{account_state, override_to_pb};
+use crate::service::account_state::{account_state, override_to_pb, remote_account_state};
+use crate::service::actions_table::ActionsTable;
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
 use crate::service::reload_error::ReloadError;
@@ -28,6 +29,8 @@ pub struct AdminService {
     overrides: Arc<OverridesManager>,
     policy: Arc<PolicyManager>,
     gate: Arc<Gate>,
+    /// With Kafka, the fleet's actions in force.
+    actions: Option<Arc<ActionsTable>>,
 }
 
 impl AdminService {
@@ -45,7 +48,15 @@ impl AdminService {
             overrides,
             policy,
             gate,
+            actions: None,
         }
+    }
+
+    /// Answers `ListActioned`, and `GetAccount` for accounts another
+    /// instance holds, from the fleet's actions table (with Kafka).
+    pub fn with_actions(mut self, actions: Option<Arc<ActionsTable>>) -> Self {
+        self.actions = actions;
+        self
     }
 
     fn policy_info(&self, p: &CountryPolicy) -> pb::PolicyInfo {
@@ -149,10 +160,23 @@ impl pb::admin_server::Admin for AdminService {
         let tenant = required("tenant_id", &r.tenant_id)?;
         let account = required("account_id", &r.account_id)?;
         let Some((shard, mut entry)) = self.shards.find_account(tenant, account) else {
-            return Err(Status::not_found(format!(
-                "account `{account}` of tenant `{tenant}` is not tracked by this instance (it owns shards {:?})",
-                self.shards.partition_ids()
-            )));
+            let ctx = self.shards.context();
+            let held = self.actions.as_ref().and_then(|t| t.get(tenant, account));
+            return match held {
+                Some(a) => {
+                    let r#override = ctx.overrides().get(tenant, account, ctx.clock().now_ms()).cloned();
+                    Ok(Response::new(remote_account_state(&a, r#override)))
+                }
+                None => Err(Status::not_found(format!(
+                    "account `{account}` of tenant `{tenant}` is not tracked by this instance (it owns shards {:?}){}",
+                    self.shards.partition_ids(),
+                    if self.actions.is_some() {
+                        " and has no action in force in the fleet"
+                    } else {
+                        ""
+                    }
+                ))),
+            };
         };
         let ctx = self.shards.context();
         let overrides = ctx.overrides();
@@ -181,28 +205,46 @@ impl pb::admin_server::Admin for AdminService {
         } else {
             r.limit as usize
         };
-        let rules = self.shards.context().rules();
+        let wanted = |tenant: &str, action: i32| {
+            (r.tenant_id.is_empty() || tenant == r.tenant_id)
+                && caller.tenants.allows(tenant)
+                && (r.actions.is_empty() || r.actions.contains(&action))
+        };
         let mut out = Vec::new();
-        self.shards.for_each_account(|_, a| {
-            let action = a.slot.decision.action();
-            if action == Action::None {
-                return;
+        if let Some(table) = &self.actions {
+            // The fleet's view: the same on every instance.
+            for a in table.all() {
+                let s = &a.signal;
+                if wanted(&s.tenant_id, s.action) {
+                    out.push(pb::ActionedAccount {
+                        tenant_id: s.tenant_id.clone(),
+                        account_id: s.account_id.clone(),
+                        action: s.action,
+                        score: s.score,
+                        last_event_ms: s.event_time_ms,
+                    });
+                }
             }
-            let wire = pb::Action::from(action) as i32;
-            if (!r.tenant_id.is_empty() && *a.tenant_id != *r.tenant_id)
-                || !caller.tenants.allows(&a.tenant_id)
-                || (!r.actions.is_empty() && !r.actions.contains(&wire))
-            {
-                return;
-            }
-            out.push(pb::ActionedAccount {
-                tenant_id: a.tenant_id.to_string(),
-                account_id: a.account_id.to_string(),
-                action: wire,
-                score: a.slot.activity.score(&rules),
-                last_event_ms: a.behaviour.last_ms(),
+        } else {
+            let rules = self.shards.context().rules();
+            self.shards.for_each_account(|_, a| {
+                let action = a.slot.decision.action();
+                if action == Action::None {
+                    return;
+                }
+                let wire = pb::Action::from(action) as i32;
+                if !wanted(&a.tenant_id, wire) {
+                    return;
+                }
+                out.push(pb::ActionedAccount {
+                    tenant_id: a.tenant_id.to_string(),
+                    account_id: a.account_id.to_string(),
+                    action: wire,
+                    score: a.slot.activity.score(&rules),
+                    last_event_ms: a.behaviour.last_ms(),
+                });
             });
-        });
+        }
         out.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)

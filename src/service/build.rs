@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rdkafka::config::ClientConfig;
 use tokio_rustls::rustls::ServerConfig;
 
 use crate::access::auth::Gate;
@@ -17,6 +18,7 @@ use crate::decide::files::{DecisionFiles, MissingOverrides};
 use crate::engine::{EngineConfig, EngineContext};
 use crate::pipeline::shards::Shards;
 use crate::pipeline::{Fence, Pipeline};
+use crate::service::actions_table::ActionsTopic;
 use crate::service::policy_reload::PolicyManager;
 use crate::service::reload::{OverridesManager, RulesManager};
 use crate::sink::jsonl::JsonlSink;
@@ -34,6 +36,8 @@ pub struct Parts {
     pub policy: Arc<PolicyManager>,
     /// Analyst overrides and their file.
     pub overrides: Arc<OverridesManager>,
+    /// With Kafka, the fleet's actions in force (the actions topic).
+    pub actions: Option<Arc<ActionsTopic>>,
     /// Every shard of the instance.
     pub shards: Arc<Shards>,
     /// Signals to Watch streams and the JSONL sink.
@@ -79,6 +83,7 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
         telemetry.clone(),
     ));
     let overrides = Arc::new(overrides(config, &ctx)?);
+    let actions = actions(config)?;
     let shards = Arc::new(Shards::new(ctx.clone(), e.grpc_shards));
 
     let jsonl = match &config.sinks.jsonl {
@@ -117,6 +122,7 @@ pub fn build(config: &Config) -> anyhow::Result<Parts> {
         rules,
         policy,
         overrides,
+        actions,
         shards,
         hub,
         kafka_sink,
@@ -152,6 +158,25 @@ fn context(config: &Config) -> anyhow::Result<Arc<EngineContext>> {
     Ok(ctx)
 }
 
+/// The clients of a fleet-wide table topic: a producer (also the admin
+/// client that creates the topic) and a reader that reads it whole.
+fn table_clients(k: &crate::config::KafkaSection, table: &str) -> (ClientConfig, ClientConfig) {
+    let mut client = ClientConfig::new();
+    client.set("bootstrap.servers", &k.brokers);
+    let mut reader = client.clone();
+    for (key, v) in k.producer_properties() {
+        client.set(key, v);
+    }
+    reader
+        .set("group.id", format!("{}-{table}", k.group_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false");
+    for (key, v) in k.consumer_properties() {
+        reader.set(key, v);
+    }
+    (client, reader)
+}
+
 /// The overrides manager: the file, and with Kafka the fleet's overrides
 /// topic (read to its end here, then followed).
 fn overrides(config: &Config, ctx: &Arc<EngineContext>) -> anyhow::Result<OverridesManager> {
@@ -160,19 +185,7 @@ fn overrides(config: &Config, ctx: &Arc<EngineContext>) -> anyhow::Result<Overri
     if !k.enabled() {
         return Ok(manager);
     }
-    let mut client = rdkafka::config::ClientConfig::new();
-    client.set("bootstrap.servers", &k.brokers);
-    let mut reader = client.clone();
-    for (key, v) in k.producer_properties() {
-        client.set(key, v);
-    }
-    reader
-        .set("group.id", format!("{}-overrides", k.group_id))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false");
-    for (key, v) in k.consumer_properties() {
-        reader.set(key, v);
-    }
+    let (client, reader) = table_clients(k, "overrides");
     let topic = crate::service::overrides_topic::OverridesTopic::start(
         k.overrides_topic_name(),
         &client,
@@ -180,6 +193,18 @@ fn overrides(config: &Config, ctx: &Arc<EngineContext>) -> anyhow::Result<Overri
         ctx.clone(),
     )?;
     Ok(manager.with_topic(Arc::new(topic)))
+}
+
+/// With Kafka and `kafka.actions_topic` set, the fleet's actions in force:
+/// the actions topic read to its end here, then followed.
+fn actions(config: &Config) -> anyhow::Result<Option<Arc<ActionsTopic>>> {
+    let k = &config.kafka;
+    let Some(name) = k.actions_topic_name().filter(|_| k.enabled()) else {
+        return Ok(None);
+    };
+    let (client, reader) = table_clients(k, "actions");
+    let topic = ActionsTopic::start(&name, &client, &reader)?;
+    Ok(Some(Arc::new(topic)))
 }
 
 /// The signals and dead-letter producer, with Kafka configured.
@@ -199,5 +224,9 @@ fn kafka_sink(
         telemetry.clone(),
     )
     .map_err(|err| anyhow::anyhow!("cannot create the Kafka producer: {err}"))?;
+    let sink = match k.actions_topic_name() {
+        Some(topic) => sink.with_actions_topic(topic),
+        None => sink,
+    };
     Ok(Some(Arc::new(sink)))
 }

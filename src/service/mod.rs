@@ -1,5 +1,6 @@
 //! `satpam serve`: the engine as a service.
 pub mod account_state;
+pub mod actions_table;
 pub mod admin;
 pub mod audited_reloads;
 pub mod build;
@@ -14,6 +15,7 @@ pub mod reload_error;
 pub mod run;
 pub mod tls;
 pub mod tls_listen;
+pub mod topic_follower;
 pub mod watch;
 pub mod webhook;
 

@@ -35,6 +35,9 @@ pub struct RunningService {
     shutdown_tx: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     kafka: Option<KafkaSource>,
+    /// The actions topic's follower: kept (and so following) while the
+    /// service runs.
+    actions: Option<Arc<crate::service::actions_table::ActionsTopic>>,
     rules: Arc<RulesManager>,
     policy: Arc<PolicyManager>,
     overrides: Arc<crate::service::reload::OverridesManager>,
@@ -59,13 +62,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         servers: Vec::new(),
     };
     // Admin on a listener of its own (with health), or on grpc.listen.
-    let mut admin = Some(pb::admin_server::AdminServer::new(AdminService::new(
-        parts.shards.clone(),
-        parts.rules.clone(),
-        parts.overrides.clone(),
-        parts.policy.clone(),
-        parts.gate.clone(),
-    )));
+    let mut admin = Some(pb::admin_server::AdminServer::new(
+        AdminService::new(
+            parts.shards.clone(),
+            parts.rules.clone(),
+            parts.overrides.clone(),
+            parts.policy.clone(),
+            parts.gate.clone(),
+        )
+        .with_actions(parts.actions.as_ref().map(|a| a.table().clone())),
+    ));
     let admin_addr = l.admin(&mut admin, health_service.clone()).await?;
     let grpc_addr = l.grpc(&mut admin, health_service).await?;
     let metrics_addr = l.metrics(ready.clone()).await?;
@@ -80,6 +86,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         rules,
         policy,
         overrides,
+        actions,
         shards,
         hub,
         gate,
@@ -94,6 +101,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         shutdown_tx,
         servers,
         kafka,
+        actions,
         rules,
         policy,
         overrides,
@@ -208,6 +216,9 @@ impl RunningService {
                 Ok(Err(e)) => result = Err(anyhow::anyhow!("kafka source: {e}")),
                 Err(e) => result = Err(anyhow::anyhow!("kafka source: {e}")),
             }
+        }
+        if let Some(a) = self.actions.take() {
+            let _ = tokio::task::spawn_blocking(move || a.stop()).await;
         }
         let _ = self.shutdown_tx.send(true);
         for s in self.servers.drain(..) {

@@ -13,7 +13,10 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 
+use super::table_key::account_key;
 use super::writer::{Writer, WRITER_HEADER};
+use crate::decide::{Action, Signal};
+use crate::rules::Subject;
 use crate::telemetry::Telemetry;
 
 /// Effects in flight for one input partition: a worker waits for them to be
@@ -119,6 +122,8 @@ pub struct KafkaSink {
     dead_letter_limit: usize,
     /// This process as the writer named in every record's header.
     writer: Arc<Writer>,
+    /// The fleet's actions topic, when kept (see [`KafkaSink::with_actions_topic`]).
+    actions_topic: Option<String>,
 }
 
 /// librdkafka's default `message.max.bytes`.
@@ -211,7 +216,15 @@ impl KafkaSink {
             dead_letter_topic: dead_letter_topic.to_string(),
             dead_letter_limit: max.saturating_sub(RECORD_OVERHEAD).max(1),
             writer: Arc::new(Writer::this_process()),
+            actions_topic: None,
         })
+    }
+
+    /// Keeps each account's action in force on `topic` as well (compacted,
+    /// one partition; see [`KafkaSink::send_signal`]).
+    pub fn with_actions_topic(mut self, topic: String) -> Self {
+        self.actions_topic = Some(topic);
+        self
     }
 
     /// This process as the writer of records (its rebalance epoch is
@@ -249,27 +262,42 @@ impl KafkaSink {
         }
     }
 
-    /// Produces a signal (keyed by account) to the signals topic.
+    /// Produces a signal (keyed by account) to the signals topic, and
+    /// with an actions topic the account's action in force there too: the
+    /// same bytes keyed by tenant and account, or a tombstone when the
+    /// action is lifted (RESTORE). A WABA-level decision goes to the
+    /// signals topic only. `payload` is `signal` in wire form; `delivery`
+    /// waits for both records.
     pub fn send_signal(
         &self,
-        account_id: &str,
-        signal_id: &str,
-        action: &str,
+        signal: &Signal,
         payload: &[u8],
         delivery: Delivery,
     ) -> Result<(), KafkaError> {
+        let writer = self.writer.header_value();
+        let actions = self
+            .actions_topic
+            .as_deref()
+            .filter(|_| signal.level == Subject::Account)
+            .map(|topic| {
+                let d = match &delivery {
+                    Delivery::Partition(p) => Delivery::Partition(p.clone()),
+                    // A gRPC caller waits for the signal only.
+                    Delivery::Notify(_) => Delivery::Partition(Arc::default()),
+                };
+                (topic, d)
+            });
         if let Delivery::Partition(p) = &delivery {
             p.pending.fetch_add(1, Ordering::AcqRel);
         }
-        let writer = self.writer.header_value();
         let headers = OwnedHeaders::new()
             .insert(Header {
                 key: "satpam-signal-id",
-                value: Some(signal_id),
+                value: Some(&signal.signal_id),
             })
             .insert(Header {
                 key: "satpam-action",
-                value: Some(action),
+                value: Some(signal.action.name()),
             })
             .insert(Header {
                 key: WRITER_HEADER,
@@ -277,10 +305,31 @@ impl KafkaSink {
             });
         self.send(
             BaseRecord::with_opaque_to(&self.signals_topic, Box::new(delivery))
-                .key(account_id.as_bytes())
+                .key(signal.account_id.as_bytes())
                 .payload(payload)
                 .headers(headers),
-        )
+        )?;
+        let Some((topic, d)) = actions else {
+            return Ok(());
+        };
+        if let Delivery::Partition(p) = &d {
+            p.pending.fetch_add(1, Ordering::AcqRel);
+        }
+        let key = account_key(&signal.tenant_id, &signal.account_id);
+        let headers = OwnedHeaders::new().insert(Header {
+            key: WRITER_HEADER,
+            value: Some(&writer),
+        });
+        let record = BaseRecord::with_opaque_to(topic, Box::new(d))
+            .partition(0)
+            .key(key.as_bytes())
+            .headers(headers);
+        let lifted = matches!(signal.action, Action::Restore | Action::None);
+        self.send(if lifted {
+            record
+        } else {
+            record.payload(payload)
+        })
     }
 
     /// Produces an encoded `MessageEvent` (keyed by account) to `topic`: the

@@ -5,6 +5,7 @@
 pub mod jsonl;
 pub mod kafka;
 pub mod kafka_client;
+pub mod table_key;
 pub mod writer;
 
 use std::sync::Arc;

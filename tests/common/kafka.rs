@@ -188,3 +188,39 @@ pub fn assert_no_duplicates(ids: &[String]) {
         assert!(seen.insert(id), "signal {id} emitted twice");
     }
 }
+
+/// `ListActioned` on `s`: (account, action) pairs, sorted.
+pub async fn actioned(s: &Serve) -> Vec<(String, i32)> {
+    let ch = super::service::grpc_channel(s.grpc).await;
+    let mut out: Vec<(String, i32)> = pb::admin_client::AdminClient::new(ch)
+        .list_actioned(pb::ListActionedRequest::default())
+        .await
+        .expect("ListActioned")
+        .into_inner()
+        .accounts
+        .into_iter()
+        .map(|a| (a.account_id, a.action))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Waits (up to 30 s: each instance follows the actions topic) until
+/// `ListActioned` gives `want` on every instance; asserts it does.
+pub async fn assert_actioned_everywhere(fleet: &[&Serve], want: &[(String, i32)]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    for s in fleet {
+        loop {
+            let got = actioned(s).await;
+            if got == want {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "ListActioned on {}: {got:?}, want {want:?}",
+                s.grpc
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}

@@ -154,19 +154,43 @@ impl StateStore {
                     source,
                 })
         };
+        let started = std::time::Instant::now();
         match self {
             StateStore::Kafka(t) => match t.read_many(parts) {
-                Ok(read) => read
-                    .into_iter()
-                    .map(|(p, r)| {
-                        let loaded = match r {
-                            Ok(Some(bytes)) => decode(p, bytes, t.topic()),
-                            Ok(None) => Ok(None),
-                            Err(e) => Err(StoreError::Topic(e)),
-                        };
-                        (p, loaded)
-                    })
-                    .collect(),
+                Ok(read) => {
+                    // What a move costs: the restore rate is read off this line.
+                    let read_ms = started.elapsed().as_millis() as u64;
+                    let t0 = std::time::Instant::now();
+                    let bytes: usize = read
+                        .values()
+                        .map(|r| r.as_ref().ok().and_then(Option::as_ref).map_or(0, Vec::len))
+                        .sum();
+                    let loaded: HashMap<_, _> = read
+                        .into_iter()
+                        .map(|(p, r)| {
+                            let loaded = match r {
+                                Ok(Some(bytes)) => decode(p, bytes, t.topic()),
+                                Ok(None) => Ok(None),
+                                Err(e) => Err(StoreError::Topic(e)),
+                            };
+                            (p, loaded)
+                        })
+                        .collect();
+                    let accounts: usize = loaded
+                        .values()
+                        .filter_map(|r| r.as_ref().ok().and_then(Option::as_ref))
+                        .map(|(engine, _)| engine.store().stats().accounts)
+                        .sum();
+                    tracing::info!(
+                        partitions = ?parts,
+                        bytes,
+                        accounts,
+                        read_ms,
+                        decode_ms = t0.elapsed().as_millis() as u64,
+                        "state restored from the state topic"
+                    );
+                    loaded
+                }
                 Err(e) => parts
                     .iter()
                     .map(|p| (*p, Err(StoreError::Topic(e.clone()))))
