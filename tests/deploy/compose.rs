@@ -123,7 +123,9 @@ fn compose_wires_kafka_the_topics_the_ports_and_health() {
     );
     assert_eq!(e("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"), "1", "one node");
 
-    // kafka-init creates exactly the config's topics; events with 12 partitions.
+    // kafka-init creates exactly the config's topics; events with 12
+    // partitions, the state topic with as many, the three tables of the
+    // fleet compacted.
     let init = at(services, "kafka-init");
     assert_eq!(
         scalar(at(init, "depends_on.kafka.condition")),
@@ -131,6 +133,7 @@ fn compose_wires_kafka_the_topics_the_ports_and_health() {
     );
     let script = strings(at(init, "command")).join("\n");
     let mut created = BTreeMap::new();
+    let mut compacted = BTreeSet::new();
     for line in script.lines().filter(|l| l.contains("--create")) {
         let arg = |flag: &str| {
             let words: Vec<&str> = line.split_whitespace().collect();
@@ -145,19 +148,34 @@ fn compose_wires_kafka_the_topics_the_ports_and_health() {
             "{line}"
         );
         created.insert(arg("--topic"), arg("--partitions"));
+        if line.contains("--config cleanup.policy=compact") {
+            compacted.insert(arg("--topic"));
+        }
     }
     assert!(script.contains("/opt/kafka/bin/kafka-topics.sh"));
-    let want: BTreeSet<&str> = [
-        c.kafka.events_topic.as_str(),
-        c.kafka.signals_topic.as_str(),
-        c.kafka.dead_letter_topic.as_str(),
+    let tables: BTreeSet<String> = [
+        c.kafka.state_topic_name(),
+        c.kafka.overrides_topic_name(),
+        format!("{}.actions", c.kafka.group_id),
     ]
     .into();
-    assert_eq!(
-        created.keys().map(String::as_str).collect::<BTreeSet<_>>(),
-        want
-    );
+    let mut want: BTreeSet<String> = [
+        c.kafka.events_topic.clone(),
+        c.kafka.signals_topic.clone(),
+        c.kafka.dead_letter_topic.clone(),
+    ]
+    .into();
+    want.extend(tables.iter().cloned());
+    assert_eq!(created.keys().cloned().collect::<BTreeSet<_>>(), want);
     assert_eq!(created[&c.kafka.events_topic], "12");
+    assert_eq!(compacted, tables, "the fleet's tables are compacted");
+    assert_eq!(
+        created[&c.kafka.state_topic_name()],
+        created[&c.kafka.events_topic],
+        "the state topic is partitioned like the events"
+    );
+    assert_eq!(created[&c.kafka.overrides_topic_name()], "1");
+    assert_eq!(created[&format!("{}.actions", c.kafka.group_id)], "1");
 
     // satpam: the Dockerfile, after the topics, on the real ports, healthy by `satpam health`.
     let satpam = at(services, "satpam");
