@@ -304,9 +304,27 @@ fn each_hostile_input_gets_its_error_and_changes_nothing_else() {
         ),
     ];
 
-    for (what, input, want) in cases {
+    // The cases are independent runs: two at a time (one per core), then
+    // checked in order.
+    let cases: Vec<(&str, &str, Run)> = std::thread::scope(|scope| {
+        let mut cases = cases.into_iter();
+        let mut out = Vec::new();
+        loop {
+            let pair: Vec<_> = cases.by_ref().take(2).collect();
+            if pair.is_empty() {
+                break out;
+            }
+            let running: Vec<_> = pair
+                .into_iter()
+                .map(|(what, input, want)| (what, want, scope.spawn(move || run(input))))
+                .collect();
+            for (what, want, h) in running {
+                out.push((what, want, h.join().expect("a hostile-input run panicked")));
+            }
+        }
+    });
+    for (what, want, got) in cases {
         let flood = want.is_empty();
-        let got = run(input);
         if flood {
             let (conv, acc) = got.flood_tracked;
             assert!(conv <= 3_000 && acc <= 200, "{what}: {conv} {acc}");

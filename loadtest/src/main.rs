@@ -111,6 +111,17 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
     let scenario = Scenario::generate_family(&config, args.family, Arc::new(bank));
     spinner.finish_and_clear();
     let generated = started.elapsed();
+    // The labels first, whole, under their name only once written: a
+    // reader of the events through a pipe (`satpam eval --events FIFO`)
+    // reads the labels before the events and may start once they exist.
+    let labels_tmp = args.out_labels.with_extension("csv.partial");
+    let labels_file =
+        File::create(&labels_tmp).with_context(|| format!("creating {}", labels_tmp.display()))?;
+    scenario
+        .write_labels_csv(labels_file)
+        .with_context(|| format!("writing {}", labels_tmp.display()))?;
+    std::fs::rename(&labels_tmp, &args.out_labels)
+        .with_context(|| format!("writing {}", args.out_labels.display()))?;
     let events_file = File::create(&args.out_events)
         .with_context(|| format!("creating {}", args.out_events.display()))?;
     let bar = scenario_progress::events_bar(scenario.len() as u64);
@@ -121,11 +132,6 @@ fn scenario(args: ScenarioArgs) -> anyhow::Result<()> {
         ))
         .with_context(|| format!("writing {}", args.out_events.display()))?;
     bar.finish_and_clear();
-    let labels_file = File::create(&args.out_labels)
-        .with_context(|| format!("creating {}", args.out_labels.display()))?;
-    scenario
-        .write_labels_csv(labels_file)
-        .with_context(|| format!("writing {}", args.out_labels.display()))?;
     let total = started.elapsed();
 
     let stats = scenario.stats();

@@ -23,8 +23,14 @@ const LOADGEN: &str = env!("CARGO_BIN_EXE_satpam-loadgen");
 
 /// The `satpam` binary of the same profile, beside `satpam-loadgen`. Cargo
 /// builds another package's binaries only for that package's own tests, so
-/// this builds it (a no-op when it is up to date).
+/// this builds it (a no-op when it is up to date). `SATPAM_TEST_SATPAM_BIN`
+/// names one already built instead (CI: the one `cargo test --workspace`
+/// built, which `cargo build -p satpam` would build again with other
+/// features).
 fn satpam_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SATPAM_TEST_SATPAM_BIN") {
+        return PathBuf::from(bin);
+    }
     let loadgen = Path::new(LOADGEN);
     let dir = loadgen.parent().expect("target/<profile>");
     let target = dir.parent().expect("target dir");
