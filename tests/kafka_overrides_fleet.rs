@@ -114,6 +114,24 @@ async fn an_override_set_on_one_instance_holds_on_the_owner_and_after_restarts()
         .await
         .expect("set through the instance that does not hold the account");
 
+    // The owner follows the overrides topic (eventually, like every
+    // instance): once its GetAccount shows the override in force, the
+    // account's next event applies it. Produced before that, the rest of
+    // the account's events could all be decided before the owner's
+    // follower reads the record (seen under CI's load), and no signal
+    // would be due.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen = state(owner, &account).await.and_then(|st| st.r#override);
+        if seen.is_some_and(|o| o.reason == "appeal 77 denied") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the owner did not apply the override within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // The owner applies it on the account's next event.
     produce(&p, &topics.events, &events[half..]);
     let records = read_topic(&topics.signals, Duration::from_secs(60), |r| {
