@@ -17,12 +17,17 @@
 #
 # Needs target/release/{satpam,satpam-loadgen} (cargo build --release) and
 # scripts/broker.sh (Tansu). Usage: loadtest/fleet-state.sh [rounds]
+# (0 rounds: the restore half only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-2}
 PORT=${PORT:-19392}
 DRAIN=${DRAIN:-1500000}
 ACCOUNTS=${ACCOUNTS:-100000}
+# Event time per account in the restore half: 0.05 h is ~12 events each
+# (1.2 M for 100k accounts), enough to hold every account in state. The
+# generator's own sizing would give each account two hours (48 M events).
+RESTORE_HOURS=${RESTORE_HOURS:-0.05}
 STATE_INTERVAL_MS=${STATE_INTERVAL_MS:-5000}
 SATPAM=target/release/satpam
 LOADGEN=target/release/satpam-loadgen
@@ -101,12 +106,19 @@ prefix="fs-restore"
 serve "$prefix-a" kafka "$prefix"
 "$LOADGEN" run --target kafka --brokers "$BROKERS" --topic "$prefix.events" --signals-topic "$prefix.signals" \
   --metrics http://127.0.0.1:9764/metrics --consumer-property fetch.wait.max.ms=10 \
-  --accounts "$ACCOUNTS" --rate 50000 --duration 20s --drain-events 0 --no-baseline --json > "$work/$prefix.json"
+  --accounts "$ACCOUNTS" --hours "$RESTORE_HOURS" --rate 60000 --duration 20s --drain-events 0 \
+  --no-baseline --json > "$work/$prefix.json"
 curl -fsS http://127.0.0.1:9764/metrics | grep -E '^satpam_state_(entries|bytes)' || true
 stop
 serve "$prefix-b" kafka "$prefix"
-sleep 2
-grep "state restored from the state topic" "$work/$prefix-b.log" | tail -1
+# Ready answers before the group assigns the partition; the restore
+# follows the assignment.
+for _ in $(seq 1 1800); do
+  grep -q "state restored from the state topic" "$work/$prefix-b.log" && break
+  sleep 0.1
+done
+grep "state restored from the state topic" "$work/$prefix-b.log" | tail -1 \
+  || { echo "no restore within 180 s"; tail -20 "$work/$prefix-b.log"; exit 1; }
 curl -fsS http://127.0.0.1:9764/metrics | grep -E '^satpam_state_(entries|bytes)' || true
 stop
 echo "logs and JSON in $work"
