@@ -82,6 +82,7 @@ fn main() {
             gate: parts.gate.clone(),
             hub: parts.hub.clone(),
             overrides_path: None,
+            actions: None,
         },
     )
     .expect("console");

@@ -18,6 +18,7 @@ use common::kafka::{
     violating_and_legit, Serve,
 };
 use satpam::pb::v1 as pb;
+use satpam_testkit::http::{free_addr, get};
 
 async fn admin(s: &Serve) -> pb::admin_client::AdminClient<tonic::transport::Channel> {
     pb::admin_client::AdminClient::new(common::service::grpc_channel(s.grpc).await)
@@ -54,8 +55,11 @@ async fn an_override_set_on_one_instance_holds_on_the_owner_and_after_restarts()
     let topics = create_topics(&unique("ovfleet"), 2).await;
     // The fleet's actions in force on a topic of this test's group.
     let actions = format!("actions_topic = \"{}.actions\"\n", topics.group);
-    let a = Serve::start(d, "a", &topics, &actions);
-    let b = Serve::start(d, "b", &topics, &actions);
+    // Each with its web console (no principals: anonymous, loopback).
+    let (console_a, console_b) = (free_addr(), free_addr());
+    let with_console = |addr| format!("{actions}[console]\nlisten = \"{addr}\"\n");
+    let a = Serve::start(d, "a", &topics, &with_console(console_a));
+    let b = Serve::start(d, "b", &topics, &with_console(console_b));
     for s in [&a, &b] {
         s.wait_metric("satpam_shards", Duration::from_secs(60), |v| v == 1.0);
     }
@@ -164,6 +168,41 @@ async fn an_override_set_on_one_instance_holds_on_the_owner_and_after_restarts()
         "owner {:?} names the holding instance",
         seen_by_other.owner
     );
+
+    // The console of the instance that does not hold the account lists it
+    // too (from the actions table), marked with the instance that holds
+    // it, and its account page says so; the owner's lists it as its own.
+    let console_of = |s: &Serve| {
+        if std::ptr::eq(s, &a) {
+            console_a
+        } else {
+            console_b
+        }
+    };
+    let page = |addr, path: String| {
+        let (status, body) = get(addr, &path).expect("console GET");
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    };
+    let queue = "/?action=SUSPEND".to_string();
+    let on_other = page(console_of(other), queue.clone());
+    assert!(on_other.contains("across the fleet"), "{on_other}");
+    assert!(
+        on_other.contains(&format!(">{account}</a> <span class=\"owner\">on ")),
+        "{on_other}"
+    );
+    assert!(on_other.contains(&format!("/{owner_pid}/")), "{on_other}");
+    let on_owner = page(console_of(owner), queue);
+    assert!(
+        on_owner.contains(&format!(">{account}</a></td>")),
+        "{on_owner}"
+    );
+    let account_page = page(
+        console_of(other),
+        format!("/account?tenant=bsp-test&account={account}"),
+    );
+    assert!(account_page.contains("held by instance"), "{account_page}");
+    assert!(account_page.contains("SUSPEND"), "{account_page}");
 
     // Both restart: the override is read back from the topic.
     assert!(a.terminate().success());

@@ -33,6 +33,7 @@ use tokio::task::JoinHandle;
 use crate::access::auth::Gate;
 use crate::config::{Config, ConsoleSection};
 use crate::pipeline::shards::Shards;
+use crate::service::actions_table::ActionsTable;
 use crate::service::reload::{OverridesManager, RulesManager};
 use crate::service::RunningService;
 use crate::sink::SignalHub;
@@ -51,6 +52,9 @@ pub struct ConsoleDeps {
     pub hub: Arc<SignalHub>,
     /// `engine.overrides`: appeals are kept beside it.
     pub overrides_path: Option<PathBuf>,
+    /// The fleet's actions in force (`kafka.actions_topic`): the queue
+    /// lists the accounts other instances hold from it.
+    pub actions: Option<Arc<ActionsTable>>,
 }
 
 /// The console at run time.
@@ -73,6 +77,8 @@ pub struct Console {
     pub appeals: appeals::Appeals,
     /// Backtests over `[console] backtest_dir`.
     pub backtests: backtest::Backtests,
+    /// The fleet's actions in force, when the actions topic is configured.
+    pub actions: Option<Arc<ActionsTable>>,
     hub: Arc<SignalHub>,
 }
 
@@ -101,6 +107,7 @@ impl Console {
             history_per_account: config.history_per_account,
             appeals,
             backtests: backtest::Backtests::new(&config.backtest_dir),
+            actions: deps.actions,
             hub: deps.hub,
         })
     }
@@ -125,6 +132,7 @@ pub async fn start(
             gate: service.gate().clone(),
             hub: service.hub().clone(),
             overrides_path: config.engine.overrides.clone(),
+            actions: service.actions_table(),
         },
     )?;
     let (addr, tasks) = spawn(console, &config.console.listen, service.stop_signal()).await?;

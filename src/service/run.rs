@@ -192,6 +192,11 @@ impl RunningService {
         &self.shards
     }
 
+    /// The fleet's actions in force, when `kafka.actions_topic` is set.
+    pub fn actions_table(&self) -> Option<Arc<crate::service::actions_table::ActionsTable>> {
+        self.actions.as_ref().map(|a| a.table().clone())
+    }
+
     /// The metrics.
     pub fn telemetry(&self) -> &Arc<Telemetry> {
         &self.telemetry

@@ -12,7 +12,7 @@ use crate::console::svg::score_chart;
 use crate::console::Console;
 use crate::pb::v1 as pb;
 use crate::rules::explain::{number, rule_checks};
-use crate::service::account_state::account_state;
+use crate::service::account_state::{account_state, remote_account_state};
 
 use super::{time, wire_action_name};
 
@@ -53,9 +53,19 @@ fn rule_hits(h: &mut Html, rules: &crate::rules::RuleSet, hits: &[pb::RuleHit]) 
 
 /// The state of `tenant`/`account` as `Admin.GetAccount` gives it (the
 /// account page and its compliance report read it), or `None` when this
-/// instance does not track it.
+/// instance does not track it. An account another instance holds is
+/// answered, as GetAccount answers it, from the fleet's actions table when
+/// it has an action in force there (`owner` names that instance).
 pub fn state(console: &Console, tenant: &str, account: &str) -> Option<pb::AccountState> {
-    let (shard, mut entry) = console.shards.find_account(tenant, account)?;
+    let Some((shard, mut entry)) = console.shards.find_account(tenant, account) else {
+        let in_force = console.actions.as_ref()?.get(tenant, account)?;
+        let ctx = console.shards.context();
+        let o = ctx
+            .overrides()
+            .get(tenant, account, ctx.clock().now_ms())
+            .cloned();
+        return Some(remote_account_state(&in_force, o));
+    };
     let ctx = console.shards.context();
     let overrides = ctx.overrides();
     let now_ms = ctx.clock().now_ms();
@@ -94,12 +104,17 @@ pub fn render(console: &Console, viewer: &Viewer, tenant: &str, account: &str) -
         .raw("</span></h1><p>tenant <b id=\"tenant-id\">")
         .text(tenant)
         .raw("</b>, ")
-        .text(&if state.shard < 0 {
-            format!("gRPC shard {}", -1 - state.shard)
+        .text(&if !state.owner.is_empty() {
+            format!(
+                "held by instance {}: shown as the signal that set its action tells it; its live state is on that instance",
+                state.owner
+            )
+        } else if state.shard < 0 {
+            format!("gRPC shard {} of this instance", -1 - state.shard)
         } else {
-            format!("Kafka partition {}", state.shard)
+            format!("Kafka partition {} of this instance", state.shard)
         })
-        .raw(" of this instance</p>");
+        .raw("</p>");
     report_links(&mut h, tenant, account);
     let action = wire_action_name(state.action);
     h.raw(&format!(

@@ -1,5 +1,7 @@
 //! The queue: the accounts with an action in force on this instance's
-//! shards, filtered by tenant, action, rule, country and WABA (the numbers
+//! shards and, with the fleet's actions table (`kafka.actions_topic`), the
+//! ones other instances hold, as the signal that set each action tells
+//! them; filtered by tenant, action, rule, country and WABA (the numbers
 //! the WABA state has seen), sorted by score,
 //! time or users, counted per action, a page at a time. A request walks
 //! the accounts once and selects its page with a partial selection
@@ -7,6 +9,7 @@
 
 use std::cmp::Ordering;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -15,6 +18,8 @@ use crate::console::auth::Viewer;
 use crate::console::html::{esc, url, Html};
 use crate::console::Console;
 use crate::decide::Action;
+use crate::pb::v1 as pb;
+use crate::service::actions_table::ActionInForce;
 
 /// Rows per page (the default of `per`).
 pub const PAGE_SIZE: usize = 50;
@@ -58,6 +63,9 @@ pub struct Row {
     pub country: String,
     /// Distinct users in 24 h (computed for the `users` sort and the page).
     pub users: Option<u64>,
+    /// The instance that holds the account (`<host>/<pid>/<epoch>`), when
+    /// it is not this one: the row is then the fleet's actions table's.
+    pub owner: Option<String>,
 }
 
 /// What one queue request found.
@@ -148,8 +156,21 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
             last_ms: a.behaviour.last_ms(),
             country,
             users: by_users.then(|| users_of(a)),
+            owner: None,
         });
     });
+    if let Some(table) = &console.actions {
+        let held =
+            |tenant: &str, account: &str| console.shards.find_account(tenant, account).is_some();
+        fleet_rows(
+            &table.all(),
+            q,
+            |t| viewer.principal.tenants.allows(t),
+            held,
+            &mut counts,
+            &mut rows,
+        );
+    }
     let total = rows.len();
     let per = q.per.unwrap_or(PAGE_SIZE).clamp(1, 200);
     let mut page = page_of(rows, order(&q.sort), q.page, per);
@@ -169,6 +190,73 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
         rows: page,
         total,
         counts,
+    }
+}
+
+/// The domain action of a wire one, among those that can be in force.
+fn in_force(wire: i32) -> Option<Action> {
+    match pb::Action::try_from(wire).ok()? {
+        pb::Action::Flag => Some(Action::Flag),
+        pb::Action::Throttle => Some(Action::Throttle),
+        pb::Action::Suspend => Some(Action::Suspend),
+        pb::Action::Charge => Some(Action::Charge),
+        pb::Action::Unspecified | pb::Action::Restore => None,
+    }
+}
+
+/// Adds to `rows` (and `counts`) the accounts of the fleet's actions table
+/// that this instance does not hold (`held` false) and `allows` lets the
+/// viewer see, under the same filters as the local ones, read off the
+/// signal that set each action: its score and event time, its users, the
+/// policy's country, the rules active then, its WABA.
+fn fleet_rows(
+    entries: &[Arc<ActionInForce>],
+    q: &QueueQuery,
+    allows: impl Fn(&str) -> bool,
+    held: impl Fn(&str, &str) -> bool,
+    counts: &mut [(Action, usize); 4],
+    rows: &mut Vec<Row>,
+) {
+    let wanted = parse_action(&q.action);
+    for e in entries {
+        let s = &e.signal;
+        let Some(act) = in_force(s.action) else {
+            continue;
+        };
+        if (!q.tenant.is_empty() && s.tenant_id != q.tenant)
+            || !allows(&s.tenant_id)
+            || held(&s.tenant_id, &s.account_id)
+        {
+            continue;
+        }
+        let evidence = s.evidence.as_ref();
+        if !q.rule.is_empty()
+            && !evidence.is_some_and(|ev| ev.rules.iter().any(|r| r.rule_id == q.rule))
+        {
+            continue;
+        }
+        if !q.waba.is_empty() && s.waba_id != q.waba {
+            continue;
+        }
+        if !q.country.is_empty() && !s.policy_country.eq_ignore_ascii_case(&q.country) {
+            continue;
+        }
+        if let Some(c) = counts.iter_mut().find(|(k, _)| *k == act) {
+            c.1 += 1;
+        }
+        if !q.action.is_empty() && wanted != Some(act) {
+            continue;
+        }
+        rows.push(Row {
+            tenant: s.tenant_id.as_str().into(),
+            account: s.account_id.as_str().into(),
+            action: act,
+            score: s.score,
+            last_ms: s.event_time_ms,
+            country: s.policy_country.clone(),
+            users: Some(evidence.map_or(0, |ev| ev.users)),
+            owner: Some(e.writer.clone()),
+        });
     }
 }
 
@@ -233,9 +321,17 @@ pub fn render(console: &Console, viewer: &Viewer, q: &QueueQuery) -> String {
     let found = find(console, viewer, q);
     let per = q.per.unwrap_or(PAGE_SIZE).clamp(1, 200);
     let mut h = Html::default();
-    h.raw("<h1>Queue</h1><p class=\"note\">Accounts with an action in force on <b>this instance</b> (its gRPC shards and Kafka partitions ")
-        .text(&format!("{:?}", console.shards.partition_ids()))
-        .raw("); a fleet-wide queue comes with issue 12. The WABA filter needs the tenant and matches the numbers this instance's WABA state keeps (the 128 most recently active per WABA and shard).</p>");
+    h.raw("<h1>Queue</h1><p class=\"note\">");
+    if console.actions.is_some() {
+        h.raw("Accounts with an action in force <b>across the fleet</b>: this instance's (its gRPC shards and Kafka partitions ")
+            .text(&format!("{:?}", console.shards.partition_ids()))
+            .raw(") with their live state, the others as the signal that set the action tells them (marked with the instance that holds them; its users are the signal's). The WABA filter");
+    } else {
+        h.raw("Accounts with an action in force on <b>this instance</b> (its gRPC shards and Kafka partitions ")
+            .text(&format!("{:?}", console.shards.partition_ids()))
+            .raw("); set <code>kafka.actions_topic</code> for the fleet's. The WABA filter");
+    }
+    h.raw(" needs the tenant and matches the numbers this instance's WABA state keeps (the 128 most recently active per WABA and shard), and the signal's WABA for the others.</p>");
     h.raw("<p class=\"counts\" id=\"counts\">");
     for (a, n) in found.counts {
         h.raw(&format!(
@@ -301,8 +397,14 @@ pub fn render(console: &Console, viewer: &Viewer, q: &QueueQuery) -> String {
             .text(&href)
             .raw("\">")
             .text(&r.account)
-            .raw(&format!(
-                "</a></td><td class=\"action-{0}\">{0}</td><td class=\"num\">{1:.3}</td><td class=\"num\">{2}</td><td>",
+            .raw("</a>");
+        if let Some(owner) = &r.owner {
+            h.raw(" <span class=\"owner\">on ")
+                .text(owner)
+                .raw("</span>");
+        }
+        h.raw(&format!(
+                "</td><td class=\"action-{0}\">{0}</td><td class=\"num\">{1:.3}</td><td class=\"num\">{2}</td><td>",
                 action_name(r.action),
                 r.score,
                 r.users.map(|u| u.to_string()).unwrap_or_default()
@@ -330,6 +432,117 @@ pub fn render(console: &Console, viewer: &Viewer, q: &QueueQuery) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(
+        tenant: &str,
+        account: &str,
+        action: pb::Action,
+        rule: &str,
+        country: &str,
+        waba: &str,
+    ) -> Arc<ActionInForce> {
+        Arc::new(ActionInForce {
+            signal: pb::EnforcementSignal {
+                tenant_id: tenant.into(),
+                account_id: account.into(),
+                action: action as i32,
+                score: 0.8,
+                event_time_ms: 1_700_000_000_000,
+                policy_country: country.into(),
+                waba_id: waba.into(),
+                evidence: Some(pb::Evidence {
+                    rules: vec![pb::RuleHit {
+                        rule_id: rule.into(),
+                        ..Default::default()
+                    }],
+                    users: 41,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            writer: format!("pod-{account}/7/3"),
+        })
+    }
+
+    /// The fleet's rows: each filter applied to what the signal says,
+    /// accounts held here and tenants the viewer may not see left out,
+    /// lifted actions never listed, counts per action over every filter
+    /// but the action.
+    #[test]
+    fn fleet_rows_follow_the_filters_and_leave_out_held_and_hidden_accounts() {
+        let entries = vec![
+            entry("t1", "a", pb::Action::Suspend, "open-domain", "ID", "w1"),
+            entry("t1", "b", pb::Action::Flag, "long-answers", "BR", "w2"),
+            entry("t1", "held", pb::Action::Suspend, "open-domain", "ID", "w1"),
+            entry("t2", "c", pb::Action::Throttle, "open-domain", "ID", "w3"),
+            entry(
+                "secret",
+                "d",
+                pb::Action::Suspend,
+                "open-domain",
+                "ID",
+                "w1",
+            ),
+            entry("t1", "e", pb::Action::Restore, "open-domain", "ID", "w1"),
+        ];
+        let q = |f: &dyn Fn(&mut QueueQuery)| {
+            let mut q = QueueQuery::default();
+            f(&mut q);
+            q
+        };
+        // (query, accounts listed, counts FLAG/THROTTLE/SUSPEND/CHARGE)
+        let cases: Vec<(QueueQuery, Vec<&str>, [usize; 4])> = vec![
+            (q(&|_| {}), vec!["a", "b", "c"], [1, 1, 1, 0]),
+            (q(&|q| q.tenant = "t1".into()), vec!["a", "b"], [1, 0, 1, 0]),
+            (q(&|q| q.action = "suspend".into()), vec!["a"], [1, 1, 1, 0]),
+            (
+                q(&|q| q.rule = "open-domain".into()),
+                vec!["a", "c"],
+                [0, 1, 1, 0],
+            ),
+            (q(&|q| q.country = "br".into()), vec!["b"], [1, 0, 0, 0]),
+            (q(&|q| q.waba = "w3".into()), vec!["c"], [0, 1, 0, 0]),
+            (q(&|q| q.tenant = "secret".into()), vec![], [0, 0, 0, 0]),
+        ];
+        for (query, want, want_counts) in cases {
+            let mut counts = [
+                (Action::Flag, 0),
+                (Action::Throttle, 0),
+                (Action::Suspend, 0),
+                (Action::Charge, 0),
+            ];
+            let mut rows = Vec::new();
+            fleet_rows(
+                &entries,
+                &query,
+                |t| t != "secret",
+                |_, a| a == "held",
+                &mut counts,
+                &mut rows,
+            );
+            let mut got: Vec<&str> = rows.iter().map(|r| &*r.account).collect();
+            got.sort_unstable();
+            assert_eq!(got, want, "{query:?}");
+            assert_eq!(counts.map(|(_, n)| n), want_counts, "{query:?}");
+        }
+        // A row says what the signal said, and who holds the account.
+        let mut rows = Vec::new();
+        let mut counts = [(Action::Suspend, 0); 4];
+        fleet_rows(
+            &entries[..1],
+            &QueueQuery::default(),
+            |_| true,
+            |_, _| false,
+            &mut counts,
+            &mut rows,
+        );
+        let r = &rows[0];
+        assert_eq!(
+            (r.action, r.score, r.last_ms, r.users, r.country.as_str()),
+            (Action::Suspend, 0.8, 1_700_000_000_000, Some(41), "ID")
+        );
+        assert_eq!(r.owner.as_deref(), Some("pod-a/7/3"));
+    }
 
     /// Pages of a partial selection are exactly the slices of a full sort,
     /// ties included (the order is total).
