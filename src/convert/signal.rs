@@ -18,6 +18,19 @@ impl From<Action> for pb::Action {
     }
 }
 
+impl From<pb::Action> for Action {
+    fn from(a: pb::Action) -> Self {
+        match a {
+            pb::Action::Unspecified => Action::None,
+            pb::Action::Flag => Action::Flag,
+            pb::Action::Throttle => Action::Throttle,
+            pb::Action::Suspend => Action::Suspend,
+            pb::Action::Restore => Action::Restore,
+            pb::Action::Charge => Action::Charge,
+        }
+    }
+}
+
 /// Evidence in wire form.
 pub fn evidence_to_pb(e: &Evidence) -> pb::Evidence {
     pb::Evidence {
@@ -80,5 +93,24 @@ impl From<&Signal> for pb::EnforcementSignal {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each action to the wire and back is itself, and the wire's six
+    /// values are six distinct actions (the two matches are inverses).
+    #[test]
+    fn actions_round_trip_through_the_wire() {
+        let all = Action::ALL;
+        for a in all {
+            assert_eq!(Action::from(pb::Action::from(a)), a, "{a:?}");
+        }
+        assert_eq!(Action::from(pb::Action::Unspecified), Action::None);
+        let wire: std::collections::BTreeSet<i32> =
+            all.iter().map(|a| pb::Action::from(*a) as i32).collect();
+        assert_eq!(wire.len(), all.len());
     }
 }

@@ -54,12 +54,9 @@ pub fn parse_action(s: &str) -> Option<Action> {
 /// The name of a wire action.
 pub fn wire_action_name(wire: i32) -> &'static str {
     use crate::pb::v1 as pb;
-    match pb::Action::try_from(wire).unwrap_or(pb::Action::Unspecified) {
-        pb::Action::Unspecified => "NONE",
-        pb::Action::Flag => "FLAG",
-        pb::Action::Throttle => "THROTTLE",
-        pb::Action::Suspend => "SUSPEND",
-        pb::Action::Restore => "RESTORE",
-        pb::Action::Charge => "CHARGE",
-    }
+    action_name(
+        pb::Action::try_from(wire)
+            .unwrap_or(pb::Action::Unspecified)
+            .into(),
+    )
 }

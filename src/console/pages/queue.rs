@@ -195,12 +195,9 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
 
 /// The domain action of a wire one, among those that can be in force.
 fn in_force(wire: i32) -> Option<Action> {
-    match pb::Action::try_from(wire).ok()? {
-        pb::Action::Flag => Some(Action::Flag),
-        pb::Action::Throttle => Some(Action::Throttle),
-        pb::Action::Suspend => Some(Action::Suspend),
-        pb::Action::Charge => Some(Action::Charge),
-        pb::Action::Unspecified | pb::Action::Restore => None,
+    match Action::from(pb::Action::try_from(wire).ok()?) {
+        Action::None | Action::Restore => None,
+        a => Some(a),
     }
 }
 
