@@ -142,13 +142,7 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
         if !q.country.is_empty() && !country.eq_ignore_ascii_case(&q.country) {
             return;
         }
-        if let Some(c) = counts.iter_mut().find(|(k, _)| *k == act) {
-            c.1 += 1;
-        }
-        if !q.action.is_empty() && action != Some(act) {
-            return;
-        }
-        rows.push(Row {
+        admit(act, action, q, &mut counts, &mut rows, || Row {
             tenant: a.tenant_id.clone(),
             account: a.account_id.clone(),
             action: act,
@@ -238,13 +232,7 @@ fn fleet_rows(
         if !q.country.is_empty() && !s.policy_country.eq_ignore_ascii_case(&q.country) {
             continue;
         }
-        if let Some(c) = counts.iter_mut().find(|(k, _)| *k == act) {
-            c.1 += 1;
-        }
-        if !q.action.is_empty() && wanted != Some(act) {
-            continue;
-        }
-        rows.push(Row {
+        admit(act, wanted, q, counts, rows, || Row {
             tenant: s.tenant_id.as_str().into(),
             account: s.account_id.as_str().into(),
             action: act,
@@ -254,6 +242,25 @@ fn fleet_rows(
             users: Some(evidence.map_or(0, |ev| ev.users)),
             owner: Some(e.writer.clone()),
         });
+    }
+}
+
+/// The last step for an account that passed every filter but the action:
+/// it counts under its action `act`, and its row (made only then) is kept
+/// when the query names no action or names `act` (`wanted`).
+fn admit(
+    act: Action,
+    wanted: Option<Action>,
+    q: &QueueQuery,
+    counts: &mut [(Action, usize); 4],
+    rows: &mut Vec<Row>,
+    row: impl FnOnce() -> Row,
+) {
+    if let Some(c) = counts.iter_mut().find(|(k, _)| *k == act) {
+        c.1 += 1;
+    }
+    if q.action.is_empty() || wanted == Some(act) {
+        rows.push(row());
     }
 }
 
