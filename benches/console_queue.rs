@@ -83,6 +83,7 @@ fn main() {
             hub: parts.hub.clone(),
             overrides_path: None,
             actions: None,
+            events_topic: None,
         },
     )
     .expect("console");

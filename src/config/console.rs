@@ -25,7 +25,8 @@ pub struct ConsoleSection {
     pub history_accounts: usize,
     /// The directory of recorded traffic the backtest page replays
     /// (`*.jsonl`, `*.pb` event files and `*.csv` labels, picked by name
-    /// from its listing); empty: no backtests.
+    /// from its listing); empty: none (with `[kafka]` configured the page
+    /// still replays the last hours of the events topic).
     pub backtest_dir: String,
 }
 

@@ -11,9 +11,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 
-use super::backtest::{Refused, Request};
+use super::backtest::{Recorded, Refused, Request};
 use super::html::{page_refreshed, respond};
-use super::pages::backtest::{render, FormState};
+use super::pages::backtest::{render, FormState, TOPIC_CHOICE};
 use super::request::{allowed, field, now_ms, poster, viewer, Fields, Shared};
 use crate::access::auth::{Role, Scope};
 use crate::rules::RuleSet;
@@ -67,8 +67,16 @@ pub(super) async fn start(
         rules: field(&f, "rules"),
         name,
         events: field(&f, "events"),
+        hours: field(&f, "hours"),
         labels: field(&f, "labels"),
         error: None,
+    };
+    let events = if form.events == TOPIC_CHOICE {
+        // Not a number: refused below by the range check, with its reason.
+        let hours = form.hours.trim().parse::<f64>().unwrap_or(f64::NAN);
+        Recorded::Topic { hours }
+    } else {
+        Recorded::File(form.events.to_string())
     };
     let candidate = match RuleSet::from_yaml(form.rules, name) {
         Ok(r) => Arc::new(r),
@@ -82,7 +90,7 @@ pub(super) async fn start(
     let req = Request {
         who: v.principal.name.clone(),
         now_ms: now_ms(&c),
-        events: form.events.to_string(),
+        events,
         labels: form.labels.to_string(),
         old: ctx.rules(),
         new: candidate,

@@ -37,6 +37,7 @@ use crate::service::actions_table::ActionsTable;
 use crate::service::reload::{OverridesManager, RulesManager};
 use crate::service::RunningService;
 use crate::sink::SignalHub;
+use crate::source::kafka::TopicWindowSettings;
 
 /// What the console reads and writes through, from the service's parts.
 pub struct ConsoleDeps {
@@ -55,6 +56,9 @@ pub struct ConsoleDeps {
     /// The fleet's actions in force (`kafka.actions_topic`): the queue
     /// lists the accounts other instances hold from it.
     pub actions: Option<Arc<ActionsTable>>,
+    /// The events topic, when Kafka is configured: a backtest can replay
+    /// its last hours.
+    pub events_topic: Option<TopicWindowSettings>,
 }
 
 /// The console at run time.
@@ -75,7 +79,7 @@ pub struct Console {
     pub history_per_account: usize,
     /// Appeals.
     pub appeals: appeals::Appeals,
-    /// Backtests over `[console] backtest_dir`.
+    /// Backtests over `[console] backtest_dir` and the events topic.
     pub backtests: backtest::Backtests,
     /// The fleet's actions in force, when the actions topic is configured.
     pub actions: Option<Arc<ActionsTable>>,
@@ -106,7 +110,7 @@ impl Console {
             )),
             history_per_account: config.history_per_account,
             appeals,
-            backtests: backtest::Backtests::new(&config.backtest_dir),
+            backtests: backtest::Backtests::new(&config.backtest_dir, deps.events_topic),
             actions: deps.actions,
             hub: deps.hub,
         })
@@ -133,6 +137,7 @@ pub async fn start(
             hub: service.hub().clone(),
             overrides_path: config.engine.overrides.clone(),
             actions: service.actions_table(),
+            events_topic: TopicWindowSettings::from_config(&config.kafka, &config.webhook),
         },
     )?;
     let (addr, tasks) = spawn(console, &config.console.listen, service.stop_signal()).await?;

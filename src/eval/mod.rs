@@ -11,7 +11,7 @@ pub mod labels;
 pub mod run;
 pub mod scorecard;
 
-pub use backtest::{backtest, Backtest, BacktestInput, Side};
+pub use backtest::{backtest, Backtest, BacktestInput, EventSource, Side};
 pub use diff::{compare, RulesDiff};
 pub use figures::{figures, Figure};
 pub use labels::{read_labels_csv, Label};

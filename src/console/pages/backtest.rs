@@ -16,6 +16,11 @@ use super::{action_name, time};
 /// Changed accounts listed on the page.
 pub const LISTED: usize = 200;
 
+/// The value of the events choice that names the events topic (no listed
+/// file can have it: `@` and `-` are fine in names, but the listing keeps
+/// event files by extension, and this has none).
+pub const TOPIC_CHOICE: &str = "@events-topic";
+
 /// Reads a chosen file into the text area (no upload: the form posts text).
 const READ_FILE_JS: &str = "<script>document.getElementById('rules-file').addEventListener('change',function(e){var f=e.target.files[0];if(!f)return;document.getElementById('rules-name').value=f.name;f.text().then(function(t){document.getElementById('rules-text').value=t;document.getElementById('rules-loaded').textContent='read '+f.name+' ('+t.length+' characters)';});});</script>";
 
@@ -26,8 +31,10 @@ pub struct FormState<'a> {
     pub rules: &'a str,
     /// The candidate's file name.
     pub name: &'a str,
-    /// The events file picked.
+    /// The events file picked, or [`TOPIC_CHOICE`].
     pub events: &'a str,
+    /// The hours of the events topic asked for.
+    pub hours: &'a str,
     /// The labels file picked.
     pub labels: &'a str,
     /// Why the last start was refused (shown above the form).
@@ -52,7 +59,7 @@ pub fn render(console: &Console, viewer: &Viewer, form: &FormState<'_>) -> (Stri
         job_html(&mut h, &job);
     }
     if !b.enabled() {
-        h.raw("<p class=\"note\" id=\"backtest-off\">Backtests are off: set <code>[console] backtest_dir</code> to a directory of recorded events (<code>*.jsonl</code>, <code>*.pb</code>) and labels (<code>*.csv</code>).</p>");
+        h.raw("<p class=\"note\" id=\"backtest-off\">Backtests are off: set <code>[console] backtest_dir</code> to a directory of recorded events (<code>*.jsonl</code>, <code>*.pb</code>) and labels (<code>*.csv</code>), or configure <code>[kafka]</code> to replay the last hours of the events topic.</p>");
     } else if viewer.principal.has(crate::access::auth::Role::Override)
         && viewer.principal.tenants.is_all()
     {
@@ -84,7 +91,26 @@ fn form_html(h: &mut Html, console: &Console, viewer: &Viewer, form: &FormState<
     for name in &listing.events {
         option(h, name, name == form.events);
     }
-    h.raw("</select><label for=\"labels\">labels (optional: precision and recall deltas)</label><select name=\"labels\" id=\"labels\"><option value=\"\">none</option>");
+    if let Some(topic) = console.backtests.topic() {
+        h.raw("<option value=\"")
+            .text(TOPIC_CHOICE)
+            .raw(if form.events == TOPIC_CHOICE {
+                "\" selected>"
+            } else {
+                "\">"
+            })
+            .text(&format!("events topic {topic}: the last hours below"))
+            .raw("</option></select><label for=\"hours\">hours of the events topic to replay (when it is picked; at most ")
+            .text(&crate::console::backtest::MAX_TOPIC_HOURS.to_string())
+            .raw(")</label><input type=\"number\" name=\"hours\" id=\"hours\" min=\"0.01\" max=\"")
+            .text(&crate::console::backtest::MAX_TOPIC_HOURS.to_string())
+            .raw("\" step=\"any\" value=\"")
+            .text(if form.hours.is_empty() { "1" } else { form.hours })
+            .raw("\">");
+    } else {
+        h.raw("</select>");
+    }
+    h.raw("<label for=\"labels\">labels (optional: precision and recall deltas)</label><select name=\"labels\" id=\"labels\"><option value=\"\">none</option>");
     for name in &listing.labels {
         option(h, name, name == form.labels);
     }
@@ -117,10 +143,10 @@ fn job_html(h: &mut Html, job: &Job) {
         None => {
             let pct = job.percent();
             h.raw(&format!(
-                "<p>Running: <progress id=\"progress\" max=\"100\" value=\"{pct}\">{pct}%</progress> <span id=\"percent\">{pct}%</span>, pass <span id=\"pass\">{}</span> of 2 ({}; {} MB read; this page refreshes itself)</p>",
+                "<p>Running: <progress id=\"progress\" max=\"100\" value=\"{pct}\">{pct}%</progress> <span id=\"percent\">{pct}%</span>, pass <span id=\"pass\">{}</span> of 2 ({}; {} read; this page refreshes itself)</p>",
                 job.pass(),
                 if job.pass() == 1 { "the rules in force" } else { "the candidate" },
-                job.bytes_read() / 1_000_000
+                job.read_text()
             ));
         }
         Some(Err(e)) => {

@@ -27,11 +27,13 @@
 mod error;
 mod fence_reader;
 mod lease;
+mod merge;
 mod rebalance;
 mod settings;
 mod shared;
 mod state_topic;
 mod store;
+pub mod topic_window;
 mod webhook;
 mod worker;
 
@@ -39,6 +41,7 @@ pub use error::SourceError;
 use rebalance::{commit, SourceContext};
 pub use settings::SourceSettings;
 use shared::{Cmd, Msg, Shared, BATCH};
+pub use topic_window::{TopicWindow, TopicWindowSettings};
 pub use webhook::{RecordFormat, SIGNATURE_HEADER};
 use worker::Worker;
 
