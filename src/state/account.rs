@@ -298,6 +298,15 @@ impl AccountBehaviour {
         self.last_ms
     }
 
+    /// Estimated distinct users of the 24-hour window as of the latest
+    /// event, rounded: what `totals(last_ms()).users_day_rounded()` gives,
+    /// read in place. Every event advances the window to its own time, so
+    /// at the latest event's time it is already there: nothing is copied or
+    /// advanced (the console sorts 100,000 accounts by it).
+    pub fn users_day_at_last(&self) -> u64 {
+        sketch::estimate(&self.users_day.union()).round() as u64
+    }
+
     /// Advances every window to `now_ms` and reads their totals.
     pub fn totals(&mut self, now_ms: i64) -> AccountTotals {
         self.minute.advance(now_ms, MINUTE_BUCKET_MS);
@@ -338,6 +347,65 @@ mod tests {
             a.count_country(Country::parse(code).unwrap_or(Country::UNKNOWN));
         }
         assert_eq!(a.main_country(), Some(it));
+    }
+
+    fn event(user: u32, ts: i64) -> Event {
+        Event {
+            event_id: format!("e{user}-{ts}"),
+            tenant_id: "t".into(),
+            account_id: "a".into(),
+            waba_id: String::new(),
+            user_id: format!("u{user}"),
+            conversation_id: format!("a:u{user}"),
+            direction: Direction::Inbound,
+            kind: MessageKind::Text,
+            template_category: None,
+            sender: Sender::Unknown,
+            timestamp_ms: ts,
+            text: String::new(),
+            text_len: 10,
+            user_country: Country::UNKNOWN,
+            handoff: false,
+            reply_to: None,
+        }
+    }
+
+    #[test]
+    fn users_of_the_day_read_in_place_match_the_advanced_copy() {
+        const HOUR: i64 = 3_600_000;
+        // (user, event time): in order, a late one, a gap of more than a
+        // day that empties the window, one event only.
+        let cases: &[&[(u32, i64)]] = &[
+            &[(1, 0)],
+            &[(1, 0), (2, HOUR), (3, 2 * HOUR), (2, 3 * HOUR)],
+            &[(1, 5 * HOUR), (2, 6 * HOUR), (3, HOUR), (4, 6 * HOUR + 1)],
+            &[(1, 0), (2, HOUR), (3, 30 * HOUR), (4, 31 * HOUR)],
+            &[(1, 0), (2, 23 * HOUR), (3, 25 * HOUR), (5, 47 * HOUR)],
+        ];
+        for events in cases {
+            let mut a = AccountBehaviour::default();
+            for &(user, ts) in *events {
+                let _ = a.observe(
+                    &event(user, ts),
+                    &ConversationUpdate::default(),
+                    &ScanFacts::default(),
+                    0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(u64::from(user) + 1),
+                );
+            }
+            let want = a.clone().totals(a.last_ms()).users_day_rounded();
+            assert_eq!(a.users_day_at_last(), want, "{events:?}");
+        }
+        // The gap case counts only the users of the last day.
+        let mut a = AccountBehaviour::default();
+        for &(user, ts) in &[(1, 0), (2, HOUR), (3, 30 * HOUR), (4, 31 * HOUR)] {
+            let _ = a.observe(
+                &event(user, ts),
+                &ConversationUpdate::default(),
+                &ScanFacts::default(),
+                0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(u64::from(user) + 1),
+            );
+        }
+        assert_eq!(a.users_day_at_last(), 2);
     }
 
     #[test]

@@ -90,8 +90,7 @@ fn order(sort: &str) -> fn(&Row, &Row) -> Ordering {
 }
 
 fn users_of(a: &crate::decide::Account) -> u64 {
-    let mut b = a.behaviour.clone();
-    b.totals(b.last_ms()).users_day_rounded()
+    a.behaviour.users_day_at_last()
 }
 
 /// The rows of query `q` that `viewer` may see.
@@ -171,12 +170,7 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
     for r in &mut page {
         if r.users.is_none() {
             if let Some((_, a)) = console.shards.find_account(&r.tenant, &r.account) {
-                r.users = Some(
-                    a.behaviour
-                        .clone()
-                        .totals(a.behaviour.last_ms())
-                        .users_day_rounded(),
-                );
+                r.users = Some(users_of(&a));
             }
         }
     }
