@@ -2,7 +2,7 @@
 //! labelled scenario generated in memory. For rule authors: write conditions
 //! against distributions, never against single accounts.
 //!
-//! cargo run --release --example feature_profile -- [ACCOUNTS] [SEED] [metadata]
+//! cargo run --release --example feature_profile -- [ACCOUNTS] [SEED] [metadata|text] [baseline|adversarial]
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,13 +11,18 @@ use std::sync::Arc;
 use satpam::decide::{CountryPolicy, Overrides};
 use satpam::replay::Replayer;
 use satpam::{EngineConfig, RuleSet};
-use satpam_scenario::{Archetype, Scenario, ScenarioConfig, TextBank};
+use satpam_scenario::{Archetype, Family, Scenario, ScenarioConfig, TextBank};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let accounts = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(300);
     let seed = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(7);
     let metadata_only = args.get(3).is_some_and(|a| a == "metadata");
+    let family = args
+        .get(4)
+        .and_then(|a| Family::from_name(a))
+        .unwrap_or_default();
+    let archetypes = family.archetypes();
     let (bank, _) = TextBank::load_or_builtin(Some(Path::new("../shared/data/corpora")))?;
     let config = ScenarioConfig {
         accounts,
@@ -26,7 +31,7 @@ fn main() -> anyhow::Result<()> {
         metadata_only,
         ..ScenarioConfig::default()
     };
-    let scenario = Scenario::generate(&config, Arc::new(bank));
+    let scenario = Scenario::generate_family(&config, family, Arc::new(bank));
     let arch: HashMap<String, Archetype> = scenario
         .labels()
         .iter()
@@ -45,7 +50,7 @@ fn main() -> anyhow::Result<()> {
         EngineConfig::default(),
     );
     // samples[archetype][feature] = values, taken on every 17th event after the account's first hour.
-    let mut samples: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); names.len()]; 7];
+    let mut samples: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); names.len()]; archetypes.len()];
     let mut first: HashMap<String, i64> = HashMap::new();
     for (i, e) in scenario.events().enumerate() {
         let a = arch[&e.account_id];
@@ -53,7 +58,7 @@ fn main() -> anyhow::Result<()> {
         let ts = e.timestamp_ms;
         r.feed(i as u64, Ok(e));
         if i % 17 == 0 && ts - t0 > 3_600_000 {
-            let ai = Archetype::ALL.iter().position(|x| *x == a).unwrap_or(0);
+            let ai = archetypes.iter().position(|x| *x == a).unwrap_or(0);
             for (f, v) in r
                 .last_features()
                 .values()
@@ -66,7 +71,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     print!("{:<34}", "feature (p10/p50/p90)");
-    for a in Archetype::ALL {
+    for a in archetypes {
         print!(" {:>20}", &a.name()[..a.name().len().min(20)]);
     }
     println!();

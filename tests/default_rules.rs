@@ -4,8 +4,9 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{traffic, Script};
+use common::{traffic, Script, ANSWER, PROMPTS, T0};
 use satpam::decide::{Action, CountryPolicy, Overrides};
+use satpam::pb::v1::{Direction, MessageEvent, MessageKind, Sender};
 use satpam::replay::Replayer;
 use satpam::{EngineConfig, RuleSet};
 
@@ -206,4 +207,138 @@ fn signals_explain_themselves() {
         );
     }
     assert!(s.score >= 0.88);
+}
+
+/// Open-domain prompts answered with `ANSWER` (about 900 characters) by
+/// `sender`, `delay_ms` after each prompt; four turns a session, a session
+/// per user every 40 minutes, nobody handed off.
+fn answered_by(
+    account: &str,
+    users: usize,
+    minutes: i64,
+    sender: Sender,
+    delay_ms: i64,
+    with_text: bool,
+) -> Vec<MessageEvent> {
+    let mut out = Vec::new();
+    for u in 0..users {
+        let mut t = T0 + (u as i64 * 97_000) % 600_000;
+        let mut session = 0;
+        while t < T0 + minutes * 60_000 {
+            for k in 0..4 {
+                let base = MessageEvent {
+                    tenant_id: "bsp-test".into(),
+                    account_id: account.into(),
+                    user_id: format!("{account}-u{u}"),
+                    user_country: "ID".into(),
+                    timestamp_ms: t,
+                    ..Default::default()
+                };
+                let mut turn = [
+                    MessageEvent {
+                        direction: Direction::Inbound as i32,
+                        kind: MessageKind::Text as i32,
+                        text: PROMPTS[(u + session + k) % PROMPTS.len()].into(),
+                        ..base.clone()
+                    },
+                    MessageEvent {
+                        direction: Direction::Outbound as i32,
+                        kind: MessageKind::Text as i32,
+                        sender: sender as i32,
+                        text: ANSWER.into(),
+                        timestamp_ms: t + delay_ms,
+                        ..base
+                    },
+                ];
+                for m in &mut turn {
+                    m.event_id = format!("{account}-e{}", out.len());
+                    if !with_text {
+                        m.text_length = m.text.chars().count() as u32;
+                        m.text.clear();
+                    }
+                    out.push(m.clone());
+                }
+                t += delay_ms + 30_000;
+            }
+            session += 1;
+            t += 40 * 60_000;
+        }
+    }
+    out.sort_by_key(|m| m.timestamp_ms);
+    out
+}
+
+/// Replies marked as a person's are judged by their pace: long answers a
+/// few seconds after each prompt are a model's (issue 17: a signal, not an
+/// excuse); the same answers minutes later are a person's, and without the
+/// text nothing else marks the account.
+#[test]
+fn replies_marked_human_are_judged_by_their_pace() {
+    // (case, sender, reply delay ms, with text, at least, at most)
+    let cases = [
+        (
+            "bot, metadata only",
+            Sender::Bot,
+            6_000,
+            false,
+            Action::Throttle,
+            Action::Suspend,
+        ),
+        (
+            "marked human at a model's pace, metadata only",
+            Sender::HumanAgent,
+            6_000,
+            false,
+            Action::Throttle,
+            Action::Suspend,
+        ),
+        (
+            "marked human at a person's pace, metadata only",
+            Sender::HumanAgent,
+            240_000,
+            false,
+            Action::None,
+            Action::None,
+        ),
+        (
+            "marked human at a model's pace, with text",
+            Sender::HumanAgent,
+            6_000,
+            true,
+            Action::Suspend,
+            Action::Suspend,
+        ),
+    ];
+    for (name, sender, delay, with_text, at_least, at_most) in cases {
+        let acts = actions(
+            answered_by("acc", 30, 240, sender, delay, with_text),
+            CountryPolicy::enforce_everywhere(),
+        );
+        let got = strongest(&acts, "acc");
+        assert!(
+            got >= at_least && got <= at_most,
+            "{name}: got {got:?} from {acts:?}"
+        );
+    }
+}
+
+/// THROTTLE needs two sessions of two users when the text is plain
+/// (issue 17: decide as soon as the evidence is strong); one user, however
+/// open-domain their requests, is never enough.
+#[test]
+fn two_users_of_open_domain_work_are_enough_to_throttle_one_is_not() {
+    for (users, at_least, at_most) in [
+        (1, Action::None, Action::Flag),
+        (2, Action::Throttle, Action::Throttle),
+    ] {
+        let acts = actions(
+            answered_by("acc", users, 30, Sender::Bot, 4_000, true),
+            CountryPolicy::enforce_everywhere(),
+        );
+        let got = strongest(&acts, "acc");
+        assert!(
+            got >= at_least && got <= at_most,
+            "{users} users: got {got:?} from {acts:?}"
+        );
+    }
 }

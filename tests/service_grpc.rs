@@ -110,7 +110,11 @@ async fn ingest_watch_and_admin_explain_the_signals() {
         seen.iter().all(|s| s.account_id == "bad"),
         "nothing for the legitimate account"
     );
-    assert!(seen.iter().any(|s| s.action == pb::Action::Flag as i32));
+    // The ladder's first rung: FLAG, or THROTTLE at once when the evidence
+    // arrives together (the default pack since 2026-12-02.1).
+    assert!(seen
+        .iter()
+        .any(|s| s.action == pb::Action::Flag as i32 || s.action == pb::Action::Throttle as i32));
 
     let mut admin = pb::admin_client::AdminClient::new(ch.clone());
     let bad = admin

@@ -59,7 +59,9 @@ async fn a_stalled_watcher_is_cut_off_and_the_others_get_every_signal() {
     let mut reader = watch(ch.clone()).await;
 
     let mut events = Vec::new();
-    for i in 0..150 {
+    // Since pack 2026-12-02.1 each assistant goes to THROTTLE in one step
+    // (one signal, not FLAG then THROTTLE), hence 300 of them.
+    for i in 0..300 {
         events.extend(traffic(Script::Assistant, &format!("w{i}-ai"), 4, 30, true));
     }
     events.sort_by_key(|e| e.timestamp_ms);

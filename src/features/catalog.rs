@@ -96,6 +96,7 @@ catalog! {
     AccTopicalShare = "account.topical_share", Number, "Share of scanned user texts that raised a topic, last hour.";
     AccTextShare = "account.text_share", Number, "Share of user text messages whose text was present, last hour.";
     AccAgeMin = "account.age_min", Number, "Minutes since the account's first event.";
+    AccReplyCharsPerS = "account.reply_chars_per_s", Number, "Median free-form reply length over the median reply latency, last hour: the pace of the answers in characters per second (a person types under 10; a model writes a whole answer at 50 or more). 0 without replies; at most 1,000.";
     WabaNumbersActive1h = "waba.numbers_active_1h", Number, "Phone numbers of the event's WABA with an event in the last hour (saturates at 128; 0 without a WABA).";
     WabaNumbersActive24h = "waba.numbers_active_24h", Number, "Phone numbers of the event's WABA with an event in the last 24 hours (saturates at 128; 0 without a WABA).";
     WabaInbound1h = "waba.inbound_1h", Number, "User messages to every number of the WABA, last hour.";

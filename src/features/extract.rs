@@ -88,6 +88,22 @@ pub fn histogram_quantile(hist: &[u64], bounds: &[u32; 6], top: f64, q: f64) -> 
     top
 }
 
+/// The pace of the answers: the median reply length (characters) over the
+/// median reply latency (seconds), 0 without replies, at most
+/// [`MAX_REPLY_CHARS_PER_S`]. WhatsApp cannot stream, so a model's whole
+/// answer arrives at once, at 50-400 characters per second of latency; a
+/// person types under 10. A latency under half a second counts as half a
+/// second (the histogram's first bucket spans 0-2 s).
+pub fn reply_chars_per_s(out_len_p50: f64, latency_p50_s: f64, replies: u64) -> f64 {
+    if replies == 0 || out_len_p50 <= 0.0 {
+        return 0.0;
+    }
+    (out_len_p50 / latency_p50_s.max(0.5)).min(MAX_REPLY_CHARS_PER_S)
+}
+
+/// The cap of `account.reply_chars_per_s`.
+pub const MAX_REPLY_CHARS_PER_S: f64 = 1_000.0;
+
 /// Everything feature extraction reads.
 pub struct ExtractInput<'a> {
     /// The event.
@@ -182,18 +198,18 @@ pub fn extract_account(t: &AccountTotals, pattern_sides: &[Side], v: &mut Featur
     v.set(F::AccBotShare, ratio(h[hour::OUT_BOT], h[hour::OUT]));
     v.set(F::AccHumanShare, ratio(h[hour::OUT_HUMAN], h[hour::OUT]));
     let lat = &h[hour::LATENCY..hour::LATENCY + 7];
-    v.set(
-        F::AccReplyLatencyP50S,
-        histogram_quantile(lat, &LATENCY_BOUNDS_MS, 1_800_000.0, 0.5) / 1_000.0,
-    );
+    let latency_p50_s = histogram_quantile(lat, &LATENCY_BOUNDS_MS, 1_800_000.0, 0.5) / 1_000.0;
+    v.set(F::AccReplyLatencyP50S, latency_p50_s);
     v.set(
         F::AccFastReplyShare,
         ratio(lat[0] + lat[1] + lat[2], h[hour::REPLIES]),
     );
     let out_len = &h[hour::OUT_LEN..hour::OUT_LEN + 7];
+    let out_len_p50 = histogram_quantile(out_len, &OUT_LEN_BOUNDS, 4_096.0, 0.5);
+    v.set(F::AccOutLenP50, out_len_p50);
     v.set(
-        F::AccOutLenP50,
-        histogram_quantile(out_len, &OUT_LEN_BOUNDS, 4_096.0, 0.5),
+        F::AccReplyCharsPerS,
+        reply_chars_per_s(out_len_p50, latency_p50_s, h[hour::REPLIES]),
     );
     v.set(
         F::AccOutLenP90,
@@ -290,5 +306,59 @@ mod tests {
             60.0 + 0.8 * 40.0
         );
         assert_eq!(histogram_quantile(&[0; 7], &bounds, 100.0, 0.5), 0.0);
+    }
+
+    #[test]
+    fn reply_pace_separates_typing_from_writing_a_whole_answer() {
+        // (median reply length, median latency s, replies, pace)
+        let table: &[(f64, f64, u64, f64)] = &[
+            (0.0, 0.0, 0, 0.0),                      // no replies
+            (900.0, 20.0, 0, 0.0),                   // no replies counted: nothing to pace
+            (0.0, 12.0, 5, 0.0),                     // replies without text (media)
+            (150.0, 200.0, 10, 0.75),                // a person at a desk
+            (300.0, 60.0, 10, 5.0),                  // a fast typist
+            (1_200.0, 24.0, 10, 50.0),               // a model writing the whole answer
+            (800.0, 0.2, 10, MAX_REPLY_CHARS_PER_S), // sub-second: 0.5 s, 1,600/s, capped
+            (400.0, 0.2, 10, 800.0),                 // sub-second counts as 0.5 s
+            (100_000.0, 1.0, 10, MAX_REPLY_CHARS_PER_S),
+        ];
+        for &(len, lat, n, want) in table {
+            assert_eq!(
+                reply_chars_per_s(len, lat, n),
+                want,
+                "{len} chars in {lat} s over {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_pace_feature_reads_the_windows() {
+        let mut t = AccountTotals {
+            minute: [0; 2],
+            hour: [0; crate::state::account::hour::COUNT],
+            day: [0; crate::state::account::day::COUNT],
+            users_hour: 0.0,
+            users_day: 0.0,
+            topics_hour: 0,
+            age_min: 0.0,
+        };
+        let mut v = FeatureVector::default();
+        extract_account(&t, &[], &mut v);
+        assert_eq!(v.get(F::AccReplyCharsPerS as u16), 0.0);
+        // Ten replies of 800-1,600 chars (median 1,200), each 10-30 s late (median 20 s).
+        t.hour[hour::OUT] = 10;
+        t.hour[hour::OUT_TEXT] = 10;
+        t.hour[hour::REPLIES] = 10;
+        t.hour[hour::OUT_LEN + 5] = 10;
+        t.hour[hour::LATENCY + 3] = 10;
+        extract_account(&t, &[], &mut v);
+        assert_eq!(v.get(F::AccOutLenP50 as u16), 1_200.0);
+        assert_eq!(v.get(F::AccReplyLatencyP50S as u16), 20.0);
+        assert_eq!(v.get(F::AccReplyCharsPerS as u16), 60.0);
+        // The same replies, 5-30 min late: a person's pace.
+        t.hour[hour::LATENCY + 3] = 0;
+        t.hour[hour::LATENCY + 6] = 10;
+        extract_account(&t, &[], &mut v);
+        assert!(v.get(F::AccReplyCharsPerS as u16) < 2.0);
     }
 }

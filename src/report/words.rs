@@ -146,6 +146,10 @@ fn english(name: &str, n: &Figures) -> String {
             "Half the answers in the last hour took longer than {} seconds.",
             num(v)
         ),
+        "account.reply_chars_per_s" => format!(
+            "The answers in the last hour came at {} characters per second of waiting (a person types under 10).",
+            num(v)
+        ),
         "account.template_share" => format!(
             "{} of the business messages in the last hour are templates.",
             pct(v)

@@ -81,6 +81,10 @@ pub(super) fn sentence(name: &str, n: &Figures) -> String {
             "Separuh jawaban dalam satu jam terakhir membutuhkan waktu lebih dari {} detik.",
             id.num(v)
         ),
+        "account.reply_chars_per_s" => format!(
+            "Jawaban dalam satu jam terakhir datang dengan kecepatan {} karakter per detik (manusia mengetik di bawah 10).",
+            id.num(v)
+        ),
         "account.template_share" => {
             format!("{pct} pesan bisnis dalam satu jam terakhir berupa template.")
         }
