@@ -312,7 +312,7 @@ impl Lanes for Partitions {
     fn pull(&mut self, i: usize) -> Result<Option<(i64, Decoded)>, String> {
         let mut waited = Instant::now();
         loop {
-            self.serve_main_queue()?;
+            self.serve_main_queue();
             let lane = &mut self.lanes[i];
             if let Some((t, item)) = lane.pending.pop_front() {
                 lane.last_ms = lane.last_ms.max(t);
@@ -326,17 +326,6 @@ impl Lanes for Partitions {
                 continue;
             };
             match queue.poll(POLL) {
-                None => {
-                    if waited.elapsed() > STALL {
-                        return Err(format!(
-                            "partition {}: nothing read for {} s at offset {} (the window ends at {})",
-                            lane.range.partition,
-                            STALL.as_secs(),
-                            lane.next,
-                            lane.range.end
-                        ));
-                    }
-                }
                 Some(Ok(m)) => {
                     waited = Instant::now();
                     take(
@@ -347,11 +336,27 @@ impl Lanes for Partitions {
                         self.since_ms,
                         &self.read,
                     );
+                    continue;
                 }
-                Some(Err(KafkaError::PartitionEOF(_))) => lane.done = true,
+                Some(Err(KafkaError::PartitionEOF(_))) => {
+                    lane.done = true;
+                    continue;
+                }
+                // librdkafka retries what it can (a broker down, a leader
+                // moving); what lasts shows as a stall below.
                 Some(Err(e)) => {
-                    return Err(format!("partition {}: {e}", lane.range.partition));
+                    tracing::warn!(partition = lane.range.partition, error = %e, "backtest: reading the events topic");
                 }
+                None => {}
+            }
+            if waited.elapsed() > STALL {
+                return Err(format!(
+                    "partition {}: nothing read for {} s at offset {} (the window ends at {})",
+                    lane.range.partition,
+                    STALL.as_secs(),
+                    lane.next,
+                    lane.range.end
+                ));
             }
         }
     }
@@ -361,7 +366,7 @@ impl Partitions {
     /// Serves the consumer's callbacks; a record fetched before its
     /// partition's queue was split arrives here and joins its lane (before
     /// any record of the split queue, so the lane's order holds).
-    fn serve_main_queue(&mut self) -> Result<(), String> {
+    fn serve_main_queue(&mut self) {
         while let Some(r) = self.consumer.poll(Duration::ZERO) {
             match r {
                 Ok(m) => {
@@ -377,17 +382,16 @@ impl Partitions {
                         );
                     }
                 }
+                // At the partition's end now, so past the range's end.
                 Err(KafkaError::PartitionEOF(p)) => {
                     if let Some(lane) = self.lanes.iter_mut().find(|l| l.range.partition == p) {
-                        if lane.pending.is_empty() && lane.next >= lane.range.end {
-                            lane.done = true;
-                        }
+                        lane.done = true;
                     }
                 }
-                Err(e) => return Err(e.to_string()),
+                // As in `pull`: retried by librdkafka, a lasting one stalls a lane.
+                Err(e) => tracing::warn!(error = %e, "backtest: reading the events topic"),
             }
         }
-        Ok(())
     }
 }
 
