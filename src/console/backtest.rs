@@ -134,7 +134,7 @@ impl Job {
         self.read.load(Ordering::Relaxed)
     }
 
-    /// What has been read, in words (`12 MB`, `40,000 records`).
+    /// What has been read, in words (`12 MB`, `40000 records`).
     pub fn read_text(&self) -> String {
         match self.unit {
             Unit::Bytes => format!("{} MB", self.units_read() / 1_000_000),
