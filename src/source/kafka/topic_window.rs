@@ -252,10 +252,12 @@ impl TopicWindow {
                 consumer,
                 queues,
                 lanes,
-                since_ms: bounds.since_ms,
-                format: settings.format.clone(),
-                telemetry: Telemetry::new(),
-                read,
+                records: Records {
+                    since_ms: bounds.since_ms,
+                    format: settings.format.clone(),
+                    telemetry: Telemetry::new(),
+                    read,
+                },
             }),
         })
     }
@@ -294,11 +296,18 @@ struct Partitions {
     /// which a record read from it is added to.
     queues: Vec<Option<PartitionQueue<DefaultConsumerContext>>>,
     lanes: Vec<Lane>,
+    records: Records,
+}
+
+/// How a record read becomes its lane's events.
+struct Records {
+    /// Records written before this time are skipped.
     since_ms: i64,
     format: RecordFormat,
     /// The webhook counters of this pass's decoding, kept apart from the
     /// service's own (a backtest is not traffic).
     telemetry: Arc<Telemetry>,
+    /// Records read, skipped ones included (the progress bar's count).
     read: Arc<AtomicU64>,
 }
 
@@ -328,14 +337,7 @@ impl Lanes for Partitions {
             match queue.poll(POLL) {
                 Some(Ok(m)) => {
                     waited = Instant::now();
-                    take(
-                        lane,
-                        &m,
-                        &self.format,
-                        &self.telemetry,
-                        self.since_ms,
-                        &self.read,
-                    );
+                    self.records.take(lane, &m);
                     continue;
                 }
                 Some(Err(KafkaError::PartitionEOF(_))) => {
@@ -370,21 +372,13 @@ impl Partitions {
         while let Some(r) = self.consumer.poll(Duration::ZERO) {
             match r {
                 Ok(m) => {
-                    let p = m.partition();
-                    if let Some(lane) = self.lanes.iter_mut().find(|l| l.range.partition == p) {
-                        take(
-                            lane,
-                            &m,
-                            &self.format,
-                            &self.telemetry,
-                            self.since_ms,
-                            &self.read,
-                        );
+                    if let Some(lane) = lane_of(&mut self.lanes, m.partition()) {
+                        self.records.take(lane, &m);
                     }
                 }
                 // At the partition's end now, so past the range's end.
                 Err(KafkaError::PartitionEOF(p)) => {
-                    if let Some(lane) = self.lanes.iter_mut().find(|l| l.range.partition == p) {
+                    if let Some(lane) = lane_of(&mut self.lanes, p) {
                         lane.done = true;
                     }
                 }
@@ -395,61 +389,69 @@ impl Partitions {
     }
 }
 
-/// Adds the events of record `m` to its lane (nothing when it lies outside
-/// the window); the lane is done once its range's last record is in.
-fn take(
-    lane: &mut Lane,
-    m: &BorrowedMessage<'_>,
-    format: &RecordFormat,
-    telemetry: &Telemetry,
-    since_ms: i64,
-    read: &AtomicU64,
-) {
-    let offset = m.offset();
-    if offset >= lane.range.end {
-        lane.done = true;
-        return;
-    }
-    if offset < lane.next {
-        return;
-    }
-    read.fetch_add(1, Ordering::Relaxed);
-    lane.next = offset + 1;
-    if lane.next >= lane.range.end {
-        lane.done = true;
-    }
-    if m.timestamp().to_millis().is_some_and(|t| t < since_ms) {
-        return;
-    }
-    let partition = lane.range.partition;
-    let at = |reason: String| RecordError {
-        line: offset.max(0) as u64,
-        reason: format!("partition {partition} offset {offset}: {reason}"),
-    };
-    let payload = m.payload().unwrap_or_default();
-    match format {
-        RecordFormat::Protobuf => {
-            let decoded = <pb::MessageEvent as prost::Message>::decode(payload)
-                .map_err(|e| at(format!("not a satpam.v1.MessageEvent: {e}")));
-            let t = decoded.as_ref().map_or(lane.last_ms, |e| e.timestamp_ms);
-            lane.pending.push_back((t, decoded));
+/// The lane of `partition`.
+fn lane_of(lanes: &mut [Lane], partition: i32) -> Option<&mut Lane> {
+    lanes.iter_mut().find(|l| l.range.partition == partition)
+}
+
+impl Records {
+    /// Adds the events of record `m` to its lane (nothing when it lies
+    /// outside the window); the lane is done once its range's last record
+    /// is in.
+    fn take(&self, lane: &mut Lane, m: &BorrowedMessage<'_>) {
+        let Records {
+            since_ms,
+            format,
+            telemetry,
+            read,
+        } = self;
+        let since_ms = *since_ms;
+        let offset = m.offset();
+        if offset >= lane.range.end {
+            lane.done = true;
+            return;
         }
-        RecordFormat::Webhook(records) => {
-            let signature = m
-                .headers()
-                .and_then(|h| {
-                    h.iter()
-                        .find(|h| h.key.eq_ignore_ascii_case(SIGNATURE_HEADER))
-                })
-                .and_then(|h| h.value)
-                .map(|v| String::from_utf8_lossy(v).into_owned());
-            match records.decode(payload, signature.as_deref(), telemetry) {
-                Ok(events) => lane
-                    .pending
-                    .extend(events.into_iter().map(|e| (e.timestamp_ms, Ok(e)))),
-                Err(e) => lane
-                    .pending
-                    .push_back((lane.last_ms, Err(at(e.to_string())))),
+        if offset < lane.next {
+            return;
+        }
+        read.fetch_add(1, Ordering::Relaxed);
+        lane.next = offset + 1;
+        if lane.next >= lane.range.end {
+            lane.done = true;
+        }
+        if m.timestamp().to_millis().is_some_and(|t| t < since_ms) {
+            return;
+        }
+        let partition = lane.range.partition;
+        let at = |reason: String| RecordError {
+            line: offset.max(0) as u64,
+            reason: format!("partition {partition} offset {offset}: {reason}"),
+        };
+        let payload = m.payload().unwrap_or_default();
+        match format {
+            RecordFormat::Protobuf => {
+                let decoded = <pb::MessageEvent as prost::Message>::decode(payload)
+                    .map_err(|e| at(format!("not a satpam.v1.MessageEvent: {e}")));
+                let t = decoded.as_ref().map_or(lane.last_ms, |e| e.timestamp_ms);
+                lane.pending.push_back((t, decoded));
+            }
+            RecordFormat::Webhook(records) => {
+                let signature = m
+                    .headers()
+                    .and_then(|h| {
+                        h.iter()
+                            .find(|h| h.key.eq_ignore_ascii_case(SIGNATURE_HEADER))
+                    })
+                    .and_then(|h| h.value)
+                    .map(|v| String::from_utf8_lossy(v).into_owned());
+                match records.decode(payload, signature.as_deref(), telemetry) {
+                    Ok(events) => lane
+                        .pending
+                        .extend(events.into_iter().map(|e| (e.timestamp_ms, Ok(e)))),
+                    Err(e) => lane
+                        .pending
+                        .push_back((lane.last_ms, Err(at(e.to_string())))),
+                }
             }
         }
     }
