@@ -93,6 +93,15 @@ fn users_of(a: &crate::decide::Account) -> u64 {
     a.behaviour.users_day_at_last()
 }
 
+/// [`Found::counts`] before any account is counted: the actions that can
+/// be in force, in the order the page lists them.
+const NO_COUNTS: [(Action, usize); 4] = [
+    (Action::Flag, 0),
+    (Action::Throttle, 0),
+    (Action::Suspend, 0),
+    (Action::Charge, 0),
+];
+
 /// The rows of query `q` that `viewer` may see.
 pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
     let rules = console.shards.context().rules();
@@ -107,12 +116,7 @@ pub fn find(console: &Console, viewer: &Viewer, q: &QueueQuery) -> Found {
     let by_users = q.sort == "users";
     // Empty when the WABA is unknown: the filter then matches nothing.
     let waba = (!q.waba.is_empty()).then(|| console.shards.waba_numbers(&q.tenant, &q.waba));
-    let mut counts = [
-        (Action::Flag, 0),
-        (Action::Throttle, 0),
-        (Action::Suspend, 0),
-        (Action::Charge, 0),
-    ];
+    let mut counts = NO_COUNTS;
     let mut rows = Vec::new();
     console.shards.for_each_account(|_, a| {
         let act = a.slot.decision.action();
@@ -503,12 +507,7 @@ mod tests {
             (q(&|q| q.tenant = "secret".into()), vec![], [0, 0, 0, 0]),
         ];
         for (query, want, want_counts) in cases {
-            let mut counts = [
-                (Action::Flag, 0),
-                (Action::Throttle, 0),
-                (Action::Suspend, 0),
-                (Action::Charge, 0),
-            ];
+            let mut counts = NO_COUNTS;
             let mut rows = Vec::new();
             fleet_rows(
                 &entries,
