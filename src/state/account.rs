@@ -352,21 +352,9 @@ mod tests {
     fn event(user: u32, ts: i64) -> Event {
         Event {
             event_id: format!("e{user}-{ts}"),
-            tenant_id: "t".into(),
-            account_id: "a".into(),
-            waba_id: String::new(),
             user_id: format!("u{user}"),
             conversation_id: format!("a:u{user}"),
-            direction: Direction::Inbound,
-            kind: MessageKind::Text,
-            template_category: None,
-            sender: Sender::Unknown,
-            timestamp_ms: ts,
-            text: String::new(),
-            text_len: 10,
-            user_country: Country::UNKNOWN,
-            handoff: false,
-            reply_to: None,
+            ..crate::state::test_event::inbound_text(ts)
         }
     }
 

@@ -186,26 +186,14 @@ impl ConversationState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Country, Sender};
+    use crate::event::Sender;
 
     fn ev(dir: Direction, kind: MessageKind, ts: i64) -> Event {
         Event {
-            event_id: String::new(),
-            tenant_id: "t".into(),
-            account_id: "a".into(),
-            waba_id: String::new(),
-            user_id: "u".into(),
-            conversation_id: "a:u".into(),
             direction: dir,
             kind,
-            template_category: None,
             sender: Sender::Bot,
-            timestamp_ms: ts,
-            text: String::new(),
-            text_len: 10,
-            user_country: Country::UNKNOWN,
-            handoff: false,
-            reply_to: None,
+            ..crate::state::test_event::inbound_text(ts)
         }
     }
 

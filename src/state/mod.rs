@@ -6,6 +6,8 @@ pub mod conversation;
 pub mod sketch;
 pub mod slot;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod test_event;
 pub mod window;
 
 pub use account::{AccountBehaviour, AccountTotals};

@@ -5,24 +5,10 @@ use serde::de::DeserializeSeed;
 use super::*;
 
 fn inbound_at(ts: i64) -> crate::event::Event {
-    use crate::event::{Country, Direction, MessageKind, Sender};
     crate::event::Event {
         event_id: "e".into(),
-        tenant_id: "t".into(),
-        account_id: "a".into(),
-        waba_id: String::new(),
-        user_id: "u".into(),
-        conversation_id: "a:u".into(),
-        direction: Direction::Inbound,
-        kind: MessageKind::Text,
-        template_category: None,
-        sender: Sender::Unknown,
-        timestamp_ms: ts,
-        text: String::new(),
         text_len: 5,
-        user_country: Country::UNKNOWN,
-        handoff: false,
-        reply_to: None,
+        ..crate::state::test_event::inbound_text(ts)
     }
 }
 
