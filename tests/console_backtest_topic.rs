@@ -15,14 +15,13 @@ mod common;
 
 use std::time::Duration;
 
-use rdkafka::producer::{BaseRecord, Producer};
-
 use common::console::{
     csrf, get, login, post, principals, recorded_traffic, start, throttle_at_0_6, Served, ANALYST,
 };
 use common::kafka::{brokers, create_topics, produce, produce_raw, producer, unique};
 use satpam::io::{EventFormat, EventReader};
 use satpam::pb::v1 as pb;
+use satpam_testkit::kafka::produce_keyed_at;
 
 /// The form's value for the events topic.
 const TOPIC: &str = "@events-topic";
@@ -35,31 +34,17 @@ fn read_events(path: &std::path::Path) -> Vec<pb::MessageEvent> {
         .collect()
 }
 
-/// Produces `events` keyed by account with a record time of `at_ms`.
-fn produce_at(topic: &str, events: &[pb::MessageEvent], at_ms: i64) {
-    let p = producer();
-    for e in events {
-        let bytes = prost::Message::encode_to_vec(e);
-        let mut record = BaseRecord::to(topic)
-            .key(e.account_id.as_bytes())
-            .payload(&bytes)
-            .timestamp(at_ms);
-        loop {
-            match p.send(record) {
-                Ok(()) => break,
-                Err((_, r)) => {
-                    record = r;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-        }
-    }
-    p.flush(Duration::from_secs(30)).expect("flush");
-}
-
-async fn start_backtest(s: &Served, cookie: &str, events: &str, hours: &str) {
+/// Posts the backtest form: THROTTLE 0.6 as the candidate over `events`
+/// (a file or [`TOPIC`] with `hours`), with the labels file `labels` ("": none).
+async fn post_backtest(
+    s: &Served,
+    cookie: &str,
+    events: &str,
+    hours: &str,
+    labels: &str,
+) -> satpam_testkit::http::Reply {
     let token = csrf(&get(s.console, cookie, "/backtest").await.body);
-    let r = post(
+    post(
         s.console,
         cookie,
         "/backtest",
@@ -69,11 +54,10 @@ async fn start_backtest(s: &Served, cookie: &str, events: &str, hours: &str) {
             ("rules", &throttle_at_0_6()),
             ("events", events),
             ("hours", hours),
-            ("labels", "labels.csv"),
+            ("labels", labels),
         ],
     )
-    .await;
-    assert_eq!(r.status, 303, "{}", r.body);
+    .await
 }
 
 /// Reloads the page until the job on `events` has its result; the page.
@@ -126,7 +110,13 @@ async fn the_last_hours_of_the_events_topic_decide_as_the_same_events_from_a_fil
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_millis() as i64;
-    produce_at(&topics.events, &old, now_ms - 3 * 3_600_000);
+    produce_keyed_at(
+        &producer(),
+        &topics.events,
+        old.iter()
+            .map(|e| (e.account_id.clone(), prost::Message::encode_to_vec(e))),
+        now_ms - 3 * 3_600_000,
+    );
     // In the window: the day, and one record that is not an event.
     let p = producer();
     produce(&p, &topics.events, &events);
@@ -153,10 +143,12 @@ async fn the_last_hours_of_the_events_topic_decide_as_the_same_events_from_a_fil
         "the topic is offered: {page}"
     );
 
-    start_backtest(&s, &analyst, TOPIC, "1").await;
+    let r = post_backtest(&s, &analyst, TOPIC, "1", "labels.csv").await;
+    assert_eq!(r.status, 303, "{}", r.body);
     let label = format!("events topic {}, last 1 h", topics.events);
     let from_topic = result_of(&s, &analyst, &label).await;
-    start_backtest(&s, &analyst, "day.jsonl", "").await;
+    let r = post_backtest(&s, &analyst, "day.jsonl", "", "labels.csv").await;
+    assert_eq!(r.status, 303, "{}", r.body);
     let from_file = result_of(&s, &analyst, "day.jsonl").await;
 
     let (t, f) = (
@@ -221,20 +213,7 @@ async fn kafka_alone_turns_backtests_on_and_a_window_is_at_most_a_week() {
     assert!(page.contains("id=\"backtest-form\""), "{page}");
     assert!(!page.contains("id=\"backtest-off\""), "{page}");
     for hours in ["200", "0", "-1", "a day", ""] {
-        let token = csrf(&get(s.console, &analyst, "/backtest").await.body);
-        let r = post(
-            s.console,
-            &analyst,
-            "/backtest",
-            &[
-                ("csrf", &token),
-                ("rules", &throttle_at_0_6()),
-                ("events", TOPIC),
-                ("hours", hours),
-                ("labels", ""),
-            ],
-        )
-        .await;
+        let r = post_backtest(&s, &analyst, TOPIC, hours, "").await;
         assert_eq!(r.status, 400, "{hours:?}: {}", r.body);
         assert!(r.body.contains("at most 168"), "{}", r.body);
     }

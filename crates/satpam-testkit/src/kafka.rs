@@ -161,6 +161,25 @@ pub fn producer_on(brokers: &str) -> ThreadedProducer<DefaultProducerContext> {
         .expect("producer")
 }
 
+/// Sends `record`, waiting while the producer's queue is full.
+fn send_waiting<K, P>(
+    p: &ThreadedProducer<DefaultProducerContext>,
+    mut record: BaseRecord<'_, K, P>,
+) where
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+{
+    loop {
+        match p.send(record) {
+            Ok(()) => return,
+            Err((_, r)) => {
+                record = r;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
 /// Produces (key, payload) records in order, waiting when the producer's
 /// queue is full, then flushes.
 pub fn produce_keyed<K: AsRef<[u8]>, V: AsRef<[u8]>>(
@@ -169,18 +188,32 @@ pub fn produce_keyed<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     records: impl IntoIterator<Item = (K, V)>,
 ) {
     for (key, payload) in records {
-        let mut record = BaseRecord::to(topic)
-            .key(key.as_ref())
-            .payload(payload.as_ref());
-        loop {
-            match p.send(record) {
-                Ok(()) => break,
-                Err((_, r)) => {
-                    record = r;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-        }
+        send_waiting(
+            p,
+            BaseRecord::to(topic)
+                .key(key.as_ref())
+                .payload(payload.as_ref()),
+        );
+    }
+    p.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// [`produce_keyed`] with every record's timestamp set to `at_ms` (ms since
+/// the epoch) instead of the time it is produced.
+pub fn produce_keyed_at<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    p: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    records: impl IntoIterator<Item = (K, V)>,
+    at_ms: i64,
+) {
+    for (key, payload) in records {
+        send_waiting(
+            p,
+            BaseRecord::to(topic)
+                .key(key.as_ref())
+                .payload(payload.as_ref())
+                .timestamp(at_ms),
+        );
     }
     p.flush(Duration::from_secs(30)).expect("flush");
 }
@@ -203,19 +236,13 @@ pub fn produce_with_headers(
                 value: Some(v.as_bytes()),
             });
         }
-        let mut record = BaseRecord::to(topic)
-            .key(key.as_bytes())
-            .payload(payload.as_slice())
-            .headers(h);
-        loop {
-            match p.send(record) {
-                Ok(()) => break,
-                Err((_, r)) => {
-                    record = r;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-        }
+        send_waiting(
+            p,
+            BaseRecord::to(topic)
+                .key(key.as_bytes())
+                .payload(payload.as_slice())
+                .headers(h),
+        );
     }
     p.flush(Duration::from_secs(30)).expect("flush");
 }
