@@ -261,7 +261,7 @@ async fn every_admin_action_and_reload_is_in_the_audit_file_and_read_back() {
         .expect_err("refused");
     assert_eq!(bad_rules.code(), tonic::Code::InvalidArgument);
     let new_yaml = include_str!("../rules/default.yaml")
-        .replace("version: \"2026-12-02.3\"", "version: \"audit-test\"");
+        .replace("version: \"2026-12-02.4\"", "version: \"audit-test\"");
     let new_rules = admin
         .reload_rules(pb::ReloadRulesRequest {
             rules_yaml: new_yaml.clone(),

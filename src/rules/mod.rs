@@ -237,6 +237,6 @@ mod tests {
         assert!(r.rules().len() >= 6);
         assert!(r.rules().iter().all(|x| !x.description.is_empty()));
         assert!(r.rules().iter().any(|x| x.shadow), "ships a shadow example");
-        assert!(r.version().starts_with("2026-12-02.3@"), "{}", r.version());
+        assert!(r.version().starts_with("2026-12-02.4@"), "{}", r.version());
     }
 }
