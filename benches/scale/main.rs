@@ -19,9 +19,13 @@
 //!    as they would), once with their text and once without; timed from
 //!    the protobuf bytes, all inside one sweep interval.
 //!
-//! Prints a table (median events/s of five rounds, ratio to the size
-//! before) and writes the plot (default `target/scale-curve.svg`). Exits
-//! with status 1 when a step is more than 2x slower than the one before.
+//! Prints a table (median events per CPU-second and per wall-clock second
+//! of five rounds, ratio to the size before) and writes the plot (default
+//! `target/scale-curve.svg`). Exits with status 1 when a step is more than
+//! 2x slower than the one before in events per CPU-second (the thread's
+//! own run time, from `/proc/thread-self/schedstat`: on a shared machine
+//! the wall-clock rates also move with the other load; they are printed
+//! and judged too, but only reported).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -91,45 +95,59 @@ fn run_child(accounts: usize) -> Point {
         .expect("the child prints its point")
 }
 
-fn table(points: &[Point]) -> bool {
-    println!(
-        "| accounts | conversations | WABAs | RSS after fill | store estimate | sweep (ms) | events/s, text | ratio | events/s, metadata | ratio | signals | fill events/s |"
-    );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+/// The ratios of `rate` from each size to the one before ("1" for the
+/// first), and whether every step kept within [`MAX_STEP`].
+fn steps(points: &[Point], rate: fn(&Point) -> f64) -> (Vec<String>, bool) {
     let mut met = true;
+    let mut out = vec!["1".to_string()];
+    for w in points.windows(2) {
+        let r = rate(&w[1]) / rate(&w[0]);
+        met &= r >= 1.0 / MAX_STEP;
+        out.push(format!("{r:.3}"));
+    }
+    (out, met)
+}
+
+/// Prints the table; returns whether every step kept within [`MAX_STEP`],
+/// on the CPU-time rates and on the wall-clock ones.
+fn table(points: &[Point]) -> (bool, bool) {
+    let (tc, tc_met) = steps(points, Point::text_cpu_rate);
+    let (mc, mc_met) = steps(points, Point::metadata_cpu_rate);
+    let (tw, tw_met) = steps(points, Point::text_rate);
+    let (mw, mw_met) = steps(points, Point::metadata_rate);
+    println!("events per CPU-second (the thread's run time) and per wall-clock second; medians of the timed rounds");
+    println!(
+        "| accounts | conversations | WABAs | RSS after fill | store estimate | sweep (ms) | text /CPU-s | ratio | metadata /CPU-s | ratio | text /s wall | ratio | metadata /s wall | ratio | signals |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, p) in points.iter().enumerate() {
-        let mut ratio = |rate: fn(&Point) -> f64| match i {
-            0 => "1".to_string(),
-            _ => {
-                let r = rate(p) / rate(&points[i - 1]);
-                if r < 1.0 / MAX_STEP {
-                    met = false;
-                }
-                format!("{r:.3}")
-            }
-        };
-        let (rt, rm) = (ratio(Point::text_rate), ratio(Point::metadata_rate));
         println!(
-            "| {} | {} | {} | {:.0} MiB | {:.0} MiB | {:.1} | {:.0} | {rt} | {:.0} | {rm} | {} | {:.0} |",
+            "| {} | {} | {} | {:.0} MiB | {:.0} MiB | {:.1} | {:.0} | {} | {:.0} | {} | {:.0} | {} | {:.0} | {} | {} |",
             p.accounts,
             p.conversations,
             p.wabas,
             p.rss as f64 / 1048576.0,
             p.store_bytes as f64 / 1048576.0,
             p.sweep_ms,
+            p.text_cpu_rate(),
+            tc[i],
+            p.metadata_cpu_rate(),
+            mc[i],
             p.text_rate(),
+            tw[i],
             p.metadata_rate(),
+            mw[i],
             p.signals,
-            p.fill.0 as f64 / p.fill.1,
         );
+    }
+    for p in points {
         if p.anomalies > 0 {
             println!(
-                "  ({} events not processed as new: invalid, refused, late or duplicate)",
+                "at {}: {} events not processed as new (invalid, refused, late or duplicate)",
+                short(p.accounts),
                 p.anomalies
             );
         }
-    }
-    for p in points {
         let rounds = |v: &[f64]| {
             v.iter()
                 .map(|x| format!("{:.0}k", x / 1e3))
@@ -137,13 +155,15 @@ fn table(points: &[Point]) -> bool {
                 .join(" ")
         };
         println!(
-            "rounds at {}: text {} | metadata {}",
+            "rounds at {} (per CPU-s): text {} | metadata {}; pre-fill {} events in {:.1} s",
             short(p.accounts),
-            rounds(&p.text),
-            rounds(&p.metadata)
+            rounds(&p.text_cpu),
+            rounds(&p.metadata_cpu),
+            p.fill.0,
+            p.fill.1
         );
     }
-    met
+    (tc_met && mc_met, tw_met && mw_met)
 }
 
 fn main() -> ExitCode {
@@ -168,22 +188,25 @@ fn main() -> ExitCode {
         );
         points.push(p);
     }
-    let met = table(&points);
+    let (met, wall_met) = table(&points);
     let path = std::env::var("SATPAM_SCALE_SVG").unwrap_or_else(|_| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/scale-curve.svg").to_string()
     });
     let subtitle = format!(
-        "{BATCH} scenario events per batch drawn over the whole state, {CONVERSATIONS_PER_ACCOUNT} conversations per account; median of the timed rounds"
+        "protobuf decode + Engine::process; batches of {BATCH} scenario events drawn over the whole state; {CONVERSATIONS_PER_ACCOUNT} conversations per account"
     );
     match std::fs::write(&path, plot::svg(&points, &subtitle)) {
         Ok(()) => println!("plot: {path}"),
         Err(e) => println!("plot: cannot write {path}: {e}"),
     }
+    if !wall_met {
+        println!("scale: on wall-clock rates, a step worse than {MAX_STEP}x (other load on the machine counts there)");
+    }
     if met {
-        println!("scale: no step worse than {MAX_STEP}x (text and metadata)");
+        println!("scale: no step worse than {MAX_STEP}x (per CPU-second, text and metadata)");
         ExitCode::SUCCESS
     } else {
-        println!("scale: step worse than {MAX_STEP}x");
+        println!("scale: step worse than {MAX_STEP}x (per CPU-second)");
         ExitCode::FAILURE
     }
 }

@@ -37,10 +37,16 @@ pub struct Point {
     pub store_bytes: usize,
     /// Milliseconds of the one event that ran the idle sweep over the whole state.
     pub sweep_ms: f64,
-    /// Events/s of each timed round with text.
+    /// Events per wall-clock second of each timed round with text.
     pub text: Vec<f64>,
-    /// Events/s of each timed round without text.
+    /// Events per wall-clock second of each timed round without text.
     pub metadata: Vec<f64>,
+    /// Events per second on the CPU (the thread's own run time) of each
+    /// timed round with text: what the code costs, without the time other
+    /// processes on a shared machine took from it.
+    pub text_cpu: Vec<f64>,
+    /// Events per second on the CPU of each timed round without text.
+    pub metadata_cpu: Vec<f64>,
     /// Signals over the timed rounds.
     pub signals: u64,
     /// Events not processed as new (invalid, refused, late, duplicate): 0 expected.
@@ -55,9 +61,18 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-/// Decodes and processes `wire`: (seconds, signals, anomalies).
-fn run(engine: &Engine, wire: &[Vec<u8>], scratch: &mut Scratch) -> (f64, u64, u64) {
+/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`).
+fn on_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Decodes and processes `wire`: (wall seconds, CPU seconds, signals, anomalies).
+fn run(engine: &Engine, wire: &[Vec<u8>], scratch: &mut Scratch) -> (f64, f64, u64, u64) {
     let (mut signals, mut anomalies) = (0, 0);
+    let cpu = on_cpu_ns();
     let started = Instant::now();
     for w in wire {
         let event = MessageEvent::decode(w.as_slice())
@@ -69,7 +84,9 @@ fn run(engine: &Engine, wire: &[Vec<u8>], scratch: &mut Scratch) -> (f64, u64, u
             _ => anomalies += 1,
         }
     }
-    (started.elapsed().as_secs_f64(), signals, anomalies)
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = on_cpu_ns().saturating_sub(cpu) as f64 / 1e9;
+    (wall, cpu, signals, anomalies)
 }
 
 /// A number from the environment, else `default`.
@@ -95,6 +112,16 @@ impl Point {
     /// Median events/s without text.
     pub fn metadata_rate(&self) -> f64 {
         median(&self.metadata)
+    }
+
+    /// Median events per CPU-second with text.
+    pub fn text_cpu_rate(&self) -> f64 {
+        median(&self.text_cpu)
+    }
+
+    /// Median events per CPU-second without text.
+    pub fn metadata_cpu_rate(&self) -> f64 {
+        median(&self.metadata_cpu)
     }
 }
 
@@ -128,9 +155,10 @@ pub fn measure(accounts: usize, template: &[MessageEvent]) -> Point {
         metadata_only,
     };
     let trigger = batch(&template[..1], &spec(0xffff, next_sweep, true));
-    let (sweep_s, _, mut anomalies) = run(&engine, &trigger, &mut scratch);
+    let (sweep_s, _, _, mut anomalies) = run(&engine, &trigger, &mut scratch);
 
     let (mut text, mut metadata, mut signals) = (Vec::new(), Vec::new(), 0);
+    let (mut text_cpu, mut metadata_cpu) = (Vec::new(), Vec::new());
     let mut t0 = next_sweep + 1;
     for round in 0..rounds {
         for metadata_only in [false, true] {
@@ -138,17 +166,19 @@ pub fn measure(accounts: usize, template: &[MessageEvent]) -> Point {
             let s = spec(seed, t0, metadata_only);
             let wire = batch(template, &s);
             t0 += (template.len() as f64 * s.dt_ms) as i64 + 1;
-            let (secs, sig, anom) = run(&engine, &wire, &mut scratch);
+            let (secs, cpu, sig, anom) = run(&engine, &wire, &mut scratch);
             anomalies += anom;
             if round == 0 {
                 continue;
             }
             signals += sig;
-            let rate = wire.len() as f64 / secs;
+            let n = wire.len() as f64;
             if metadata_only {
-                metadata.push(rate);
+                metadata.push(n / secs);
+                metadata_cpu.push(n / cpu);
             } else {
-                text.push(rate);
+                text.push(n / secs);
+                text_cpu.push(n / cpu);
             }
         }
     }
@@ -162,6 +192,8 @@ pub fn measure(accounts: usize, template: &[MessageEvent]) -> Point {
         sweep_ms: sweep_s * 1e3,
         text,
         metadata,
+        text_cpu,
+        metadata_cpu,
         signals,
         anomalies,
     }

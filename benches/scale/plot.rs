@@ -5,15 +5,15 @@ use std::fmt::Write;
 
 use crate::measure::Point;
 
-const W: f64 = 720.0;
+const W: f64 = 820.0;
 const H: f64 = 420.0;
 const LEFT: f64 = 90.0;
-const RIGHT: f64 = 30.0;
+const RIGHT: f64 = 70.0;
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 70.0;
 
-/// One line of the plot: its legend, its colour and the rate it draws.
-type Series = (&'static str, &'static str, fn(&Point) -> f64);
+/// One line of the plot: its legend, its colour, its dash pattern and the rate it draws.
+type Series = (&'static str, &'static str, &'static str, fn(&Point) -> f64);
 
 /// `n` as `1k`, `10k`, `1M`.
 pub fn short(n: usize) -> String {
@@ -34,7 +34,11 @@ pub fn svg(points: &[Point], subtitle: &str) -> String {
     let span = (hi - lo).max(1.0);
     let top = points
         .iter()
-        .map(|p| p.metadata_rate().max(p.text_rate()))
+        .map(|p| {
+            p.metadata_cpu_rate()
+                .max(p.text_cpu_rate())
+                .max(p.metadata_rate())
+        })
         .fold(0.0, f64::max);
     let step = nice_step(top / 5.0);
     let ymax = (top / step).ceil() * step;
@@ -49,7 +53,7 @@ pub fn svg(points: &[Point], subtitle: &str) -> String {
     let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
     let _ = writeln!(
         s,
-        r#"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">satpam hot path (protobuf decode + Engine::process), one thread, against state size</text>"#
+        r#"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">satpam hot path on one thread against state size</text>"#
     );
     let _ = writeln!(
         s,
@@ -82,25 +86,37 @@ pub fn svg(points: &[Point], subtitle: &str) -> String {
     }
     let _ = writeln!(
         s,
-        r#"<text x="24" y="{:.1}" transform="rotate(-90 24 {:.1})" text-anchor="middle">events/s (median of the timed rounds)</text>"#,
+        r#"<text x="24" y="{:.1}" transform="rotate(-90 24 {:.1})" text-anchor="middle">events/s (medians of the timed rounds)</text>"#,
         (H - BOTTOM + TOP) / 2.0,
         (H - BOTTOM + TOP) / 2.0
     );
-    let series: [Series; 2] = [
-        ("without text (metadata)", "#1f77b4", Point::metadata_rate),
-        ("with text (462 B per event)", "#d62728", Point::text_rate),
+    let series: [Series; 4] = [
+        (
+            "metadata, per CPU-s",
+            "#1f77b4",
+            "none",
+            Point::metadata_cpu_rate,
+        ),
+        ("text, per CPU-s", "#d62728", "none", Point::text_cpu_rate),
+        (
+            "metadata, wall clock",
+            "#1f77b4",
+            "5,4",
+            Point::metadata_rate,
+        ),
+        ("text, wall clock", "#d62728", "5,4", Point::text_rate),
     ];
-    for (i, (name, colour, rate)) in series.iter().enumerate() {
+    for (i, (name, colour, dash, rate)) in series.iter().enumerate() {
         let pts: Vec<String> = points
             .iter()
             .map(|p| format!("{:.1},{:.1}", x(p.accounts), y(rate(p))))
             .collect();
         let _ = writeln!(
             s,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>"#,
             pts.join(" ")
         );
-        for p in points {
+        for p in points.iter().filter(|_| *dash == "none") {
             let (xx, yy) = (x(p.accounts), y(rate(p)));
             let _ = writeln!(
                 s,
@@ -110,10 +126,10 @@ pub fn svg(points: &[Point], subtitle: &str) -> String {
             );
         }
         let ly = H - 14.0;
-        let lx = LEFT + i as f64 * 260.0;
+        let lx = LEFT + i as f64 * 175.0;
         let _ = writeln!(
             s,
-            r#"<line x1="{lx}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"/><text x="{:.1}" y="{ly}">{name}</text>"#,
+            r#"<line x1="{lx}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{:.1}" y="{ly}">{name}</text>"#,
             ly - 4.0,
             lx + 24.0,
             ly - 4.0,

@@ -16,7 +16,7 @@ fn list(v: &[f64]) -> String {
 /// `p` as one line.
 pub fn to_line(p: &Point) -> String {
     format!(
-        "{TAG} accounts={} conversations={} wabas={} fill_events={} fill_s={:.3} rss={} store_bytes={} sweep_ms={:.3} text={} metadata={} signals={} anomalies={}",
+        "{TAG} accounts={} conversations={} wabas={} fill_events={} fill_s={:.3} rss={} store_bytes={} sweep_ms={:.3} text={} metadata={} text_cpu={} metadata_cpu={} signals={} anomalies={}",
         p.accounts,
         p.conversations,
         p.wabas,
@@ -27,6 +27,8 @@ pub fn to_line(p: &Point) -> String {
         p.sweep_ms,
         list(&p.text),
         list(&p.metadata),
+        list(&p.text_cpu),
+        list(&p.metadata_cpu),
         p.signals,
         p.anomalies
     )
@@ -55,6 +57,8 @@ pub fn from_line(line: &str) -> Option<Point> {
         sweep_ms: num("sweep_ms")?,
         text: rates("text")?,
         metadata: rates("metadata")?,
+        text_cpu: rates("text_cpu")?,
+        metadata_cpu: rates("metadata_cpu")?,
         signals: int("signals")?,
         anomalies: int("anomalies")?,
     })
