@@ -5,6 +5,7 @@
 //! cargo bench --bench scale
 //! SATPAM_SCALE_SIZES=1000,10000 cargo bench --bench scale   # other sizes (accounts)
 //! SATPAM_SCALE_SVG=benches/results/x.svg cargo bench --bench scale   # where the plot goes
+//! SATPAM_SCALE_ROUNDS=2 SATPAM_SCALE_TOUCH=1000 ...   # fewer rounds (profiling); batches from the first N accounts (a control)
 //!
 //! Each size (default 1k, 10k, 100k and 1M accounts; 10x as many
 //! conversations) runs in a child process of its own, so its resident
@@ -193,7 +194,8 @@ fn main() -> ExitCode {
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/scale-curve.svg").to_string()
     });
     let subtitle = format!(
-        "protobuf decode + Engine::process; batches of {BATCH} scenario events drawn over the whole state; {CONVERSATIONS_PER_ACCOUNT} conversations per account"
+        "decode + Engine::process; {}k events per batch, drawn over the whole state; {CONVERSATIONS_PER_ACCOUNT} conversations per account",
+        BATCH / 1000
     );
     match std::fs::write(&path, plot::svg(&points, &subtitle)) {
         Ok(()) => println!("plot: {path}"),

@@ -118,10 +118,11 @@ pub fn svg(points: &[Point], subtitle: &str) -> String {
         );
         for p in points.iter().filter(|_| *dash == "none") {
             let (xx, yy) = (x(p.accounts), y(rate(p)));
+            // Metadata labels above their points, text labels below.
+            let label_y = if i == 0 { yy - 9.0 } else { yy + 18.0 };
             let _ = writeln!(
                 s,
-                r#"<circle cx="{xx:.1}" cy="{yy:.1}" r="4" fill="{colour}"/><text x="{xx:.1}" y="{:.1}" text-anchor="middle" fill="{colour}">{:.0}k</text>"#,
-                yy - 9.0,
+                r#"<circle cx="{xx:.1}" cy="{yy:.1}" r="4" fill="{colour}"/><text x="{xx:.1}" y="{label_y:.1}" text-anchor="middle" fill="{colour}">{:.0}k</text>"#,
                 rate(p) / 1e3
             );
         }
