@@ -11,6 +11,9 @@
 //! - `hotpath/text`: the whole hot path over events with message text.
 //! - `hotpath/metadata`: the same traffic with the text withheld.
 //! - `hotpath/decode_only_metadata`: the baseline of `hotpath/metadata`.
+//! - `json/decode_only`, `json/text`: the same two over the same events as
+//!   JSON lines (canonical proto3 JSON, what `satpam replay` reads), for
+//!   what JSON decoding costs against protobuf.
 //! - `matcher/scan`: the rule matcher alone, one scan per text.
 //! - `matcher/evaluate`: the compiled conditions alone, over feature
 //!   vectors captured from a replay.
@@ -125,6 +128,66 @@ fn hotpath(c: &mut Criterion) {
             || engine(&rules),
             |e| {
                 hot_path(&e, &metadata.wire, &mut scratch);
+                e
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+/// Parse one JSON line the way `satpam replay` does, then validate.
+fn decode_json(line: &str) -> Option<Event> {
+    serde_json::from_str::<MessageEvent>(line)
+        .ok()
+        .and_then(|m| Event::try_from(m).ok())
+}
+
+fn json(c: &mut Criterion) {
+    let rules = Arc::new(RuleSet::default_pack());
+    let text = common::traffic(ACCOUNTS, HOURS, false);
+    let lines: Vec<String> = text
+        .wire
+        .iter()
+        .map(|w| {
+            let m = MessageEvent::decode(w.as_slice()).expect("bench traffic decodes");
+            serde_json::to_string(&m).expect("an event renders as JSON")
+        })
+        .collect();
+    eprintln!(
+        "json: {} events, {:.0} B per JSON line, {:.0} B per protobuf record",
+        lines.len(),
+        lines.iter().map(|l| l.len() + 1).sum::<usize>() as f64 / lines.len() as f64,
+        text.wire.iter().map(Vec::len).sum::<usize>() as f64 / text.wire.len() as f64
+    );
+
+    let mut g = c.benchmark_group("json");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(lines.len() as u64));
+    g.bench_function("decode_only", |b| {
+        b.iter(|| {
+            let mut valid = 0u64;
+            for l in &lines {
+                if let Some(e) = decode_json(l) {
+                    valid += u64::from(e.has_text());
+                    black_box(&e);
+                }
+            }
+            valid
+        })
+    });
+    g.bench_function("text", |b| {
+        let mut scratch = Scratch::default();
+        b.iter_batched(
+            || engine(&rules),
+            |e| {
+                for l in &lines {
+                    if let Some(ev) = decode_json(l) {
+                        black_box(e.process(&ev, &mut scratch));
+                    }
+                }
                 e
             },
             BatchSize::PerIteration,
@@ -252,5 +315,5 @@ fn state(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hotpath, matcher, state);
+criterion_group!(benches, hotpath, json, matcher, state);
 criterion_main!(benches);
