@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conversation::ConversationUpdate;
 use super::sketch;
+use super::summed::SummedRing;
 use super::window::Ring;
 use crate::event::{Country, Direction, Event, MessageKind, Sender, TemplateCategory};
 use crate::scan::{ScanFacts, MAX_PATTERN_SETS};
@@ -111,7 +112,7 @@ pub struct AccountBehaviour {
     first_ms: i64,
     last_ms: i64,
     minute: Ring<[u32; 2], 6>,
-    hour: Ring<[u32; hour::COUNT], 6>,
+    hour: SummedRing<{ hour::COUNT }, 6>,
     day: Ring<[u32; day::COUNT], 8>,
     users_hour: Ring<[u64; 2], 6>,
     users_day: Ring<[u64; 4], 8>,
@@ -203,10 +204,10 @@ impl AccountBehaviour {
             d[day::NEW_CONV] += u32::from(conv.new_conversation);
             d[day::TEMPLATE] += u32::from(e.kind == MessageKind::Template);
         }
-        let Some(h) = self.hour.bucket_mut(ts, HOUR_BUCKET_MS) else {
+        let Some(mut h) = self.hour.bucket_mut(ts, HOUR_BUCKET_MS) else {
             return false;
         };
-        let mut inc = |i: usize, yes: bool| h[i] = h[i].saturating_add(u32::from(yes));
+        let mut inc = |i: usize, yes: bool| h.add(i, u32::from(yes));
         inc(hour::SESSIONS, conv.new_session);
         inc(hour::RETURNING, conv.returning);
         inc(hour::NEW_CONV, conv.new_conversation);
@@ -263,7 +264,7 @@ impl AccountBehaviour {
             let i = hits.trailing_zeros() as usize;
             hits &= hits - 1;
             if i < MAX_PATTERN_SETS {
-                h[hour::PATTERN + i] = h[hour::PATTERN + i].saturating_add(1);
+                inc(hour::PATTERN + i, true);
             }
         }
         true

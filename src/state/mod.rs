@@ -6,6 +6,7 @@ pub mod conversation;
 pub mod sketch;
 pub mod slot;
 pub mod store;
+pub mod summed;
 #[cfg(test)]
 pub(crate) mod test_event;
 pub mod window;

@@ -176,6 +176,12 @@ impl<T: Bucket, const B: usize> Ring<T, B> {
     /// Moves the head forward to the bucket of `time_ms`, clearing buckets
     /// that leave the window. Never moves it backwards.
     pub fn advance(&mut self, time_ms: i64, width_ms: i64) {
+        self.advance_clearing(time_ms, width_ms, |_| {});
+    }
+
+    /// [`Ring::advance`], showing `on_clear` each bucket just before it is
+    /// cleared (what a running sum over the window subtracts).
+    pub fn advance_clearing(&mut self, time_ms: i64, width_ms: i64, mut on_clear: impl FnMut(&T)) {
         let epoch = time_ms.div_euclid(width_ms);
         if self.head == i64::MIN {
             self.head = epoch;
@@ -186,7 +192,9 @@ impl<T: Bucket, const B: usize> Ring<T, B> {
         }
         let gap = epoch.saturating_sub(self.head).min(B as i64);
         for k in 1..=gap {
-            self.buckets[Self::slot(self.head.wrapping_add(k))] = T::ZERO;
+            let slot = &mut self.buckets[Self::slot(self.head.wrapping_add(k))];
+            on_clear(slot);
+            *slot = T::ZERO;
         }
         self.head = epoch;
     }
