@@ -85,18 +85,20 @@ impl StoredConversation for ConversationStateV2 {
 /// An account type of some snapshot format, and how a map of them becomes
 /// today's (no copy for today's own).
 trait StoredAccount<S>: DeserializeOwned {
-    fn into_current(m: Map<Self>) -> Map<AccountEntry<S>>;
+    fn into_current(m: Map<Self>) -> Map<Box<AccountEntry<S>>>;
 }
 
-impl<S: AccountSlot> StoredAccount<S> for AccountEntry<S> {
-    fn into_current(m: Map<Self>) -> Map<AccountEntry<S>> {
+impl<S: AccountSlot> StoredAccount<S> for Box<AccountEntry<S>> {
+    fn into_current(m: Map<Self>) -> Map<Box<AccountEntry<S>>> {
         m
     }
 }
 
 impl<S: AccountSlot> StoredAccount<S> for AccountEntryV2<S> {
-    fn into_current(m: Map<Self>) -> Map<AccountEntry<S>> {
-        m.into_iter().map(|(k, v)| (k, v.into())).collect()
+    fn into_current(m: Map<Self>) -> Map<Box<AccountEntry<S>>> {
+        m.into_iter()
+            .map(|(k, v)| (k, Box::new(v.into())))
+            .collect()
     }
 }
 
@@ -128,7 +130,7 @@ impl<'de, S: AccountSlot> DeserializeSeed<'de> for StoreSeed<S> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore<S>, D::Error> {
         d.deserialize_tuple(
             2,
-            StoreVisitor::<ConversationState, AccountEntry<S>, S>(self.0, PhantomData),
+            StoreVisitor::<ConversationState, Box<AccountEntry<S>>, S>(self.0, PhantomData),
         )
     }
 }

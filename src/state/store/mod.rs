@@ -207,7 +207,9 @@ pub struct StoreStats {
 /// each account carries a slot `S` of the decision stage.
 pub struct StateStore<S> {
     conversations: Map<ConversationState>,
-    accounts: Map<AccountEntry<S>>,
+    /// Boxed: an account entry is over 2 KiB, and a table holds empty
+    /// slots (half of them right after it grows); a slot of a box costs 8 B.
+    accounts: Map<Box<AccountEntry<S>>>,
     limits: StateLimits,
     /// Entries per tenant (by [`tenant_tag`]), for the caps.
     tenants: DashMap<u64, TenantCount>,
@@ -226,7 +228,7 @@ impl<S: AccountSlot> StateStore<S> {
 
     fn from_maps(
         conversations: Map<ConversationState>,
-        accounts: Map<AccountEntry<S>>,
+        accounts: Map<Box<AccountEntry<S>>>,
         limits: StateLimits,
     ) -> Self {
         let tenants: DashMap<u64, TenantCount> = DashMap::new();
@@ -296,7 +298,7 @@ impl<S: AccountSlot> StateStore<S> {
         let r = {
             let mut entry = self.accounts.entry(key).or_insert_with(|| {
                 created = true;
-                AccountEntry::new(tenant_id, account_id)
+                Box::new(AccountEntry::new(tenant_id, account_id))
             });
             f(entry.value_mut())
         };
@@ -411,7 +413,9 @@ impl<S: AccountSlot> StateStore<S> {
 
     /// A copy of the account `key`, if tracked.
     pub fn account(&self, key: u128) -> Option<AccountEntry<S>> {
-        self.accounts.get(&key).map(|e| e.value().clone())
+        self.accounts
+            .get(&key)
+            .map(|e| AccountEntry::clone(e.value()))
     }
 
     /// Calls `f` for every tracked account (order unspecified).
@@ -470,7 +474,9 @@ impl<S: AccountSlot> StateStore<S> {
             accounts,
             conversation_bytes: self.conversations.capacity()
                 * (size_of::<ConversationState>() + SLOT_OVERHEAD),
-            account_bytes: account_heap + self.accounts.capacity() * SLOT_OVERHEAD,
+            // Each entry is its own allocation; a table slot holds the key and the box.
+            account_bytes: account_heap
+                + self.accounts.capacity() * (SLOT_OVERHEAD + size_of::<Box<AccountEntry<S>>>()),
         }
     }
 }
