@@ -22,8 +22,13 @@ use std::time::Instant;
 
 use satpam::clock::ManualClock;
 use satpam::decide::CountryPolicy;
-use satpam::event::{Country, Direction, MessageKind, Sender};
+use satpam::event::Direction;
 use satpam::{Engine, EngineConfig, Event, RuleSet, Scratch};
+
+#[path = "common/text_turn.rs"]
+mod text_turn;
+
+use text_turn::{text_turn, TurnIds};
 
 /// The system allocator, counting live bytes.
 struct Counting;
@@ -64,30 +69,13 @@ const ACCOUNTS: usize = 10_000;
 const START_MS: i64 = 1_767_225_600_000;
 
 fn event(account: usize, user: usize, seq: u64, ts: i64, direction: Direction) -> Event {
-    let account_id = format!("1{account:011}");
-    let user_id = format!("62{user:010}");
-    Event {
-        event_id: format!("wamid.{seq:016x}"),
+    let ids = TurnIds {
         tenant_id: "bsp-1".into(),
-        conversation_id: format!("{account_id}:{user_id}"),
-        account_id,
+        account_id: format!("1{account:011}"),
         waba_id: String::new(),
-        user_id,
-        direction,
-        kind: MessageKind::Text,
-        template_category: None,
-        sender: if direction == Direction::Outbound {
-            Sender::Bot
-        } else {
-            Sender::Unknown
-        },
-        timestamp_ms: ts,
-        text: String::new(),
-        text_len: 40,
-        user_country: Country::parse("ID").unwrap_or_default(),
-        handoff: false,
-        reply_to: None,
-    }
+        user_id: format!("62{user:010}"),
+    };
+    text_turn(ids, format!("wamid.{seq:016x}"), ts, direction)
 }
 
 /// Live bytes held by an engine after `per_account` conversations on each account.

@@ -1,8 +1,10 @@
 //! The state of a BSP's day: `accounts` numbers with ten conversations
 //! each, every conversation an inbound message and a bot reply, then idle.
 
-use satpam::event::{Country, Direction, MessageKind, Sender};
+use satpam::event::Direction;
 use satpam::{Engine, Event, Scratch};
+
+use crate::text_turn::{text_turn, TurnIds};
 
 /// Conversations per account (1M accounts: 10M conversations).
 pub const CONVERSATIONS_PER_ACCOUNT: usize = 10;
@@ -33,29 +35,13 @@ pub fn user_id(a: usize, c: usize) -> String {
 
 fn event(a: usize, c: usize, seq: u64, ts: i64, direction: Direction) -> Event {
     let (tenant_id, account_id, waba_id) = account_ids(a);
-    let user_id = user_id(a, c);
-    Event {
-        event_id: format!("wamid.f{seq:015x}"),
+    let ids = TurnIds {
         tenant_id,
-        conversation_id: format!("{account_id}:{user_id}"),
         account_id,
         waba_id,
-        user_id,
-        direction,
-        kind: MessageKind::Text,
-        template_category: None,
-        sender: if direction == Direction::Outbound {
-            Sender::Bot
-        } else {
-            Sender::Unknown
-        },
-        timestamp_ms: ts,
-        text: String::new(),
-        text_len: 40,
-        user_country: Country::parse("ID").unwrap_or_default(),
-        handoff: false,
-        reply_to: None,
-    }
+        user_id: user_id(a, c),
+    };
+    text_turn(ids, format!("wamid.f{seq:015x}"), ts, direction)
 }
 
 /// Fills `engine` with `accounts` accounts of [`CONVERSATIONS_PER_ACCOUNT`]

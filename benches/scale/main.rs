@@ -30,6 +30,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/text_turn.rs"]
+mod text_turn;
 
 mod batch;
 mod fill;
