@@ -18,7 +18,7 @@ use std::time::Duration;
 use common::console::{
     csrf, get, login, post, principals, recorded_traffic, start, throttle_at_0_6, Served, ANALYST,
 };
-use common::kafka::{brokers, create_topics, produce, produce_raw, producer, unique};
+use common::kafka::{create_topics, kafka_section, produce, produce_raw, producer, unique};
 use satpam::io::{EventFormat, EventReader};
 use satpam::pb::v1 as pb;
 use satpam_testkit::kafka::produce_keyed_at;
@@ -123,14 +123,10 @@ async fn the_last_hours_of_the_events_topic_decide_as_the_same_events_from_a_fil
     produce_raw(&p, &topics.events, "garbage", b"\xff\xffnot protobuf");
 
     let extra = format!(
-        "backtest_dir = {:?}\n{}\n[kafka]\nbrokers = {:?}\ngroup_id = {:?}\nevents_topic = {:?}\nsignals_topic = {:?}\ndead_letter_topic = {:?}\n",
+        "backtest_dir = {:?}\n{}\n{}",
         recorded.path().display().to_string(),
         principals(),
-        brokers(),
-        topics.group,
-        topics.events,
-        topics.signals,
-        topics.dlq,
+        kafka_section(&topics),
     );
     let s = start(dir.path(), &extra).await;
     let analyst = login(s.console, ANALYST).await;
@@ -197,15 +193,7 @@ async fn the_last_hours_of_the_events_topic_decide_as_the_same_events_from_a_fil
 async fn kafka_alone_turns_backtests_on_and_a_window_is_at_most_a_week() {
     let dir = tempfile::tempdir().expect("dir");
     let topics = create_topics(&unique("backtest-hours"), 1).await;
-    let extra = format!(
-        "{}\n[kafka]\nbrokers = {:?}\ngroup_id = {:?}\nevents_topic = {:?}\nsignals_topic = {:?}\ndead_letter_topic = {:?}\n",
-        principals(),
-        brokers(),
-        topics.group,
-        topics.events,
-        topics.signals,
-        topics.dlq,
-    );
+    let extra = format!("{}\n{}", principals(), kafka_section(&topics));
     // No backtest_dir: the topic alone turns backtests on.
     let s = start(dir.path(), &extra).await;
     let analyst = login(s.console, ANALYST).await;

@@ -45,6 +45,19 @@ pub fn produce_raw(
     produce_keyed(p, topic, [(key, bytes)]);
 }
 
+/// The `[kafka]` section of a `satpam serve` config for `topics` on the
+/// test broker (`brokers()`), for tests that write the rest themselves.
+pub fn kafka_section(topics: &Topics) -> String {
+    format!(
+        "[kafka]\nbrokers = {:?}\ngroup_id = {:?}\nevents_topic = {:?}\nsignals_topic = {:?}\ndead_letter_topic = {:?}\n",
+        brokers(),
+        topics.group,
+        topics.events,
+        topics.signals,
+        topics.dlq,
+    )
+}
+
 /// Decodes signal records.
 pub fn signals(records: &[Record]) -> Vec<pb::EnforcementSignal> {
     records
