@@ -91,11 +91,6 @@ impl<const N: usize, const B: usize> SummedRing<N, B> {
         self.sum.map(u64::from)
     }
 
-    /// The ring itself.
-    pub fn ring(&self) -> &Ring<[u32; N], B> {
-        &self.ring
-    }
-
     fn from_ring(ring: Ring<[u32; N], B>) -> Self {
         let mut sum = [0u32; N];
         for b in ring.buckets() {
