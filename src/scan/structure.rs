@@ -1,6 +1,10 @@
 //! Structure of a text, without keeping it: lists, headings and code are
 //! what long assistant answers look like.
 
+/// The code fence's searcher, built once rather than on every call.
+static FENCE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"```"));
+
 /// Whether `text` has list, heading or code structure: a code fence, a
 /// markdown heading, or three or more list lines. Lines are found with
 /// `memchr`, the fence with `memmem`: long texts cost a fraction of a
@@ -10,7 +14,7 @@ pub fn is_structured(text: &str) -> bool {
         return false;
     }
     let bytes = text.as_bytes();
-    if memchr::memmem::find(bytes, b"```").is_some() {
+    if FENCE.find(bytes).is_some() {
         return true;
     }
     let mut list_lines = 0;
