@@ -118,7 +118,11 @@ impl<S: AccountSlot> AccountEntry<S> {
 
     /// Bytes this entry holds, inline and on the heap.
     pub fn bytes(&self) -> usize {
-        size_of::<Self>() + self.tenant_id.len() + self.account_id.len() + self.slot.heap_bytes()
+        size_of::<Self>()
+            + self.tenant_id.len()
+            + self.account_id.len()
+            + self.behaviour.heap_bytes()
+            + self.slot.heap_bytes()
     }
 }
 

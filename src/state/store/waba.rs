@@ -160,6 +160,7 @@ impl<S: AccountSlot> WabaEntry<S> {
         size_of::<Self>()
             + self.tenant_id.len()
             + self.waba_id.len()
+            + self.behaviour.heap_bytes()
             + self.numbers.heap_bytes()
             + self.slot.heap_bytes()
     }
