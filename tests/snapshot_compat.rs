@@ -114,6 +114,19 @@ fn the_v2_fixture_restores_with_its_accounts_counts_and_actions() {
     assert_eq!(ai.slot.policy, satpam::decide::PolicyState::default());
 }
 
+/// This build's own fixture, read and written again, gives back the same
+/// bytes: the state's layout in memory (16-bit counts, boxed
+/// conversations, keys as two words) is not part of the format.
+#[test]
+fn the_current_fixture_writes_back_byte_for_byte() {
+    let bytes = fixture(FORMAT_VERSION);
+    let (engine, got) =
+        snapshot::read_shard_with_extra(context(), &mut &bytes[..]).expect("the fixture reads");
+    let mut again = Vec::new();
+    snapshot::write_shard_with_extra(&engine, &got, &mut again).expect("writes");
+    assert!(again == bytes, "the same bytes");
+}
+
 /// Format 3: conversations count toward their tenant's cap.
 #[test]
 fn the_v3_fixture_restores_with_its_accounts_counts_actions_and_tenants() {

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod conversation;
+pub mod counts;
 pub mod sketch;
 pub mod slot;
 pub mod store;

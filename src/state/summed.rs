@@ -4,17 +4,22 @@
 //! WABA on every event, and with many accounts those buckets are not in the
 //! cache (`cargo bench --bench scale`).
 //!
-//! The sum is derived state: it is neither written nor read by serde (a
-//! `SummedRing` writes exactly the bytes of its [`Ring`]), and it is rebuilt
-//! from the buckets when a ring is read back.
+//! The buckets are a [`CountRing`]: 16-bit counts until one passes
+//! 65,535, 32-bit after. The sum is derived state: it is neither written
+//! nor read by serde (a `SummedRing` writes exactly the bytes of a `u32`
+//! [`Ring`](super::window::Ring) of its counts), and it is rebuilt from the buckets when a ring
+//! is read back.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::counts::{CountBucket, CountRing};
+#[cfg(test)]
 use super::window::Ring;
 
-/// A [`Ring`] of `N` counters in `B` buckets with their running sum.
+/// A ring of `N` counters in `B` buckets (a [`CountRing`]) with their
+/// running sum.
 ///
 /// `sum[i]` is the sum of counter `i` over the buckets in the window, modulo
 /// 2^32: it equals the 64-bit fold of the buckets as long as that stays
@@ -22,14 +27,14 @@ use super::window::Ring;
 /// messages a second for one counter to reach it).
 #[derive(Clone)]
 pub struct SummedRing<const N: usize, const B: usize> {
-    ring: Ring<[u32; N], B>,
+    ring: CountRing<N, B>,
     sum: [u32; N],
 }
 
 impl<const N: usize, const B: usize> Default for SummedRing<N, B> {
     fn default() -> Self {
         SummedRing {
-            ring: Ring::default(),
+            ring: CountRing::default(),
             sum: [0; N],
         }
     }
@@ -46,26 +51,25 @@ impl<const N: usize, const B: usize> fmt::Debug for SummedRing<N, B> {
 
 /// One bucket of a [`SummedRing`], open for counting: every increment goes
 /// to the bucket and to the window's sum.
-pub struct SummedBucket<'a, const N: usize> {
-    bucket: &'a mut [u32; N],
+pub struct SummedBucket<'a, const N: usize, const B: usize> {
+    bucket: CountBucket<'a, N, B>,
     sum: &'a mut [u32; N],
 }
 
-impl<const N: usize> SummedBucket<'_, N> {
+impl<const N: usize, const B: usize> SummedBucket<'_, N, B> {
     /// Adds `by` to counter `i`, saturating in the bucket; the sum gains
     /// what the bucket gained.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, i: usize, by: u32) {
-        let before = self.bucket[i];
-        let after = before.saturating_add(by);
-        self.bucket[i] = after;
-        self.sum[i] = self.sum[i].wrapping_add(after - before);
+        let gained = self.bucket.add(i, by);
+        self.sum[i] = self.sum[i].wrapping_add(gained);
     }
 }
 
 impl<const N: usize, const B: usize> SummedRing<N, B> {
-    /// Moves the window to `time_ms` (see [`Ring::advance`]), taking the
+    /// Moves the window to `time_ms` (see [`CountRing::advance`]), taking the
     /// buckets that leave it out of the sum.
+    #[inline]
     pub fn advance(&mut self, time_ms: i64, width_ms: i64) {
         let sum = &mut self.sum;
         self.ring.advance_clearing(time_ms, width_ms, |gone| {
@@ -77,7 +81,8 @@ impl<const N: usize, const B: usize> SummedRing<N, B> {
 
     /// The bucket for `time_ms`, the window advanced first; `None` when the
     /// time is older than the window.
-    pub fn bucket_mut(&mut self, time_ms: i64, width_ms: i64) -> Option<SummedBucket<'_, N>> {
+    #[inline]
+    pub fn bucket_mut(&mut self, time_ms: i64, width_ms: i64) -> Option<SummedBucket<'_, N, B>> {
         self.advance(time_ms, width_ms);
         let bucket = self.ring.bucket_mut(time_ms, width_ms)?;
         Some(SummedBucket {
@@ -87,17 +92,18 @@ impl<const N: usize, const B: usize> SummedRing<N, B> {
     }
 
     /// The window's totals, counter by counter, as of the last advance.
+    #[inline]
     pub fn totals(&self) -> [u64; N] {
         self.sum.map(u64::from)
     }
 
-    fn from_ring(ring: Ring<[u32; N], B>) -> Self {
-        let mut sum = [0u32; N];
-        for b in ring.buckets() {
-            for (s, v) in sum.iter_mut().zip(b) {
-                *s = s.wrapping_add(*v);
-            }
-        }
+    /// Heap bytes held beyond the inline size (see [`CountRing::heap_bytes`]).
+    pub fn heap_bytes(&self) -> usize {
+        self.ring.heap_bytes()
+    }
+
+    fn from_ring(ring: CountRing<N, B>) -> Self {
+        let sum = ring.totals().map(|t| t as u32);
         SummedRing { ring, sum }
     }
 }
@@ -112,7 +118,7 @@ impl<const N: usize, const B: usize> Serialize for SummedRing<N, B> {
 /// Read as a ring; the sum is rebuilt from its buckets.
 impl<'de, const N: usize, const B: usize> Deserialize<'de> for SummedRing<N, B> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ring::deserialize(d).map(Self::from_ring)
+        CountRing::deserialize(d).map(Self::from_ring)
     }
 }
 
@@ -162,6 +168,11 @@ mod tests {
             // Saturation in a bucket: the sum gains only what the bucket gained.
             (&[(0, 0, u32::MAX - 1), (0, 0, 5)], 1_000),
             (&[(0, 0, u32::MAX), (0, 0, 1)], 4_000),
+            // Past 16 bits the buckets widen; the sum goes on, and a wide
+            // bucket that leaves the window is taken out of it.
+            (&[(0, 0, 65_535), (0, 0, 1), (1_000, 1, 2)], 1_000),
+            (&[(0, 0, 65_535), (0, 0, 1), (1_000, 0, 2)], 4_000),
+            (&[(0, 2, 40_000), (0, 2, 40_000), (3_000, 2, 5)], 5_000),
             // Negative times use euclidean epochs.
             (&[(-1, 0, 1), (0, 0, 1), (-2_500, 0, 1)], 0),
         ];

@@ -28,29 +28,24 @@ pub trait Bucket: Copy {
     fn deserialize_bucket<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
 }
 
-impl<const N: usize> Bucket for [u32; N] {
-    const ZERO: Self = [0; N];
+/// Arrays of counters or bitmap words are buckets.
+macro_rules! array_bucket {
+    ($($e:ty),*) => {$(
+        impl<const N: usize> Bucket for [$e; N] {
+            const ZERO: Self = [0; N];
 
-    fn serialize_bucket<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_array(self, s)
-    }
+            fn serialize_bucket<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                serialize_array(self, s)
+            }
 
-    fn deserialize_bucket<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        deserialize_array(d)
-    }
+            fn deserialize_bucket<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                deserialize_array(d)
+            }
+        }
+    )*};
 }
 
-impl<const N: usize> Bucket for [u64; N] {
-    const ZERO: Self = [0; N];
-
-    fn serialize_bucket<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_array(self, s)
-    }
-
-    fn deserialize_bucket<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        deserialize_array(d)
-    }
-}
+array_bucket!(u16, u32, u64);
 
 /// Writes an array of any length as a tuple: no length prefix, since the
 /// length is part of the type.
@@ -175,12 +170,14 @@ impl<T: Bucket, const B: usize> Ring<T, B> {
 
     /// Moves the head forward to the bucket of `time_ms`, clearing buckets
     /// that leave the window. Never moves it backwards.
+    #[inline]
     pub fn advance(&mut self, time_ms: i64, width_ms: i64) {
         self.advance_clearing(time_ms, width_ms, |_| {});
     }
 
     /// [`Ring::advance`], showing `on_clear` each bucket just before it is
     /// cleared (what a running sum over the window subtracts).
+    #[inline]
     pub fn advance_clearing(&mut self, time_ms: i64, width_ms: i64, mut on_clear: impl FnMut(&T)) {
         let epoch = time_ms.div_euclid(width_ms);
         if self.head == i64::MIN {
@@ -201,18 +198,41 @@ impl<T: Bucket, const B: usize> Ring<T, B> {
 
     /// The bucket for `time_ms`, advancing the head if needed; `None` when
     /// the time is older than the window.
+    #[inline]
     pub fn bucket_mut(&mut self, time_ms: i64, width_ms: i64) -> Option<&mut T> {
+        let slot = self.window_slot(time_ms, width_ms)?;
+        Some(&mut self.buckets[slot])
+    }
+
+    /// The slot of the bucket for `time_ms`, advancing the head if
+    /// needed; `None` when the time is older than the window.
+    #[inline]
+    pub fn window_slot(&mut self, time_ms: i64, width_ms: i64) -> Option<usize> {
         self.advance(time_ms, width_ms);
         let epoch = time_ms.div_euclid(width_ms);
         if epoch <= self.head.saturating_sub(B as i64) {
             return None;
         }
-        Some(&mut self.buckets[Self::slot(epoch)])
+        Some(Self::slot(epoch))
     }
 
     /// Every bucket in the window, in no particular order.
     pub fn buckets(&self) -> &[T; B] {
         &self.buckets
+    }
+
+    /// Every bucket, by slot (what [`Ring::window_slot`] returns).
+    #[inline]
+    pub fn buckets_mut(&mut self) -> &mut [T; B] {
+        &mut self.buckets
+    }
+
+    /// The same ring (head and slots) with each bucket mapped by `f`.
+    pub fn map<U: Bucket>(&self, f: impl FnMut(&T) -> U) -> Ring<U, B> {
+        Ring {
+            head: self.head,
+            buckets: self.buckets.each_ref().map(f),
+        }
     }
 
     /// The newest bucket's epoch, if any event was added.
@@ -232,13 +252,19 @@ impl<const N: usize, const B: usize> Ring<[u32; N], B> {
             None => false,
         }
     }
+}
 
+impl<E: Copy + Into<u64>, const N: usize, const B: usize> Ring<[E; N], B>
+where
+    [E; N]: Bucket,
+{
     /// The window's totals, counter by counter.
+    #[inline]
     pub fn totals(&self) -> [u64; N] {
         let mut out = [0u64; N];
         for b in &self.buckets {
             for (o, v) in out.iter_mut().zip(b.iter()) {
-                *o += u64::from(*v);
+                *o += (*v).into();
             }
         }
         out
@@ -246,7 +272,7 @@ impl<const N: usize, const B: usize> Ring<[u32; N], B> {
 
     /// The window's total of counter `i`.
     pub fn total(&self, i: usize) -> u64 {
-        self.buckets.iter().map(|b| u64::from(b[i])).sum()
+        self.buckets.iter().map(|b| b[i].into()).sum()
     }
 }
 

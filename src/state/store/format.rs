@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, SerializeTuple};
 use serde::{Deserializer, Serialize, Serializer};
 
-use super::{AccountEntry, AccountEntryV2, Map, StateLimits, StateStore};
+use super::{AccountEntry, AccountEntryV2, Key, Map, StateLimits, StateStore};
 use crate::state::conversation::{ConversationState, ConversationStateV2};
 use crate::state::slot::AccountSlot;
 
@@ -35,7 +35,7 @@ impl<V: Serialize> Serialize for SortedEntries<'_, V> {
         entries.sort_unstable_by_key(|e| *e.key());
         let mut seq = s.serialize_seq(Some(entries.len()))?;
         for e in &entries {
-            seq.serialize_element(&(*e.key(), e.value()))?;
+            seq.serialize_element(&(e.key().get(), e.value()))?;
         }
         seq.end()
     }
@@ -67,18 +67,20 @@ struct StoreVisitor<C, A, S>(StateLimits, PhantomData<(C, A, S)>);
 /// A conversation type of some snapshot format, and how a map of them
 /// becomes today's (no copy for today's own).
 trait StoredConversation: DeserializeOwned {
-    fn into_current(m: Map<Self>) -> Map<ConversationState>;
+    fn into_current(m: Map<Self>) -> Map<Box<ConversationState>>;
 }
 
-impl StoredConversation for ConversationState {
-    fn into_current(m: Map<Self>) -> Map<ConversationState> {
+impl StoredConversation for Box<ConversationState> {
+    fn into_current(m: Map<Self>) -> Map<Box<ConversationState>> {
         m
     }
 }
 
 impl StoredConversation for ConversationStateV2 {
-    fn into_current(m: Map<Self>) -> Map<ConversationState> {
-        m.into_iter().map(|(k, v)| (k, v.into())).collect()
+    fn into_current(m: Map<Self>) -> Map<Box<ConversationState>> {
+        m.into_iter()
+            .map(|(k, v)| (k, Box::new(v.into())))
+            .collect()
     }
 }
 
@@ -130,7 +132,7 @@ impl<'de, S: AccountSlot> DeserializeSeed<'de> for StoreSeed<S> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<StateStore<S>, D::Error> {
         d.deserialize_tuple(
             2,
-            StoreVisitor::<ConversationState, Box<AccountEntry<S>>, S>(self.0, PhantomData),
+            StoreVisitor::<Box<ConversationState>, Box<AccountEntry<S>>, S>(self.0, PhantomData),
         )
     }
 }
@@ -174,7 +176,7 @@ impl<'de, V: DeserializeOwned> Visitor<'de> for MapSeed<V> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Map<V>, A::Error> {
         let map = Map::default();
         while let Some((k, v)) = seq.next_element::<(u128, V)>()? {
-            if map.insert(k, v).is_some() {
+            if map.insert(Key::from(k), v).is_some() {
                 return Err(de::Error::custom(format_args!(
                     "key {k:032x} appears twice"
                 )));

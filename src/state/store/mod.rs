@@ -2,11 +2,17 @@
 //! sharded maps keyed by 128-bit hashes of (tenant, id), idle eviction on
 //! event time, and memory accounting.
 //!
+//! Every value in a table is one 8-byte box or small, and keys are stored as
+//! two 64-bit words: a hashbrown table keeps empty slots (half of them just
+//! after it grows), so a slot should cost little. A slot of a key and a box
+//! is 24 B (a `u128` key, 16-byte aligned, would make it 32 B).
+//!
 //! A store serializes as its entries sorted by key (the limits are not
 //! part of it: they are configuration), and is read back through
 //! [`StoreSeed`]; see `crate::snapshot`.
 
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cmp::Ordering as KeyOrdering;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::mem::size_of;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -39,9 +45,49 @@ impl Hasher for PrehashedKey {
     fn write_u128(&mut self, v: u128) {
         self.0 = v as u64;
     }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
-type Map<V> = DashMap<u128, V, BuildHasherDefault<PrehashedKey>>;
+/// A state key (what [`key_of`] gives) as it sits in a table: its low and
+/// high 64-bit words, so that it is 8-byte aligned. It hashes as its low
+/// word and orders as the `u128`, as the `u128` keys did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key([u64; 2]);
+
+impl Key {
+    /// The `u128` key.
+    pub(crate) fn get(self) -> u128 {
+        u128::from(self.0[0]) | (u128::from(self.0[1]) << 64)
+    }
+}
+
+impl From<u128> for Key {
+    fn from(k: u128) -> Self {
+        Key([k as u64, (k >> 64) as u64])
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.0[0]);
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> KeyOrdering {
+        self.get().cmp(&other.get())
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<KeyOrdering> {
+        Some(self.cmp(other))
+    }
+}
+
+type Map<V> = DashMap<Key, V, BuildHasherDefault<PrehashedKey>>;
 
 /// Longest `tenant \0 id` hashed from a stack copy.
 const KEY_BUF: usize = 96;
@@ -118,7 +164,11 @@ impl<S: AccountSlot> AccountEntry<S> {
 
     /// Bytes this entry holds, inline and on the heap.
     pub fn bytes(&self) -> usize {
-        size_of::<Self>() + self.tenant_id.len() + self.account_id.len() + self.slot.heap_bytes()
+        size_of::<Self>()
+            + self.tenant_id.len()
+            + self.account_id.len()
+            + self.behaviour.heap_bytes()
+            + self.slot.heap_bytes()
     }
 }
 
@@ -206,7 +256,9 @@ pub struct StoreStats {
 /// Per-conversation and per-account state, safe to share between threads;
 /// each account carries a slot `S` of the decision stage.
 pub struct StateStore<S> {
-    conversations: Map<ConversationState>,
+    /// Boxed: a conversation is 88 B, and an empty slot of a box costs
+    /// 24 B where an inline one cost 112 (see the module).
+    conversations: Map<Box<ConversationState>>,
     /// Boxed: an account entry is over 2 KiB, and a table holds empty
     /// slots (half of them right after it grows); a slot of a box costs 8 B.
     accounts: Map<Box<AccountEntry<S>>>,
@@ -216,9 +268,9 @@ pub struct StateStore<S> {
     cap_evictions: Arc<CapEvictions>,
 }
 
-/// Bytes one table slot costs beyond the value: key, and the map's own
-/// bookkeeping (hashbrown control byte, rounded up).
-const SLOT_OVERHEAD: usize = size_of::<u128>() + 8;
+/// Bytes one table slot costs beyond the value: the key, and hashbrown's
+/// control byte.
+const SLOT_OVERHEAD: usize = size_of::<Key>() + 1;
 
 impl<S: AccountSlot> StateStore<S> {
     /// An empty store.
@@ -227,7 +279,7 @@ impl<S: AccountSlot> StateStore<S> {
     }
 
     fn from_maps(
-        conversations: Map<ConversationState>,
+        conversations: Map<Box<ConversationState>>,
         accounts: Map<Box<AccountEntry<S>>>,
         limits: StateLimits,
     ) -> Self {
@@ -271,10 +323,10 @@ impl<S: AccountSlot> StateStore<S> {
     ) -> R {
         let mut created = None;
         let r = {
-            let mut entry = self.conversations.entry(key).or_insert_with(|| {
+            let mut entry = self.conversations.entry(key.into()).or_insert_with(|| {
                 let tag = tenant_tag(tenant_id);
                 created = Some(tag);
-                ConversationState::of_tenant(tag)
+                Box::new(ConversationState::of_tenant(tag))
             });
             f(entry.value_mut())
         };
@@ -296,7 +348,7 @@ impl<S: AccountSlot> StateStore<S> {
     ) -> R {
         let mut created = false;
         let r = {
-            let mut entry = self.accounts.entry(key).or_insert_with(|| {
+            let mut entry = self.accounts.entry(key.into()).or_insert_with(|| {
                 created = true;
                 Box::new(AccountEntry::new(tenant_id, account_id))
             });
@@ -310,6 +362,7 @@ impl<S: AccountSlot> StateStore<S> {
 
     /// Counts a new entry of tenant `tag`; evicts when the tenant is over its cap.
     fn created(&self, tag: u64, key: u128, kind: Kind) {
+        let key = Key::from(key);
         let (n, cap) = {
             let mut c = self.tenants.entry(tag).or_default();
             match kind {
@@ -352,9 +405,9 @@ impl<S: AccountSlot> StateStore<S> {
     /// down to 7/8 of the cap in one pass, so the scan is paid once per
     /// cap/8 new entries. Only that tenant's entries are ever touched, and
     /// never the entry just created (`keep`).
-    fn evict_over_cap(&self, tag: u64, keep: u128, kind: Kind, cap: usize) {
+    fn evict_over_cap(&self, tag: u64, keep: Key, kind: Kind, cap: usize) {
         let target = cap - cap / 8;
-        let mut victims: Vec<(bool, i64, u128)> = match kind {
+        let mut victims: Vec<(bool, i64, Key)> = match kind {
             Kind::Conversation => self
                 .conversations
                 .iter()
@@ -414,7 +467,7 @@ impl<S: AccountSlot> StateStore<S> {
     /// A copy of the account `key`, if tracked.
     pub fn account(&self, key: u128) -> Option<AccountEntry<S>> {
         self.accounts
-            .get(&key)
+            .get(&Key::from(key))
             .map(|e| AccountEntry::clone(e.value()))
     }
 
@@ -469,12 +522,13 @@ impl<S: AccountSlot> StateStore<S> {
         let conversations = self.conversations.len();
         let accounts = self.accounts.len();
         let account_heap: usize = self.accounts.iter().map(|e| e.value().bytes()).sum();
+        // Each entry is its own allocation; a table slot holds the key and the box.
         StoreStats {
             conversations,
             accounts,
-            conversation_bytes: self.conversations.capacity()
-                * (size_of::<ConversationState>() + SLOT_OVERHEAD),
-            // Each entry is its own allocation; a table slot holds the key and the box.
+            conversation_bytes: conversations * size_of::<ConversationState>()
+                + self.conversations.capacity()
+                    * (SLOT_OVERHEAD + size_of::<Box<ConversationState>>()),
             account_bytes: account_heap
                 + self.accounts.capacity() * (SLOT_OVERHEAD + size_of::<Box<AccountEntry<S>>>()),
         }

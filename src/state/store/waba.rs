@@ -12,7 +12,7 @@ use serde::de::{DeserializeOwned, DeserializeSeed};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::format::{MapSeed, SortedEntries};
-use super::{tenant_tag, CapEvictions, Map, StateLimits};
+use super::{tenant_tag, CapEvictions, Key, Map, StateLimits};
 use crate::state::account::{AccountBehaviour, DAY_BUCKET_MS};
 use crate::state::slot::AccountSlot;
 use crate::state::window::Ring;
@@ -160,6 +160,7 @@ impl<S: AccountSlot> WabaEntry<S> {
         size_of::<Self>()
             + self.tenant_id.len()
             + self.waba_id.len()
+            + self.behaviour.heap_bytes()
             + self.numbers.heap_bytes()
             + self.slot.heap_bytes()
     }
@@ -223,7 +224,7 @@ impl<S: AccountSlot> WabaStore<S> {
     ) -> R {
         let mut created = false;
         let r = {
-            let mut entry = self.map.entry(key).or_insert_with(|| {
+            let mut entry = self.map.entry(key.into()).or_insert_with(|| {
                 created = true;
                 WabaEntry::new(tenant_id, waba_id)
             });
@@ -238,7 +239,7 @@ impl<S: AccountSlot> WabaStore<S> {
             };
             let cap = self.limits.max_wabas_per_tenant;
             if cap > 0 && n > cap {
-                self.evict_over_cap(tag, key, cap);
+                self.evict_over_cap(tag, key.into(), cap);
             }
         }
         r
@@ -246,9 +247,9 @@ impl<S: AccountSlot> WabaStore<S> {
 
     /// Down to 7/8 of the cap in one pass, the tenant's least recently
     /// active WABAs first (no action in force before in force); never `keep`.
-    fn evict_over_cap(&self, tag: u64, keep: u128, cap: usize) {
+    fn evict_over_cap(&self, tag: u64, keep: Key, cap: usize) {
         let target = cap - cap / 8;
-        let mut victims: Vec<(bool, i64, u128)> = self
+        let mut victims: Vec<(bool, i64, Key)> = self
             .map
             .iter()
             .filter(|e| *e.key() != keep && tenant_tag(&e.tenant_id) == tag)
@@ -292,7 +293,7 @@ impl<S: AccountSlot> WabaStore<S> {
 
     /// A copy of the WABA `key`, if tracked.
     pub fn get(&self, key: u128) -> Option<WabaEntry<S>> {
-        self.map.get(&key).map(|e| e.value().clone())
+        self.map.get(&Key::from(key)).map(|e| e.value().clone())
     }
 
     /// Tracked WABAs.
