@@ -29,10 +29,14 @@ pub struct KafkaSection {
     pub dead_letter_topic: String,
     /// Worker threads; partition p goes to worker p mod workers.
     pub workers: usize,
-    /// Messages queued per worker before the consumer waits (backpressure).
+    /// No effect since each partition has its own queue in librdkafka (kept
+    /// so that configs that set it still load); librdkafka's
+    /// `queued.min.messages` (`[kafka.consumer]`) bounds a partition's queue
+    /// in messages.
     pub queue_capacity: usize,
-    /// Bytes of records (keys and payloads) queued per worker before the
-    /// consumer waits: the memory bound whatever the records' size.
+    /// Bytes of records librdkafka queues per assigned partition before it
+    /// stops fetching it (its `queued.max.messages.kbytes`): the memory
+    /// bound whatever the records' size. `[kafka.consumer]` overrides it.
     pub queue_bytes: usize,
     /// How often processed offsets are committed, ms (never per message).
     pub commit_interval_ms: u64,
