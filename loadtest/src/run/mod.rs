@@ -261,16 +261,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         machine,
         endpoint: measurement.endpoint.clone(),
     };
-    let events_sent = shared.sent.load(Ordering::Relaxed);
-    let report = assemble(
-        &args,
-        header,
-        &shared,
-        &traffic,
-        &mut runner,
-        measurement,
-        events_sent,
-    );
+    let report = assemble(&args, header, &shared, &traffic, &mut runner, measurement);
     let table = report.table();
     if args.json {
         eprint!("{table}");
@@ -296,6 +287,8 @@ struct Measurement {
     closing: Closing,
     /// satpam's metrics at the start and the end (late and duplicate counts).
     scrapes: (Option<Scrape>, Option<Scrape>),
+    /// Events sent by the measured phases (the gRPC baseline's are not).
+    events_sent: u64,
     events_processed: u64,
     catch_up: Option<CatchUpReport>,
 }
@@ -322,6 +315,7 @@ fn measure_live(
     std::thread::sleep(args.signal_grace);
     let scrape_end = runner.scrape();
     let events_processed = target.parts().1.processed().map_or(0, |(p, _)| p);
+    let events_sent = shared.sent.load(Ordering::Relaxed);
     let baseline_events = if measured.drain_events > 0 {
         measured.drain_events.max(10_000)
     } else {
@@ -334,6 +328,7 @@ fn measure_live(
         measured,
         closing,
         scrapes: (scrape_start, scrape_end),
+        events_sent,
         events_processed,
         catch_up: None,
     })
@@ -377,6 +372,7 @@ fn measure_catch_up(
             ..Closing::default()
         },
         scrapes: outcome.scrapes,
+        events_sent: runner.shared.sent.load(Ordering::Relaxed),
         events_processed: outcome.report.events,
         catch_up: Some(outcome.report),
     })
@@ -398,12 +394,12 @@ fn assemble(
     traffic: &Traffic,
     runner: &mut Runner,
     measurement: Measurement,
-    events_sent: u64,
 ) -> Report {
     let Measurement {
         measured,
         closing,
         scrapes: (scrape_start, scrape_end),
+        events_sent,
         events_processed,
         catch_up,
         ..
