@@ -48,9 +48,9 @@ mod webhook;
 mod worker;
 
 pub use error::SourceError;
-use rebalance::{commit, SourceContext};
+use rebalance::commit;
 pub use settings::SourceSettings;
-use shared::{Cmd, Consumer, Shared, WorkerLink};
+use shared::{Cmd, Consumer, Shared, SourceContext, WorkerLink};
 pub use topic_window::{TopicWindow, TopicWindowSettings};
 pub use webhook::RecordFormat;
 use worker::Worker;

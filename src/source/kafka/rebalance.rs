@@ -14,12 +14,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::ClientContext;
 
 use super::fence_reader::read_signal_ids;
-use super::shared::{Cmd, Shared, SnapshotMeta};
-
-/// The consumer's callbacks: rebalances and statistics.
-pub(super) struct SourceContext {
-    pub(super) shared: Arc<Shared>,
-}
+use super::shared::{Cmd, Shared, SnapshotMeta, SourceContext};
 
 impl ClientContext for SourceContext {
     fn stats(&self, stats: Statistics) {

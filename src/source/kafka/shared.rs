@@ -14,13 +14,17 @@ use rdkafka::consumer::BaseConsumer;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use serde::{Deserialize, Serialize};
 
-use super::rebalance::SourceContext;
 use super::webhook::{RecordFormat, SIGNATURE_HEADER};
 use super::SourceSettings;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
 use crate::sink::kafka::KafkaSink;
 use crate::telemetry::Telemetry;
+
+/// The consumer's callbacks (rebalances and statistics, in [`super::rebalance`]).
+pub(super) struct SourceContext {
+    pub(super) shared: Arc<Shared>,
+}
 
 /// The group consumer.
 pub(super) type Consumer = BaseConsumer<SourceContext>;
