@@ -191,6 +191,25 @@ fn a_good_deployment_passes_and_names_each_file() {
 }
 
 #[test]
+fn a_key_that_no_longer_applies_passes_with_a_warning_naming_it() {
+    let config = format!("{GOOD_CONFIG}\n[kafka]\nqueue_capacity = 4096\n");
+    let dir = deployment(&[("satpam.toml", config.as_str())]);
+    let out = check(dir.path(), Some("satpam.toml"), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("config check: ok"), "{stdout}");
+    assert!(
+        stderr.contains("satpam.toml: warning: kafka.queue_capacity = 4096 is ignored"),
+        "{stderr}"
+    );
+    // Without the key: no warning.
+    let dir = deployment(&[]);
+    let out = check(dir.path(), Some("satpam.toml"), &[]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
+
+#[test]
 fn each_broken_file_is_reported_with_its_file_and_line() {
     let mut failures = Vec::new();
     for case in CASES {

@@ -525,6 +525,36 @@ fn bad_arguments_are_refused_with_the_reason() {
             ][..],
             "--watch-pid satpam=4294967295: no such process here",
         ),
+        (
+            &["run", "--target", "kafka", "--catch-up", "1000"][..],
+            "--satpam-config",
+        ),
+        (
+            &[
+                "run",
+                "--target",
+                "kafka",
+                "--catch-up",
+                "1000",
+                "--rate",
+                "10",
+                "--satpam-config",
+                "x.toml",
+            ][..],
+            "cannot be used with",
+        ),
+        (
+            &[
+                "run",
+                "--target",
+                "grpc",
+                "--catch-up",
+                "1000",
+                "--satpam-config",
+                "x.toml",
+            ][..],
+            "--catch-up is for --target kafka",
+        ),
     ] {
         let out = loadgen(args);
         assert!(!out.status.success(), "{args:?} accepted");
@@ -595,4 +625,118 @@ fn kafka_run_reports_throughput_latency_and_a_raw_consume_baseline() {
         Value::Bool(ratio >= 0.7),
         "the target verdict follows the ratio: {ratio}"
     );
+}
+
+#[test]
+#[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
+fn kafka_catch_up_times_satpam_alone_over_the_baselines_records() {
+    let brokers = brokers();
+    let name = unique("lgcu");
+    let (events, signals) = (format!("{name}.events"), format!("{name}.signals"));
+    let out = loadgen(&[
+        "topics",
+        "--brokers",
+        &brokers,
+        "--topic",
+        &events,
+        "--signals-topic",
+        &signals,
+        "--partitions",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let (grpc, metrics) = (free_addr(), free_addr());
+    let config = dir.path().join("satpam.toml");
+    // The group id here is never used: loadgen starts satpam in a new one.
+    std::fs::write(
+        &config,
+        format!(
+            "[engine]\nreload_poll_ms = 0\n[grpc]\nlisten = \"{grpc}\"\n\
+             [metrics]\nlisten = \"{metrics}\"\n[sinks]\njsonl = \"\"\n\
+             [limits]\nmax_future_ms = 0\nmax_past_ms = 0\n\
+             [kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"{name}\"\nevents_topic = \"{events}\"\n\
+             signals_topic = \"{signals}\"\ndead_letter_topic = \"{events}.dlq\"\n\
+             [kafka.consumer]\n\"fetch.wait.max.ms\" = \"10\"\n"
+        ),
+    )
+    .expect("config");
+    let bin = satpam_bin();
+    let metrics_url = format!("http://{metrics}/metrics");
+    let config = config.display().to_string();
+    let bin = bin.display().to_string();
+    let catch_up = |n: &str| {
+        loadgen(&[
+            "run",
+            "--target",
+            "kafka",
+            "--brokers",
+            &brokers,
+            "--topic",
+            &events,
+            "--signals-topic",
+            &signals,
+            "--consumer-property",
+            "fetch.wait.max.ms=10",
+            "--metrics",
+            &metrics_url,
+            "--catch-up",
+            n,
+            "--satpam-config",
+            &config,
+            "--satpam-bin",
+            &bin,
+            "--json",
+        ])
+    };
+    // Twice on the same topic: the second run's satpam must read only the
+    // second burst, not the first one still on the topic.
+    for n in [20_000u64, 30_000] {
+        let out = catch_up(&n.to_string());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(v["mode"], "catch-up", "{v}");
+        let c = &v["catch_up"];
+        assert_eq!(c["events"], n, "{v}");
+        assert_eq!(v["events_sent"], n, "{v}");
+        assert!(f64_of(&c["rate"], "catch_up.rate") > 0.0, "{v}");
+        assert!(
+            c["group"]
+                .as_str()
+                .is_some_and(|g| g.starts_with("satpam-loadgen-catch-up-")),
+            "{v}"
+        );
+        assert!(
+            f64_of(&c["cpu_s"]["satpam"], "satpam's CPU") > 0.0,
+            "satpam is watched without --watch-pid: {v}"
+        );
+        let threads = c["satpam_threads_cpu_s"].as_array().expect("threads");
+        assert!(
+            threads.iter().any(|t| t[0]
+                .as_str()
+                .is_some_and(|n| n.starts_with("satpam-worker"))),
+            "the workers' CPU is among satpam's threads: {v}"
+        );
+        assert_eq!(v["baseline"]["complete"], true, "{v}");
+        assert_eq!(v["baseline"]["events"], n, "the same records: {v}");
+        assert_eq!(v["ratio_basis"], "catch-up", "{v}");
+        let ratio = f64_of(&v["ratio"], "ratio");
+        let want = f64_of(&c["rate"], "rate") / f64_of(&v["baseline_rate"], "baseline");
+        assert!((ratio - want).abs() < 0.002, "{ratio} vs {want}");
+        assert_eq!(v["late_events"], 0, "{v}");
+        assert_eq!(v["duplicate_events"], 0, "{v}");
+        // satpam was stopped: its metrics no longer answer.
+        assert!(
+            std::net::TcpStream::connect(metrics).is_err(),
+            "satpam still runs after the catch-up"
+        );
+    }
 }

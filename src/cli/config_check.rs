@@ -96,6 +96,9 @@ pub fn run(
         |p| p.display().to_string(),
     );
     println!("config {name}: ok");
+    for ignored in config.ignored_keys() {
+        eprintln!("{name}: warning: {ignored}");
+    }
     let e = &config.engine;
     let mut problems = Vec::new();
     for outcome in [

@@ -29,10 +29,15 @@ pub struct KafkaSection {
     pub dead_letter_topic: String,
     /// Worker threads; partition p goes to worker p mod workers.
     pub workers: usize,
-    /// Messages queued per worker before the consumer waits (backpressure).
-    pub queue_capacity: usize,
-    /// Bytes of records (keys and payloads) queued per worker before the
-    /// consumer waits: the memory bound whatever the records' size.
+    /// No longer used: each partition has its own queue in librdkafka,
+    /// bounded by `queue_bytes` and by librdkafka's `queued.min.messages`
+    /// (`[kafka.consumer]`). Accepted so old configs still load; `serve`
+    /// and `config check` warn when it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_capacity: Option<usize>,
+    /// Bytes of records librdkafka queues per assigned partition before it
+    /// stops fetching it (its `queued.max.messages.kbytes`): the memory
+    /// bound whatever the records' size. `[kafka.consumer]` overrides it.
     pub queue_bytes: usize,
     /// How often processed offsets are committed, ms (never per message).
     pub commit_interval_ms: u64,
@@ -147,7 +152,7 @@ impl Default for KafkaSection {
             dead_letter_topic: "satpam.events.dlq".into(),
             audit_topic: "satpam.audit".into(),
             workers: 2,
-            queue_capacity: 4_096,
+            queue_capacity: None,
             queue_bytes: 64 * 1024 * 1024,
             commit_interval_ms: 1_000,
             state_dir: None,

@@ -236,15 +236,15 @@ impl Config {
                     return Err(format!("{key} must be set when kafka.brokers is"));
                 }
             }
-            if k.workers == 0
-                || k.queue_capacity == 0
-                || k.queue_bytes == 0
-                || k.commit_interval_ms == 0
-            {
-                return Err(
-                    "kafka.workers, kafka.queue_capacity, kafka.queue_bytes and kafka.commit_interval_ms must be at least 1"
-                        .into(),
-                );
+            // One key per message, so that the error gives its line.
+            for (key, v) in [
+                ("kafka.workers", k.workers as u64),
+                ("kafka.queue_bytes", k.queue_bytes as u64),
+                ("kafka.commit_interval_ms", k.commit_interval_ms),
+            ] {
+                if v == 0 {
+                    return Err(format!("{key} must be at least 1"));
+                }
             }
             match k.state_store_kind() {
                 None => {
@@ -265,6 +265,25 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Keys that a config may still set but that no longer do anything,
+    /// one message each (naming the key) for those this config sets:
+    /// `serve` logs them as warnings and `config check` prints them.
+    pub fn ignored_keys(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.metrics.quantile_window_s.is_some() {
+            out.push(
+                "metrics.quantile_window_s is ignored: latency is a histogram (satpam_stage_latency_seconds_bucket)"
+                    .to_string(),
+            );
+        }
+        if let Some(n) = self.kafka.queue_capacity {
+            out.push(format!(
+                "kafka.queue_capacity = {n} is ignored: each partition has its own queue in librdkafka, bounded by kafka.queue_bytes (queued.max.messages.kbytes) and by queued.min.messages in [kafka.consumer]; remove the key"
+            ));
+        }
+        out
     }
 
     /// The state limits the engine section asks for.

@@ -156,6 +156,49 @@ fn printed_config_loads_back_to_the_same() {
 }
 
 #[test]
+fn keys_that_no_longer_apply_load_with_a_warning_naming_them() {
+    // kafka.queue_capacity (per-worker queues, gone with the per-partition
+    // queues) and metrics.quantile_window_s: old configs still load.
+    let src =
+        "[kafka]\nbrokers = \"b:1\"\nqueue_capacity = 4096\n[metrics]\nquantile_window_s = 60\n";
+    let c = Config::from_toml(src, "old.toml", env(&[])).expect("an old config loads");
+    let warnings = c.ignored_keys();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].starts_with("metrics.quantile_window_s is ignored"));
+    assert!(
+        warnings[1].starts_with("kafka.queue_capacity = 4096 is ignored")
+            && warnings[1].contains("kafka.queue_bytes"),
+        "{}",
+        warnings[1]
+    );
+    // Set from the environment, even to 0 (it bounded nothing for a while).
+    let c = Config::from_toml(
+        "",
+        "c.toml",
+        env(&[
+            ("SATPAM_KAFKA__BROKERS", "b:1"),
+            ("SATPAM_KAFKA__QUEUE_CAPACITY", "0"),
+        ]),
+    )
+    .expect("env");
+    assert_eq!(c.kafka.queue_capacity, Some(0));
+    assert_eq!(c.ignored_keys().len(), 1);
+    // Unset: nothing to warn about, and the printed config leaves it out.
+    let c = Config::load(None, env(&[("SATPAM_KAFKA__BROKERS", "b:1")])).expect("c");
+    assert!(c.ignored_keys().is_empty());
+    assert!(!c.to_toml().contains("queue_capacity"), "{}", c.to_toml());
+    // queue_bytes still means something and is still checked.
+    let e = Config::from_toml(
+        "[kafka]\nbrokers = \"b:1\"\nqueue_bytes = 0\n",
+        "c.toml",
+        env(&[]),
+    )
+    .expect_err("queue_bytes 0")
+    .to_string();
+    assert_eq!(e, "c.toml:3: kafka.queue_bytes must be at least 1");
+}
+
+#[test]
 fn webhook_secrets_come_from_the_value_env_or_file_and_are_never_printed() {
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("secret");

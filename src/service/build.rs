@@ -65,10 +65,8 @@ pub fn tracing(config: &Config) -> anyhow::Result<Option<crate::service::otlp::T
 /// Builds the parts of the service `config` describes.
 pub fn build(config: &Config) -> anyhow::Result<Parts> {
     let telemetry = Telemetry::new();
-    if config.metrics.quantile_window_s.is_some() {
-        tracing::warn!(
-            "metrics.quantile_window_s is ignored: latency is a histogram (satpam_stage_latency_seconds_bucket)"
-        );
+    for ignored in config.ignored_keys() {
+        tracing::warn!("{ignored}");
     }
     let e = &config.engine;
     let ctx = context(config)?;

@@ -1,6 +1,5 @@
 //! Where events come from: the Kafka events topic ([`kafka`]) and the gRPC
 //! Ingest stream ([`grpc`]).
 
-pub mod budget;
 pub mod grpc;
 pub mod kafka;

@@ -42,7 +42,7 @@ pub struct RunArgs {
     /// Offered events per second (`20000`, `20k`), or `max` (as fast as the
     /// target takes them). Ignored with --sweep, whose main phase runs at
     /// 70% of the saturation rate it finds.
-    #[arg(long, value_parser = parse_rate, required_unless_present = "sweep")]
+    #[arg(long, value_parser = parse_rate, required_unless_present_any = ["sweep", "catch_up"])]
     pub rate: Option<Rate>,
     /// How long the main phase offers events (`30s`, `10m`, `1h`, `1m30s`).
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
@@ -143,6 +143,23 @@ pub struct RunArgs {
     /// batched rate). Default: 10 s at the main rate, at least 200,000. 0: no drain.
     #[arg(long)]
     pub drain_events: Option<u64>,
+    /// Catch-up run (Kafka): produce this many events with no satpam
+    /// consuming, then start satpam (`--satpam-bin serve --config
+    /// --satpam-config`) in a new consumer group at this run's first
+    /// offsets and time it alone over exactly those records; then the raw
+    /// baseline over the same records. No sweep, main or drain phase; the
+    /// ratio is catch-up / baseline. See loadtest/README.md.
+    #[arg(long, conflicts_with_all = ["sweep", "rate", "drain_events"], requires = "satpam_config")]
+    pub catch_up: Option<u64>,
+    /// The satpam binary `--catch-up` starts (default: `satpam` beside
+    /// this loadgen binary, else on the PATH).
+    #[arg(long, requires = "catch_up")]
+    pub satpam_bin: Option<PathBuf>,
+    /// The config `--catch-up` starts satpam with: `[kafka]` on `--brokers`
+    /// and `--topic`, `[metrics] listen` at `--metrics`. Its group id is
+    /// replaced by a new one (`SATPAM_KAFKA__GROUP_ID`).
+    #[arg(long, requires = "catch_up")]
+    pub satpam_config: Option<PathBuf>,
     /// Skip the raw baseline.
     #[arg(long)]
     pub no_baseline: bool,

@@ -51,6 +51,21 @@ impl CpuWatch {
         Ok(CpuWatch { procs })
     }
 
+    /// The same processes and `(name, pid)` besides (a process loadgen
+    /// started itself); fails when the name is taken or the process
+    /// cannot be read.
+    pub fn with(&self, name: &str, pid: u32) -> anyhow::Result<CpuWatch> {
+        anyhow::ensure!(
+            !self.procs.iter().any(|(n, _)| n == name),
+            "--watch-pid {name}=...: the name `{name}` is the process loadgen starts and watches itself"
+        );
+        let path = PathBuf::from(format!("/proc/{pid}/stat"));
+        cpu_seconds(&path).with_context(|| format!("{name}={pid}: no such process here"))?;
+        let mut w = self.clone();
+        w.procs.push((name.to_string(), path));
+        Ok(w)
+    }
+
     /// Every watched process's CPU seconds now.
     pub fn sample(&self) -> CpuSample {
         CpuSample(

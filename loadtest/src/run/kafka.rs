@@ -372,6 +372,14 @@ impl KafkaProbe {
         })
     }
 
+    /// A satpam that loadgen started itself: every event it counts is this run's.
+    pub fn fresh(metrics: MetricsEndpoint) -> KafkaProbe {
+        KafkaProbe {
+            metrics,
+            start: 0.0,
+        }
+    }
+
     /// Events processed since the start, and when that was read.
     pub fn processed(&self) -> anyhow::Result<(u64, Instant)> {
         let s = self

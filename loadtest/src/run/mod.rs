@@ -7,9 +7,12 @@
 //! A run is a sequence of phases: sweep steps (with `--sweep`), the main
 //! phase (at `--rate`, or 70% of the saturation the sweep found), the drain
 //! (a backlog for Kafka, max batched rate for gRPC), then the baseline.
+//! A catch-up run (`--catch-up`, Kafka) is another sequence: the burst
+//! produced, satpam started on it alone, then the baseline ([`catch_up`]).
 
 pub mod args;
 pub mod baseline;
+pub mod catch_up;
 pub mod cpu;
 pub mod generator;
 pub mod grpc;
@@ -21,6 +24,7 @@ pub mod phases;
 pub mod prerender;
 pub mod progress;
 pub mod report;
+pub mod satpam_process;
 pub mod schedule;
 pub mod shared;
 pub mod target;
@@ -42,7 +46,9 @@ use metrics_scrape::{MetricsEndpoint, Scrape};
 use parse::Rate;
 use phases::{PhaseOutcome, Runner};
 use progress::Progress;
-use report::{rfc3339, DrainReport, LatencySplit, Machine, Report, ScenarioReport, Targets};
+use report::{
+    rfc3339, CatchUpReport, DrainReport, LatencySplit, Machine, Report, ScenarioReport, Targets,
+};
 use shared::Shared;
 use target::{Closing, Target};
 use throughput::CountSeries;
@@ -57,8 +63,13 @@ struct Traffic {
 
 /// Generates the scenario and encodes it into a pool.
 fn build_traffic(args: &RunArgs, progress: &Progress) -> anyhow::Result<Traffic> {
-    let planned = match (&args.sweep, args.rate.and_then(Rate::per_sec)) {
-        (None, Some(r)) => Some((r * args.duration.as_secs_f64()) as u64),
+    let planned = match (
+        &args.sweep,
+        args.rate.and_then(Rate::per_sec),
+        args.catch_up,
+    ) {
+        (_, _, Some(events)) => Some(events),
+        (None, Some(r), None) => Some((r * args.duration.as_secs_f64()) as u64),
         _ => None,
     };
     let (auto_accounts, auto_hours) = traffic::auto_size(planned);
@@ -196,8 +207,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         args.sweep_factor > 1.0,
         "--sweep-factor must be greater than 1"
     );
+    anyhow::ensure!(
+        args.catch_up.is_none() || args.target == TargetKind::Kafka,
+        "--catch-up is for --target kafka"
+    );
     // Checked before the traffic is built: a wrong pid fails at once.
     let cpu = cpu::CpuWatch::new(&args.watch_pid)?;
+    anyhow::ensure!(
+        args.catch_up.is_none() || !args.watch_pid.iter().any(|(n, _)| n == "satpam"),
+        "--catch-up starts satpam and watches it as `satpam` itself: leave out --watch-pid satpam=..."
+    );
     let date = rfc3339(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -228,30 +247,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         notes: Vec::new(),
         series: CountSeries::default(),
     };
-    let scrape_start = runner.scrape();
-    if scrape_start.is_none() {
-        runner.notes.push(format!(
-            "satpam's metrics at {} were not reachable: no in-service latency or late-event counts",
-            metrics.url()
-        ));
-    }
-    let mut target = Target::connect(&args, &rt, &shared, &metrics)?;
-    let endpoint = target.endpoint();
-    let mut measured = measure(&args, &mut runner, &mut target)?;
-
-    // Signals of the last events, then the end figures and the baseline.
-    std::thread::sleep(args.signal_grace);
-    let scrape_end = runner.scrape();
-    let events_processed = target.parts().1.processed().map_or(0, |(p, _)| p);
-    let events_sent = shared.sent.load(Ordering::Relaxed);
-    let baseline_events = if measured.drain_events > 0 {
-        measured.drain_events.max(10_000)
-    } else {
-        200_000
+    let measurement = match args.catch_up {
+        Some(events) => measure_catch_up(&args, &rt, &mut runner, events)?,
+        None => measure_live(&args, &rt, &mut runner, &shared)?,
     };
-    let mut closing = target.close(&args, &rt, &mut runner, baseline_events)?;
     runner.progress.finish();
-    measured.outcomes.extend(closing.baseline_phase.take());
 
     let mut machine = machine;
     machine.loadavg_end = report::loadavg();
@@ -259,19 +259,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         date,
         command,
         machine,
-        endpoint,
+        endpoint: measurement.endpoint.clone(),
     };
-    let report = assemble(
-        &args,
-        header,
-        &shared,
-        &traffic,
-        &mut runner,
-        measured,
-        closing,
-        (scrape_start, scrape_end),
-        (events_sent, events_processed),
-    );
+    let report = assemble(&args, header, &shared, &traffic, &mut runner, measurement);
     let table = report.table();
     if args.json {
         eprint!("{table}");
@@ -289,6 +279,105 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the phases of a run measured, before the report is assembled.
+struct Measurement {
+    /// Brokers and topic, or the gRPC or webhook address.
+    endpoint: String,
+    measured: Measured,
+    closing: Closing,
+    /// satpam's metrics at the start and the end (late and duplicate counts).
+    scrapes: (Option<Scrape>, Option<Scrape>),
+    /// Events sent by the measured phases (the gRPC baseline's are not).
+    events_sent: u64,
+    events_processed: u64,
+    catch_up: Option<CatchUpReport>,
+}
+
+/// A run against a satpam that is running: sweep, main, drain, baseline.
+fn measure_live(
+    args: &RunArgs,
+    rt: &tokio::runtime::Handle,
+    runner: &mut Runner,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<Measurement> {
+    let scrape_start = runner.scrape();
+    if scrape_start.is_none() {
+        runner.notes.push(format!(
+            "satpam's metrics at {} were not reachable: no in-service latency or late-event counts",
+            runner.metrics.url()
+        ));
+    }
+    let mut target = Target::connect(args, rt, shared, &runner.metrics)?;
+    let endpoint = target.endpoint();
+    let mut measured = measure(args, runner, &mut target)?;
+
+    // Signals of the last events, then the end figures and the baseline.
+    std::thread::sleep(args.signal_grace);
+    let scrape_end = runner.scrape();
+    let events_processed = target.parts().1.processed().map_or(0, |(p, _)| p);
+    let events_sent = shared.sent.load(Ordering::Relaxed);
+    let baseline_events = if measured.drain_events > 0 {
+        measured.drain_events.max(10_000)
+    } else {
+        200_000
+    };
+    let mut closing = target.close(args, rt, runner, baseline_events)?;
+    measured.outcomes.extend(closing.baseline_phase.take());
+    Ok(Measurement {
+        endpoint,
+        measured,
+        closing,
+        scrapes: (scrape_start, scrape_end),
+        events_sent,
+        events_processed,
+        catch_up: None,
+    })
+}
+
+/// A catch-up run: the burst produced, satpam started on it alone, the
+/// baseline over the same records.
+fn measure_catch_up(
+    args: &RunArgs,
+    rt: &tokio::runtime::Handle,
+    runner: &mut Runner,
+    events: u64,
+) -> anyhow::Result<Measurement> {
+    let settings = target::kafka_settings(args);
+    if let Some(p) = args.create_topics {
+        rt.block_on(kafka::create_topics(&settings, p))?;
+    }
+    let satpam = catch_up::SatpamCommand {
+        bin: args
+            .satpam_bin
+            .clone()
+            .unwrap_or_else(catch_up::default_bin),
+        config: args
+            .satpam_config
+            .clone()
+            .context("--catch-up needs --satpam-config")?,
+    };
+    let baseline_timeout = (!args.no_baseline).then_some(args.baseline_timeout);
+    let outcome = catch_up::run(runner, &settings, &satpam, events, baseline_timeout)?;
+    Ok(Measurement {
+        endpoint: format!("{} topic {}", settings.brokers, settings.topic),
+        measured: Measured {
+            outcomes: vec![outcome.produce],
+            main_index: 0,
+            saturation_rate: None,
+            drain: None,
+            drain_events: 0,
+        },
+        closing: Closing {
+            baseline: outcome.baseline,
+            ..Closing::default()
+        },
+        scrapes: outcome.scrapes,
+        events_sent: runner.shared.sent.load(Ordering::Relaxed),
+        events_processed: outcome.report.events,
+        catch_up: Some(outcome.report),
+    })
+}
+
 /// When, how and where a run ran.
 struct Header {
     date: String,
@@ -298,18 +387,23 @@ struct Header {
 }
 
 /// The report from what the phases measured.
-#[allow(clippy::too_many_arguments)]
 fn assemble(
     args: &RunArgs,
     header: Header,
     shared: &Shared,
     traffic: &Traffic,
     runner: &mut Runner,
-    measured: Measured,
-    closing: Closing,
-    (scrape_start, scrape_end): (Option<Scrape>, Option<Scrape>),
-    (events_sent, events_processed): (u64, u64),
+    measurement: Measurement,
 ) -> Report {
+    let Measurement {
+        measured,
+        closing,
+        scrapes: (scrape_start, scrape_end),
+        events_sent,
+        events_processed,
+        catch_up,
+        ..
+    } = measurement;
     let source = args.target.name();
     let (late, dups) = match (&scrape_start, &scrape_end) {
         (Some(a), Some(b)) => {
@@ -363,7 +457,11 @@ fn assemble(
         machine: header.machine,
         target: source,
         endpoint: header.endpoint,
-        mode: main.kind,
+        mode: if catch_up.is_some() {
+            "catch-up"
+        } else {
+            main.kind
+        },
         offered_rate: main.offered_rate.unwrap_or(main.sent_rate),
         sent_rate: main.sent_rate,
         achieved_rate: main.achieved_rate,
@@ -388,6 +486,7 @@ fn assemble(
                 parse_map_rate: closing.webhook_map_rate,
             }
         }),
+        catch_up,
         drain_rate: measured.drain.as_ref().map(|d| d.rate),
         drain: measured.drain,
         saturation_rate: measured.saturation_rate,

@@ -103,6 +103,19 @@ fn watch(
     Ok((task, lagged))
 }
 
+/// The broker, topics and client properties `args` give.
+pub fn kafka_settings(args: &RunArgs) -> KafkaSettings {
+    KafkaSettings {
+        brokers: args.kafka.brokers.clone(),
+        topic: args.kafka.topic.clone(),
+        signals_topic: args.kafka.signals_topic.clone(),
+        linger_ms: args.linger_ms,
+        compression: args.compression.clone(),
+        producer: args.producer.clone(),
+        consumer: args.consumer.clone(),
+    }
+}
+
 impl Target {
     /// Connects to the target `args` name; signals are listened for before it returns.
     pub fn connect(
@@ -113,15 +126,7 @@ impl Target {
     ) -> anyhow::Result<Target> {
         match args.target {
             TargetKind::Kafka => {
-                let settings = KafkaSettings {
-                    brokers: args.kafka.brokers.clone(),
-                    topic: args.kafka.topic.clone(),
-                    signals_topic: args.kafka.signals_topic.clone(),
-                    linger_ms: args.linger_ms,
-                    compression: args.compression.clone(),
-                    producer: args.producer.clone(),
-                    consumer: args.consumer.clone(),
-                };
+                let settings = kafka_settings(args);
                 if let Some(p) = args.create_topics {
                     rt.block_on(kafka::create_topics(&settings, p))?;
                 }

@@ -1,10 +1,20 @@
 //! The Kafka source: a consumer group reading `satpam.v1.MessageEvent`
 //! protobuf from the events topic.
 //!
-//! One poll thread owns the consumer; partition p goes to worker
-//! p mod `workers` over a bounded queue, so the events of a partition are
-//! processed in order and an overloaded worker slows the poll thread down
-//! (librdkafka then stops fetching) instead of dropping anything.
+//! Per-partition queues: when a partition is assigned, its queue is split
+//! off the consumer's (librdkafka's `rd_kafka_queue_get_partition`, before
+//! the assignment takes effect) and handed to worker p mod `workers`. The
+//! worker reads its partitions' queues in turn, takes the records where
+//! librdkafka buffered them (no copy, no lock shared with other workers)
+//! and processes each partition in order; it sleeps when its queues are
+//! empty and a queue wakes it when records arrive. A busy worker stops
+//! reading, its partitions' queues fill, and librdkafka stops fetching them
+//! (`queued.max.messages.kbytes`, from `kafka.queue_bytes`, per partition):
+//! backpressure, not loss.
+//!
+//! The poll thread owns the consumer but reads no records: it serves the
+//! group (the rebalance callback, errors, statistics), commits the offsets
+//! the workers checkpointed, and stops the service when a worker dies.
 //!
 //! Offsets: a worker checkpoints each partition every `commit_interval_ms`:
 //! it waits until every signal and dead letter of the partition is
@@ -19,10 +29,10 @@
 //! committed offset.
 //!
 //! The parts: [`shared`] (what the poll thread, the rebalance callback and
-//! the workers share), [`rebalance`] (assignment with snapshot restore,
-//! revocation with drain and commit), [`fence_reader`] (signal ids already
-//! on the signals topic), [`worker`] (processing and checkpoints), and here
-//! the poll loop.
+//! the workers share), [`rebalance`] (assignment with snapshot restore and
+//! the partition queues, revocation with drain and commit), [`fence_reader`]
+//! (signal ids already on the signals topic), [`worker`] (reading,
+//! processing and checkpoints), and here the poll loop.
 
 mod error;
 mod fence_reader;
@@ -38,27 +48,30 @@ mod webhook;
 mod worker;
 
 pub use error::SourceError;
-use rebalance::{commit, SourceContext};
+use rebalance::commit;
 pub use settings::SourceSettings;
-use shared::{Cmd, Msg, Shared, BATCH};
+use shared::{Cmd, Consumer, Shared, SourceContext, WorkerLink};
 pub use topic_window::{TopicWindow, TopicWindowSettings};
-pub use webhook::{RecordFormat, SIGNATURE_HEADER};
+pub use webhook::RecordFormat;
 use worker::Worker;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{channel, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::consumer::{CommitMode, Consumer as _};
+use rdkafka::message::Message;
 
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
 use crate::sink::kafka::KafkaSink;
-use crate::source::budget::ByteBudget;
+
+/// How long one poll of the consumer's own queue waits (it carries no
+/// records): also how soon a dead worker, a fatal error or a stop is seen.
+const POLL_WAIT: Duration = Duration::from_millis(100);
 
 /// A running Kafka source.
 pub struct KafkaSource {
@@ -79,19 +92,17 @@ impl KafkaSource {
         let store = store::StateStore::build(&cfg.store, &cfg.events_topic, sink.writer().clone())
             .map_err(SourceError::start)?;
         let telemetry = pipeline.telemetry.clone();
-        let per_worker = (cfg.queue_capacity / BATCH).max(1);
         let mut receivers = Vec::new();
-        let mut senders = Vec::new();
-        let budgets: Vec<Arc<ByteBudget>> = (0..cfg.workers)
-            .map(|_| Arc::new(ByteBudget::new(cfg.queue_bytes)))
-            .collect();
+        let mut links = Vec::new();
         for _ in 0..cfg.workers {
-            let (tx, rx) = sync_channel(per_worker);
-            senders.push(tx);
+            let (tx, rx) = channel();
+            links.push(WorkerLink {
+                commands: tx,
+                thread: OnceLock::new(),
+            });
             receivers.push(rx);
         }
         let shared = Arc::new(Shared {
-            batches: Mutex::new((0..cfg.workers).map(|_| Vec::new()).collect()),
             store,
             cfg,
             format,
@@ -99,8 +110,8 @@ impl KafkaSource {
             pipeline,
             sink,
             telemetry,
-            senders,
-            budgets: budgets.clone(),
+            workers: links,
+            consumer: OnceLock::new(),
             ready: Mutex::new(HashMap::new()),
             starts: Mutex::new(HashMap::new()),
             fatal: Mutex::new(None),
@@ -113,17 +124,17 @@ impl KafkaSource {
                 shared: shared.clone(),
                 parts: HashMap::new(),
                 state: shared.pipeline.worker(),
-                budget: budgets[i].clone(),
+                queues: Vec::new(),
             };
-            workers.push(
-                std::thread::Builder::new()
-                    .name(format!("satpam-worker-{i}"))
-                    .spawn(move || w.run(rx))
-                    .map_err(|e| SourceError::start(format!("cannot start a worker: {e}")))?,
-            );
+            let handle = std::thread::Builder::new()
+                .name(format!("satpam-worker-{i}"))
+                .spawn(move || w.run(rx))
+                .map_err(|e| SourceError::start(format!("cannot start a worker: {e}")))?;
+            let _ = shared.workers[i].thread.set(handle.thread().clone());
+            workers.push(handle);
         }
         let c = &shared.cfg;
-        let consumer: Arc<BaseConsumer<SourceContext>> = Arc::new(
+        let consumer: Arc<Consumer> = Arc::new(
             c.consumer
                 .create_with_context(SourceContext {
                     shared: shared.clone(),
@@ -132,6 +143,9 @@ impl KafkaSource {
                     SourceError::start(format!("cannot create the Kafka consumer: {e}"))
                 })?,
         );
+        // Before the subscription: the rebalance callback splits the
+        // assigned partitions' queues off this consumer.
+        let _ = shared.consumer.set(Arc::downgrade(&consumer));
         consumer.subscribe(&[&c.events_topic]).map_err(|e| {
             SourceError::start(format!("cannot subscribe to {}: {e}", c.events_topic))
         })?;
@@ -170,18 +184,9 @@ impl KafkaSource {
     }
 }
 
-/// A record's `x-hub-signature-256` header (the first; any case), as text.
-fn signature(m: &BorrowedMessage<'_>) -> Option<String> {
-    m.headers()?
-        .iter()
-        .find(|h| h.key.eq_ignore_ascii_case(SIGNATURE_HEADER))
-        .and_then(|h| h.value)
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-}
-
 /// The lease ticker (see [`lease`]): notes pauses of the process and
 /// mirrors librdkafka's lost-assignment mark, until the source stops.
-fn tick(shared: &Shared, consumer: &BaseConsumer<SourceContext>) {
+fn tick(shared: &Shared, consumer: &Consumer) {
     while !shared.lease.is_stopped() {
         // The epoch first: a loss seen after it covers the partitions taken by then.
         let epoch = shared.sink.writer().epoch();
@@ -206,9 +211,9 @@ fn dead_worker(workers: &[JoinHandle<()>]) -> Option<usize> {
 }
 
 // Long because it is the poll thread from start to shutdown: the loop
-// (poll, batch, commit, watch the workers) and then drain, flush, commit.
+// (serve the group, commit, watch the workers) and then drain, flush, commit.
 fn poll_loop(
-    consumer: Arc<BaseConsumer<SourceContext>>,
+    consumer: Arc<Consumer>,
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
     ticker: JoinHandle<()>,
@@ -216,34 +221,20 @@ fn poll_loop(
 ) -> Result<(), SourceError> {
     let interval = shared.cfg.commit_interval;
     let mut last_commit = Instant::now();
-    let mut polled: u32 = 0;
     let mut fatal = None;
-    let webhook = matches!(shared.format, RecordFormat::Webhook(_));
     while !stop.load(Ordering::Acquire) {
-        // Drain what is there without waiting, then flush and wait.
-        let msg = match consumer.poll(Duration::ZERO) {
-            Some(m) => Some(m),
-            None => {
-                shared.flush_batches();
-                consumer.poll(Duration::from_millis(100))
-            }
-        };
-        let msg_was_none = msg.is_none();
-        match msg {
-            Some(Ok(m)) => shared.push(Msg {
-                partition: m.partition(),
-                offset: m.offset(),
-                key: m.key().map(<[u8]>::to_vec),
-                payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-                signature: if webhook { signature(&m) } else { None },
-            }),
+        // Records go to the partitions' queues: this serves the group
+        // (rebalances, errors, statistics) and waits.
+        match consumer.poll(POLL_WAIT) {
+            Some(Ok(m)) => shared.fail(format!(
+                "a record of partition {} (offset {}) came through the consumer's own queue, not its partition's: its order with the partition's other records cannot be kept; stopping the service",
+                m.partition(),
+                m.offset()
+            )),
             Some(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
             None => {}
         }
-        // The clock is read once per 256 messages while busy (and after every idle poll).
-        polled = polled.wrapping_add(1);
-        if (msg_was_none || polled % 256 == 0)
-            && last_commit.elapsed() >= interval
+        if last_commit.elapsed() >= interval
             // Not while a pause is being settled or the assignment is lost:
             // the revocation decides what becomes of these offsets.
             && !shared.lease.holding()
@@ -259,13 +250,12 @@ fn poll_loop(
             commit(&consumer, &shared, ready, CommitMode::Sync);
             last_commit = Instant::now();
         }
-        if (msg_was_none || polled % 256 == 0) && dead_worker(&workers).is_some() {
-            // A panic killed a worker: its batches would be dropped while
+        if let Some(w) = dead_worker(&workers) {
+            // A panic killed a worker: its partitions would go unread while
             // health says SERVING. Stop instead (exit 1); its partitions'
             // offsets stay uncommitted, so nothing is lost.
             shared.fail(format!(
-                "worker thread {} stopped unexpectedly (see the panic above); stopping the service",
-                dead_worker(&workers).unwrap_or_default()
+                "worker thread {w} stopped unexpectedly (see the panic above); stopping the service"
             ));
         }
         if shared.has_fatal.load(Ordering::Acquire) {
@@ -273,16 +263,16 @@ fn poll_loop(
             break;
         }
     }
-    // Shutdown: stop fetching, drain every worker, flush, commit.
-    shared.flush_batches();
+    // Shutdown: every worker checkpoints and stops, then flush and commit.
     let mut offsets: Vec<(i32, i64)> = shared
         .ready
         .lock()
         .map(|mut r| r.drain().collect())
         .unwrap_or_default();
-    for tx in &shared.senders {
+    for link in &shared.workers {
         let (rtx, rrx) = sync_channel(1);
-        if tx.send(Cmd::Stop(rtx)).is_ok() {
+        if link.commands.send(Cmd::Stop(rtx)).is_ok() {
+            link.wake();
             if let Ok(o) = rrx.recv() {
                 offsets.retain(|(p, _)| !o.iter().any(|(q, _)| q == p));
                 offsets.extend(o);

@@ -1,6 +1,6 @@
 //! The consumer's callbacks: an assignment restores the partitions'
-//! snapshots and fences the signals made since them; a revocation drains
-//! the workers, commits and lets go.
+//! snapshots, fences the signals made since them and hands each partition's
+//! queue to its worker; a revocation drains the workers, commits and lets go.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -14,12 +14,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::ClientContext;
 
 use super::fence_reader::read_signal_ids;
-use super::shared::{Cmd, Shared, SnapshotMeta};
-
-/// The consumer's callbacks: rebalances and statistics.
-pub(super) struct SourceContext {
-    pub(super) shared: Arc<Shared>,
-}
+use super::shared::{Cmd, Shared, SnapshotMeta, SourceContext};
 
 impl ClientContext for SourceContext {
     fn stats(&self, stats: Statistics) {
@@ -47,6 +42,9 @@ impl ConsumerContext for SourceContext {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 self.prepare_assignment(consumer, tpl);
+                // Before the assignment takes effect, so that no record of
+                // these partitions reaches the consumer's own queue.
+                self.hand_out_queues(tpl);
                 // Cooperative: `tpl` holds only the partitions added; the
                 // others stay assigned, with their shards and workers.
                 let taken = if cooperative(consumer) {
@@ -110,6 +108,33 @@ fn cooperative(consumer: &BaseConsumer<SourceContext>) -> bool {
 }
 
 impl SourceContext {
+    /// Splits each partition of `tpl` off the consumer's queue and hands
+    /// the queue to the partition's worker, set to wake it when records
+    /// arrive.
+    fn hand_out_queues(&self, tpl: &TopicPartitionList) {
+        let s = &self.shared;
+        let Some(consumer) = s.consumer.get().and_then(std::sync::Weak::upgrade) else {
+            s.fail("the consumer is gone: cannot take the assigned partitions".into());
+            return;
+        };
+        for e in tpl.elements() {
+            let p = e.partition();
+            let Some(mut queue) = consumer.split_partition_queue(e.topic(), p) else {
+                s.fail(format!(
+                    "cannot split the queue of partition {p} off the consumer"
+                ));
+                return;
+            };
+            let w = s.worker_of(p);
+            if let Some(thread) = s.workers[w].thread.get().cloned() {
+                queue.set_nonempty_callback(move || thread.unpark());
+            }
+            if !s.send(w, Cmd::Assign(p, Box::new(queue))) {
+                return;
+            }
+        }
+    }
+
     /// Sets `satpam_shards` to the partitions assigned now.
     fn count_assigned(&self, consumer: &BaseConsumer<Self>) {
         let n = consumer.assignment().map_or(0, |a| a.count());
@@ -201,15 +226,13 @@ impl SourceContext {
     }
 }
 
-/// Hands what is batched to the workers, then sends each worker owning
-/// some of `parts` the command `cmd` makes of them, and waits for every
-/// reply (a worker that died answers nothing).
+/// Sends each worker owning some of `parts` the command `cmd` makes of
+/// them, and waits for every reply (a worker that died answers nothing).
 fn ask_owners<R>(
     shared: &Shared,
     parts: &[i32],
     cmd: impl Fn(Vec<i32>, SyncSender<R>) -> Cmd,
 ) -> Vec<R> {
-    shared.flush_batches();
     let mut by_worker: HashMap<usize, Vec<i32>> = HashMap::new();
     for p in parts {
         by_worker.entry(shared.worker_of(*p)).or_default().push(*p);
@@ -217,7 +240,9 @@ fn ask_owners<R>(
     let mut replies = Vec::new();
     for (w, ps) in by_worker {
         let (tx, rx) = sync_channel(1);
-        if shared.senders[w].send(cmd(ps, tx)).is_ok() {
+        let link = &shared.workers[w];
+        if link.commands.send(cmd(ps, tx)).is_ok() {
+            link.wake();
             replies.push(rx);
         }
     }

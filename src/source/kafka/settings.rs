@@ -18,10 +18,6 @@ pub struct SourceSettings {
     pub signals_topic: String,
     /// Worker threads.
     pub workers: usize,
-    /// Messages queued ahead of the workers, in all.
-    pub queue_capacity: usize,
-    /// Bytes queued ahead of each worker.
-    pub queue_bytes: usize,
     /// How often offsets (and snapshots) are committed.
     pub commit_interval: Duration,
     /// Where partition state is kept between owners.
@@ -41,8 +37,6 @@ impl SourceSettings {
             events_topic: c.events_topic.clone(),
             signals_topic: c.signals_topic.clone(),
             workers: c.workers,
-            queue_capacity: c.queue_capacity,
-            queue_bytes: c.queue_bytes,
             commit_interval: Duration::from_millis(c.commit_interval_ms),
             store: store_settings(c),
             state_interval: Duration::from_millis(c.state_interval_ms),
@@ -71,6 +65,14 @@ const FETCH_QUEUE_BACKOFF_MS: &str = "10";
 /// rollout with every member stopped first or with a new `group_id`.
 const ASSIGNMENT_STRATEGY: &str = "cooperative-sticky";
 
+/// librdkafka's `queued.max.messages.kbytes` from `kafka.queue_bytes`: each
+/// partition's queue holds at most this much before librdkafka stops
+/// fetching it (the worker reads records where librdkafka buffered them).
+fn queued_kbytes(queue_bytes: usize) -> String {
+    // librdkafka's range is 1..=2097151.
+    (queue_bytes / 1024).clamp(1, 2_097_151).to_string()
+}
+
 /// The consumer's settings: satpam's own, then `[kafka.security]`'s, then
 /// `[kafka.consumer]`, which wins.
 fn consumer_config(c: &KafkaSection) -> ClientConfig {
@@ -82,7 +84,8 @@ fn consumer_config(c: &KafkaSection) -> ClientConfig {
         .set("enable.partition.eof", "false")
         .set("statistics.interval.ms", "5000")
         .set("partition.assignment.strategy", ASSIGNMENT_STRATEGY)
-        .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
+        .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS)
+        .set("queued.max.messages.kbytes", queued_kbytes(c.queue_bytes));
     for (k, v) in c.consumer_properties() {
         cc.set(k, v);
     }
@@ -145,6 +148,10 @@ mod tests {
         };
         let cc = SourceSettings::from_config(&cfg).consumer;
         assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("10"));
+        // kafka.queue_bytes (64 MiB) bounds each partition's queue.
+        assert_eq!(cc.get("queued.max.messages.kbytes"), Some("65536"));
+        assert_eq!(queued_kbytes(100), "1");
+        assert_eq!(queued_kbytes(usize::MAX), "2097151");
         assert_eq!(cc.get("enable.auto.commit"), Some("false"));
         assert_eq!(cc.get("group.id"), Some("satpam"));
         assert_eq!(

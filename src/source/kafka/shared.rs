@@ -1,21 +1,37 @@
-//! What the poll thread, its rebalance callback and the workers share:
-//! the worker queues and their byte budgets, the offsets ready to commit,
-//! the start offsets of assigned partitions and the first fatal error.
+//! What the poll thread, its rebalance callback and the workers share: the
+//! workers' command channels (and how to wake them), the offsets ready to
+//! commit, the start offsets of assigned partitions and the first fatal
+//! error.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Sender, SyncSender};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::thread::Thread;
 
+use rdkafka::consumer::base_consumer::PartitionQueue;
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use serde::{Deserialize, Serialize};
 
-use super::webhook::RecordFormat;
+use super::webhook::{RecordFormat, SIGNATURE_HEADER};
 use super::SourceSettings;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
 use crate::sink::kafka::KafkaSink;
-use crate::source::budget::ByteBudget;
 use crate::telemetry::Telemetry;
+
+/// The consumer's callbacks (rebalances and statistics, in [`super::rebalance`]).
+pub(super) struct SourceContext {
+    pub(super) shared: Arc<Shared>,
+}
+
+/// The group consumer.
+pub(super) type Consumer = BaseConsumer<SourceContext>;
+
+/// One partition's queue, split off the consumer's: its records come to
+/// the worker that owns the partition, in order, and to no one else.
+pub(super) type Queue = PartitionQueue<SourceContext>;
 
 /// What a snapshot file carries besides the state.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -28,36 +44,68 @@ pub(super) struct SnapshotMeta {
     pub(super) signals_watermarks: Vec<(i32, i64)>,
 }
 
-/// Messages handed to a worker at once.
+/// Records a worker takes from one partition's queue at once (one span).
 pub(super) const BATCH: usize = 256;
 
-/// Bytes a batch holds against its worker's budget.
-pub(super) fn batch_bytes(batch: &[Msg]) -> usize {
-    batch
-        .iter()
-        .map(|m| m.payload.len() + m.key.as_ref().map_or(0, Vec::len))
-        .sum()
-}
-
-/// A record as the poll thread hands it to a worker.
-pub(super) struct Msg {
+/// A record as a worker reads it: borrowed from librdkafka's buffer, not
+/// copied.
+pub(super) struct Record<'a> {
     pub(super) partition: i32,
     pub(super) offset: i64,
-    pub(super) key: Option<Vec<u8>>,
-    pub(super) payload: Vec<u8>,
+    pub(super) key: Option<&'a [u8]>,
+    pub(super) payload: &'a [u8],
     /// The `x-hub-signature-256` header (webhook records only).
     pub(super) signature: Option<String>,
 }
 
-/// What the poll thread asks of a worker.
+impl<'a> Record<'a> {
+    /// The record `m` is; its signature header is read only for `webhook` records.
+    pub(super) fn of(m: &'a BorrowedMessage<'_>, webhook: bool) -> Record<'a> {
+        Record {
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key(),
+            payload: m.payload().unwrap_or_default(),
+            signature: if webhook { signature(m) } else { None },
+        }
+    }
+}
+
+/// A record's `x-hub-signature-256` header (the first; any case), as text.
+fn signature(m: &BorrowedMessage<'_>) -> Option<String> {
+    m.headers()?
+        .iter()
+        .find(|h| h.key.eq_ignore_ascii_case(SIGNATURE_HEADER))
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// What the poll thread (its rebalance callback) asks of a worker.
 pub(super) enum Cmd {
-    Batch(Vec<Msg>),
-    /// Checkpoint these partitions, drop their shards, reply with offsets to commit.
+    /// Take partition `.0`, whose records come in this queue.
+    Assign(i32, Box<Queue>),
+    /// Checkpoint these partitions, drop them, reply with offsets to commit.
     Revoke(Vec<i32>, SyncSender<Vec<(i32, i64)>>),
     /// Checkpoint everything and stop.
     Stop(SyncSender<Vec<(i32, i64)>>),
-    /// These partitions were lost: drop their shards with no checkpoint.
+    /// These partitions were lost: drop them with no checkpoint.
     Drop(Vec<i32>, SyncSender<()>),
+}
+
+/// How the poll thread reaches one worker.
+pub(super) struct WorkerLink {
+    pub(super) commands: Sender<Cmd>,
+    /// The worker's thread, woken by a command or a record.
+    pub(super) thread: OnceLock<Thread>,
+}
+
+impl WorkerLink {
+    /// Wakes the worker (it parks when it has nothing to do).
+    pub(super) fn wake(&self) {
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+    }
 }
 
 /// The shared parts the poll thread, its rebalance callback and the workers use.
@@ -71,10 +119,10 @@ pub(super) struct Shared {
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) sink: Arc<KafkaSink>,
     pub(super) telemetry: Arc<Telemetry>,
-    pub(super) senders: Vec<SyncSender<Cmd>>,
-    /// Bytes queued to each worker (`kafka.queue_bytes`).
-    pub(super) budgets: Vec<Arc<ByteBudget>>,
-    pub(super) batches: Mutex<Vec<Vec<Msg>>>,
+    pub(super) workers: Vec<WorkerLink>,
+    /// The consumer, for splitting partition queues off it in the
+    /// rebalance callback (weak: the consumer owns this through its context).
+    pub(super) consumer: OnceLock<Weak<Consumer>>,
     /// Offsets checkpointed by workers, waiting to be committed.
     pub(super) ready: Mutex<HashMap<i32, i64>>,
     /// The offset each assigned partition starts at (its snapshot's, or the
@@ -82,7 +130,7 @@ pub(super) struct Shared {
     pub(super) starts: Mutex<HashMap<i32, i64>>,
     /// Set by a worker that cannot checkpoint (a record the broker refused).
     pub(super) fatal: Mutex<Option<String>>,
-    /// Set with `fatal`, so that the poll loop checks a flag, not a lock, per message.
+    /// Set with `fatal`, so that loops check a flag, not a lock.
     pub(super) has_fatal: AtomicBool,
     /// The zombie fence: pauses and lost assignments (see [`super::lease`]).
     pub(super) lease: super::lease::Lease,
@@ -90,55 +138,21 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn worker_of(&self, partition: i32) -> usize {
-        partition.unsigned_abs() as usize % self.senders.len()
+        partition.unsigned_abs() as usize % self.workers.len()
     }
 
-    pub(super) fn send(&self, w: usize, cmd: Cmd) {
-        // Blocks when the worker is behind (its queue's count or bytes):
-        // backpressure, not loss. A send fails only when the worker died:
-        // the service stops.
-        if let Cmd::Batch(batch) = &cmd {
-            if self.budgets[w].acquire(batch_bytes(batch)).is_err() {
-                self.fail(format!(
-                    "worker thread {w} stopped unexpectedly; stopping the service"
-                ));
-                return;
-            }
-        }
-        if self.senders[w].send(cmd).is_err() {
+    /// Hands `cmd` to worker `w` and wakes it; a send fails only when the
+    /// worker died: the service stops.
+    pub(super) fn send(&self, w: usize, cmd: Cmd) -> bool {
+        let link = &self.workers[w];
+        if link.commands.send(cmd).is_err() {
             self.fail(format!(
                 "worker thread {w} stopped unexpectedly; stopping the service"
             ));
+            return false;
         }
-    }
-
-    pub(super) fn push(&self, m: Msg) {
-        let w = self.worker_of(m.partition);
-        let full = {
-            let Ok(mut b) = self.batches.lock() else {
-                return;
-            };
-            b[w].push(m);
-            (b[w].len() >= BATCH).then(|| std::mem::take(&mut b[w]))
-        };
-        if let Some(batch) = full {
-            self.send(w, Cmd::Batch(batch));
-        }
-    }
-
-    pub(super) fn flush_batches(&self) {
-        let taken: Vec<(usize, Vec<Msg>)> = match self.batches.lock() {
-            Ok(mut b) => b
-                .iter_mut()
-                .enumerate()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(i, v)| (i, std::mem::take(v)))
-                .collect(),
-            Err(_) => return,
-        };
-        for (w, batch) in taken {
-            self.send(w, Cmd::Batch(batch));
-        }
+        link.wake();
+        true
     }
 
     /// Whether a write for a partition taken at `epoch` may go (waiting out

@@ -1,24 +1,31 @@
-//! A worker thread: the partitions p mod `workers`, processed in order,
-//! dead-lettered when refused, checkpointed every `commit_interval_ms`.
+//! A worker thread: the partitions p mod `workers`, each read from its own
+//! queue (split off the consumer's) and processed in order, dead-lettered
+//! when refused, checkpointed every `commit_interval_ms`.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::shared::{batch_bytes, Cmd, Msg, Shared, SnapshotMeta};
+use rdkafka::message::BorrowedMessage;
+
+use super::shared::{Cmd, Queue, Record, Shared, SnapshotMeta, BATCH};
 use super::webhook::{RecordFormat, WebhookRecords};
 use crate::event::Event;
 use crate::pb::v1 as pb;
 use crate::pipeline::{Handled, WorkerState};
 use crate::sink::kafka::{DeadLetterOrigin, Delivery, PartitionEffects};
-use crate::source::budget::ByteBudget;
 use crate::telemetry::spans::{self, Tenants};
 use crate::telemetry::Source;
 use crate::Engine;
 
 /// How long a checkpoint waits for the broker to acknowledge a partition's effects.
 const ACK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Longest a worker sleeps with nothing to do: a queue wakes it when a
+/// record arrives and a command wakes it when it is sent, so this only
+/// bounds a wake-up that went missing.
+const IDLE: Duration = Duration::from_millis(100);
 
 /// How many offsets were jumped over when `got` follows a partition whose
 /// next offset was `expected`; `None` when nothing was (a record delivered
@@ -45,63 +52,29 @@ pub(super) struct Worker {
     pub(super) shared: Arc<Shared>,
     pub(super) parts: HashMap<i32, PartState>,
     pub(super) state: WorkerState,
-    pub(super) budget: Arc<ByteBudget>,
-}
-
-/// Closes a worker's budget when the worker ends, however it ends, so the
-/// poll thread never waits on bytes that will not come back.
-pub(super) struct CloseOnDrop(Arc<ByteBudget>);
-
-impl Drop for CloseOnDrop {
-    fn drop(&mut self) {
-        self.0.close();
-    }
+    /// The queues of the partitions this worker owns, read in turn.
+    pub(super) queues: Vec<(i32, Box<Queue>)>,
 }
 
 impl Worker {
     pub(super) fn run(mut self, rx: Receiver<Cmd>) {
-        let _close = CloseOnDrop(self.budget.clone());
         let interval = self.shared.cfg.commit_interval;
         let mut next_checkpoint = Instant::now() + interval;
-        loop {
-            let wait = next_checkpoint.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(wait) {
-                Ok(Cmd::Batch(msgs)) => {
-                    let bytes = batch_bytes(&msgs);
-                    let batch = spans::kafka_batch(msgs.len());
-                    let _in_batch = batch.enter();
-                    let span = spans::engine_batch(msgs.len());
-                    let _in_span = span.enter();
-                    let mut tenants = Tenants::new(&span);
-                    for m in msgs {
-                        self.process(m, &mut tenants);
+        'work: loop {
+            // Commands first: a revocation is answered before more of the
+            // partition is read (what is still queued is the next owner's).
+            loop {
+                match rx.try_recv() {
+                    Ok(cmd) => {
+                        if !self.command(cmd) {
+                            break 'work;
+                        }
                     }
-                    tenants.finish(&span);
-                    self.budget.release(bytes);
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => break 'work,
                 }
-                Ok(Cmd::Revoke(ps, reply)) => {
-                    let offsets = self.checkpoint(&ps, true);
-                    for p in &ps {
-                        self.parts.remove(p);
-                        self.shared.shards.remove_partition(*p);
-                    }
-                    let _ = reply.send(offsets);
-                }
-                Ok(Cmd::Drop(ps, reply)) => {
-                    for p in &ps {
-                        self.parts.remove(p);
-                        self.shared.shards.remove_partition(*p);
-                    }
-                    let _ = reply.send(());
-                }
-                Ok(Cmd::Stop(reply)) => {
-                    let all: Vec<i32> = self.parts.keys().copied().collect();
-                    let _ = reply.send(self.checkpoint(&all, true));
-                    break;
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
             }
+            let worked = self.read_queues();
             if Instant::now() >= next_checkpoint {
                 // Latency counts reach /metrics at least once per commit
                 // interval, however slow the traffic.
@@ -113,92 +86,86 @@ impl Worker {
                 }
                 next_checkpoint = Instant::now() + interval;
             }
+            if !worked {
+                let wait = next_checkpoint.saturating_duration_since(Instant::now());
+                std::thread::park_timeout(wait.min(IDLE));
+            }
         }
         self.state.latency.flush(&self.shared.telemetry.latency);
     }
 
-    fn process(&mut self, m: Msg, tenants: &mut Tenants) {
-        let dequeued = Instant::now();
-        // Disjoint borrows: the partition's state and the worker state at once.
+    /// Carries out `cmd`; false when the worker is to stop.
+    fn command(&mut self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::Assign(p, queue) => {
+                self.queues.retain(|(q, _)| *q != p);
+                self.queues.push((p, queue));
+            }
+            Cmd::Revoke(ps, reply) => {
+                let offsets = self.checkpoint(&ps, true);
+                self.forget(&ps);
+                let _ = reply.send(offsets);
+            }
+            Cmd::Drop(ps, reply) => {
+                self.forget(&ps);
+                let _ = reply.send(());
+            }
+            Cmd::Stop(reply) => {
+                let all: Vec<i32> = self.parts.keys().copied().collect();
+                let _ = reply.send(self.checkpoint(&all, true));
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Drops partitions: their state, their queues, their shards.
+    fn forget(&mut self, ps: &[i32]) {
+        for p in ps {
+            self.parts.remove(p);
+            self.shared.shards.remove_partition(*p);
+        }
+        self.queues.retain(|(q, _)| !ps.contains(q));
+    }
+
+    /// Reads up to [`BATCH`] records of each queue in turn and processes
+    /// them; false when every queue was empty.
+    fn read_queues(&mut self) -> bool {
         let Worker {
             shared,
             parts,
             state,
-            ..
+            queues,
         } = self;
-        let counters = shared.telemetry.source(Source::Kafka);
-        let part = parts.entry(m.partition).or_insert_with(|| PartState {
-            engine: shared.shards.partition(m.partition),
-            effects: Arc::new(PartitionEffects::default()),
-            next_offset: shared
-                .starts
-                .lock()
-                .ok()
-                .and_then(|mut s| s.remove(&m.partition))
-                .unwrap_or(m.offset),
-            dirty: false,
-            written_at: Instant::now(),
-            epoch: shared.sink.writer().epoch(),
-        });
-        if let Some(skipped) = offset_gap(part.next_offset, m.offset) {
-            shared.telemetry.offset_gaps.increment(1);
-            tracing::warn!(
-                partition = m.partition,
-                expected = part.next_offset,
-                offset = m.offset,
-                skipped,
-                "offsets skipped: compaction or transaction markers, or records the broker did not deliver"
-            );
-        }
-        if let RecordFormat::Webhook(records) = &shared.format {
-            process_webhook(shared, part, state, records, &m, dequeued);
-            part.next_offset = m.offset + 1;
-            part.dirty = true;
-            return;
-        }
-        counters.events.increment(1);
-        let decoded = <pb::MessageEvent as prost::Message>::decode(m.payload.as_slice())
-            .map_err(|e| {
-                counters.decode_failures.increment(1);
-                format!("not a satpam.v1.MessageEvent: {e}")
-            })
-            .and_then(|pbm| {
-                Event::try_from(pbm).map_err(|e| {
-                    counters.validation_failures.increment(1);
-                    format!("invalid event: {e}")
-                })
-            });
-        if let Ok(event) = &decoded {
-            tenants.add(&event.tenant_id);
-        }
-        let refused = match decoded {
-            Ok(event) => match shared.pipeline.handle(
-                &part.engine,
-                &event,
-                Source::Kafka,
-                state,
-                dequeued,
-                || delivery(shared, part),
-            ) {
-                // Outside the shard's event-time window: dead-lettered like a bad message.
-                Handled::Refused(reason) => Some(format!("refused event: {reason}")),
-                Handled::Processed(Some(_)) => {
-                    tenants.signal();
-                    None
+        let webhook = matches!(shared.format, RecordFormat::Webhook(_));
+        let mut worked = false;
+        for (_, queue) in queues.iter() {
+            let mut batch: Vec<BorrowedMessage<'_>> = Vec::new();
+            while batch.len() < BATCH {
+                match queue.poll(Duration::ZERO) {
+                    Some(Ok(m)) => batch.push(m),
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "kafka consumer error");
+                        break;
+                    }
+                    None => break,
                 }
-                _ => None,
-            },
-            Err(reason) => Some(reason),
-        };
-        match refused {
-            None => {}
-            Some(reason) => {
-                counters.dead_lettered.increment(1);
-                dead_letter(shared, part, &m, &m.payload, &reason);
             }
+            if batch.is_empty() {
+                continue;
+            }
+            worked = true;
+            let span_batch = spans::kafka_batch(batch.len());
+            let _in_batch = span_batch.enter();
+            let span = spans::engine_batch(batch.len());
+            let _in_span = span.enter();
+            let mut tenants = Tenants::new(&span);
+            for m in &batch {
+                process(shared, parts, state, &Record::of(m, webhook), &mut tenants);
+            }
+            tenants.finish(&span);
         }
-        part.next_offset = m.offset + 1;
-        part.dirty = true;
+        worked
     }
 
     /// Waits for the partitions' effects, snapshots them, returns the offsets to commit.
@@ -266,6 +233,90 @@ impl Worker {
     }
 }
 
+/// Processes one record of a partition this worker owns.
+fn process(
+    shared: &Shared,
+    parts: &mut HashMap<i32, PartState>,
+    state: &mut WorkerState,
+    m: &Record<'_>,
+    tenants: &mut Tenants,
+) {
+    let dequeued = Instant::now();
+    let counters = shared.telemetry.source(Source::Kafka);
+    let part = parts.entry(m.partition).or_insert_with(|| PartState {
+        engine: shared.shards.partition(m.partition),
+        effects: Arc::new(PartitionEffects::default()),
+        next_offset: shared
+            .starts
+            .lock()
+            .ok()
+            .and_then(|mut s| s.remove(&m.partition))
+            .unwrap_or(m.offset),
+        dirty: false,
+        written_at: Instant::now(),
+        epoch: shared.sink.writer().epoch(),
+    });
+    if let Some(skipped) = offset_gap(part.next_offset, m.offset) {
+        shared.telemetry.offset_gaps.increment(1);
+        tracing::warn!(
+            partition = m.partition,
+            expected = part.next_offset,
+            offset = m.offset,
+            skipped,
+            "offsets skipped: compaction or transaction markers, or records the broker did not deliver"
+        );
+    }
+    if let RecordFormat::Webhook(records) = &shared.format {
+        process_webhook(shared, part, state, records, m, dequeued);
+        part.next_offset = m.offset + 1;
+        part.dirty = true;
+        return;
+    }
+    counters.events.increment(1);
+    let decoded = <pb::MessageEvent as prost::Message>::decode(m.payload)
+        .map_err(|e| {
+            counters.decode_failures.increment(1);
+            format!("not a satpam.v1.MessageEvent: {e}")
+        })
+        .and_then(|pbm| {
+            Event::try_from(pbm).map_err(|e| {
+                counters.validation_failures.increment(1);
+                format!("invalid event: {e}")
+            })
+        });
+    if let Ok(event) = &decoded {
+        tenants.add(&event.tenant_id);
+    }
+    let refused = match decoded {
+        Ok(event) => match shared.pipeline.handle(
+            &part.engine,
+            &event,
+            Source::Kafka,
+            state,
+            dequeued,
+            || delivery(shared, part),
+        ) {
+            // Outside the shard's event-time window: dead-lettered like a bad message.
+            Handled::Refused(reason) => Some(format!("refused event: {reason}")),
+            Handled::Processed(Some(_)) => {
+                tenants.signal();
+                None
+            }
+            _ => None,
+        },
+        Err(reason) => Some(reason),
+    };
+    match refused {
+        None => {}
+        Some(reason) => {
+            counters.dead_lettered.increment(1);
+            dead_letter(shared, part, m, m.payload, &reason);
+        }
+    }
+    part.next_offset = m.offset + 1;
+    part.dirty = true;
+}
+
 /// How a signal of `part` is delivered: tracked by the partition's
 /// effects, or not at all once the partition is lost (the zombie fence).
 fn delivery(shared: &Shared, part: &PartState) -> Option<Delivery> {
@@ -276,7 +327,7 @@ fn delivery(shared: &Shared, part: &PartState) -> Option<Delivery> {
 
 /// Sends `payload` (the record's, or one event of it) to the dead-letter
 /// topic with `reason`; a refusal by the producer stops the service.
-fn dead_letter(shared: &Shared, part: &PartState, m: &Msg, payload: &[u8], reason: &str) {
+fn dead_letter(shared: &Shared, part: &PartState, m: &Record<'_>, payload: &[u8], reason: &str) {
     let Some(delivery) = delivery(shared, part) else {
         return;
     };
@@ -287,10 +338,9 @@ fn dead_letter(shared: &Shared, part: &PartState, m: &Msg, payload: &[u8], reaso
         offset: m.offset,
     };
     tracing::warn!(partition = m.partition, offset = m.offset, %reason, "dead-lettered");
-    if let Err(e) =
-        shared
-            .sink
-            .send_dead_letter(m.key.as_deref(), payload, reason, &origin, delivery)
+    if let Err(e) = shared
+        .sink
+        .send_dead_letter(m.key, payload, reason, &origin, delivery)
     {
         shared.fail(format!(
             "cannot dead-letter offset {} of partition {}: {e}",
@@ -308,15 +358,15 @@ fn process_webhook(
     part: &PartState,
     state: &mut WorkerState,
     records: &WebhookRecords,
-    m: &Msg,
+    m: &Record<'_>,
     dequeued: Instant,
 ) {
     let counters = shared.telemetry.source(Source::Webhook);
-    let events = match records.decode(&m.payload, m.signature.as_deref(), &shared.telemetry) {
+    let events = match records.decode(m.payload, m.signature.as_deref(), &shared.telemetry) {
         Ok(events) => events,
         Err(refused) => {
             counters.dead_lettered.increment(1);
-            dead_letter(shared, part, m, &m.payload, &refused.to_string());
+            dead_letter(shared, part, m, m.payload, &refused.to_string());
             return;
         }
     };

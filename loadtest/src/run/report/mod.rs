@@ -115,6 +115,35 @@ pub struct DrainReport {
     pub cpu_us_per_event: CpuUse,
 }
 
+/// The catch-up measurement (`--catch-up`): satpam started on a new
+/// consumer group after the whole burst was produced, timed alone over
+/// exactly this run's records.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatchUpReport {
+    /// Events of the burst (what the broker acknowledged).
+    pub events: u64,
+    /// The new consumer group satpam ran in, its offsets committed at this
+    /// run's first offsets before satpam started.
+    pub group: String,
+    /// Seconds from starting satpam until its `/metrics` answered.
+    pub startup_s: f64,
+    /// Seconds from `/metrics` answering until every event was processed.
+    pub seconds: f64,
+    /// Events per second satpam processed between 10% and 90% of the burst.
+    pub rate: f64,
+    /// CPU seconds from `/metrics` answering until every event was
+    /// processed, by process: satpam (always), loadgen (its scrapes) and
+    /// each `--watch-pid` process (the broker serving satpam's fetches).
+    pub cpu_s: CpuUse,
+    /// The same, in microseconds per event.
+    pub cpu_us_per_event: CpuUse,
+    /// satpam's CPU seconds over the same span by thread name
+    /// (`/proc/<pid>/task/*/stat`; threads of one name summed), largest first.
+    pub satpam_threads_cpu_s: Vec<(String, f64)>,
+    /// satpam's stdout and stderr.
+    pub log: String,
+}
+
 /// The machine the run was on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Machine {
@@ -220,7 +249,8 @@ pub struct Report {
     pub target: &'static str,
     /// Brokers and topic, or the gRPC address.
     pub endpoint: String,
-    /// Main phase: `open-loop` or `max`.
+    /// Main phase: `open-loop` or `max`; `catch-up` for a catch-up run
+    /// (whose main phase is the produced burst).
     pub mode: &'static str,
     /// Main phase offered rate, events/s (the sent rate for `--rate max`).
     pub offered_rate: f64,
@@ -239,15 +269,17 @@ pub struct Report {
     pub drain_rate: Option<f64>,
     /// The drain measurement.
     pub drain: Option<DrainReport>,
+    /// Catch-up runs only (`--catch-up`): satpam alone over a produced burst.
+    pub catch_up: Option<CatchUpReport>,
     /// Webhook only: requests, requests/s, the parse-and-map rate.
     pub webhook: Option<WebhookFigures>,
     /// Highest rate satpam sustained in the sweep, events/s.
     pub saturation_rate: Option<f64>,
     /// satpam throughput / baseline_rate; see `ratio_basis`.
     pub ratio: Option<f64>,
-    /// Which satpam throughput `ratio` divides: `drain`, `max` (a main phase
-    /// at `--rate max`), `saturation` or `achieved` (a lower bound unless
-    /// the main phase saturated).
+    /// Which satpam throughput `ratio` divides: `catch-up` (`--catch-up`),
+    /// `drain`, `max` (a main phase at `--rate max`), `saturation` or
+    /// `achieved` (a lower bound unless the main phase saturated).
     pub ratio_basis: Option<&'static str>,
     /// End-to-end latency of the main phase (intended send -> signal seen), ms.
     pub latency_ms: Option<LatencySummary>,

@@ -9,7 +9,9 @@ use super::*;
 impl Report {
     /// Fills `ratio` and `targets` from the figures.
     pub fn finish(&mut self, main_at_70pct_of_saturation: bool) {
-        let satpam = if let Some(d) = self.drain_rate {
+        let satpam = if let Some(c) = &self.catch_up {
+            Some((c.rate, "catch-up"))
+        } else if let Some(d) = self.drain_rate {
             Some((d, "drain"))
         } else if self.mode == "max" {
             Some((self.achieved_rate, "max"))
@@ -128,6 +130,28 @@ impl Report {
                 );
             }
         }
+        if let Some(c) = &self.catch_up {
+            let _ = writeln!(
+                o,
+                "catch-up: satpam started on group {} after the burst ({:.1} s to /metrics), {} events processed at {:.0} events/s (10-90%), all in {:.1} s",
+                c.group, c.startup_s, c.events, c.rate, c.seconds
+            );
+            if !c.cpu_s.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "  CPU over the catch-up: {}",
+                    cpu::describe(&c.cpu_s, c.events, c.seconds)
+                );
+            }
+            if !c.satpam_threads_cpu_s.is_empty() {
+                let threads: Vec<String> = c
+                    .satpam_threads_cpu_s
+                    .iter()
+                    .map(|(n, s)| format!("{n} {:.2}", s / c.seconds.max(1e-9)))
+                    .collect();
+                let _ = writeln!(o, "  satpam's threads, CPUs: {}", threads.join(", "));
+            }
+        }
         if let Some(b) = &self.baseline {
             let _ = writeln!(
                 o,
@@ -230,7 +254,9 @@ impl Report {
             o,
             "# satpam-loadgen run: {} at {}\n",
             self.target,
-            if self.mode == "max" {
+            if self.mode == "catch-up" {
+                "catch-up".to_string()
+            } else if self.mode == "max" {
                 "max rate".to_string()
             } else {
                 format!("{:.0} events/s", self.offered_rate)
@@ -256,8 +282,8 @@ impl Report {
     pub fn record(&self, dir: &Path) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(dir)?;
         let day = self.date.get(..10).unwrap_or("undated");
-        let rate = if self.mode == "max" {
-            "max".to_string()
+        let rate = if self.mode == "max" || self.mode == "catch-up" {
+            self.mode.to_string()
         } else {
             format!("{:.0}", self.offered_rate)
         };

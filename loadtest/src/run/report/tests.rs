@@ -38,6 +38,7 @@ pub(crate) fn sample_report() -> Report {
         baseline: None,
         drain_rate: Some(80_000.0),
         webhook: None,
+        catch_up: None,
         drain: None,
         saturation_rate: None,
         ratio: None,
@@ -161,4 +162,49 @@ fn results_file_names_by_day_target_rate_and_never_overwrites() {
     ] {
         assert!(text.contains(want), "missing {want}:\n{text}");
     }
+}
+
+#[test]
+fn a_catch_up_run_divides_the_catch_up_rate_and_names_its_file_so() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut r = sample_report();
+    r.mode = "catch-up";
+    r.catch_up = Some(CatchUpReport {
+        events: 1_000_000,
+        group: "satpam-loadgen-catch-up-1a2b3c4d".into(),
+        startup_s: 0.4,
+        seconds: 4.0,
+        rate: 75_000.0,
+        cpu_s: BTreeMap::from([("satpam".to_string(), 6.0)]),
+        cpu_us_per_event: BTreeMap::from([("satpam".to_string(), 6.0)]),
+        satpam_threads_cpu_s: vec![
+            ("satpam-worker-0".into(), 3.0),
+            ("satpam-kafka-po".into(), 1.0),
+        ],
+        log: "/tmp/satpam.log".into(),
+    });
+    // The drain rate is there too: the catch-up's rate wins.
+    r.finish(false);
+    assert_eq!(r.ratio, Some(0.75));
+    assert_eq!(r.ratio_basis, Some("catch-up"));
+    assert_eq!(r.targets.ratio_ge_0_7, Some(true));
+    let table = r.table();
+    for want in [
+        "catch-up: satpam started on group satpam-loadgen-catch-up-1a2b3c4d",
+        "75000 events/s (10-90%)",
+        "satpam's threads, CPUs: satpam-worker-0 0.75, satpam-kafka-po 0.25",
+        "ratio (catch-up / baseline): 0.750",
+    ] {
+        assert!(table.contains(want), "missing {want}:\n{table}");
+    }
+    let path = r.record(dir.path()).expect("record");
+    assert_eq!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some(format!("{}-kafka-catch-up.md", &r.date[..10]).as_str())
+    );
+    let v = serde_json::to_value(&r).expect("json");
+    assert_eq!(
+        v["catch_up"]["satpam_threads_cpu_s"][0][0],
+        "satpam-worker-0"
+    );
 }
