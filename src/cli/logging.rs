@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use opentelemetry_sdk::trace::Tracer;
 use satpam::telemetry::spans;
 use tracing::Level;
-use tracing_subscriber::filter::{filter_fn, FilterExt, Targets};
+use tracing_subscriber::filter::{filter_fn, FilterExt, LevelFilter, Targets};
 use tracing_subscriber::layer::{Identity, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -44,7 +44,32 @@ impl LogFormat {
 /// log layer never sees those spans, so the text and JSON forms are the
 /// same with tracing on or off, and with it off nothing listens to them.
 pub fn init(filter: Option<&str>, format: LogFormat, tracer: Option<Tracer>) {
-    let _ = subscriber(filter, format, tracer).try_init();
+    if subscriber(filter, format, tracer).try_init().is_ok() {
+        // `try_init` forwards the `log` crate to tracing at the subscriber's
+        // level hint, which the per-layer filters leave at TRACE. rdkafka's
+        // binding logs a `trace!` on every message it frees, so each record
+        // would cross into tracing only to be filtered out there: the `log`
+        // crate's own gate is set to what the filter can let through.
+        log::set_max_level(log_max_level(filter));
+    }
+}
+
+/// The most verbose `log` level that `filter` (as [`init`] reads it) lets
+/// through.
+fn log_max_level(filter: Option<&str>) -> log::LevelFilter {
+    let hint = filter
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"))
+        .max_level_hint();
+    match hint {
+        Some(LevelFilter::OFF) => log::LevelFilter::Off,
+        Some(LevelFilter::ERROR) => log::LevelFilter::Error,
+        Some(LevelFilter::WARN) => log::LevelFilter::Warn,
+        Some(LevelFilter::INFO) => log::LevelFilter::Info,
+        Some(LevelFilter::DEBUG) => log::LevelFilter::Debug,
+        // TRACE, or no hint (a filter the hint cannot bound).
+        _ => log::LevelFilter::Trace,
+    }
 }
 
 /// The subscriber [`init`] installs.
@@ -93,6 +118,21 @@ fn subscriber(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_crate_gate_follows_the_filter() {
+        let cases: &[(Option<&str>, log::LevelFilter)] = &[
+            (None, log::LevelFilter::Info),
+            (Some("not a filter ["), log::LevelFilter::Info),
+            (Some("warn"), log::LevelFilter::Warn),
+            (Some("error,satpam=debug"), log::LevelFilter::Debug),
+            (Some("info,rdkafka=trace"), log::LevelFilter::Trace),
+            (Some("off"), log::LevelFilter::Off),
+        ];
+        for (filter, want) in cases {
+            assert_eq!(log_max_level(*filter), *want, "{filter:?}");
+        }
+    }
 
     #[test]
     fn formats_parse_and_anything_else_is_refused() {
