@@ -36,6 +36,7 @@
 
 mod error;
 mod fence_reader;
+mod heartbeat;
 mod lease;
 mod merge;
 mod rebalance;
@@ -94,11 +95,13 @@ impl KafkaSource {
         let telemetry = pipeline.telemetry.clone();
         let mut receivers = Vec::new();
         let mut links = Vec::new();
+        let origin = Instant::now();
         for _ in 0..cfg.workers {
             let (tx, rx) = channel();
             links.push(WorkerLink {
                 commands: tx,
                 thread: OnceLock::new(),
+                heartbeat: heartbeat::Heartbeat::new(origin),
             });
             receivers.push(rx);
         }
@@ -121,6 +124,7 @@ impl KafkaSource {
         let mut workers = Vec::new();
         for (i, rx) in receivers.into_iter().enumerate() {
             let w = Worker {
+                index: i,
                 shared: shared.clone(),
                 parts: HashMap::new(),
                 state: shared.pipeline.worker(),
@@ -222,6 +226,9 @@ fn poll_loop(
     let interval = shared.cfg.commit_interval;
     let mut last_commit = Instant::now();
     let mut fatal = None;
+    // A worker found stuck: not waited for at shutdown.
+    let mut stuck = None;
+    let mut watch = heartbeat::StallWatch::new(shared.workers.len(), Instant::now());
     while !stop.load(Ordering::Acquire) {
         // Records go to the partitions' queues: this serves the group
         // (rebalances, errors, statistics) and waits.
@@ -258,6 +265,18 @@ fn poll_loop(
                 "worker thread {w} stopped unexpectedly (see the panic above); stopping the service"
             ));
         }
+        let beats = shared.workers.iter().map(|l| &l.heartbeat);
+        if let Some((w, silent)) = watch.look(beats, Instant::now(), shared.cfg.stall_limit) {
+            // A stuck worker's partitions would stay assigned and unread
+            // while health says SERVING. Stop (exit 1) so that they move;
+            // their offsets stay at the last checkpoint, so nothing is lost.
+            stuck = Some(w);
+            shared.fail(format!(
+                "worker thread {w} has not finished a turn for {} s (more than max.poll.interval.ms, {} s); stopping the service so that its partitions move",
+                silent.as_secs(),
+                shared.cfg.stall_limit.as_secs()
+            ));
+        }
         if shared.has_fatal.load(Ordering::Acquire) {
             fatal = shared.fatal.lock().ok().and_then(|f| f.clone());
             break;
@@ -269,7 +288,10 @@ fn poll_loop(
         .lock()
         .map(|mut r| r.drain().collect())
         .unwrap_or_default();
-    for link in &shared.workers {
+    for (i, link) in shared.workers.iter().enumerate() {
+        if stuck == Some(i) {
+            continue;
+        }
         let (rtx, rrx) = sync_channel(1);
         if link.commands.send(Cmd::Stop(rtx)).is_ok() {
             link.wake();
@@ -279,8 +301,11 @@ fn poll_loop(
             }
         }
     }
-    for w in workers {
-        let _ = w.join();
+    for (i, w) in workers.into_iter().enumerate() {
+        // A stuck worker is left behind: the process exits without it.
+        if stuck != Some(i) {
+            let _ = w.join();
+        }
     }
     shared.lease.stop();
     let _ = ticker.join();

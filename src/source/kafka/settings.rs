@@ -28,11 +28,15 @@ pub struct SourceSettings {
     pub consumer: ClientConfig,
     /// The signals-topic reader's librdkafka settings (a group of its own).
     pub fence_reader: ClientConfig,
+    /// How long a worker may go without finishing a turn of its loop before
+    /// the service stops (the consumer's `max.poll.interval.ms`).
+    pub stall_limit: Duration,
 }
 
 impl SourceSettings {
     /// The settings `[kafka]` describes.
     pub fn from_config(c: &KafkaSection) -> Self {
+        let consumer = consumer_config(c);
         SourceSettings {
             events_topic: c.events_topic.clone(),
             signals_topic: c.signals_topic.clone(),
@@ -40,7 +44,8 @@ impl SourceSettings {
             commit_interval: Duration::from_millis(c.commit_interval_ms),
             store: store_settings(c),
             state_interval: Duration::from_millis(c.state_interval_ms),
-            consumer: consumer_config(c),
+            stall_limit: super::heartbeat::stall_limit(consumer.get("max.poll.interval.ms")),
+            consumer,
             fence_reader: fence_reader_config(c),
         }
     }

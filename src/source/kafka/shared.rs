@@ -14,6 +14,7 @@ use rdkafka::consumer::BaseConsumer;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use serde::{Deserialize, Serialize};
 
+use super::heartbeat::Heartbeat;
 use super::webhook::{RecordFormat, SIGNATURE_HEADER};
 use super::SourceSettings;
 use crate::pipeline::shards::Shards;
@@ -97,6 +98,8 @@ pub(super) struct WorkerLink {
     pub(super) commands: Sender<Cmd>,
     /// The worker's thread, woken by a command or a record.
     pub(super) thread: OnceLock<Thread>,
+    /// Beaten by the worker once per turn of its loop.
+    pub(super) heartbeat: Heartbeat,
 }
 
 impl WorkerLink {

@@ -49,6 +49,8 @@ pub(super) struct PartState {
 }
 
 pub(super) struct Worker {
+    /// Which of `shared.workers` this is.
+    pub(super) index: usize,
     pub(super) shared: Arc<Shared>,
     pub(super) parts: HashMap<i32, PartState>,
     pub(super) state: WorkerState,
@@ -75,7 +77,11 @@ impl Worker {
                 }
             }
             let worked = self.read_queues();
-            if Instant::now() >= next_checkpoint {
+            let now = Instant::now();
+            if let Some(link) = self.shared.workers.get(self.index) {
+                link.heartbeat.beat(now);
+            }
+            if now >= next_checkpoint {
                 // Latency counts reach /metrics at least once per commit
                 // interval, however slow the traffic.
                 self.state.latency.flush(&self.shared.telemetry.latency);
@@ -136,6 +142,7 @@ impl Worker {
             parts,
             state,
             queues,
+            ..
         } = self;
         let webhook = matches!(shared.format, RecordFormat::Webhook(_));
         let mut worked = false;
