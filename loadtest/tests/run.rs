@@ -563,16 +563,15 @@ fn bad_arguments_are_refused_with_the_reason() {
     }
 }
 
-#[test]
-#[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
-fn kafka_run_reports_throughput_latency_and_a_raw_consume_baseline() {
-    let brokers = brokers();
-    let name = unique("lg");
+/// A unique name starting `prefix`, and its events and signals topics,
+/// created with 3 partitions by `satpam-loadgen topics`.
+fn fresh_topics(brokers: &str, prefix: &str) -> (String, String, String) {
+    let name = unique(prefix);
     let (events, signals) = (format!("{name}.events"), format!("{name}.signals"));
     let out = loadgen(&[
         "topics",
         "--brokers",
-        &brokers,
+        brokers,
         "--topic",
         &events,
         "--signals-topic",
@@ -585,6 +584,14 @@ fn kafka_run_reports_throughput_latency_and_a_raw_consume_baseline() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    (name, events, signals)
+}
+
+#[test]
+#[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
+fn kafka_run_reports_throughput_latency_and_a_raw_consume_baseline() {
+    let brokers = brokers();
+    let (name, events, signals) = fresh_topics(&brokers, "lg");
     let dir = tempfile::tempdir().expect("dir");
     // Tansu holds a fetch for its whole fetch.wait.max.ms; both satpam and
     // the baseline use the same short wait.
@@ -631,24 +638,7 @@ fn kafka_run_reports_throughput_latency_and_a_raw_consume_baseline() {
 #[ignore = "needs a broker: scripts/broker.sh start; SATPAM_TEST_BROKERS"]
 fn kafka_catch_up_times_satpam_alone_over_the_baselines_records() {
     let brokers = brokers();
-    let name = unique("lgcu");
-    let (events, signals) = (format!("{name}.events"), format!("{name}.signals"));
-    let out = loadgen(&[
-        "topics",
-        "--brokers",
-        &brokers,
-        "--topic",
-        &events,
-        "--signals-topic",
-        &signals,
-        "--partitions",
-        "3",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (name, events, signals) = fresh_topics(&brokers, "lgcu");
     let dir = tempfile::tempdir().expect("dir");
     let (grpc, metrics) = (free_addr(), free_addr());
     let config = dir.path().join("satpam.toml");

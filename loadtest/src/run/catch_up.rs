@@ -23,7 +23,6 @@ use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use super::baseline;
 use super::cpu;
 use super::generator::{Pace, PhasePlan};
 use super::kafka::{self, DeliveryStats, KafkaProbe, KafkaSettings, KafkaSink};
@@ -153,30 +152,7 @@ pub fn run(
 
     let baseline = match baseline_timeout {
         None => None,
-        Some(timeout) => {
-            runner.progress.phase("baseline", Some(delivered));
-            let progress = &runner.progress;
-            let b = baseline::kafka_consume(
-                settings,
-                &runner.cpu,
-                run_id,
-                &first,
-                delivered,
-                timeout,
-                &|n| progress.update(n, "raw consume".into()),
-            )?;
-            runner.progress.println(&format!(
-                "baseline: {} events read at {:.0}/s",
-                b.events, b.rate
-            ));
-            if !b.complete {
-                runner.notes.push(format!(
-                    "the baseline read {} of {delivered} events before --baseline-timeout",
-                    b.events
-                ));
-            }
-            Some(b)
-        }
+        Some(timeout) => Some(runner.kafka_baseline(settings, run_id, &first, delivered, timeout)?),
     };
     Ok(CatchUpOutcome {
         produce,

@@ -254,29 +254,14 @@ impl Target {
             } => {
                 reader.stop()?;
                 if !args.no_baseline {
-                    let delivered = counter.sent();
-                    runner.progress.phase("baseline", Some(delivered));
-                    let progress = &runner.progress;
-                    let report = baseline::kafka_consume(
+                    let run = runner.shared.pool.run();
+                    closing.baseline = Some(runner.kafka_baseline(
                         &settings,
-                        &runner.cpu,
-                        runner.shared.pool.run(),
+                        run,
                         &sink.stats().first_offsets(),
-                        delivered,
+                        counter.sent(),
                         args.baseline_timeout,
-                        &|n| progress.update(n, "raw consume".into()),
-                    )?;
-                    runner.progress.println(&format!(
-                        "baseline: {} events read at {:.0}/s",
-                        report.events, report.rate
-                    ));
-                    if !report.complete {
-                        runner.notes.push(format!(
-                            "the baseline read {} of {delivered} events before --baseline-timeout",
-                            report.events
-                        ));
-                    }
-                    closing.baseline = Some(report);
+                    )?);
                 }
             }
             Target::Grpc {
