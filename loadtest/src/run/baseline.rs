@@ -28,8 +28,45 @@ use tonic::{Request, Response, Status, Streaming};
 use super::cpu::{self, CpuWatch};
 use super::kafka::KafkaSettings;
 use super::latency::round3;
+use super::phases::Runner;
 use super::report::BaselineReport;
 use super::throughput::CountSeries;
+
+/// [`kafka_consume`] for a run: the raw consume baseline over the `count`
+/// events produced from `first_offsets` (a new group named after `run`),
+/// shown on the runner's progress line and printed; a note says when it
+/// stopped at `timeout`.
+pub fn kafka_consume_reported(
+    runner: &mut Runner,
+    settings: &KafkaSettings,
+    run: u32,
+    first_offsets: &HashMap<i32, i64>,
+    count: u64,
+    timeout: Duration,
+) -> anyhow::Result<BaselineReport> {
+    runner.progress.phase("baseline", Some(count));
+    let progress = &runner.progress;
+    let report = kafka_consume(
+        settings,
+        &runner.cpu,
+        run,
+        first_offsets,
+        count,
+        timeout,
+        &|n| progress.update(n, "raw consume".into()),
+    )?;
+    runner.progress.println(&format!(
+        "baseline: {} events read at {:.0}/s",
+        report.events, report.rate
+    ));
+    if !report.complete {
+        runner.notes.push(format!(
+            "the baseline read {} of {count} events before --baseline-timeout",
+            report.events
+        ));
+    }
+    Ok(report)
+}
 
 /// Reads `count` messages of the events topic from `first_offsets` as fast
 /// as the client can; `progress` is called with the count read now and then.

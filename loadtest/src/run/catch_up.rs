@@ -23,6 +23,7 @@ use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
+use super::baseline;
 use super::cpu;
 use super::generator::{Pace, PhasePlan};
 use super::kafka::{self, DeliveryStats, KafkaProbe, KafkaSettings, KafkaSink};
@@ -152,7 +153,9 @@ pub fn run(
 
     let baseline = match baseline_timeout {
         None => None,
-        Some(timeout) => Some(runner.kafka_baseline(settings, run_id, &first, delivered, timeout)?),
+        Some(timeout) => Some(baseline::kafka_consume_reported(
+            runner, settings, run_id, &first, delivered, timeout,
+        )?),
     };
     Ok(CatchUpOutcome {
         produce,

@@ -2,21 +2,19 @@
 //! the target processed, one phase through the generator, waiting for the
 //! target to catch up, the sweep, and the drain.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::baseline;
 use super::cpu::{self, CpuWatch};
 use super::generator::{self, EventSink, Pace, PhasePlan, PhaseRun};
 use super::grpc::AckStats;
-use super::kafka::{DeliveryStats, KafkaProbe, KafkaSettings};
+use super::kafka::{DeliveryStats, KafkaProbe};
 use super::latency::round3;
 use super::metrics_scrape::{MetricsEndpoint, Scrape};
 use super::parse::Sweep;
 use super::progress::Progress;
-use super::report::{BaselineReport, DrainReport, PhaseReport};
+use super::report::{DrainReport, PhaseReport};
 use super::shared::Shared;
 use super::throughput::CountSeries;
 
@@ -112,41 +110,6 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// The raw consume baseline over the `count` events produced from
-    /// `first_offsets` (a new group named after `run`), shown on the
-    /// progress line and printed; a note says when it stopped at `timeout`.
-    pub fn kafka_baseline(
-        &mut self,
-        settings: &KafkaSettings,
-        run: u32,
-        first_offsets: &HashMap<i32, i64>,
-        count: u64,
-        timeout: Duration,
-    ) -> anyhow::Result<BaselineReport> {
-        self.progress.phase("baseline", Some(count));
-        let progress = &self.progress;
-        let report = baseline::kafka_consume(
-            settings,
-            &self.cpu,
-            run,
-            first_offsets,
-            count,
-            timeout,
-            &|n| progress.update(n, "raw consume".into()),
-        )?;
-        self.progress.println(&format!(
-            "baseline: {} events read at {:.0}/s",
-            report.events, report.rate
-        ));
-        if !report.complete {
-            self.notes.push(format!(
-                "the baseline read {} of {count} events before --baseline-timeout",
-                report.events
-            ));
-        }
-        Ok(report)
-    }
-
     /// satpam's metrics now, if reachable.
     pub fn scrape(&self) -> Option<Scrape> {
         self.metrics.scrape().ok()

@@ -255,7 +255,8 @@ impl Target {
                 reader.stop()?;
                 if !args.no_baseline {
                     let run = runner.shared.pool.run();
-                    closing.baseline = Some(runner.kafka_baseline(
+                    closing.baseline = Some(baseline::kafka_consume_reported(
+                        runner,
                         &settings,
                         run,
                         &sink.stats().first_offsets(),
