@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::console::{
-    assistants, call, csrf, get, ingest, login, post, principals, start, ANALYST, READER,
+    assistants, call, csrf, get, ingest, login, post, principals, start, tampered, ANALYST, READER,
 };
 use satpam::access::auth::hash_token;
 use satpam_testkit::figures::grouped;
@@ -135,7 +135,7 @@ async fn only_an_analyst_with_the_forms_token_decides_and_it_is_audited() {
         s.console,
         &analyst,
         "/account/decision",
-        &as_refs(&decision(csrf(&body).replace('a', "b"))),
+        &as_refs(&decision(tampered(&csrf(&body)))),
     )
     .await;
     assert_eq!(r.status, 403, "another CSRF token");

@@ -173,6 +173,18 @@ pub fn csrf(html: &str) -> String {
     rest[..rest.find('"').expect("end of value")].to_string()
 }
 
+/// `token` with its first character changed: always another token (a
+/// replace of one letter is not, when the token happens to lack it).
+pub fn tampered(token: &str) -> String {
+    let mut chars = token.chars();
+    let first = match chars.next() {
+        Some('0') => '1',
+        Some(_) => '0',
+        None => '0',
+    };
+    std::iter::once(first).chain(chars).collect()
+}
+
 /// Writes recorded traffic for the backtest page into `dir`: `day.jsonl`
 /// (a metadata-only baseline scenario of `accounts` accounts over `hours`,
 /// the kind `.ci/run`'s rules diff step replays) and `labels.csv`.
