@@ -59,6 +59,49 @@ pub enum Sender {
     Unknown,
 }
 
+/// Where an outbound message got to (a Cloud API status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Sent to WhatsApp's servers.
+    Sent,
+    /// Delivered to the user's device.
+    Delivered,
+    /// Read (or a voice message played) by the user.
+    Read,
+    /// Not delivered.
+    Failed,
+}
+
+/// How Meta priced a message (`pricing.category` of a status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PricingCategory {
+    /// Not reported.
+    Unknown,
+    /// A free-form answer inside the 24-hour customer service window.
+    Service,
+    /// A utility template.
+    Utility,
+    /// A marketing template.
+    Marketing,
+    /// An authentication template.
+    Authentication,
+    /// Any other category.
+    Other,
+}
+
+/// A delivery report of a message the business sent. An event that
+/// carries one is a report, not a message: it feeds the account's delivery
+/// windows only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Delivery {
+    /// The state reported.
+    pub state: DeliveryState,
+    /// The pricing category, when reported.
+    pub category: PricingCategory,
+    /// Whether Meta bills the message.
+    pub billable: bool,
+}
+
 /// An ISO 3166-1 alpha-2 country code, upper case; `??` when unknown.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Country([u8; 2]);
@@ -164,8 +207,11 @@ pub struct Event {
     pub user_country: Country,
     /// The conversation was handed to a human at this event.
     pub handoff: bool,
-    /// The event this one answers, when known.
+    /// The event this one answers, when known (for a delivery report: the
+    /// message it reports on).
     pub reply_to: Option<String>,
+    /// Set when the event is a delivery report rather than a message.
+    pub delivery: Option<Delivery>,
 }
 
 impl fmt::Debug for Event {
@@ -182,6 +228,7 @@ impl fmt::Debug for Event {
             .field("timestamp_ms", &self.timestamp_ms)
             .field("text_len", &self.text_len)
             .field("user_country", &self.user_country)
+            .field("delivery", &self.delivery)
             .finish_non_exhaustive()
     }
 }

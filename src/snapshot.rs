@@ -1,7 +1,7 @@
 //! A snapshot holds a shard's state store, event-time watermark and next
 //! sweep time.
 //!
-//! # Format (version 4; versions 2 and 3 are read too)
+//! # Format (version 5; versions 2 to 4 are read too)
 //!
 //! | bytes | field                                            |
 //! |-------|--------------------------------------------------|
@@ -15,7 +15,9 @@
 //! format: varint integers, no field names) of, in order: the watermark
 //! (i64), the next sweep time (i64), the store (conversations then accounts,
 //! each a key-sorted sequence of `(u128 key, state)`), the per-WABA state (a
-//! key-sorted sequence of `(u128 key, WABA entry)`; from version 4), and the
+//! key-sorted sequence of `(u128 key, WABA entry)`; from version 4), the
+//! accounts' delivery windows (a key-sorted sequence of `(u128 key,
+//! windows)` for the accounts that have any; from version 5), and the
 //! caller's opaque `extra` bytes. The same state always gives the same bytes.
 //!
 //! Not stored: the engine's counters, the rules, policy, overrides and clock
@@ -42,12 +44,14 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::decide::AccountDecision;
 use crate::engine::{Engine, EngineContext};
-use crate::state::{StoreSeed, WabaSeed, WabaStore};
+use crate::state::{DeliveryWindows, StoreSeed, WabaSeed, WabaStore};
 
 /// The first bytes of every shard snapshot.
 pub const MAGIC: [u8; 8] = *b"SATPAMSS";
 
-/// The format version this build writes. Version 4 adds the per-WABA
+/// The format version this build writes. Version 5 adds the accounts'
+/// delivery windows after the WABA section (versions 2 to 4 are read with
+/// none: they fill again from the reports after the snapshot). Version 4 adds the per-WABA
 /// section after the store (versions 2 and 3 are read with no WABA state:
 /// the WABA windows fill again from the events after the snapshot). Version 3: a conversation
 /// carries its tenant's hash (for the per-tenant caps) after its other
@@ -57,7 +61,7 @@ pub const MAGIC: [u8; 8] = *b"SATPAMSS";
 /// and its accounts an empty policy state. Version 1 (64-bit event-id
 /// hashes) is refused and the partition starts empty at the committed
 /// offset.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 2;
@@ -123,8 +127,14 @@ pub fn write_shard_with_extra(
     w: &mut impl Write,
 ) -> Result<(), SnapshotError> {
     let (store, watermark_ms, next_sweep_ms) = engine.parts();
-    let payload =
-        postcard::to_stdvec(&(watermark_ms, next_sweep_ms, store, engine.wabas(), extra))?;
+    let payload = postcard::to_stdvec(&(
+        watermark_ms,
+        next_sweep_ms,
+        store,
+        engine.wabas(),
+        store.delivery_section(),
+        extra,
+    ))?;
     let mut header = [0u8; HEADER_LEN];
     header[..8].copy_from_slice(&MAGIC);
     header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -201,6 +211,9 @@ pub fn read_shard_with_extra(
     } else {
         WabaStore::new(limits)
     };
+    if version >= 5 {
+        store.attach_delivery(Vec::<(u128, DeliveryWindows)>::deserialize(&mut de)?);
+    }
     let extra = Vec::<u8>::deserialize(&mut de)?;
     let rest = de.finalize()?;
     if !rest.is_empty() {
@@ -352,6 +365,7 @@ mod tests {
             user_country: Country::parse("ID").unwrap_or_default(),
             handoff: false,
             reply_to: None,
+            delivery: None,
         }
     }
 

@@ -216,7 +216,8 @@ async fn signed_bodies_are_processed_and_unsigned_ones_are_not() {
         .find_account("bsp-b", "PHONE_NUMBER_ID")
         .is_some());
 
-    // Statuses are counted by value; other fields counted; nothing else is an event.
+    // Statuses are counted by value and each is a delivery report of its
+    // number (two more events); other fields and notices are counted only.
     for f in [
         "pywa/message_status__delivered.json",
         "pywa/message_status__failed.json",
@@ -238,7 +239,7 @@ async fn signed_bodies_are_processed_and_unsigned_ones_are_not() {
     );
 
     let m = metrics(&svc).await;
-    assert_eq!(value(&m, "satpam_events_total{source=\"webhook\"}"), 3.0);
+    assert_eq!(value(&m, "satpam_events_total{source=\"webhook\"}"), 5.0);
     assert_eq!(
         value(&m, "satpam_validation_failures_total{source=\"webhook\"}"),
         1.0
@@ -376,5 +377,50 @@ async fn the_send_api_tap_maps_signed_request_bodies_to_outbound_events() {
         value(&m, "satpam_webhook_requests_total{result=\"malformed\"}"),
         1.0
     );
+    svc.shutdown().await.expect("shutdown");
+}
+
+/// A number's statuses reach its delivery windows: a message, then a body
+/// of three statuses (delivered and priced `service`, read, failed) and
+/// the same body retried, which counts once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_feed_the_numbers_delivery_windows_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let svc = start(dir.path()).await;
+    let addr = svc.webhook_addr().expect("webhook on");
+    let message = br#"{"object":"whatsapp_business_account","entry":[{"id":"W9","changes":[{"field":"messages","value":{
+        "metadata":{"phone_number_id":"PN9"},
+        "messages":[{"from":"6281234567890","id":"wamid.in","timestamp":"1767225600","type":"text","text":{"body":"halo"}}]}}]}]}"#;
+    let statuses = br#"{"object":"whatsapp_business_account","entry":[{"id":"W9","changes":[{"field":"messages","value":{
+        "metadata":{"phone_number_id":"PN9"},
+        "statuses":[
+          {"id":"wamid.out","status":"delivered","timestamp":"1767225610","recipient_id":"6281234567890",
+           "pricing":{"billable":true,"pricing_model":"PMP","category":"service"}},
+          {"id":"wamid.out","status":"read","timestamp":"1767225620","recipient_id":"6281234567890"},
+          {"id":"wamid.out2","status":"failed","timestamp":"1767225630","recipient_id":"6281234567890",
+           "errors":[{"code":131026,"title":"Message undeliverable"}]}]}}]}]}"#;
+    assert_eq!(post(addr, Some(SECRET_A), message).await.0, 200);
+    for _ in 0..2 {
+        assert_eq!(post(addr, Some(SECRET_A), statuses).await.0, 200);
+    }
+    let (_, acct) = svc
+        .shards()
+        .find_account("bsp-a", "PN9")
+        .expect("the number");
+    let last = acct.behaviour.last_ms();
+    let t = acct.delivery.expect("delivery windows").totals(last);
+    use satpam::state::delivery::counter;
+    assert_eq!(
+        (
+            t[counter::DELIVERED],
+            t[counter::SERVICE],
+            t[counter::BILLABLE],
+            t[counter::READ],
+            t[counter::FAILED]
+        ),
+        (1, 1, 1, 1, 1)
+    );
+    let m = metrics(&svc).await;
+    assert_eq!(value(&m, "satpam_events_total{source=\"webhook\"}"), 7.0);
     svc.shutdown().await.expect("shutdown");
 }

@@ -1,7 +1,7 @@
 //! Upgrade compatibility: a shard snapshot written by an earlier build,
 //! committed as a file, must be read by this build with every value in it.
 //!
-//! `tests/fixtures/snapshot-v2.bin`, `snapshot-v3.bin` and `snapshot-v4.bin` were each written
+//! `tests/fixtures/snapshot-v2.bin` to `snapshot-v5.bin` were each written
 //! once by their format version (see [`satpam::snapshot`]) with
 //! [`write_fixture`] below, and are never rewritten: it stands for the state files on disk at every deployment
 //! that runs version 2. The expected values in
@@ -36,7 +36,9 @@ use common::{traffic, Script};
 use satpam::clock::ManualClock;
 use satpam::decide::{Action, CountryPolicy};
 use satpam::engine::Outcome;
-use satpam::event::{Country, Direction, MessageKind, Sender};
+use satpam::event::{
+    Country, Delivery, DeliveryState, Direction, MessageKind, PricingCategory, Sender,
+};
 use satpam::snapshot::{self, FORMAT_VERSION, HEADER_LEN, MAGIC};
 use satpam::{Engine, EngineConfig, EngineContext, Event, RuleSet, Scratch};
 
@@ -71,9 +73,50 @@ fn fixture_events() -> Vec<Event> {
             e.waba_id = "fx-waba".into();
         }
     }
-    m.into_iter()
+    let events: Vec<Event> = m
+        .into_iter()
         .map(|e| Event::try_from(e).expect("valid"))
-        .collect()
+        .collect();
+    if FORMAT_VERSION < 5 {
+        return events;
+    }
+    // From format 5: each outbound message reported delivered at its own
+    // time, priced `service` for the assistant and `utility` for the shop.
+    let mut out = Vec::with_capacity(events.len() * 2);
+    for e in events {
+        let report = (e.direction == Direction::Outbound).then(|| {
+            let mut r = e.clone();
+            r.event_id = format!("{}/delivered", e.event_id);
+            r.reply_to = Some(e.event_id.clone());
+            r.kind = MessageKind::Other;
+            r.text = String::new();
+            r.text_len = 0;
+            r.delivery = Some(Delivery {
+                state: DeliveryState::Delivered,
+                category: if e.account_id == "fx-ai" {
+                    PricingCategory::Service
+                } else {
+                    PricingCategory::Utility
+                },
+                billable: e.account_id != "fx-ai",
+            });
+            r
+        });
+        out.push(e);
+        out.extend(report);
+    }
+    out
+}
+
+/// Outbound messages of `account` in the fixture's input (each reported
+/// delivered from format 5).
+fn outbound_of(account: &str) -> u64 {
+    fixture_events()
+        .iter()
+        .filter(|e| {
+            e.account_id == account && e.direction == Direction::Outbound && e.delivery.is_none()
+        })
+        .count() as u64
 }
 
 /// What the test reads of one account: (last event ms, events in the hour
@@ -170,6 +213,30 @@ fn the_v4_fixture_restores_its_waba() {
         .is_none());
 }
 
+/// Format 5: the delivery section. Every outbound message of the input
+/// was reported delivered: the assistant's priced `service`, the shop's
+/// `utility` (and billable).
+#[test]
+fn the_v5_fixture_restores_its_delivery_windows() {
+    use satpam::state::delivery::counter;
+    let engine = check_fixture(5);
+    for (account, category, billable) in [
+        ("fx-ai", counter::SERVICE, false),
+        ("fx-shop", counter::UTILITY, true),
+    ] {
+        let a = engine.account("bsp-test", account).expect("account");
+        let last = a.behaviour.last_ms();
+        let t = a.delivery.expect("delivery windows").totals(last);
+        let n = outbound_of(account);
+        assert!(n > 0);
+        assert_eq!(
+            (t[counter::DELIVERED], t[category], t[counter::BILLABLE]),
+            (n, n, if billable { n } else { 0 }),
+            "{account}"
+        );
+    }
+}
+
 fn check_fixture(version: u32) -> Engine {
     let bytes = &fixture(version)[..];
     assert_eq!(&bytes[..8], &MAGIC, "magic");
@@ -188,9 +255,13 @@ fn check_fixture(version: u32) -> Engine {
     assert_eq!((stats.accounts, stats.conversations), (2, 35));
     assert_eq!(engine.watermark_ms(), 1_769_996_182_000);
     // Looked up by tenant and account id: the state keys are what they were.
+    // What the default pack of the build that wrote the fixture decided:
+    // 3 signals on the assistant when formats 2 to 4 were written, 2 (a
+    // throttle, then a suspend) when format 5 was; the pack changed between.
+    let signals = if version >= 5 { 2 } else { 3 };
     assert_eq!(
         account_facts(&engine, "fx-ai"),
-        (1_769_996_160_000, 400, 24, Action::Suspend, 3)
+        (1_769_996_160_000, 400, 24, Action::Suspend, signals)
     );
     assert_eq!(
         account_facts(&engine, "fx-shop"),
@@ -219,6 +290,7 @@ fn check_fixture(version: u32) -> Engine {
         user_country: Country::parse("ID").expect("country"),
         handoff: false,
         reply_to: None,
+        delivery: None,
     };
     assert_eq!(engine.process(&last, &mut scratch), Outcome::Duplicate);
     let mut old = last.clone();
@@ -239,7 +311,7 @@ fn another_version_is_refused_with_a_clear_message() {
         .expect("refused");
     assert_eq!(
         err.to_string(),
-        "snapshot format version 1 is not supported (this build reads versions 2 to 4)"
+        "snapshot format version 1 is not supported (this build reads versions 2 to 5)"
     );
 }
 
@@ -278,6 +350,12 @@ fn write_fixture() {
         EngineConfig::default(),
     )));
     common::drive(&engine, Some(&clock), &events);
+    // The delivery reports (format 5) move no message window: the counts
+    // below are of the messages alone.
+    let events: Vec<Event> = events
+        .into_iter()
+        .filter(|e| e.delivery.is_none())
+        .collect();
     // Counted from the input, independently of the engine's windows.
     for account in ["fx-ai", "fx-shop"] {
         let mine: Vec<&Event> = events.iter().filter(|e| e.account_id == account).collect();

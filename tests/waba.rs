@@ -94,6 +94,7 @@ fn ev(
         user_country: Country::parse("ID").unwrap_or(Country::UNKNOWN),
         handoff: false,
         reply_to: None,
+        delivery: None,
     }
 }
 

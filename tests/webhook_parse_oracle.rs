@@ -356,6 +356,7 @@ mod oracle {
             },
             handoff: false,
             reply_to: string2(&v, "context", "message_id"),
+            delivery: None,
         })
     }
 }

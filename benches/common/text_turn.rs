@@ -47,5 +47,6 @@ pub fn text_turn(ids: TurnIds, event_id: String, ts: i64, direction: Direction) 
         user_country: Country::parse("ID").unwrap_or_default(),
         handoff: false,
         reply_to: None,
+        delivery: None,
     }
 }

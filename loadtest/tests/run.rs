@@ -430,11 +430,13 @@ fn webhook_run(extra: &[&str], per_body: u64) {
     check_common(v, "webhook");
     check_cpu(&run);
     let sent = v["events_sent"].as_u64().expect("events_sent");
-    // satpam counted exactly the events loadgen sent: none lost, none twice.
+    // satpam counted exactly the events loadgen sent, none lost, none
+    // twice, and one delivery report for each `delivered` status.
     let metric = |name: &str| satpam_testkit::http::metric(serve.metrics, name).unwrap_or(-1.0);
+    let statuses = metric("satpam_webhook_statuses_total{status=\"delivered\"}");
     assert_eq!(
         metric("satpam_events_total{source=\"webhook\"}"),
-        sent as f64
+        sent as f64 + statuses
     );
     assert_eq!(
         metric("satpam_duplicate_events_total{source=\"webhook\"}"),

@@ -4,7 +4,10 @@
 
 pub mod signal;
 
-use crate::event::{Country, Direction, Event, MessageKind, Sender, TemplateCategory};
+use crate::event::{
+    Country, Delivery, DeliveryState, Direction, Event, MessageKind, PricingCategory, Sender,
+    TemplateCategory,
+};
 use crate::limits::EventTimeError;
 use crate::pb::v1 as pb;
 
@@ -42,6 +45,9 @@ pub enum ValidationError {
     /// An identifier holds a control character (NUL included).
     #[error("field `{0}` contains a control character or NUL")]
     ControlCharacter(&'static str),
+    /// A delivery report that is not outbound, or carries text.
+    #[error("a delivery report must be OUTBOUND and carry no text")]
+    BadDeliveryReport,
     /// The event's time lies outside the window its shard accepts.
     #[error("{0}")]
     EventTime(EventTimeError),
@@ -94,6 +100,43 @@ struct Checked {
     template_category: Option<TemplateCategory>,
     sender: Sender,
     user_country: Country,
+    delivery: Option<Delivery>,
+}
+
+/// Checks a delivery report's enums: the state must be given.
+fn check_delivery(d: &pb::DeliveryReport) -> Result<Delivery, ValidationError> {
+    let state = match pb::DeliveryState::try_from(d.state) {
+        Ok(pb::DeliveryState::Sent) => DeliveryState::Sent,
+        Ok(pb::DeliveryState::Delivered) => DeliveryState::Delivered,
+        Ok(pb::DeliveryState::Read) => DeliveryState::Read,
+        Ok(pb::DeliveryState::Failed) => DeliveryState::Failed,
+        _ => {
+            return Err(ValidationError::InvalidEnum {
+                field: "delivery.state",
+                value: d.state,
+            })
+        }
+    };
+    let category = match pb::PricingCategory::try_from(d.pricing_category) {
+        Ok(pb::PricingCategory::Unspecified) => PricingCategory::Unknown,
+        Ok(pb::PricingCategory::Service) => PricingCategory::Service,
+        Ok(pb::PricingCategory::Utility) => PricingCategory::Utility,
+        Ok(pb::PricingCategory::Marketing) => PricingCategory::Marketing,
+        Ok(pb::PricingCategory::Authentication) => PricingCategory::Authentication,
+        Ok(pb::PricingCategory::Other) => PricingCategory::Other,
+        Err(_) => {
+            return Err(ValidationError::InvalidEnum {
+                field: "delivery.pricing_category",
+                value: d.pricing_category,
+            })
+        }
+    };
+    bounded("delivery.message_id", &d.message_id)?;
+    Ok(Delivery {
+        state,
+        category,
+        billable: d.billable,
+    })
 }
 
 /// Checks every field of `m` without taking it apart.
@@ -168,12 +211,22 @@ fn check(m: &pb::MessageEvent) -> Result<Checked, ValidationError> {
     required("event_id", &m.event_id)?;
     required("tenant_id", &m.tenant_id)?;
     bounded("waba_id", &m.waba_id)?;
+    let delivery = match &m.delivery {
+        None => None,
+        Some(d) => {
+            if direction != Direction::Outbound || !m.text.is_empty() {
+                return Err(ValidationError::BadDeliveryReport);
+            }
+            Some(check_delivery(d)?)
+        }
+    };
     Ok(Checked {
         direction,
         kind,
         template_category,
         sender,
         user_country,
+        delivery,
     })
 }
 
@@ -209,7 +262,11 @@ fn build(m: pb::MessageEvent, c: Checked) -> Event {
         text_len,
         user_country: c.user_country,
         handoff: m.handoff,
-        reply_to: (!m.reply_to.is_empty()).then_some(m.reply_to),
+        reply_to: match m.delivery {
+            Some(d) if !d.message_id.is_empty() => Some(d.message_id),
+            _ => (!m.reply_to.is_empty()).then_some(m.reply_to),
+        },
+        delivery: c.delivery,
     }
 }
 
@@ -308,8 +365,37 @@ mod tests {
             user_country: Country::parse("ID").expect("country"),
             handoff: false,
             reply_to: None,
+            delivery: None,
         };
         assert_eq!(event_or_refusal(valid()).ok(), Some(want));
+    }
+
+    fn delivered() -> pb::DeliveryReport {
+        pb::DeliveryReport {
+            state: pb::DeliveryState::Delivered as i32,
+            message_id: "wamid.sent".into(),
+            pricing_category: pb::PricingCategory::Service as i32,
+            billable: true,
+        }
+    }
+
+    #[test]
+    fn a_delivery_report_converts_with_the_message_it_reports_on() {
+        let mut m = valid();
+        m.direction = pb::Direction::Outbound as i32;
+        m.text.clear();
+        m.reply_to = "ignored".into();
+        m.delivery = Some(delivered());
+        let e = Event::try_from(m).expect("valid");
+        assert_eq!(
+            e.delivery,
+            Some(Delivery {
+                state: DeliveryState::Delivered,
+                category: PricingCategory::Service,
+                billable: true,
+            })
+        );
+        assert_eq!(e.reply_to.as_deref(), Some("wamid.sent"));
     }
 
     #[test]
@@ -388,6 +474,57 @@ mod tests {
             (
                 |m| m.reply_to = "\r".into(),
                 ValidationError::ControlCharacter("reply_to"),
+            ),
+            // A delivery report: inbound, or with text, is refused.
+            (
+                |m| m.delivery = Some(delivered()),
+                ValidationError::BadDeliveryReport,
+            ),
+            (
+                |m| {
+                    m.direction = pb::Direction::Outbound as i32;
+                    m.delivery = Some(delivered());
+                },
+                ValidationError::BadDeliveryReport,
+            ),
+            (
+                |m| {
+                    m.direction = pb::Direction::Outbound as i32;
+                    m.text.clear();
+                    m.delivery = Some(pb::DeliveryReport {
+                        state: pb::DeliveryState::Unspecified as i32,
+                        ..delivered()
+                    });
+                },
+                ValidationError::InvalidEnum {
+                    field: "delivery.state",
+                    value: 0,
+                },
+            ),
+            (
+                |m| {
+                    m.direction = pb::Direction::Outbound as i32;
+                    m.text.clear();
+                    m.delivery = Some(pb::DeliveryReport {
+                        pricing_category: 99,
+                        ..delivered()
+                    });
+                },
+                ValidationError::InvalidEnum {
+                    field: "delivery.pricing_category",
+                    value: 99,
+                },
+            ),
+            (
+                |m| {
+                    m.direction = pb::Direction::Outbound as i32;
+                    m.text.clear();
+                    m.delivery = Some(pb::DeliveryReport {
+                        message_id: "w\0".into(),
+                        ..delivered()
+                    });
+                },
+                ValidationError::ControlCharacter("delivery.message_id"),
             ),
         ];
         for (mutate, want) in cases {

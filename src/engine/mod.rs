@@ -14,12 +14,13 @@ use crate::decide::{
     Account, AccountDecision, Action, CountryPolicy, Evidence, LadderInput, Overrides, Signal,
 };
 use crate::event::{Direction, Event, MessageKind, Sender};
-use crate::features::{extract, ExtractInput, FeatureVector};
+use crate::features::{extract, extract_delivery, ExtractInput, FeatureVector};
 use crate::limits::{EventTimeError, EventTimeLimits};
 use crate::rules::{RuleSet, Subject};
 use crate::scan::ScanFacts;
 use crate::state::{key_of, CapEvictions, StateLimits, StateStore, StoreStats, WabaStore};
 
+mod delivery;
 mod evidence;
 mod waba;
 
@@ -371,6 +372,9 @@ impl Engine {
             return Outcome::Refused(why);
         }
         self.counters.events.fetch_add(1, Ordering::Relaxed);
+        if let Some(d) = e.delivery {
+            return self.observe_delivery(e, d);
+        }
         let rules = ctx.rules.load();
         scratch.rule_set = rules.serial();
         let scan = if e.has_text() {
@@ -418,6 +422,8 @@ impl Engine {
                     },
                     &mut scratch.features,
                 );
+                let delivery = acct.delivery.as_mut().map(|d| d.totals(at_ms));
+                extract_delivery(delivery.as_ref(), &mut scratch.features);
                 rules.evaluate(scratch.features.values(), &mut scratch.fired);
                 acct.slot.activity.record(
                     &rules,

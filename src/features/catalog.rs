@@ -97,6 +97,14 @@ catalog! {
     AccTextShare = "account.text_share", Number, "Share of user text messages whose text was present, last hour.";
     AccAgeMin = "account.age_min", Number, "Minutes since the account's first event.";
     AccReplyCharsPerS = "account.reply_chars_per_s", Number, "Median free-form reply length over the median reply latency, last hour: the pace of the answers in characters per second (a person types under 10; a model writes a whole answer at 50 or more). 0 without replies; at most 1,000.";
+    AccDelivered24h = "account.delivered_24h", Number, "Business messages reported delivered (Cloud API statuses), last 24 hours; 0 when the input carries no statuses.";
+    AccDeliveredServiceShare24h = "account.delivered_service_share_24h", Number, "Share of delivered messages priced `service` (free-form answers inside the customer service window), last 24 hours.";
+    AccDeliveredUtilityShare24h = "account.delivered_utility_share_24h", Number, "Share of delivered messages priced `utility`, last 24 hours.";
+    AccDeliveredMarketingShare24h = "account.delivered_marketing_share_24h", Number, "Share of delivered messages priced `marketing`, last 24 hours.";
+    AccDeliveredAuthShare24h = "account.delivered_authentication_share_24h", Number, "Share of delivered messages priced `authentication`, last 24 hours.";
+    AccBillableShare24h = "account.billable_share_24h", Number, "Share of delivered messages Meta bills, last 24 hours.";
+    AccFailedShare24h = "account.failed_share_24h", Number, "Share of reported deliveries that failed (failed over delivered + failed), last 24 hours.";
+    AccReadShare24h = "account.read_share_24h", Number, "Share of delivered messages reported read, last 24 hours.";
     WabaNumbersActive1h = "waba.numbers_active_1h", Number, "Phone numbers of the event's WABA with an event in the last hour (saturates at 128; 0 without a WABA).";
     WabaNumbersActive24h = "waba.numbers_active_24h", Number, "Phone numbers of the event's WABA with an event in the last 24 hours (saturates at 128; 0 without a WABA).";
     WabaInbound1h = "waba.inbound_1h", Number, "User messages to every number of the WABA, last hour.";

@@ -2,9 +2,11 @@
 //! state it updated. Rules read features, never state.
 
 pub mod catalog;
+pub mod delivery;
 pub mod extract;
 pub mod waba;
 
 pub use catalog::{Catalog, FeatureKind, FIXED};
+pub use delivery::extract_delivery;
 pub use extract::{extract, extract_account, ExtractInput, FeatureVector, Side};
 pub use waba::{clear_waba, extract_waba, WabaInput};

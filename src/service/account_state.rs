@@ -114,6 +114,8 @@ fn account_features(entry: &mut Account, rules: &RuleSet) -> Vec<pb::FeatureValu
     let totals = entry.behaviour.totals(at_ms);
     let mut v = FeatureVector::default();
     crate::features::extract_account(&totals, rules.pattern_sides(), &mut v);
+    let delivery = entry.delivery.as_mut().map(|d| d.totals(at_ms));
+    crate::features::extract_delivery(delivery.as_ref(), &mut v);
     let catalog = rules.catalog();
     (0..catalog.len())
         .filter_map(|slot| {

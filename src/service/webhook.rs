@@ -298,7 +298,7 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         .other_fields
         .increment(mapped.other_fields.len() as u64);
     t.webhook.notices.increment(u64::from(mapped.notices));
-    match r.deliver(mapped.events).await {
+    match r.deliver(mapped.into_events()).await {
         Ok(()) => {
             r.count(WebhookResult::Ok);
             (StatusCode::OK, "ok\n").into_response()

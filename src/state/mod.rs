@@ -4,6 +4,7 @@
 pub mod account;
 pub mod conversation;
 pub mod counts;
+pub mod delivery;
 pub mod sketch;
 pub mod slot;
 pub mod store;
@@ -14,6 +15,7 @@ pub mod window;
 
 pub use account::{AccountBehaviour, AccountTotals};
 pub use conversation::{ConversationState, ConversationUpdate, ConversationView};
+pub use delivery::{DeliveryTotals, DeliveryWindows};
 pub use slot::AccountSlot;
 pub use store::{
     key_of, tenant_tag, waba_key, AccountEntry, CapEvictions, StateLimits, StateStore, StoreSeed,

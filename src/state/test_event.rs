@@ -23,5 +23,6 @@ pub(crate) fn inbound_text(ts: i64) -> Event {
         user_country: Country::UNKNOWN,
         handoff: false,
         reply_to: None,
+        delivery: None,
     }
 }

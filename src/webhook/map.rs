@@ -4,13 +4,10 @@
 //! - `messages` -> inbound events; `message_echoes` (`smb_message_echoes`:
 //!   sent by a person from the WhatsApp Business app) -> outbound events,
 //!   sender human agent.
-//! - `statuses` -> [`StatusRecord`]s. There is no event kind for them yet.
-//!   TODO(issue 14): feed the account features from them: delivered outbound
-//!   volume by pricing category (service / utility / marketing /
-//!   authentication / other), failure rate and error codes, read rate, and
-//!   the conversation origin; tie each to the send-API event with the same
-//!   message id. Until then they are counted
-//!   (`satpam_webhook_statuses_total{status}`) and handed back typed.
+//! - `statuses` -> [`StatusRecord`]s, counted
+//!   (`satpam_webhook_statuses_total{status}`), and each fed to the engine
+//!   as a delivery report ([`StatusRecord::to_event`], in `status`): the
+//!   account's `account.delivered_*` features.
 //! - any other `field` (`account_update`, `phone_number_quality_update`,
 //!   `message_template_status_update`, `user_preferences`, ...) -> counted.
 
@@ -61,6 +58,16 @@ pub struct Mapped {
     pub notices: u32,
     /// Entries or changes skipped as not objects.
     pub skipped: u32,
+}
+
+impl Mapped {
+    /// The events to process: the messages and echoes in body order, then
+    /// one delivery report per status of a known value.
+    pub fn into_events(self) -> Vec<pb::MessageEvent> {
+        let mut events = self.events;
+        events.extend(self.statuses.iter().filter_map(StatusRecord::to_event));
+        events
+    }
 }
 
 /// Whether a message is a notice rather than a message (see [`Mapped::notices`]).
@@ -175,6 +182,7 @@ fn event(
             .as_ref()
             .map(|c| c.id.to_string())
             .unwrap_or_default(),
+        delivery: None,
     }
 }
 

@@ -7,7 +7,8 @@
 //!   `read`) reads a body into them, tolerant of unknown fields, unknown
 //!   message types and values of unexpected JSON types.
 //! - [`map`]: the records to wire events (messages, echoes), status records
-//!   and counts of the fields that carry no message.
+//!   and counts of the fields that carry no message; [`status`]: a status
+//!   record as a delivery-report event.
 //! - [`signature`]: `X-Hub-Signature-256` checked in constant time.
 //! - [`send`]: a send-API request body to one outbound event.
 //! - [`render`]: events back to webhook and send-API bodies (load, tests).
@@ -25,6 +26,7 @@ mod read;
 pub mod render;
 pub mod send;
 pub mod signature;
+pub mod status;
 
 pub use map::{map_body, Mapped, StatusRecord};
 pub use parse::ParseError;

@@ -85,6 +85,7 @@ impl Scenario {
             } else {
                 self.event_id(e.account, e.reply_to)
             },
+            delivery: None,
         }
     }
 

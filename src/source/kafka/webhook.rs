@@ -145,7 +145,7 @@ impl WebhookRecords {
         w.other_fields.increment(mapped.other_fields.len() as u64);
         w.notices.increment(u64::from(mapped.notices));
         w.request(WebhookResult::Ok).increment(1);
-        Ok(mapped.events)
+        Ok(mapped.into_events())
     }
 }
 

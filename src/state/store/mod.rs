@@ -24,6 +24,7 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
 
 use super::account::AccountBehaviour;
 use super::conversation::ConversationState;
+use super::delivery::DeliveryWindows;
 use super::slot::AccountSlot;
 
 /// A hasher for keys that are already uniform hashes: takes the low 64 bits.
@@ -127,6 +128,10 @@ pub struct AccountEntry<S> {
     pub behaviour: AccountBehaviour,
     /// The decision stage's state of the account.
     pub slot: S,
+    /// What delivery reports said of its messages, once one came. Not
+    /// written with the entry: a snapshot section of its own (format 5).
+    #[serde(skip)]
+    pub delivery: Option<Box<DeliveryWindows>>,
 }
 
 /// An account entry as snapshot format 2 wrote it (its slot in the slot's
@@ -147,6 +152,7 @@ impl<S: AccountSlot> From<AccountEntryV2<S>> for AccountEntry<S> {
             account_id: v.account_id,
             behaviour: v.behaviour,
             slot: v.slot.into(),
+            delivery: None,
         }
     }
 }
@@ -159,6 +165,7 @@ impl<S: AccountSlot> AccountEntry<S> {
             account_id: account_id.into(),
             behaviour: AccountBehaviour::default(),
             slot: S::default(),
+            delivery: None,
         }
     }
 
@@ -169,6 +176,10 @@ impl<S: AccountSlot> AccountEntry<S> {
             + self.account_id.len()
             + self.behaviour.heap_bytes()
             + self.slot.heap_bytes()
+            + self
+                .delivery
+                .as_ref()
+                .map_or(0, |d| size_of::<DeliveryWindows>() + d.heap_bytes())
     }
 }
 
@@ -535,10 +546,12 @@ impl<S: AccountSlot> StateStore<S> {
     }
 }
 
+mod delivery;
 mod format;
 #[cfg(test)]
 mod tests;
 pub mod waba;
 
+pub use delivery::DeliverySection;
 pub use format::{StoreSeed, StoreSeedV2};
 pub use waba::{waba_key, WabaEntry, WabaNumbers, WabaSeed, WabaStore, MAX_NUMBERS_PER_WABA};
