@@ -14,8 +14,19 @@
 
 use dashmap::DashMap;
 
+use xxhash_rust::xxh3::Xxh3;
+
 use crate::pb::v1 as pb;
-use crate::state::waba_key;
+
+/// The table's key of (tenant, WABA): tenant ids (from the configuration)
+/// hold no NUL, so the separator keeps tenants apart.
+fn waba_key(tenant_id: &str, waba_id: &str) -> u128 {
+    let mut h = Xxh3::new();
+    h.update(tenant_id.as_bytes());
+    h.update(&[0]);
+    h.update(waba_id.as_bytes());
+    h.digest128()
+}
 
 /// WABAs one table holds at most.
 pub const MAX_PORTFOLIO_WABAS: usize = 1_000_000;
