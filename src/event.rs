@@ -185,6 +185,8 @@ pub struct Event {
     pub account_id: String,
     /// The WhatsApp Business Account id (may be empty).
     pub waba_id: String,
+    /// The business portfolio that owns the WABA (may be empty).
+    pub business_id: String,
     /// The end user.
     pub user_id: String,
     /// The conversation (defaults to account + user).

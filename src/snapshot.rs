@@ -1,7 +1,7 @@
 //! A snapshot holds a shard's state store, event-time watermark and next
 //! sweep time.
 //!
-//! # Format (version 5; versions 2 to 4 are read too)
+//! # Format (version 6; versions 2 to 5 are read too)
 //!
 //! | bytes | field                                            |
 //! |-------|--------------------------------------------------|
@@ -17,8 +17,9 @@
 //! each a key-sorted sequence of `(u128 key, state)`), the per-WABA state (a
 //! key-sorted sequence of `(u128 key, WABA entry)`; from version 4), the
 //! accounts' delivery windows (a key-sorted sequence of `(u128 key,
-//! windows)` for the accounts that have any; from version 5), and the
-//! caller's opaque `extra` bytes. The same state always gives the same bytes.
+//! windows)` for the accounts that have any; from version 5), the
+//! per-portfolio state (entries of the WABA section's form; from version
+//! 6), and the caller's opaque `extra` bytes. The same state always gives the same bytes.
 //!
 //! Not stored: the engine's counters, the rules, policy, overrides and clock
 //! (all in the shared [`EngineContext`]), and the eviction limits, which are
@@ -49,9 +50,11 @@ use crate::state::{DeliveryWindows, StoreSeed, WabaSeed, WabaStore};
 /// The first bytes of every shard snapshot.
 pub const MAGIC: [u8; 8] = *b"SATPAMSS";
 
-/// The format version this build writes. Version 5 adds the accounts'
-/// delivery windows after the WABA section (versions 2 to 4 are read with
-/// none: they fill again from the reports after the snapshot). Version 4 adds the per-WABA
+/// The format version this build writes. Version 6 adds the
+/// per-portfolio section after the delivery one (version 5 and older are
+/// read with no portfolio state). Version 5 adds the accounts' delivery
+/// windows after the WABA section (versions 2 to 4 are read with none).
+/// Either fills again from the events after the snapshot. Version 4 adds the per-WABA
 /// section after the store (versions 2 and 3 are read with no WABA state:
 /// the WABA windows fill again from the events after the snapshot). Version 3: a conversation
 /// carries its tenant's hash (for the per-tenant caps) after its other
@@ -61,7 +64,7 @@ pub const MAGIC: [u8; 8] = *b"SATPAMSS";
 /// and its accounts an empty policy state. Version 1 (64-bit event-id
 /// hashes) is refused and the partition starts empty at the committed
 /// offset.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 2;
@@ -133,6 +136,7 @@ pub fn write_shard_with_extra(
         store,
         engine.wabas(),
         store.delivery_section(),
+        engine.portfolios(),
         extra,
     ))?;
     let mut header = [0u8; HEADER_LEN];
@@ -214,6 +218,11 @@ pub fn read_shard_with_extra(
     if version >= 5 {
         store.attach_delivery(Vec::<(u128, DeliveryWindows)>::deserialize(&mut de)?);
     }
+    let portfolios = if version >= 6 {
+        WabaSeed::<AccountDecision>::new(limits).deserialize(&mut de)?
+    } else {
+        WabaStore::new(limits)
+    };
     let extra = Vec::<u8>::deserialize(&mut de)?;
     let rest = de.finalize()?;
     if !rest.is_empty() {
@@ -223,7 +232,9 @@ pub fn read_shard_with_extra(
         )));
     }
     Ok((
-        Engine::from_parts(ctx, store, watermark_ms, next_sweep_ms).with_wabas(wabas),
+        Engine::from_parts(ctx, store, watermark_ms, next_sweep_ms)
+            .with_wabas(wabas)
+            .with_portfolios(portfolios),
         extra,
     ))
 }
@@ -366,6 +377,7 @@ mod tests {
             handoff: false,
             reply_to: None,
             delivery: None,
+            business_id: String::new(),
         }
     }
 

@@ -85,6 +85,7 @@ fn message(account: &str, n: u32, at: i64, dir: Direction) -> Event {
         handoff: false,
         reply_to: None,
         delivery: None,
+        business_id: String::new(),
     }
 }
 

@@ -424,3 +424,56 @@ async fn statuses_feed_the_numbers_delivery_windows_once() {
     assert_eq!(value(&m, "satpam_events_total{source=\"webhook\"}"), 7.0);
     svc.shutdown().await.expect("shutdown");
 }
+
+/// An `account_update` that names a WABA's owner (Meta's PARTNER_ADDED,
+/// a pywa fixture) makes the receiver stamp that portfolio on the WABA's
+/// later events, so the engine's portfolio aggregate sees its numbers; the
+/// same WABA under another app's tenant is not stamped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_added_update_names_the_portfolio_of_its_wabas_events() {
+    let dir = tempfile::tempdir().expect("dir");
+    let svc = start(dir.path()).await;
+    let addr = svc.webhook_addr().expect("webhook on");
+    let message = |number: &str, id: &str| {
+        format!(
+            r#"{{"object":"whatsapp_business_account","entry":[{{"id":"980198427658004","changes":[{{"field":"messages","value":{{
+            "metadata":{{"phone_number_id":"{number}"}},
+            "messages":[{{"from":"6281234567890","id":"{id}","timestamp":"1767225600","type":"text","text":{{"body":"halo"}}}}]}}}}]}}]}}"#
+        )
+        .into_bytes()
+    };
+    // Before the update: no portfolio.
+    assert_eq!(
+        post(addr, Some(SECRET_A), &message("PN1", "m1")).await.0,
+        200
+    );
+    let update = fixture("pywa/account_update__partner_added.json");
+    assert_eq!(post(addr, Some(SECRET_A), &update).await.0, 200);
+    assert_eq!(
+        post(addr, Some(SECRET_A), &message("PN2", "m2")).await.0,
+        200
+    );
+    assert_eq!(
+        post(addr, Some(SECRET_A), &message("PN3", "m3")).await.0,
+        200
+    );
+    assert_eq!(
+        post(addr, Some(SECRET_B), &message("PN4", "m4")).await.0,
+        200
+    );
+    let mut numbers: Vec<String> = svc
+        .shards()
+        .portfolio_numbers("bsp-a", "2329417887457253")
+        .into_iter()
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, ["PN2", "PN3"]);
+    assert!(svc
+        .shards()
+        .portfolio_numbers("bsp-b", "2329417887457253")
+        .is_empty());
+    let m = metrics(&svc).await;
+    assert_eq!(value(&m, "satpam_webhook_portfolios_learned_total"), 1.0);
+    assert_eq!(value(&m, "satpam_webhook_other_fields_total"), 1.0);
+    svc.shutdown().await.expect("shutdown");
+}

@@ -1,7 +1,7 @@
 //! Upgrade compatibility: a shard snapshot written by an earlier build,
 //! committed as a file, must be read by this build with every value in it.
 //!
-//! `tests/fixtures/snapshot-v2.bin` to `snapshot-v5.bin` were each written
+//! `tests/fixtures/snapshot-v2.bin` to `snapshot-v6.bin` were each written
 //! once by their format version (see [`satpam::snapshot`]) with
 //! [`write_fixture`] below, and are never rewritten: it stands for the state files on disk at every deployment
 //! that runs version 2. The expected values in
@@ -71,6 +71,11 @@ fn fixture_events() -> Vec<Event> {
     if FORMAT_VERSION >= 4 {
         for e in &mut m {
             e.waba_id = "fx-waba".into();
+        }
+    }
+    if FORMAT_VERSION >= 6 {
+        for e in &mut m {
+            e.business_id = "fx-biz".into();
         }
     }
     let events: Vec<Event> = m
@@ -237,6 +242,30 @@ fn the_v5_fixture_restores_its_delivery_windows() {
     }
 }
 
+/// Format 6: the portfolio section. Both numbers (of one WABA) are of
+/// portfolio `fx-biz`: its windows are the WABA's, counted from the input
+/// when the file was written.
+#[test]
+fn the_v6_fixture_restores_its_portfolio() {
+    let engine = check_fixture(6);
+    assert_eq!(engine.portfolios().len(), 1);
+    let p = engine
+        .portfolios()
+        .get(satpam::state::portfolio_key("bsp-test", "fx-biz"))
+        .expect("the portfolio");
+    assert_eq!(p.numbers.len(), 2);
+    let last = p.behaviour.last_ms();
+    let t = p.behaviour.clone().totals(last);
+    assert_eq!(
+        (last, t.events_hour(), t.users_day_rounded()),
+        (1_769_996_182_000, 490, 34)
+    );
+    assert!(engine
+        .portfolios()
+        .get(satpam::state::portfolio_key("bsp-test", "fx-waba"))
+        .is_none());
+}
+
 fn check_fixture(version: u32) -> Engine {
     let bytes = &fixture(version)[..];
     assert_eq!(&bytes[..8], &MAGIC, "magic");
@@ -257,7 +286,8 @@ fn check_fixture(version: u32) -> Engine {
     // Looked up by tenant and account id: the state keys are what they were.
     // What the default pack of the build that wrote the fixture decided:
     // 3 signals on the assistant when formats 2 to 4 were written, 2 (a
-    // throttle, then a suspend) when format 5 was; the pack changed between.
+    // throttle, then a suspend) when formats 5 and 6 were; the pack changed
+    // between.
     let signals = if version >= 5 { 2 } else { 3 };
     assert_eq!(
         account_facts(&engine, "fx-ai"),
@@ -291,6 +321,7 @@ fn check_fixture(version: u32) -> Engine {
         handoff: false,
         reply_to: None,
         delivery: None,
+        business_id: String::new(),
     };
     assert_eq!(engine.process(&last, &mut scratch), Outcome::Duplicate);
     let mut old = last.clone();
@@ -311,7 +342,7 @@ fn another_version_is_refused_with_a_clear_message() {
         .expect("refused");
     assert_eq!(
         err.to_string(),
-        "snapshot format version 1 is not supported (this build reads versions 2 to 5)"
+        "snapshot format version 1 is not supported (this build reads versions 2 to 6)"
     );
 }
 

@@ -95,6 +95,7 @@ fn ev(
         handoff: false,
         reply_to: None,
         delivery: None,
+        business_id: String::new(),
     }
 }
 

@@ -17,7 +17,7 @@ mod oracle {
     use satpam::webhook::country;
     use satpam::webhook::parse::{
         Body, Change, Contact, Context, Entry, Message, ParseError, Pricing, Status, StatusError,
-        StatusKind, Text, WaKind, WABA_OBJECT,
+        StatusKind, Text, WaKind, WabaInfo, WABA_OBJECT,
     };
     use satpam::webhook::send::{SendContext, SendError};
     use serde_json::Value;
@@ -156,6 +156,14 @@ mod oracle {
                 .filter(|s| s.is_object())
                 .map(parse_status)
                 .collect(),
+            event: string(value, "event").into(),
+            waba_info: value
+                .get("waba_info")
+                .filter(|w| w.is_object())
+                .map(|w| WabaInfo {
+                    waba_id: string(w, "waba_id").into(),
+                    owner_business_id: string(w, "owner_business_id").into(),
+                }),
         })
     }
 
@@ -357,6 +365,7 @@ mod oracle {
             handoff: false,
             reply_to: string2(&v, "context", "message_id"),
             delivery: None,
+            business_id: String::new(),
         })
     }
 }

@@ -48,5 +48,6 @@ pub fn text_turn(ids: TurnIds, event_id: String, ts: i64, direction: Direction) 
         handoff: false,
         reply_to: None,
         delivery: None,
+        business_id: String::new(),
     }
 }

@@ -211,6 +211,7 @@ fn check(m: &pb::MessageEvent) -> Result<Checked, ValidationError> {
     required("event_id", &m.event_id)?;
     required("tenant_id", &m.tenant_id)?;
     bounded("waba_id", &m.waba_id)?;
+    bounded("business_id", &m.business_id)?;
     let delivery = match &m.delivery {
         None => None,
         Some(d) => {
@@ -251,6 +252,7 @@ fn build(m: pb::MessageEvent, c: Checked) -> Event {
         tenant_id: m.tenant_id,
         account_id: m.account_id,
         waba_id: m.waba_id,
+        business_id: m.business_id,
         user_id: m.user_id,
         conversation_id,
         direction: c.direction,
@@ -353,6 +355,7 @@ mod tests {
             tenant_id: "bsp".into(),
             account_id: "acc".into(),
             waba_id: String::new(),
+            business_id: String::new(),
             user_id: "u1".into(),
             conversation_id: "acc:u1".into(),
             direction: Direction::Inbound,
@@ -458,6 +461,10 @@ mod tests {
             (
                 |m| m.waba_id = "w\u{7f}".into(),
                 ValidationError::ControlCharacter("waba_id"),
+            ),
+            (
+                |m| m.business_id = "b\u{0}".into(),
+                ValidationError::ControlCharacter("business_id"),
             ),
             (
                 |m| m.user_id = "u\u{85}".into(),

@@ -14,6 +14,7 @@ use crate::decide::{
     Account, AccountDecision, Action, CountryPolicy, Evidence, LadderInput, Overrides, Signal,
 };
 use crate::event::{Direction, Event, MessageKind, Sender};
+use crate::features::catalog::Group;
 use crate::features::{extract, extract_delivery, ExtractInput, FeatureVector};
 use crate::limits::{EventTimeError, EventTimeLimits};
 use crate::rules::{RuleSet, Subject};
@@ -22,17 +23,17 @@ use crate::state::{key_of, CapEvictions, StateLimits, StateStore, StoreStats, Wa
 
 mod delivery;
 mod evidence;
-mod waba;
+mod group;
 
 pub(crate) use evidence::applied_policy_of;
 pub use evidence::{applied_policy, rule_evidence};
-pub use waba::TOP_NUMBERS;
+pub use group::TOP_NUMBERS;
 
 /// The engine's state store: behaviour plus each account's decision state.
 pub type Store = StateStore<AccountDecision>;
 
-/// The engine's per-WABA state: the aggregate windows, the numbers, the
-/// WABA's decision state.
+/// The engine's state of one aggregate level (per WABA, or per business
+/// portfolio): the aggregate windows, the numbers, the decision state.
 pub type Wabas = WabaStore<AccountDecision>;
 
 /// Engine settings.
@@ -64,8 +65,9 @@ pub struct Scratch {
     /// [`RuleSet::serial`] of the set `fired` indexes into.
     rule_set: u64,
     charged: bool,
-    /// The event's WABA after it: sessions and users (24 h), events (1 h).
-    waba_evidence: (u64, u64, u64),
+    /// The event's WABA, then portfolio, after it: sessions and users
+    /// (24 h), events (1 h).
+    group_evidence: [(u64, u64, u64); 2],
 }
 
 impl Scratch {
@@ -220,6 +222,7 @@ pub struct Engine {
     ctx: Arc<EngineContext>,
     store: Store,
     wabas: Wabas,
+    portfolios: Wabas,
     counters: EngineCounters,
     watermark_ms: AtomicI64,
     next_sweep_ms: AtomicI64,
@@ -254,10 +257,13 @@ impl Engine {
         store.count_cap_evictions_in(ctx.cap_evictions.clone());
         let mut wabas = Wabas::new(ctx.config.limits);
         wabas.count_cap_evictions_in(ctx.cap_evictions.clone());
+        let mut portfolios = Wabas::new(ctx.config.limits);
+        portfolios.count_cap_evictions_in(ctx.cap_evictions.clone());
         Engine {
             ctx,
             store,
             wabas,
+            portfolios,
             counters: EngineCounters::default(),
             watermark_ms: AtomicI64::new(watermark_ms),
             next_sweep_ms: AtomicI64::new(next_sweep_ms),
@@ -285,6 +291,20 @@ impl Engine {
     /// The per-WABA state (read access for snapshots, reports and tests).
     pub fn wabas(&self) -> &Wabas {
         &self.wabas
+    }
+
+    /// This shard with its per-portfolio state replaced by `portfolios`
+    /// (restored from a snapshot).
+    pub fn with_portfolios(mut self, portfolios: Wabas) -> Self {
+        self.portfolios = portfolios;
+        self.portfolios
+            .count_cap_evictions_in(self.ctx.cap_evictions.clone());
+        self
+    }
+
+    /// The per-portfolio state (read access for snapshots, reports and tests).
+    pub fn portfolios(&self) -> &Wabas {
+        &self.portfolios
     }
 
     /// The shared context.
@@ -399,7 +419,15 @@ impl Engine {
 
         let account_key = key_of(&e.tenant_id, &e.account_id);
         let user_hash = xxh3_64(e.user_id.as_bytes());
-        let waba = self.observe_waba(e, &conv_update, &scan, user_hash, &rules, scratch);
+        let seen = group::Seen {
+            conv: &conv_update,
+            scan: &scan,
+            user_hash,
+        };
+        let mut groups = [None; 2];
+        for g in Group::ALL {
+            groups[g as usize] = self.observe_group(g, e, &seen, &rules, scratch);
+        }
         let policy = ctx.policy.load();
         let overrides = ctx.overrides.load();
         let override_in_force = overrides.get_by_key(account_key, now_ms);
@@ -500,16 +528,24 @@ impl Engine {
                     numbers: Vec::new(),
                 })))
             });
-        let outcome = match (waba, outcome) {
-            (Some(w), Outcome::Processed(None)) => {
-                Outcome::Processed(self.decide_waba(w, e, &rules, &policy, scratch, now_ms))
-            }
-            (Some(w), o @ Outcome::Processed(Some(_))) => {
-                self.record_waba(w, e, &rules, scratch);
-                o
-            }
-            (_, o) => o,
-        };
+        // The lowest level that decides on the event signals; the levels
+        // above it only record their rules' activity.
+        let mut outcome = outcome;
+        for g in Group::ALL {
+            let Some(key) = groups[g as usize] else {
+                continue;
+            };
+            outcome = match outcome {
+                Outcome::Processed(None) => Outcome::Processed(
+                    self.decide_group(g, key, e, &rules, &policy, scratch, now_ms),
+                ),
+                o @ Outcome::Processed(Some(_)) => {
+                    self.record_group(g, key, e, &rules, scratch);
+                    o
+                }
+                o => o,
+            };
+        }
         match &outcome {
             Outcome::Late => {
                 self.counters.late.fetch_add(1, Ordering::Relaxed);
@@ -548,6 +584,7 @@ impl Engine {
         if won {
             self.store.evict_idle(self.watermark_ms());
             self.wabas.evict_idle(self.watermark_ms());
+            self.portfolios.evict_idle(self.watermark_ms());
         }
     }
 

@@ -37,20 +37,24 @@ pub fn evaluate(
     let mut replayer = Replayer::new(rules, policy, overrides, EngineConfig::default());
     let mut strongest: HashMap<String, Signal> = HashMap::new();
     let mut wabas = WabaMembers::default();
-    // Applied to every number of their WABA once all numbers are known.
+    let mut portfolios = WabaMembers::default();
+    // Applied to every number of their WABA (portfolio) once all numbers
+    // are known.
     let mut waba_signals: Vec<Signal> = Vec::new();
+    let mut portfolio_signals: Vec<Signal> = Vec::new();
     let mut n = 0u64;
     for record in events {
         n += 1;
         if let Ok(m) = &record {
             card.event(&m.account_id, m.timestamp_ms);
             wabas.note(&m.tenant_id, &m.waba_id, &m.account_id);
+            portfolios.note(&m.tenant_id, &m.business_id, &m.account_id);
         }
         if let Some(s) = replayer.feed(n, record) {
-            if s.level == Subject::Waba {
-                waba_signals.push(s.clone());
-            } else {
-                card.signal(&s);
+            match s.level {
+                Subject::Waba => waba_signals.push(s.clone()),
+                Subject::Portfolio => portfolio_signals.push(s.clone()),
+                Subject::Account => card.signal(&s),
             }
             let keep = strongest
                 .get(&s.account_id)
@@ -66,6 +70,10 @@ pub fn evaluate(
     progress(n);
     for s in &waba_signals {
         card.waba_signal(s, wabas.members(&s.tenant_id, &s.waba_id));
+    }
+    // A portfolio signal's account_id is the portfolio's id.
+    for s in &portfolio_signals {
+        card.waba_signal(s, portfolios.members(&s.tenant_id, &s.account_id));
     }
     let (summary, engine) = replayer.finish();
     let policy = engine.context().policy();

@@ -1,8 +1,9 @@
-//! The named features rules can read: a fixed catalog, plus three features per
-//! pattern set that a rule set declares (`msg.<set>`, `account.<set>_share`
-//! and `waba.<set>_share`). Features named `waba.*` are the account's
-//! windows summed over every number of the event's WABA (see
-//! [`super::waba`]); a rule that reads one decides at the WABA's level.
+//! The named features rules can read: a fixed catalog, plus four features per
+//! pattern set that a rule set declares (`msg.<set>`, `account.<set>_share`,
+//! `waba.<set>_share` and `portfolio.<set>_share`). Features named `waba.*`
+//! (`portfolio.*`) are the account's windows summed over every number of the
+//! event's WABA (business portfolio; see [`super::group`]); a rule that
+//! reads one decides at that level.
 
 /// The type of a feature, as rule conditions see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,10 +124,30 @@ catalog! {
     WabaReturningShare24h = "waba.returning_share_24h", Number, "Share of the WABA's sessions opened by a returning user, last 24 hours.";
     WabaTextShare = "waba.text_share", Number, "Share of the WABA's user text messages whose text was present, last hour.";
     WabaEventsPerNumber1h = "waba.events_per_number_1h", Number, "Events per number active in the last hour, over the WABA (low when traffic is spread thin).";
+    PortfolioNumbersActive1h = "portfolio.numbers_active_1h", Number, "Phone numbers of the event's business portfolio with an event in the last hour (saturates at 128; 0 without a portfolio).";
+    PortfolioNumbersActive24h = "portfolio.numbers_active_24h", Number, "Phone numbers of the event's business portfolio with an event in the last 24 hours (saturates at 128; 0 without a portfolio).";
+    PortfolioInbound1h = "portfolio.inbound_1h", Number, "User messages to every number of the portfolio, last hour.";
+    PortfolioOutbound1h = "portfolio.outbound_1h", Number, "Business messages from every number of the portfolio, last hour.";
+    PortfolioScannedIn1h = "portfolio.scanned_inbound_1h", Number, "User text messages of the portfolio whose text was scanned, last hour (the denominator of the portfolio's inbound pattern shares).";
+    PortfolioScannedOut1h = "portfolio.scanned_outbound_1h", Number, "Business free-form messages of the portfolio whose text was scanned, last hour.";
+    PortfolioUsers1h = "portfolio.users_1h", Number, "Approximate distinct users over the portfolio's numbers, last hour.";
+    PortfolioUsers24h = "portfolio.users_24h", Number, "Approximate distinct users over the portfolio's numbers, last 24 hours (saturates near 1,400).";
+    PortfolioSessions24h = "portfolio.sessions_24h", Number, "Conversation sessions started on the portfolio's numbers, last 24 hours.";
+    PortfolioTopics1h = "portfolio.topics_1h", Number, "Distinct topics raised by the portfolio's users, last hour.";
+    PortfolioTopicalShare = "portfolio.topical_share", Number, "Share of the portfolio's scanned user texts that raised a topic, last hour.";
+    PortfolioTurnsPerSession = "portfolio.turns_per_session", Number, "User messages per session over the portfolio, last hour.";
+    PortfolioBotShare = "portfolio.bot_share", Number, "Share of the portfolio's business messages sent by a bot, last hour.";
+    PortfolioHandoffRate = "portfolio.handoff_rate", Number, "Hand-offs to a human per session over the portfolio, last 24 hours.";
+    PortfolioLongReplyShare = "portfolio.long_reply_share", Number, "Share of the portfolio's free-form business messages of 400+ characters, last hour.";
+    PortfolioReturningShare24h = "portfolio.returning_share_24h", Number, "Share of the portfolio's sessions opened by a returning user, last 24 hours.";
+    PortfolioTextShare = "portfolio.text_share", Number, "Share of the portfolio's user text messages whose text was present, last hour.";
+    PortfolioEventsPerNumber1h = "portfolio.events_per_number_1h", Number, "Events per number active in the last hour, over the portfolio (low when traffic is spread thin).";
 }
 
-/// Slots reserved for pattern-set features after the fixed ones.
-pub const PATTERN_FEATURES_PER_SET: usize = 3;
+/// Slots reserved for pattern-set features after the fixed ones:
+/// `msg.<set>`, `account.<set>_share`, `waba.<set>_share`,
+/// `portfolio.<set>_share`.
+pub const PATTERN_FEATURES_PER_SET: usize = 4;
 
 /// Total slots of a feature vector.
 pub const MAX_FEATURES: usize =
@@ -144,20 +165,90 @@ pub fn pattern_share_slot(i: usize) -> usize {
 
 /// Slot of `waba.<set>_share` for pattern set `i`.
 pub fn pattern_waba_share_slot(i: usize) -> usize {
-    pattern_msg_slot(i) + 2
+    Group::Waba.pattern_share_slot(i)
 }
 
 /// The prefix of the features aggregated per WABA.
 pub const WABA_PREFIX: &str = "waba.";
 
-/// The first slot of the fixed `waba.*` features (they run to the end of
-/// the fixed catalog).
+/// The prefix of the features aggregated per business portfolio.
+pub const PORTFOLIO_PREFIX: &str = "portfolio.";
+
+/// The first slot of the fixed `waba.*` features.
 pub const FIRST_WABA_SLOT: usize = F::WabaNumbersActive1h as usize;
+
+/// The first slot of the fixed `portfolio.*` features (they run to the end
+/// of the fixed catalog, in the order of the `waba.*` ones).
+pub const FIRST_PORTFOLIO_SLOT: usize = F::PortfolioNumbersActive1h as usize;
+
+/// How many fixed features one aggregate level has.
+pub const GROUP_FEATURES: usize = FIRST_PORTFOLIO_SLOT - FIRST_WABA_SLOT;
+
+/// An aggregate of many numbers, above the number: its features are the
+/// account windows summed over its numbers, in one block of the fixed
+/// catalog per level (the same features in the same order) and one share
+/// per pattern set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Group {
+    /// Every number of one WhatsApp Business Account (`waba.*`).
+    Waba,
+    /// Every number of every WABA of one business portfolio (`portfolio.*`).
+    Portfolio,
+}
+
+impl Group {
+    /// Both levels, lower first.
+    pub const ALL: [Group; 2] = [Group::Waba, Group::Portfolio];
+
+    /// The first slot of the level's fixed block.
+    pub fn first_slot(self) -> usize {
+        match self {
+            Group::Waba => FIRST_WABA_SLOT,
+            Group::Portfolio => FIRST_PORTFOLIO_SLOT,
+        }
+    }
+
+    /// The slot of the level's feature `f`, named by its `waba.*` twin.
+    pub fn slot(self, f: F) -> usize {
+        self.first_slot() + (f as usize - FIRST_WABA_SLOT)
+    }
+
+    /// The slot of the level's share of pattern set `i`.
+    pub fn pattern_share_slot(self, i: usize) -> usize {
+        pattern_msg_slot(i)
+            + match self {
+                Group::Waba => 2,
+                Group::Portfolio => 3,
+            }
+    }
+
+    /// The prefix of the level's features.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Group::Waba => WABA_PREFIX,
+            Group::Portfolio => PORTFOLIO_PREFIX,
+        }
+    }
+
+    /// The level `slot` belongs to, if it is an aggregate feature.
+    pub fn of_slot(slot: usize) -> Option<Group> {
+        if (FIRST_WABA_SLOT..FIRST_PORTFOLIO_SLOT).contains(&slot) {
+            return Some(Group::Waba);
+        }
+        if (FIRST_PORTFOLIO_SLOT..FIXED.len()).contains(&slot) {
+            return Some(Group::Portfolio);
+        }
+        match slot.checked_sub(FIXED.len())? % PATTERN_FEATURES_PER_SET {
+            2 => Some(Group::Waba),
+            3 => Some(Group::Portfolio),
+            _ => None,
+        }
+    }
+}
 
 /// Whether `slot` holds a feature aggregated per WABA.
 pub fn is_waba_slot(slot: usize) -> bool {
-    (FIRST_WABA_SLOT..FIXED.len()).contains(&slot)
-        || (slot >= FIXED.len() && (slot - FIXED.len()) % PATTERN_FEATURES_PER_SET == 2)
+    Group::of_slot(slot) == Some(Group::Waba)
 }
 
 /// The features of one rule set: the fixed catalog plus its pattern sets.
@@ -191,6 +282,13 @@ impl Catalog {
                 FeatureKind::Number,
                 format!(
                     "Share of the WABA's scanned messages on the set's side that matched `{set}`, last hour."
+                ),
+            ));
+            names.push((
+                format!("portfolio.{set}_share"),
+                FeatureKind::Number,
+                format!(
+                    "Share of the portfolio's scanned messages on the set's side that matched `{set}`, last hour."
                 ),
             ));
         }
@@ -254,11 +352,34 @@ mod tests {
         assert!(c.lookup("account.nope").is_none());
         let waba = c.lookup("waba.open_domain_share").map(|x| x.0 as usize);
         assert_eq!(waba, Some(pattern_waba_share_slot(0)));
+        let portfolio = c
+            .lookup("portfolio.open_domain_share")
+            .map(|x| x.0 as usize);
+        assert_eq!(portfolio, Some(Group::Portfolio.pattern_share_slot(0)));
         for (slot, (name, _, _)) in c.iter().enumerate() {
+            let want = if name.starts_with(WABA_PREFIX) {
+                Some(Group::Waba)
+            } else if name.starts_with(PORTFOLIO_PREFIX) {
+                Some(Group::Portfolio)
+            } else {
+                None
+            };
+            assert_eq!(Group::of_slot(slot), want, "{name} at slot {slot}");
+        }
+    }
+
+    /// The portfolio block is the WABA block feature by feature: the
+    /// extraction writes both through [`Group::slot`].
+    #[test]
+    fn the_portfolio_block_mirrors_the_waba_block() {
+        assert_eq!(FIRST_PORTFOLIO_SLOT + GROUP_FEATURES, FIXED.len());
+        for k in 0..GROUP_FEATURES {
+            let waba = FIXED[FIRST_WABA_SLOT + k].name;
+            let portfolio = FIXED[FIRST_PORTFOLIO_SLOT + k].name;
             assert_eq!(
-                is_waba_slot(slot),
-                name.starts_with(WABA_PREFIX),
-                "{name} at slot {slot}"
+                waba.strip_prefix(WABA_PREFIX),
+                portfolio.strip_prefix(PORTFOLIO_PREFIX),
+                "slot {k} of the block"
             );
         }
     }

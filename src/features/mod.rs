@@ -4,9 +4,9 @@
 pub mod catalog;
 pub mod delivery;
 pub mod extract;
-pub mod waba;
+pub mod group;
 
 pub use catalog::{Catalog, FeatureKind, FIXED};
 pub use delivery::extract_delivery;
 pub use extract::{extract, extract_account, ExtractInput, FeatureVector, Side};
-pub use waba::{clear_waba, extract_waba, WabaInput};
+pub use group::{clear_group, extract_group, GroupInput};

@@ -140,6 +140,19 @@ impl Shards {
         out
     }
 
+    /// The numbers any shard has seen on `tenant_id`'s business portfolio
+    /// `business_id` (each shard keeps up to 128 per portfolio).
+    pub fn portfolio_numbers(&self, tenant_id: &str, business_id: &str) -> HashSet<String> {
+        let key = crate::state::portfolio_key(tenant_id, business_id);
+        let mut out = HashSet::new();
+        for (_, e) in self.all() {
+            if let Some(p) = e.portfolios().get(key) {
+                out.extend(p.numbers.account_ids().map(str::to_string));
+            }
+        }
+        out
+    }
+
     /// Calls `f` for every tracked account of every shard.
     pub fn for_each_account(&self, mut f: impl FnMut(ShardId, &Account)) {
         for (id, e) in self.all() {

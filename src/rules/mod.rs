@@ -41,8 +41,9 @@ pub struct CompiledRule {
     pub condition: BoolExpr,
     /// Feature slots the condition reads (the evidence it shows).
     pub slots: Vec<u16>,
-    /// The level the rule decides at: the WABA when its condition reads a
-    /// `waba.*` feature, else the account (the phone number).
+    /// The level the rule decides at: the business portfolio when its
+    /// condition reads a `portfolio.*` feature, else the WABA when it reads
+    /// a `waba.*` one, else the account (the phone number).
     pub scope: Subject,
 }
 
@@ -54,26 +55,42 @@ pub enum Subject {
     Account,
     /// Every number of one WhatsApp Business Account.
     Waba,
+    /// Every number of every WABA of one business portfolio.
+    Portfolio,
 }
 
 impl Subject {
-    /// The scope of a condition that reads these feature slots.
+    /// The scope of a condition that reads these feature slots: the
+    /// highest aggregate level it reads, else the account.
     pub fn of_slots(slots: &[u16]) -> Subject {
-        if slots
-            .iter()
-            .any(|s| crate::features::catalog::is_waba_slot(usize::from(*s)))
-        {
+        let groups = || {
+            slots
+                .iter()
+                .filter_map(|s| crate::features::catalog::Group::of_slot(usize::from(*s)))
+        };
+        if groups().any(|g| g == crate::features::catalog::Group::Portfolio) {
+            Subject::Portfolio
+        } else if groups().next().is_some() {
             Subject::Waba
         } else {
             Subject::Account
         }
     }
 
-    /// `account` or `waba`, as signals and reports write it.
+    /// The subject that decides for an aggregate level.
+    pub fn of_group(g: crate::features::catalog::Group) -> Subject {
+        match g {
+            crate::features::catalog::Group::Waba => Subject::Waba,
+            crate::features::catalog::Group::Portfolio => Subject::Portfolio,
+        }
+    }
+
+    /// `account`, `waba` or `portfolio`, as signals and reports write it.
     pub fn name(self) -> &'static str {
         match self {
             Subject::Account => "account",
             Subject::Waba => "waba",
+            Subject::Portfolio => "portfolio",
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::sink::kafka::{DeadLetterOrigin, Delivery};
 use crate::telemetry::spans::{self, Tenants};
 use crate::telemetry::{Source, WebhookResult};
 use crate::webhook::parse::ParseError;
+use crate::webhook::portfolio::PortfolioTable;
 use crate::webhook::send::{map_send, SendContext, SendError};
 use crate::webhook::signature::{find_signer, HEADER};
 use crate::webhook::{map_body, parse_body};
@@ -49,6 +50,8 @@ pub struct Receiver {
     events_topic: Option<String>,
     /// Event time of send-API requests that do not say when they were sent.
     clock: Arc<dyn Clock>,
+    /// Which portfolio owns which WABA, as `account_update`s said.
+    portfolios: PortfolioTable,
 }
 
 /// Why a body's events are not durable.
@@ -79,6 +82,7 @@ impl Receiver {
             shards,
             pipeline,
             events_topic,
+            portfolios: PortfolioTable::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -298,7 +302,11 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         .other_fields
         .increment(mapped.other_fields.len() as u64);
     t.webhook.notices.increment(u64::from(mapped.notices));
-    match r.deliver(mapped.into_events()).await {
+    t.webhook
+        .learn_portfolios(&r.portfolios, &app.tenant_id, &mapped.portfolios);
+    let mut events = mapped.into_events();
+    r.portfolios.stamp(&mut events);
+    match r.deliver(events).await {
         Ok(()) => {
             r.count(WebhookResult::Ok);
             (StatusCode::OK, "ok\n").into_response()
@@ -336,7 +344,7 @@ async fn send_tap(
         message_id: header("x-satpam-message-id"),
         timestamp_ms,
     };
-    let event = match map_send(&body, &ctx) {
+    let mut event = match map_send(&body, &ctx) {
         Ok(e) => e,
         Err(e @ SendError::NotJson(_)) => {
             r.count(WebhookResult::Malformed);
@@ -352,6 +360,9 @@ async fn send_tap(
             return (StatusCode::OK, format!("ignored: {e}\n")).into_response();
         }
     };
+    // The portfolio: as the BSP names it, else as an account_update did.
+    event.business_id = header("x-satpam-business-id").to_string();
+    r.portfolios.stamp(std::slice::from_mut(&mut event));
     match r.deliver(vec![event]).await {
         Ok(()) => {
             r.count(WebhookResult::Ok);

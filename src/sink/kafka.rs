@@ -265,8 +265,8 @@ impl KafkaSink {
     /// Produces a signal (keyed by account) to the signals topic, and
     /// with an actions topic the account's action in force there too: the
     /// same bytes keyed by tenant and account, or a tombstone when the
-    /// action is lifted (RESTORE). A WABA-level decision goes to the
-    /// signals topic only. `payload` is `signal` in wire form; `delivery`
+    /// action is lifted (RESTORE). A WABA- or portfolio-level decision goes
+    /// to the signals topic only. `payload` is `signal` in wire form; `delivery`
     /// waits for both records.
     pub fn send_signal(
         &self,

@@ -18,6 +18,7 @@ pub use conversation::{ConversationState, ConversationUpdate, ConversationView};
 pub use delivery::{DeliveryTotals, DeliveryWindows};
 pub use slot::AccountSlot;
 pub use store::{
-    key_of, tenant_tag, waba_key, AccountEntry, CapEvictions, StateLimits, StateStore, StoreSeed,
-    StoreStats, WabaEntry, WabaNumbers, WabaSeed, WabaStore, MAX_NUMBERS_PER_WABA,
+    key_of, portfolio_key, tenant_tag, waba_key, AccountEntry, CapEvictions, StateLimits,
+    StateStore, StoreSeed, StoreStats, WabaEntry, WabaNumbers, WabaSeed, WabaStore,
+    MAX_NUMBERS_PER_WABA,
 };

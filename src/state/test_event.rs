@@ -24,5 +24,6 @@ pub(crate) fn inbound_text(ts: i64) -> Event {
         handoff: false,
         reply_to: None,
         delivery: None,
+        business_id: String::new(),
     }
 }

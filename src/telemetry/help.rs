@@ -176,6 +176,16 @@ pub(super) const HELP: &[(&str, &str, bool)] = &[
         true,
     ),
     (
+        "satpam_webhook_portfolios_learned_total",
+        "WABA to business portfolio pairs learned from account_update webhooks.",
+        true,
+    ),
+    (
+        "satpam_webhook_portfolio_table_full_total",
+        "WABA to business portfolio pairs not kept: the receiver's table was full.",
+        true,
+    ),
+    (
         "satpam_webhook_send_refused_total",
         "Send-API request bodies that did not map to an event.",
         true,

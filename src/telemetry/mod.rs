@@ -120,6 +120,30 @@ pub struct WebhookCounters {
     pub notices: Counter,
     /// Send-API request bodies that did not map to an event.
     pub send_refused: Counter,
+    /// (WABA, business portfolio) pairs learned from `account_update`s.
+    pub portfolios_learned: Counter,
+    /// Pairs not kept: the receiver's table was full.
+    pub portfolios_full: Counter,
+}
+
+impl WebhookCounters {
+    /// Learns the (WABA, portfolio) pairs of one body in `table` and
+    /// counts what happened.
+    pub fn learn_portfolios(
+        &self,
+        table: &crate::webhook::portfolio::PortfolioTable,
+        tenant_id: &str,
+        pairs: &[(String, String)],
+    ) {
+        use crate::webhook::portfolio::Learned;
+        for (waba, business) in pairs {
+            match table.learn(tenant_id, waba, business) {
+                Learned::New => self.portfolios_learned.increment(1),
+                Learned::Known => {}
+                Learned::Full => self.portfolios_full.increment(1),
+            }
+        }
+    }
 }
 
 impl WebhookCounters {
@@ -348,6 +372,8 @@ impl Telemetry {
                 other_fields: counter("satpam_webhook_other_fields_total", &[]),
                 notices: counter("satpam_webhook_notices_total", &[]),
                 send_refused: counter("satpam_webhook_send_refused_total", &[]),
+                portfolios_learned: counter("satpam_webhook_portfolios_learned_total", &[]),
+                portfolios_full: counter("satpam_webhook_portfolio_table_full_total", &[]),
             },
             auth: auth::AuthCounters::register(r),
             handle,

@@ -9,7 +9,9 @@
 //!   as a delivery report ([`StatusRecord::to_event`], in `status`): the
 //!   account's `account.delivered_*` features.
 //! - any other `field` (`account_update`, `phone_number_quality_update`,
-//!   `message_template_status_update`, `user_preferences`, ...) -> counted.
+//!   `message_template_status_update`, `user_preferences`, ...) -> counted;
+//!   an `account_update` whose `waba_info` names the WABA's owner also
+//!   yields the (WABA, business portfolio) pair ([`Mapped::portfolios`]).
 
 use crate::pb::v1 as pb;
 use crate::webhook::country;
@@ -53,6 +55,9 @@ pub struct Mapped {
     pub statuses: Vec<StatusRecord>,
     /// The `field` of every change that carried no messages, echoes or statuses.
     pub other_fields: Vec<String>,
+    /// (WABA id, business portfolio id) of every `account_update` whose
+    /// `waba_info` names both.
+    pub portfolios: Vec<(String, String)>,
     /// System messages (a user's number or id changed) and echoes of a
     /// deletion (`revoke`): notices, not messages anyone wrote; counted only.
     pub notices: u32,
@@ -183,6 +188,7 @@ fn event(
             .map(|c| c.id.to_string())
             .unwrap_or_default(),
         delivery: None,
+        business_id: String::new(),
     }
 }
 
@@ -227,6 +233,15 @@ pub fn map_body(body: &Body<'_>, tenant_id: &str) -> Mapped {
             }
             if out.events.len() + out.statuses.len() + out.notices as usize == before {
                 out.other_fields.push(change.field.to_string());
+            }
+            if let Some(w) = &change.waba_info {
+                if change.field == "account_update"
+                    && !w.waba_id.is_empty()
+                    && !w.owner_business_id.is_empty()
+                {
+                    out.portfolios
+                        .push((w.waba_id.to_string(), w.owner_business_id.to_string()));
+                }
             }
         }
     }

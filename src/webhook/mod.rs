@@ -10,6 +10,8 @@
 //!   and counts of the fields that carry no message; [`status`]: a status
 //!   record as a delivery-report event.
 //! - [`signature`]: `X-Hub-Signature-256` checked in constant time.
+//! - [`portfolio`]: which business portfolio owns a WABA, learned from
+//!   `account_update`s and stamped on the events.
 //! - [`send`]: a send-API request body to one outbound event.
 //! - [`render`]: events back to webhook and send-API bodies (load, tests).
 //! - [`country`]: the user's country from a profile, a phone number or a
@@ -22,6 +24,7 @@ pub mod country;
 mod lenient;
 pub mod map;
 pub mod parse;
+pub mod portfolio;
 mod read;
 pub mod render;
 pub mod send;

@@ -70,6 +70,20 @@ pub struct Change<'a> {
     pub echoes: Vec<Message<'a>>,
     /// `value.statuses`: delivery statuses of messages the business sent.
     pub statuses: Vec<Status<'a>>,
+    /// `value.event` of an `account_update` (`PARTNER_ADDED`, ...).
+    pub event: Cow<'a, str>,
+    /// `value.waba_info` of an `account_update`: which business owns a WABA.
+    pub waba_info: Option<WabaInfo<'a>>,
+}
+
+/// `waba_info` of an `account_update`: a WABA and the business portfolio
+/// that owns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WabaInfo<'a> {
+    /// `waba_id`.
+    pub waba_id: Cow<'a, str>,
+    /// `owner_business_id`: the business portfolio.
+    pub owner_business_id: Cow<'a, str>,
 }
 
 /// One `contacts[]` item: who the user is.

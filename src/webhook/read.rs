@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::webhook::lenient::{Arr, Bool, Flag, FromMap, Int, KeyIn, Obj, Secs, Str, StrIn};
 use crate::webhook::parse::{
     Body, Change, Contact, Context, Entry, Message, ParseError, Pricing, Status, StatusError,
-    StatusKind, Text, WaKind, WABA_OBJECT,
+    StatusKind, Text, WaKind, WabaInfo, WABA_OBJECT,
 };
 
 /// The top of a body: an object with `object` and `entry`, or anything else.
@@ -151,6 +151,8 @@ impl<'de> FromMap<'de> for Change<'de> {
             "messages",
             "message_echoes",
             "statuses",
+            "event",
+            "waba_info",
         ];
         while let Some(k) = map.next_key_seed(KeyIn(KEYS))? {
             match k {
@@ -165,13 +167,31 @@ impl<'de> FromMap<'de> for Change<'de> {
                 }
                 Some(2) => c.messages = objects(map.next_value::<Arr<Obj<Message<'de>>>>()?),
                 Some(3) => c.echoes = objects(map.next_value::<Arr<Obj<Message<'de>>>>()?),
-                Some(_) => c.statuses = objects(map.next_value::<Arr<Obj<Status<'de>>>>()?),
+                Some(4) => c.statuses = objects(map.next_value::<Arr<Obj<Status<'de>>>>()?),
+                Some(5) => c.event = map.next_value::<Str<'de>>()?.0,
+                Some(_) => c.waba_info = map.next_value::<Obj<WabaInfo<'de>>>()?.0,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         Ok(c)
+    }
+}
+
+impl<'de> FromMap<'de> for WabaInfo<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut w = WabaInfo::default();
+        while let Some(k) = map.next_key_seed(KeyIn(&["waba_id", "owner_business_id"]))? {
+            match k {
+                Some(0) => w.waba_id = map.next_value::<Str<'de>>()?.0,
+                Some(_) => w.owner_business_id = map.next_value::<Str<'de>>()?.0,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(w)
     }
 }
 

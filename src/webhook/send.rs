@@ -270,6 +270,7 @@ pub fn map_send(body: &[u8], ctx: &SendContext<'_>) -> Result<pb::MessageEvent, 
         handoff: false,
         reply_to: v.reply_to.into_owned(),
         delivery: None,
+        business_id: String::new(),
     })
 }
 

@@ -86,6 +86,7 @@ impl Scenario {
                 self.event_id(e.account, e.reply_to)
             },
             delivery: None,
+            business_id: String::new(),
         }
     }
 

@@ -6,10 +6,13 @@
 //! worker like protobuf events. A record that cannot be read is handed back
 //! with the reason, for the dead-letter topic; the consumer goes on.
 
+use std::sync::Arc;
+
 use crate::config::{EventsFormat, KafkaSection, WebhookSection};
 use crate::pb::v1 as pb;
 use crate::telemetry::{Source, Telemetry, WebhookResult};
 use crate::webhook::parse::ParseError;
+use crate::webhook::portfolio::PortfolioTable;
 use crate::webhook::signature::{find_signer, SignatureError};
 use crate::webhook::{map_body, parse_body};
 
@@ -63,6 +66,9 @@ pub struct WebhookRecords {
     apps: Vec<App>,
     /// The tenant of records without a signature header; `None`: refused.
     unsigned_tenant: Option<String>,
+    /// Which portfolio owns which WABA, as `account_update`s said; shared
+    /// by the partitions' workers (a clone shares it).
+    portfolios: Arc<PortfolioTable>,
 }
 
 impl std::fmt::Debug for WebhookRecords {
@@ -91,6 +97,7 @@ impl WebhookRecords {
             unsigned_tenant: Some(unsigned_tenant.trim())
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),
+            portfolios: Arc::default(),
         }
     }
 
@@ -144,8 +151,11 @@ impl WebhookRecords {
         }
         w.other_fields.increment(mapped.other_fields.len() as u64);
         w.notices.increment(u64::from(mapped.notices));
+        w.learn_portfolios(&self.portfolios, tenant, &mapped.portfolios);
         w.request(WebhookResult::Ok).increment(1);
-        Ok(mapped.into_events())
+        let mut events = mapped.into_events();
+        self.portfolios.stamp(&mut events);
+        Ok(events)
     }
 }
 

@@ -554,4 +554,6 @@ pub mod waba;
 
 pub use delivery::DeliverySection;
 pub use format::{StoreSeed, StoreSeedV2};
-pub use waba::{waba_key, WabaEntry, WabaNumbers, WabaSeed, WabaStore, MAX_NUMBERS_PER_WABA};
+pub use waba::{
+    portfolio_key, waba_key, WabaEntry, WabaNumbers, WabaSeed, WabaStore, MAX_NUMBERS_PER_WABA,
+};

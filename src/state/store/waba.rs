@@ -180,6 +180,18 @@ pub fn waba_key(tenant_id: &str, waba_id: &str) -> u128 {
     h.digest128()
 }
 
+/// The key a business portfolio is stored under (in a store of its own,
+/// of the same entries as the WABAs'): its tenant and id, apart from any
+/// WABA or account of the same id.
+pub fn portfolio_key(tenant_id: &str, business_id: &str) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(b"\x01portfolio\x00");
+    h.update(tenant_id.as_bytes());
+    h.update(&[0]);
+    h.update(business_id.as_bytes());
+    h.digest128()
+}
+
 /// The WABA entries of one shard, safe to share between threads.
 pub struct WabaStore<S> {
     map: Map<WabaEntry<S>>,

@@ -1,35 +1,44 @@
-//! The `waba.*` features: the account windows summed over every number of
-//! the event's WABA, and how many numbers carry the traffic. Filled before
-//! the rules run; all zero for an event without a WABA.
+//! The aggregate features, `waba.*` and `portfolio.*`: the account windows
+//! summed over every number of the event's WABA (or business portfolio),
+//! and how many numbers carry the traffic. Filled before the rules run; all
+//! zero for an event without one. Both levels are the same block of
+//! features ([`Group::slot`]).
 
-use super::catalog::{pattern_waba_share_slot, F, FIRST_WABA_SLOT, FIXED};
+use super::catalog::{Group, F, GROUP_FEATURES};
 use super::extract::{ratio, FeatureVector, Side};
 use crate::state::account::{day, hour};
 use crate::state::AccountTotals;
 
-/// What the `waba.*` features read.
-pub struct WabaInput<'a> {
-    /// The WABA's window totals after the event.
+/// What one level's features read.
+pub struct GroupInput<'a> {
+    /// The aggregate's window totals after the event.
     pub totals: &'a AccountTotals,
-    /// Numbers of the WABA with an event in the last hour.
+    /// Numbers of the aggregate with an event in the last hour.
     pub numbers_active_1h: u32,
-    /// Numbers of the WABA with an event in the last 24 hours.
+    /// Numbers of the aggregate with an event in the last 24 hours.
     pub numbers_active_24h: u32,
 }
 
-/// Sets every `waba.*` feature of `v` to 0 (an event without a WABA).
-pub fn clear_waba(pattern_sides: &[Side], v: &mut FeatureVector) {
-    for slot in FIRST_WABA_SLOT..FIXED.len() {
+/// Sets every feature of level `g` in `v` to 0 (an event without one).
+pub fn clear_group(g: Group, pattern_sides: &[Side], v: &mut FeatureVector) {
+    let first = g.first_slot();
+    for slot in first..first + GROUP_FEATURES {
         v.set_slot(slot, 0.0);
     }
     for i in 0..pattern_sides.len() {
-        v.set_slot(pattern_waba_share_slot(i), 0.0);
+        v.set_slot(g.pattern_share_slot(i), 0.0);
     }
 }
 
-/// Fills the `waba.*` features of `v` from `input`.
-pub fn extract_waba(input: &WabaInput<'_>, pattern_sides: &[Side], v: &mut FeatureVector) {
+/// Fills the features of level `g` in `v` from `input`.
+pub fn extract_group(
+    g: Group,
+    input: &GroupInput<'_>,
+    pattern_sides: &[Side],
+    v: &mut FeatureVector,
+) {
     let t = input.totals;
+    let mut v = GroupSlots { g, v };
     let h = &t.hour;
     let d = &t.day;
     v.set(F::WabaNumbersActive1h, f64::from(input.numbers_active_1h));
@@ -75,6 +84,19 @@ pub fn extract_waba(input: &WabaInput<'_>, pattern_sides: &[Side], v: &mut Featu
             Side::Inbound => h[hour::IN_SCANNED],
             Side::Outbound => h[hour::OUT_SCANNED],
         };
-        v.set_slot(pattern_waba_share_slot(i), ratio(h[hour::PATTERN + i], den));
+        v.v.set_slot(g.pattern_share_slot(i), ratio(h[hour::PATTERN + i], den));
+    }
+}
+
+/// A feature vector written through level `g`'s block: `set(F::Waba*, x)`
+/// writes the level's twin of the `waba.*` feature.
+struct GroupSlots<'a> {
+    g: Group,
+    v: &'a mut FeatureVector,
+}
+
+impl GroupSlots<'_> {
+    fn set(&mut self, f: F, x: f64) {
+        self.v.set_slot(self.g.slot(f), x);
     }
 }
