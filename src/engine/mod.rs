@@ -71,7 +71,8 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// The features of the last event processed with this scratch.
+    /// The features of the last message processed with this scratch (a
+    /// delivery report computes none: they are left as they were).
     pub fn features(&self) -> &FeatureVector {
         &self.features
     }
