@@ -12,8 +12,6 @@
 //! activity is still recorded). Everything is event time; signals are
 //! outputs only and never feed back into features.
 
-use xxhash_rust::xxh3::xxh3_64;
-
 use super::{Engine, Scratch, Wabas};
 use crate::decide::signal::signal_id;
 use crate::decide::{Action, CountryPolicy, Evidence, LadderInput, Signal};
@@ -66,6 +64,8 @@ pub(super) struct Seen<'a> {
     pub scan: &'a ScanFacts,
     /// xxh3-64 of the user id.
     pub user_hash: u64,
+    /// xxh3-64 of the account (number) id, for the levels' number tables.
+    pub account_hash: u64,
 }
 
 impl Engine {
@@ -91,6 +91,7 @@ impl Engine {
             conv,
             scan,
             user_hash,
+            account_hash,
         } = *seen;
         let id = id_of(g, e);
         if id.is_empty() {
@@ -99,7 +100,6 @@ impl Engine {
             return None;
         }
         let key = key_of_group(g, &e.tenant_id, id);
-        let account_hash = xxh3_64(e.account_id.as_bytes());
         self.groups(g).with_waba(key, &e.tenant_id, id, |w| {
             // A late event still counts in the windows that cover it.
             let _ = w.behaviour.observe(e, conv, scan, user_hash);

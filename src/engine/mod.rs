@@ -424,6 +424,12 @@ impl Engine {
             conv: &conv_update,
             scan: &scan,
             user_hash,
+            // Hashed once for both levels, and only when the event has one.
+            account_hash: if e.waba_id.is_empty() && e.business_id.is_empty() {
+                0
+            } else {
+                xxh3_64(e.account_id.as_bytes())
+            },
         };
         let mut groups = [None; 2];
         for g in Group::ALL {
