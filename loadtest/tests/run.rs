@@ -397,6 +397,25 @@ fn webhook_run_prerendered_posts_every_event_once() {
     webhook_run(&["--events-per-body", "10", "--prerender", "18000"], 10);
 }
 
+/// Meta's aggregated batches: many numbers' notifications in one body of up
+/// to 40 updates, each send-API message reported sent, delivered and read.
+#[test]
+fn webhook_run_in_meta_batches_reports_every_status_once() {
+    webhook_run(
+        &[
+            "--events-per-body",
+            "40",
+            "--prerender",
+            "18000",
+            "--webhook-batch",
+            "connection",
+            "--statuses",
+            "all",
+        ],
+        40,
+    );
+}
+
 /// A webhook run with `extra` arguments, up to `per_body` events per body.
 fn webhook_run(extra: &[&str], per_body: u64) {
     let dir = tempfile::tempdir().expect("dir");
@@ -432,12 +451,25 @@ fn webhook_run(extra: &[&str], per_body: u64) {
     let sent = v["events_sent"].as_u64().expect("events_sent");
     // satpam counted exactly the events loadgen sent, none lost, none
     // twice, and one delivery report for each `delivered` status.
-    let metric = |name: &str| satpam_testkit::http::metric(serve.metrics, name).unwrap_or(-1.0);
-    let statuses = metric("satpam_webhook_statuses_total{status=\"delivered\"}");
+    let metric = |name: &str| satpam_testkit::http::metric(serve.metrics, name).unwrap_or(0.0);
+    let state = |s: &str| metric(&format!("satpam_webhook_statuses_total{{status=\"{s}\"}}"));
+    let (s_sent, delivered, read) = (state("sent"), state("delivered"), state("read"));
+    let statuses = s_sent + delivered + read;
     assert_eq!(
         metric("satpam_events_total{source=\"webhook\"}"),
         sent as f64 + statuses
     );
+    let all = extra.contains(&"all");
+    if all {
+        assert!(delivered > 0.0, "statuses reported");
+        assert_eq!(
+            (s_sent, read),
+            (delivered, delivered),
+            "each message in all three states"
+        );
+    } else {
+        assert_eq!((s_sent, read), (0.0, 0.0), "delivered only");
+    }
     assert_eq!(
         metric("satpam_duplicate_events_total{source=\"webhook\"}"),
         0.0
@@ -459,14 +491,32 @@ fn webhook_run(extra: &[&str], per_body: u64) {
         requests < sent && requests * per_body >= sent,
         "{requests} requests for {sent} events"
     );
-    // Each send-API message is reported delivered at most once, in a later body.
-    let delivered = metric("satpam_webhook_statuses_total{status=\"delivered\"}");
+    // Each send-API message is reported delivered at most once, in a later
+    // body: fewer than the events, and (one body per number) the requests.
     assert!(
-        delivered > 0.0 && delivered <= (requests as f64),
+        delivered > 0.0 && delivered < sent as f64,
         "{delivered} statuses"
     );
+    if !extra.contains(&"connection") {
+        assert!(delivered <= requests as f64, "{delivered} statuses");
+    }
+    assert_eq!(w["reports"].as_u64(), Some(statuses as u64), "{w}");
     let per = f64_of(&w["events_per_request"], "events_per_request");
     assert!((per - sent as f64 / requests as f64).abs() < 0.001, "{w}");
+    let updates = f64_of(&w["updates_per_request"], "updates_per_request");
+    assert!(
+        (updates - (sent as f64 + statuses) / requests as f64).abs() < 0.001,
+        "{w}"
+    );
+    // The floor: the baseline's bodies to a null server, every one answered.
+    let floor = &w["http_floor"];
+    assert!(
+        f64_of(&floor["requests_rate"], "floor requests_rate") > 0.0,
+        "{floor}"
+    );
+    assert_eq!(floor["events"], v["baseline"]["events"], "{floor}");
+    // satpam's own count over the drain: the events and the statuses in it.
+    assert!(f64_of(&v["drain"]["satpam_events_rate"], "satpam_events_rate") > 0.0);
     assert!(f64_of(&w["parse_map_rate"], "parse_map_rate") > 0.0);
     let b = &v["baseline"];
     assert_eq!(b["complete"], true, "{b}");

@@ -131,11 +131,41 @@ pub fn webhook_body_with_statuses(
         .into_bytes()
 }
 
+/// A status Meta reports of an outbound message, as rendered here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reported {
+    /// `sent`: Meta accepted the message.
+    Sent,
+    /// `delivered`: it reached the user's device.
+    Delivered,
+    /// `read`: the user opened it.
+    Read,
+}
+
+impl Reported {
+    /// The three, in the order Meta reports them.
+    pub const ALL: [Reported; 3] = [Reported::Sent, Reported::Delivered, Reported::Read];
+
+    fn name(self) -> &'static str {
+        match self {
+            Reported::Sent => "sent",
+            Reported::Delivered => "delivered",
+            Reported::Read => "read",
+        }
+    }
+}
+
 /// The `statuses[]` item reporting `e` delivered (billable, `PMP`, `service`).
 fn delivered_status(e: &pb::MessageEvent) -> Value {
+    status(e, Reported::Delivered)
+}
+
+/// The `statuses[]` item reporting `e` in state `r` (billable, `PMP`,
+/// category `service`).
+fn status(e: &pb::MessageEvent, r: Reported) -> Value {
     json!({
         "id": e.event_id,
-        "status": "delivered",
+        "status": r.name(),
         "timestamp": seconds(e.timestamp_ms),
         "recipient_id": e.user_id,
         "pricing": { "billable": true, "pricing_model": "PMP", "category": "service" },
@@ -150,11 +180,24 @@ fn delivered_status(e: &pb::MessageEvent) -> Value {
 /// `delivered`. Every event must be of the same phone number (`account_id`)
 /// and WABA; the body's order is the events' order.
 pub fn account_body(events: &[pb::MessageEvent], delivered: &[pb::MessageEvent]) -> Vec<u8> {
-    let Some(first) = events.first().or(delivered.first()) else {
-        return json!({ "object": "whatsapp_business_account", "entry": [] })
-            .to_string()
-            .into_bytes();
-    };
+    let statuses: Vec<(&pb::MessageEvent, Reported)> =
+        delivered.iter().map(|e| (e, Reported::Delivered)).collect();
+    match account_entry(events, &statuses) {
+        Some(entry) => batch_body(vec![entry]),
+        None => batch_body(Vec::new()),
+    }
+}
+
+/// The entry of [`account_body`] for one business phone number, with each
+/// status of `statuses` in its given state (`None` when both are empty):
+/// one change per run of consecutive messages of one direction, then one
+/// `messages` change with the statuses. Every event must be of the same
+/// phone number and WABA.
+pub fn account_entry(
+    events: &[pb::MessageEvent],
+    statuses: &[(&pb::MessageEvent, Reported)],
+) -> Option<Value> {
+    let first = events.first().or(statuses.first().map(|s| s.0))?;
     let metadata = json!({ "display_phone_number": "", "phone_number_id": first.account_id });
     let mut changes: Vec<Value> = Vec::new();
     for run in events.chunk_by(|a, b| a.direction == b.direction) {
@@ -183,23 +226,27 @@ pub fn account_body(events: &[pb::MessageEvent], delivered: &[pb::MessageEvent])
             }
         }));
     }
-    if !delivered.is_empty() {
-        let statuses: Vec<Value> = delivered.iter().map(delivered_status).collect();
+    if !statuses.is_empty() {
+        let items: Vec<Value> = statuses.iter().map(|(e, r)| status(e, *r)).collect();
         changes.push(json!({
             "field": "messages",
             "value": {
                 "messaging_product": "whatsapp",
                 "metadata": metadata,
-                "statuses": statuses,
+                "statuses": items,
             }
         }));
     }
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{ "id": first.waba_id, "changes": changes }],
-    })
-    .to_string()
-    .into_bytes()
+    Some(json!({ "id": first.waba_id, "changes": changes }))
+}
+
+/// A webhook body of `entries` (from [`account_entry`]), as Meta sends
+/// notifications it aggregated into one batch: one entry per phone number,
+/// in the order given.
+pub fn batch_body(entries: Vec<Value>) -> Vec<u8> {
+    json!({ "object": "whatsapp_business_account", "entry": entries })
+        .to_string()
+        .into_bytes()
 }
 
 /// One send-API request body for an outbound event (sent to
@@ -354,5 +401,55 @@ mod tests {
         assert_eq!(mapped.statuses[0].message_id, "s1");
         assert_eq!(mapped.statuses[0].status, StatusKind::Delivered);
         assert!(mapped.other_fields.is_empty());
+    }
+
+    #[test]
+    fn a_batch_of_numbers_maps_back_with_every_reported_state() {
+        let e = |id: &str, number: &str, direction: pb::Direction| pb::MessageEvent {
+            event_id: id.into(),
+            account_id: number.into(),
+            waba_id: "W1".into(),
+            user_id: "6281234567890".into(),
+            direction: direction as i32,
+            kind: pb::MessageKind::Text as i32,
+            text: format!("text of {id}"),
+            timestamp_ms: 1_767_225_600_000,
+            ..Default::default()
+        };
+        let sent = e("out-1", "P1", pb::Direction::Outbound);
+        let p1: Vec<(&pb::MessageEvent, Reported)> =
+            Reported::ALL.iter().map(|r| (&sent, *r)).collect();
+        let body = batch_body(vec![
+            account_entry(&[e("in-1", "P1", pb::Direction::Inbound)], &p1).expect("an entry"),
+            account_entry(&[e("in-2", "P2", pb::Direction::Inbound)], &[]).expect("an entry"),
+        ]);
+        assert!(account_entry(&[], &[]).is_none());
+        let mapped = map_body(&parse_body(&body).expect("parses"), "bsp");
+        let events: Vec<(&str, &str)> = mapped
+            .events
+            .iter()
+            .map(|m| (m.event_id.as_str(), m.account_id.as_str()))
+            .collect();
+        assert_eq!(events, [("in-1", "P1"), ("in-2", "P2")]);
+        let states: Vec<(StatusKind, &str)> = mapped
+            .statuses
+            .iter()
+            .map(|s| (s.status, s.account_id.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (StatusKind::Sent, "P1"),
+                (StatusKind::Delivered, "P1"),
+                (StatusKind::Read, "P1")
+            ]
+        );
+        // Each state is its own report: none is a retry of another.
+        let ids: std::collections::BTreeSet<String> = mapped
+            .into_events()
+            .into_iter()
+            .map(|m| m.event_id)
+            .collect();
+        assert_eq!(ids.len(), 5, "{ids:?}");
     }
 }

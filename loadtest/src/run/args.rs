@@ -10,6 +10,24 @@ use super::cpu;
 use super::kafka::{self, KafkaSettings};
 use super::parse::{parse_duration, parse_rate, parse_sweep, Rate, Sweep};
 
+/// How the webhook target groups notifications into bodies (`--webhook-batch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Batching {
+    /// One body per business phone number.
+    Number,
+    /// Many numbers' notifications in one body, as Meta aggregates them.
+    Connection,
+}
+
+/// The statuses a send-API message is reported with (`--statuses`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusSet {
+    /// `delivered` only.
+    Delivered,
+    /// `sent`, `delivered` and `read`.
+    All,
+}
+
 /// Which interface of satpam to load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TargetKind {
@@ -104,6 +122,17 @@ pub struct RunArgs {
     /// satpam rather than loadgen's rendering; see loadtest/README.md.
     #[arg(long, default_value_t = 0)]
     pub prerender: u64,
+    /// Webhook, with `--prerender`: how notifications share a body. `number`:
+    /// one body per business phone number. `connection`: Meta's aggregated
+    /// batches, the notifications of many numbers (one entry each) in one
+    /// body of up to `--events-per-body` updates (messages and statuses).
+    #[arg(long, value_enum, default_value = "number")]
+    pub webhook_batch: Batching,
+    /// Webhook: the statuses each send-API message is later reported with.
+    /// `delivered`: one. `all`: `sent`, `delivered` and `read`, as Meta
+    /// reports a message that is read.
+    #[arg(long, value_enum, default_value = "delivered")]
+    pub statuses: StatusSet,
     /// Environment variable holding the app secret the bodies are signed
     /// with (one of satpam's `[[webhook.apps]]`, which names the tenant); read
     /// from the environment so that it stays out of the recorded command line.

@@ -110,6 +110,15 @@ impl Scrape {
             .unwrap_or(0.0)
     }
 
+    /// `satpam_events_total` summed over its sources (0 when absent).
+    pub fn events_all(&self) -> f64 {
+        self.text
+            .lines()
+            .filter(|l| l.starts_with("satpam_events_total{"))
+            .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+            .sum()
+    }
+
     /// Late plus duplicate events of `source` (both should stay 0 under load).
     pub fn late_and_duplicates(&self, source: &str) -> (f64, f64) {
         (
@@ -256,6 +265,12 @@ satpam_stage_latency_seconds_bucket{stage=\"in_service\",le=\"+Inf\"} 2201
         let s = Scrape::from_text(EXPOSITION);
         assert_eq!(s.events("kafka"), 1234.0);
         assert_eq!(s.events("grpc"), 5.0);
+        assert_eq!(
+            s.events_all(),
+            1239.0,
+            "kafka and grpc, not the late counter"
+        );
+        assert_eq!(Scrape::from_text("# nothing\n").events_all(), 0.0);
         assert_eq!(s.late_and_duplicates("kafka"), (0.0, 2.0));
         // Since start: 1200 events; p50 at rank 600 is in (10 µs, 100 µs]
         // with 100 below: 10 + 90 * 500/1000 = 55 µs.

@@ -16,6 +16,7 @@ pub mod catch_up;
 pub mod cpu;
 pub mod generator;
 pub mod grpc;
+pub mod http_floor;
 pub mod kafka;
 pub mod latency;
 pub mod metrics_scrape;
@@ -397,7 +398,7 @@ fn assemble(
 ) -> Report {
     let Measurement {
         measured,
-        closing,
+        mut closing,
         scrapes: (scrape_start, scrape_end),
         events_sent,
         events_processed,
@@ -474,16 +475,24 @@ fn assemble(
             } else {
                 0.0
             };
+            let updates = events_sent + closing.reports;
             report::WebhookFigures {
                 requests,
                 refused,
                 events_per_request: latency::round3(per),
+                reports: closing.reports,
+                updates_per_request: if requests > 0 {
+                    latency::round3(updates as f64 / requests as f64)
+                } else {
+                    0.0
+                },
                 requests_rate: if per > 0.0 {
                     (main.achieved_rate / per).round()
                 } else {
                     0.0
                 },
                 parse_map_rate: closing.webhook_map_rate,
+                http_floor: closing.http_floor.take(),
             }
         }),
         catch_up,

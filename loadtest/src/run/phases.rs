@@ -352,9 +352,13 @@ impl Runner {
             deadline: None,
         };
         let cpu0 = self.cpu.sample();
+        let counted0 = self.scrape();
         let o = self.phase(name, plan, sink, probe)?;
         let done_at = self.settle(probe)?;
         let cpu_s = self.cpu.since(&cpu0);
+        let counted = counted0
+            .zip(self.scrape())
+            .map(|(a, b)| (b.events_all() - a.events_all(), b.at - a.at));
         let rate = self.series.rate_10_90(o.processed_start, o.run.events);
         let report = match (done_at, rate) {
             (Some(end), Some(rate)) => {
@@ -365,6 +369,9 @@ impl Runner {
                     seconds: round3((end - o.run.started).as_secs_f64()),
                     rate: rate.round(),
                     producer_limited: kafka && (backlog as f64) < 0.1 * o.run.events as f64,
+                    satpam_events_rate: counted
+                        .filter(|(_, d)| !d.is_zero())
+                        .map(|(n, d)| (n / d.as_secs_f64()).round()),
                     cpu_us_per_event: cpu::per_event_us(&cpu_s, o.run.events),
                     cpu_s,
                 })

@@ -9,10 +9,11 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::runtime::Handle;
 
-use super::args::{RunArgs, TargetKind};
+use super::args::{Batching, RunArgs, StatusSet, TargetKind};
 use super::baseline::{self, NullServer};
 use super::generator::EventSink;
 use super::grpc::{self, GrpcSettings, GrpcSink, Watch};
+use super::http_floor::{self, HttpFloorReport};
 use super::kafka::{self, KafkaProbe, KafkaSettings, KafkaSink, SignalReader};
 use super::latency::round3;
 use super::metrics_scrape::MetricsEndpoint;
@@ -77,6 +78,10 @@ pub struct Closing {
     pub watch_lagged: u64,
     /// Webhook: requests answered, and answered with anything but 200.
     pub requests: Option<(u64, u64)>,
+    /// Webhook: statuses in the requests answered 200.
+    pub reports: u64,
+    /// Webhook: the HTTP floor (a null server, the baseline's bodies).
+    pub http_floor: Option<HttpFloorReport>,
     /// Webhook: satpam's own parse and mapping of the baseline's webhook
     /// bodies on one loadgen thread, events per second.
     pub webhook_map_rate: Option<f64>,
@@ -183,6 +188,11 @@ impl Target {
                         args.app_secret_env
                     )
                 })?;
+                anyhow::ensure!(
+                    args.prerender > 0
+                        || (args.webhook_batch == Batching::Number && args.statuses == StatusSet::Delivered),
+                    "--webhook-batch connection and --statuses all are built before the run: add --prerender N"
+                );
                 let settings = WebhookSettings {
                     addr,
                     path: args.webhook_path.clone(),
@@ -193,6 +203,8 @@ impl Target {
                     linger: Duration::from_millis(args.linger_ms),
                     secret: secret.into_bytes(),
                     prerender: args.prerender,
+                    batch: args.webhook_batch,
+                    statuses: args.statuses,
                 };
                 let (watch, lagged) = watch(&args.grpc, rt, shared)?;
                 let sink = WebhookSink::connect(rt, settings.clone(), shared.clone())?;
@@ -296,6 +308,7 @@ impl Target {
                     counter.stats.requests.load(Ordering::Relaxed),
                     counter.stats.refused.load(Ordering::Relaxed),
                 ));
+                closing.reports = counter.stats.reports.load(Ordering::Relaxed);
                 // The run's first events, as the same requests; at most
                 // 100,000 (rendered in memory first).
                 let n = events
@@ -319,6 +332,13 @@ impl Target {
                     ));
                     closing.baseline = Some(report);
                     closing.webhook_map_rate = Some(map_rate);
+                    runner.progress.phase("http floor", None);
+                    let floor = http_floor::measure(rt, &settings, &requests, &runner.cpu)?;
+                    runner.progress.println(&format!(
+                        "http floor: {} requests to a null server at {:.0}/s ({:.0} events/s)",
+                        floor.requests, floor.requests_rate, floor.events_rate
+                    ));
+                    closing.http_floor = Some(floor);
                 }
             }
         }

@@ -41,6 +41,9 @@ pub use super::webhook_request::{
 pub struct WebhookStats {
     /// Events in requests answered 200.
     pub events: AtomicU64,
+    /// Statuses in requests answered 200 (satpam counts them as events
+    /// too: delivery reports).
+    pub reports: AtomicU64,
     /// Requests answered (any status).
     pub requests: AtomicU64,
     /// Requests answered with anything but 200.
@@ -68,6 +71,7 @@ impl WebhookStats {
 struct Request {
     bytes: Bytes,
     events: u64,
+    reports: u64,
     intended: Instant,
     phase: usize,
 }
@@ -190,6 +194,7 @@ impl WebhookSink {
             Request {
                 bytes,
                 events: b.events.len() as u64,
+                reports: b.delivered.len() as u64,
                 intended,
                 phase: b.phase,
             },
@@ -217,6 +222,7 @@ impl EventSink for WebhookSink {
                     Request {
                         bytes: d.bytes,
                         events: d.events,
+                        reports: d.reports,
                         intended,
                         phase,
                     },
@@ -239,6 +245,7 @@ impl EventSink for WebhookSink {
                 Request {
                     bytes,
                     events: 1,
+                    reports: 0,
                     intended,
                     phase,
                 },
@@ -334,6 +341,7 @@ async fn connection(
             stats.requests.fetch_add(1, Ordering::Relaxed);
             if status == 200 {
                 stats.events.fetch_add(r.events, Ordering::Relaxed);
+                stats.reports.fetch_add(r.reports, Ordering::Relaxed);
             } else {
                 stats.refused.fetch_add(1, Ordering::Relaxed);
                 // Counted as answered, so that the run does not wait for them.

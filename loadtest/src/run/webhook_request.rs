@@ -9,9 +9,10 @@ use std::time::Duration;
 use anyhow::Context;
 use bytes::Bytes;
 use satpam::pb::v1 as pb;
-use satpam::webhook::render::send_body;
+use satpam::webhook::render::{send_body, Reported};
 use satpam::webhook::signature::sign;
 
+use super::args::{Batching, StatusSet};
 use super::shared::Shared;
 
 /// How to reach satpam's webhook receiver.
@@ -36,6 +37,20 @@ pub struct WebhookSettings {
     /// Events whose requests are rendered and signed before the timed
     /// phases (`--prerender`; 0: none), grouped per phone number.
     pub prerender: u64,
+    /// How notifications share a body (with `prerender`).
+    pub batch: Batching,
+    /// The statuses each send-API message is reported with.
+    pub statuses: StatusSet,
+}
+
+impl WebhookSettings {
+    /// The states each send-API message is reported in.
+    pub fn reported(&self) -> &'static [Reported] {
+        match self.statuses {
+            StatusSet::Delivered => &[Reported::Delivered],
+            StatusSet::All => &Reported::ALL,
+        }
+    }
 }
 
 /// Event `seq` of the pool as a wire event (ids, time and reply filled in).

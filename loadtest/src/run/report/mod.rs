@@ -107,6 +107,11 @@ pub struct DrainReport {
     /// Kafka: the producer was not faster than satpam (backlog under 10% of
     /// the burst), so `rate` is the producer's and a lower bound for satpam.
     pub producer_limited: bool,
+    /// `satpam_events_total` (every source; webhook: messages and delivery
+    /// reports) counted by satpam from a scrape before the burst to one after
+    /// it was processed, per second of that span (a whole-drain rate, so a
+    /// little under the 10-90% one); `None` without the metrics endpoint.
+    pub satpam_events_rate: Option<f64>,
     /// CPU seconds from the first event sent until all were processed, by
     /// process: loadgen (the producer or gRPC client) and each
     /// `--watch-pid` process (satpam: processing exactly these events).
@@ -213,11 +218,19 @@ pub struct WebhookFigures {
     pub refused: u64,
     /// Events per request over the whole run.
     pub events_per_request: f64,
+    /// Statuses in the requests answered 200 (satpam processes each as a
+    /// delivery report, and counts it in `satpam_events_total`).
+    pub reports: u64,
+    /// Updates (events and statuses) per request over the whole run.
+    pub updates_per_request: f64,
     /// Main phase requests per second: `achieved_rate / events_per_request`.
     pub requests_rate: f64,
     /// satpam's own parse and mapping of the baseline's webhook bodies on
     /// one loadgen thread, events/s (beside the baseline's JSON + HMAC).
     pub parse_map_rate: Option<f64>,
+    /// The same bodies to a null HTTP server: the ceiling this client and
+    /// loopback HTTP/1.1 set on this machine.
+    pub http_floor: Option<super::http_floor::HttpFloorReport>,
 }
 
 /// Whether the run met the project's targets (`None`: not measured by this run).

@@ -122,6 +122,12 @@ impl Report {
                     ""
                 }
             );
+            if let Some(r) = d.satpam_events_rate {
+                let _ = writeln!(
+                    o,
+                    "  satpam_events_total over the whole drain: {r:.0}/s (webhook: messages and delivery reports)"
+                );
+            }
             if !d.cpu_s.is_empty() {
                 let _ = writeln!(
                     o,
@@ -179,6 +185,27 @@ impl Report {
                 w.requests_rate,
                 rate(w.parse_map_rate)
             );
+            if w.reports > 0 {
+                let _ = writeln!(
+                    o,
+                    "  statuses: {} in answered requests, {:.2} updates (events and statuses) per request",
+                    w.reports, w.updates_per_request
+                );
+            }
+            if let Some(f) = &w.http_floor {
+                let _ = writeln!(
+                    o,
+                    "http floor: {}: {:.0} requests/s, {:.0} events/s",
+                    f.method, f.requests_rate, f.events_rate
+                );
+                if !f.cpu_s.is_empty() {
+                    let _ = writeln!(
+                        o,
+                        "  CPU over the floor: {}",
+                        cpu::describe(&f.cpu_s, f.requests, f.seconds)
+                    );
+                }
+            }
         }
         if let (Some(r), Some(basis)) = (self.ratio, self.ratio_basis) {
             let verdict = match self.targets.ratio_ge_0_7 {
