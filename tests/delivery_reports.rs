@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::T0;
+use common::{feature, T0};
 use satpam::clock::ManualClock;
 use satpam::decide::{Action, CountryPolicy};
 use satpam::engine::Outcome;
@@ -101,15 +101,6 @@ fn report(account: &str, n: u32, at: i64, state: DeliveryState, cat: PricingCate
         billable: cat != PricingCategory::Service,
     });
     e
-}
-
-fn feature(engine: &Engine, scratch: &Scratch, name: &str) -> f64 {
-    let (slot, _) = engine
-        .rules()
-        .catalog()
-        .lookup(name)
-        .unwrap_or_else(|| panic!("{name} is in the catalog"));
-    scratch.features().get(slot)
 }
 
 /// `n` exchanges of `account`, each outbound answer reported delivered in

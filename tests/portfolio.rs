@@ -8,14 +8,13 @@ mod common;
 
 use std::sync::Arc;
 
-use common::T0;
+use common::{signals, T0};
 use satpam::clock::ManualClock;
 use satpam::decide::{Action, CountryPolicy, Signal};
-use satpam::engine::Outcome;
 use satpam::event::{Country, Direction, MessageKind, Sender};
 use satpam::rules::Subject;
 use satpam::state::{portfolio_key, waba_key};
-use satpam::{snapshot, Engine, EngineConfig, EngineContext, Event, RuleSet, Scratch};
+use satpam::{snapshot, Engine, EngineConfig, EngineContext, Event, RuleSet};
 
 const MIN: i64 = 60_000;
 
@@ -118,17 +117,6 @@ fn spread(tenant: &str, business: &str, wabas: usize, per_waba: usize, minutes: 
         }
     }
     out
-}
-
-fn signals(engine: &Engine, events: &[Event]) -> Vec<Signal> {
-    let mut scratch = Scratch::default();
-    events
-        .iter()
-        .filter_map(|e| match engine.process(e, &mut scratch) {
-            Outcome::Processed(Some(s)) => Some(*s),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The rule reading `portfolio.*` decides at the portfolio; no WABA and no

@@ -6,9 +6,9 @@ mod common;
 
 use std::sync::Arc;
 
-use common::T0;
+use common::{feature, signals, T0};
 use satpam::clock::ManualClock;
-use satpam::decide::{Action, CountryPolicy, Signal};
+use satpam::decide::{Action, CountryPolicy};
 use satpam::engine::{Outcome, TOP_NUMBERS};
 use satpam::event::{Country, Direction, MessageKind, Sender};
 use satpam::rules::Subject;
@@ -97,15 +97,6 @@ fn ev(
         delivery: None,
         business_id: String::new(),
     }
-}
-
-fn feature(engine: &Engine, scratch: &Scratch, name: &str) -> f64 {
-    let (slot, _) = engine
-        .rules()
-        .catalog()
-        .lookup(name)
-        .unwrap_or_else(|| panic!("{name} is in the catalog"));
-    scratch.features().get(slot)
 }
 
 /// One row of the aggregation table: tenant, WABA, account, user, time,
@@ -248,17 +239,6 @@ fn spread(tenant: &str, waba: &str, numbers: usize, minutes: i64) -> Vec<Event> 
         }
     }
     out
-}
-
-fn signals(engine: &Engine, events: &[Event]) -> Vec<Signal> {
-    let mut scratch = Scratch::default();
-    events
-        .iter()
-        .filter_map(|e| match engine.process(e, &mut scratch) {
-            Outcome::Processed(Some(s)) => Some(*s),
-            _ => None,
-        })
-        .collect()
 }
 
 /// A rule that reads `waba.*` decides at the WABA's level: the signal says

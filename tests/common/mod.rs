@@ -13,6 +13,29 @@ use satpam::engine::Outcome;
 use satpam::pb::v1::{Direction, MessageEvent, MessageKind, Sender, TemplateCategory};
 use satpam::{Engine, Event, Scratch};
 
+/// The value of feature `name` in `scratch` after the event `engine` last
+/// processed with it; panics when the catalog has no such feature.
+pub fn feature(engine: &Engine, scratch: &Scratch, name: &str) -> f64 {
+    let (slot, _) = engine
+        .rules()
+        .catalog()
+        .lookup(name)
+        .unwrap_or_else(|| panic!("{name} is in the catalog"));
+    scratch.features().get(slot)
+}
+
+/// The signals `engine` makes of `events`, in order, with one scratch.
+pub fn signals(engine: &Engine, events: &[Event]) -> Vec<satpam::decide::Signal> {
+    let mut scratch = Scratch::default();
+    events
+        .iter()
+        .filter_map(|e| match engine.process(e, &mut scratch) {
+            Outcome::Processed(Some(s)) => Some(*s),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Runs `events` through `engine` in order with one scratch, as the replay
 /// driver does; with a `clock`, it is moved to each event's time first
 /// (decisions stamped on event time). Returns every outcome.
