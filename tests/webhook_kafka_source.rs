@@ -1,5 +1,6 @@
 //! The Kafka source of raw webhook bodies (`kafka.events_format =
-//! "webhook"`): signed bodies produced to the events topic as they are, the
+//! "webhook"`): signed bodies produced to the events topic as they are (send-API
+//! bodies among them, with the tap's `x-satpam-*` headers), the
 //! signature in an `x-hub-signature-256` header, decide exactly what the
 //! same bodies decide when POSTed to the HTTP receiver; a record with a bad
 //! signature, a signed record that is not JSON and an invalid event are
@@ -20,7 +21,7 @@ use common::kafka::{brokers, create_topics, producer, read_topic, unique, violat
 use common::service::http_get;
 use satpam::pb::v1 as pb;
 use satpam::service::{self, Config, RunningService};
-use satpam::webhook::render::webhook_body;
+use satpam::webhook::render::{send_body, webhook_body};
 use satpam::webhook::signature::sign;
 use satpam_testkit::http::metric_in;
 use satpam_testkit::kafka::{produce_with_headers, HeadedRecord};
@@ -39,25 +40,47 @@ fn fixture(name: &str) -> Vec<u8> {
     .expect("fixture")
 }
 
+/// A send-API body's headers: the sending number, the wamid, the WABA and
+/// the event time (as `X-Satpam-*` over HTTP, `x-satpam-*` on a record).
+type SendMeta = Vec<(String, String)>;
+
 /// Real bodies from the three fixture sources (one with an event that
 /// fails validation: timestamp 0), then a violating and a legitimate
-/// account rendered as webhook bodies, one event per body.
-fn bodies() -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = [
+/// account rendered as webhook bodies, one event per body, and as send-API
+/// bodies for the business's automated answers (with their headers).
+fn bodies() -> Vec<(String, Vec<u8>, Option<SendMeta>)> {
+    let mut out: Vec<(String, Vec<u8>, Option<SendMeta>)> = [
         "pywa/message__text.json",
         "netflie/can_build_multiple_text_notification.json",
         "netflie/can_build_a_status_with_pricing_notification.json",
         "whatsapp-api-js/valid_message_mock.json",
     ]
     .into_iter()
-    .map(|f| ("fixture".to_string(), fixture(f)))
+    .map(|f| ("fixture".to_string(), fixture(f), None))
     .collect();
     let events: Vec<pb::MessageEvent> = violating_and_legit(&unique("wks"));
-    out.extend(
-        events
-            .iter()
-            .map(|e| (e.account_id.clone(), webhook_body(std::slice::from_ref(e)))),
-    );
+    out.extend(events.iter().map(|e| {
+        let automated = e.direction == pb::Direction::Outbound as i32
+            && e.sender != pb::Sender::HumanAgent as i32;
+        if automated {
+            let meta = vec![
+                ("x-satpam-phone-number-id".to_string(), e.account_id.clone()),
+                ("x-satpam-message-id".to_string(), e.event_id.clone()),
+                ("x-satpam-waba-id".to_string(), e.waba_id.clone()),
+                (
+                    "x-satpam-timestamp-ms".to_string(),
+                    e.timestamp_ms.to_string(),
+                ),
+            ];
+            (e.account_id.clone(), send_body(e), Some(meta))
+        } else {
+            (
+                e.account_id.clone(),
+                webhook_body(std::slice::from_ref(e)),
+                None,
+            )
+        }
+    }));
     out
 }
 
@@ -113,10 +136,23 @@ async fn raw_webhook_records_decide_like_http_and_bad_ones_are_dead_lettered() {
         .await
         .expect("http service");
     let addr = http.webhook_addr().expect("webhook on");
-    for (_, body) in &bodies {
+    for (_, body, send) in &bodies {
         let sig = sign(SECRET.as_bytes(), body);
-        assert_eq!(post(addr, body.clone(), sig).await, 200);
+        let status = match send {
+            None => post(addr, body.clone(), sig).await,
+            Some(meta) => {
+                // The tap: the number in the path, the rest in headers.
+                let path = format!("/sendapi/{}/messages", meta[0].1);
+                let extra = meta[1..].to_vec();
+                common::http::post_signed(addr, path, extra, body.clone(), sig).await
+            }
+        };
+        assert_eq!(status, 200);
     }
+    assert!(
+        bodies.iter().filter(|b| b.2.is_some()).count() > 10,
+        "the automated answers go through the send-API tap"
+    );
     let http_metrics = scrape(&http).await;
     http.shutdown().await.expect("shutdown");
 
@@ -140,11 +176,19 @@ async fn raw_webhook_records_decide_like_http_and_bad_ones_are_dead_lettered() {
         .await
         .expect("kafka service");
     let header = |sig: String| vec![("x-hub-signature-256".to_string(), sig)];
+    // Send-API bodies are records of the same topic with the tap's headers.
     let mut records: Vec<HeadedRecord> = bodies
         .iter()
-        .map(|(k, b)| (k.clone(), b.clone(), header(sign(SECRET.as_bytes(), b))))
+        .map(|(k, b, send)| {
+            let mut headers = header(sign(SECRET.as_bytes(), b));
+            headers.extend(send.iter().flatten().cloned());
+            (k.clone(), b.clone(), headers)
+        })
         .collect();
-    let middle = records.len() / 2;
+    let middle = bodies
+        .iter()
+        .position(|b| b.2.is_none() && b.0 != "fixture")
+        .expect("a webhook body of the scenario");
     let forged = bodies[middle].1.clone();
     records.insert(
         middle,

@@ -15,7 +15,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use serde::{Deserialize, Serialize};
 
 use super::heartbeat::Heartbeat;
-use super::webhook::{RecordFormat, SIGNATURE_HEADER};
+use super::webhook::{RecordFormat, RecordHeaders};
 use super::SourceSettings;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
@@ -55,30 +55,34 @@ pub(super) struct Record<'a> {
     pub(super) offset: i64,
     pub(super) key: Option<&'a [u8]>,
     pub(super) payload: &'a [u8],
-    /// The `x-hub-signature-256` header (webhook records only).
-    pub(super) signature: Option<String>,
+    /// The headers satpam reads (webhook records only).
+    pub(super) headers: RecordHeaders,
 }
 
 impl<'a> Record<'a> {
-    /// The record `m` is; its signature header is read only for `webhook` records.
+    /// The record `m` is; its headers are read only for `webhook` records.
     pub(super) fn of(m: &'a BorrowedMessage<'_>, webhook: bool) -> Record<'a> {
         Record {
             partition: m.partition(),
             offset: m.offset(),
             key: m.key(),
             payload: m.payload().unwrap_or_default(),
-            signature: if webhook { signature(m) } else { None },
+            headers: if webhook {
+                record_headers(m)
+            } else {
+                RecordHeaders::default()
+            },
         }
     }
 }
 
-/// A record's `x-hub-signature-256` header (the first; any case), as text.
-fn signature(m: &BorrowedMessage<'_>) -> Option<String> {
-    m.headers()?
-        .iter()
-        .find(|h| h.key.eq_ignore_ascii_case(SIGNATURE_HEADER))
-        .and_then(|h| h.value)
-        .map(|v| String::from_utf8_lossy(v).into_owned())
+/// What satpam reads of `m`'s headers, and its timestamp.
+pub(super) fn record_headers<M: Message>(m: &M) -> RecordHeaders {
+    let pairs = m
+        .headers()
+        .map(|h| h.iter().map(|h| (h.key, h.value)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    RecordHeaders::read(pairs, m.timestamp().to_millis())
 }
 
 /// What the poll thread (its rebalance callback) asks of a worker.

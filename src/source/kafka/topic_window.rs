@@ -22,11 +22,12 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::base_consumer::PartitionQueue;
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::merge::{ByTime, Lanes};
-use super::webhook::{RecordFormat, SIGNATURE_HEADER};
+use super::shared::record_headers;
+use super::webhook::RecordFormat;
 use crate::config::{KafkaSection, WebhookSection};
 use crate::eval::EventSource;
 use crate::io::RecordError;
@@ -436,15 +437,8 @@ impl Records {
                 lane.pending.push_back((t, decoded));
             }
             RecordFormat::Webhook(records) => {
-                let signature = m
-                    .headers()
-                    .and_then(|h| {
-                        h.iter()
-                            .find(|h| h.key.eq_ignore_ascii_case(SIGNATURE_HEADER))
-                    })
-                    .and_then(|h| h.value)
-                    .map(|v| String::from_utf8_lossy(v).into_owned());
-                match records.decode(payload, signature.as_deref(), telemetry) {
+                let headers = record_headers(m);
+                match records.decode(payload, &headers, telemetry) {
                     Ok(events) => lane
                         .pending
                         .extend(events.into_iter().map(|e| (e.timestamp_ms, Ok(e)))),

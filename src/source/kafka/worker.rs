@@ -369,7 +369,7 @@ fn process_webhook(
     dequeued: Instant,
 ) {
     let counters = shared.telemetry.source(Source::Webhook);
-    let events = match records.decode(m.payload, m.signature.as_deref(), &shared.telemetry) {
+    let events = match records.decode(m.payload, &m.headers, &shared.telemetry) {
         Ok(events) => events,
         Err(refused) => {
             counters.dead_lettered.increment(1);
