@@ -477,3 +477,80 @@ async fn a_partner_added_update_names_the_portfolio_of_its_wabas_events() {
     assert_eq!(value(&m, "satpam_webhook_other_fields_total"), 1.0);
     svc.shutdown().await.expect("shutdown");
 }
+
+/// A `template_category_update` (the pywa fixture: WABA 57438975935's
+/// `my_message_template` in `he` is now MARKETING) makes the send-API tap
+/// count that WABA's later sends of the template as marketing templates; a
+/// category the BSP names (`X-Satpam-Template-Category`) stands; another
+/// template, another language and another WABA stay uncategorised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_webhook_names_the_category_of_the_taps_templates() {
+    let dir = tempfile::tempdir().expect("dir");
+    let svc = start(dir.path()).await;
+    let addr = svc.webhook_addr().expect("webhook on");
+    let update = fixture("pywa/template_category_update__marketing.json");
+    assert_eq!(post(addr, Some(SECRET_A), &update).await.0, 200);
+    let send = |n: u32,
+                waba: &'static str,
+                name: &'static str,
+                lang: &'static str,
+                category: &'static str| async move {
+        let body = format!(
+            r#"{{"messaging_product":"whatsapp","to":"6281234567890","type":"template","template":{{"name":"{name}","language":{{"code":"{lang}"}}}}}}"#
+        );
+        let sig = sign(SECRET_A.as_bytes(), body.as_bytes());
+        let mut extra = vec![
+            ("X-Satpam-Waba-Id".to_string(), waba.to_string()),
+            ("X-Satpam-Message-Id".to_string(), format!("wamid.t{n}")),
+            (
+                "X-Satpam-Timestamp-Ms".to_string(),
+                (1_767_225_600_000 + i64::from(n) * 1000).to_string(),
+            ),
+        ];
+        if !category.is_empty() {
+            extra.push((
+                "X-Satpam-Template-Category".to_string(),
+                category.to_string(),
+            ));
+        }
+        common::http::post_signed(
+            addr,
+            "/sendapi/PT1/messages".into(),
+            extra,
+            body.into_bytes(),
+            sig,
+        )
+        .await
+    };
+    let w = "57438975935";
+    for (n, waba, name, lang, category) in [
+        (1, w, "my_message_template", "he", ""),
+        (2, w, "my_message_template", "HE", ""),
+        (3, w, "my_message_template", "he", "UTILITY"),
+        (4, w, "other_template", "he", ""),
+        (5, w, "my_message_template", "en_US", ""),
+        (6, "another-waba", "my_message_template", "he", ""),
+    ] {
+        assert_eq!(send(n, waba, name, lang, category).await, 200);
+    }
+    let (_, acct) = svc
+        .shards()
+        .find_account("bsp-a", "PT1")
+        .expect("the number");
+    let mut b = acct.behaviour;
+    let last = b.last_ms();
+    let h = b.totals(last).hour;
+    use satpam::state::account::hour;
+    assert_eq!(
+        (
+            h[hour::TEMPLATE],
+            h[hour::TPL_MARKETING],
+            h[hour::TPL_UTILITY],
+            h[hour::TPL_AUTH]
+        ),
+        (6, 2, 1, 0)
+    );
+    let m = metrics(&svc).await;
+    assert_eq!(value(&m, "satpam_webhook_templates_learned_total"), 1.0);
+    svc.shutdown().await.expect("shutdown");
+}

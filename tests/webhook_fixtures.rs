@@ -66,6 +66,15 @@ fn summary(file: &str) -> Vec<String> {
     for f in mapped.other_fields {
         out.push(format!("field {f}"));
     }
+    for t in mapped.templates {
+        out.push(format!(
+            "template waba={} name={} lang={} category={}",
+            t.waba_id,
+            t.name,
+            t.language,
+            t.category.as_str_name()
+        ));
+    }
     if mapped.notices > 0 {
         out.push(format!("notices {}", mapped.notices));
     }
@@ -170,6 +179,14 @@ const CASES: &[Case] = &[
 ]),
 ("netflie/without_contact_profile_can_build_a_notification.json", &[
     "in text id=wamid.ID acc=PHONE_NUMBER_ID waba=WHATSAPP_BUSINESS_ACCOUNT_ID user=PHONE_NUMBER cc= ts=1669233778000 text=12 reply=",
+]),
+("pywa/template_category_update__marketing.json", &[
+    "field template_category_update",
+    "template waba=57438975935 name=my_message_template lang=he category=TEMPLATE_CATEGORY_MARKETING",
+]),
+("pywa/template_status_update__approved.json", &[
+    // An older payload: no `message_template_category`, so nothing learned.
+    "field message_template_status_update",
 ]),
 ("pywa/account_update__account_deleted.json", &[
     "field account_update",

@@ -164,6 +164,17 @@ mod oracle {
                     waba_id: string(w, "waba_id").into(),
                     owner_business_id: string(w, "owner_business_id").into(),
                 }),
+            template_name: string(value, "message_template_name").into(),
+            template_language: string(value, "message_template_language").into(),
+            template_category: {
+                let c = string(value, "message_template_category");
+                if c.is_empty() {
+                    string(value, "new_category")
+                } else {
+                    c
+                }
+            }
+            .into(),
         })
     }
 

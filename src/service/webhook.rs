@@ -28,10 +28,12 @@ use crate::pipeline::Pipeline;
 use crate::sink::kafka::{DeadLetterOrigin, Delivery};
 use crate::telemetry::spans::{self, Tenants};
 use crate::telemetry::{Source, WebhookResult};
+use crate::webhook::map::template_category;
 use crate::webhook::parse::ParseError;
 use crate::webhook::portfolio::PortfolioTable;
-use crate::webhook::send::{map_send, SendContext, SendError};
+use crate::webhook::send::{map_send_template, SendContext, SendError, Sent};
 use crate::webhook::signature::{find_signer, HEADER};
+use crate::webhook::templates::TemplateTable;
 use crate::webhook::{map_body, parse_body};
 
 /// One configured Meta app, ready to check requests.
@@ -52,6 +54,8 @@ pub struct Receiver {
     clock: Arc<dyn Clock>,
     /// Which portfolio owns which WABA, as `account_update`s said.
     portfolios: PortfolioTable,
+    /// Which category each WABA's templates are in, as template webhooks said.
+    templates: TemplateTable,
 }
 
 /// Why a body's events are not durable.
@@ -83,6 +87,7 @@ impl Receiver {
             pipeline,
             events_topic,
             portfolios: PortfolioTable::default(),
+            templates: TemplateTable::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -304,6 +309,8 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
     t.webhook.notices.increment(u64::from(mapped.notices));
     t.webhook
         .learn_portfolios(&r.portfolios, &app.tenant_id, &mapped.portfolios);
+    t.webhook
+        .learn_templates(&r.templates, &app.tenant_id, &mapped.templates);
     let mut events = mapped.into_events();
     r.portfolios.stamp(&mut events);
     match r.deliver(events).await {
@@ -344,8 +351,11 @@ async fn send_tap(
         message_id: header("x-satpam-message-id"),
         timestamp_ms,
     };
-    let mut event = match map_send(&body, &ctx) {
-        Ok(e) => e,
+    let Sent {
+        mut event,
+        template,
+    } = match map_send_template(&body, &ctx) {
+        Ok(s) => s,
         Err(e @ SendError::NotJson(_)) => {
             r.count(WebhookResult::Malformed);
             r.pipeline
@@ -363,6 +373,12 @@ async fn send_tap(
     // The portfolio: as the BSP names it, else as an account_update did.
     event.business_id = header("x-satpam-business-id").to_string();
     r.portfolios.stamp(std::slice::from_mut(&mut event));
+    // The template's category: as the BSP names it, else as a template
+    // webhook of the WABA did.
+    if let Some(c) = template_category(header("x-satpam-template-category")) {
+        event.template_category = c as i32;
+    }
+    r.templates.stamp(&mut event, template.as_ref());
     match r.deliver(vec![event]).await {
         Ok(()) => {
             r.count(WebhookResult::Ok);

@@ -186,6 +186,16 @@ pub(super) const HELP: &[(&str, &str, bool)] = &[
         true,
     ),
     (
+        "satpam_webhook_templates_learned_total",
+        "Message template categories learned (or changed) from template webhooks.",
+        true,
+    ),
+    (
+        "satpam_webhook_template_table_full_total",
+        "Message template categories not kept: the receiver's table was full.",
+        true,
+    ),
+    (
         "satpam_webhook_send_refused_total",
         "Send-API request bodies that did not map to an event.",
         true,

@@ -124,6 +124,10 @@ pub struct WebhookCounters {
     pub portfolios_learned: Counter,
     /// Pairs not kept: the receiver's table was full.
     pub portfolios_full: Counter,
+    /// Template categories learned from template webhooks (new, or changed).
+    pub templates_learned: Counter,
+    /// Templates not kept: the receiver's table was full.
+    pub templates_full: Counter,
 }
 
 impl WebhookCounters {
@@ -141,6 +145,24 @@ impl WebhookCounters {
                 Learned::New => self.portfolios_learned.increment(1),
                 Learned::Known => {}
                 Learned::Full => self.portfolios_full.increment(1),
+            }
+        }
+    }
+
+    /// Learns the template categories of one body in `table` and counts
+    /// what happened.
+    pub fn learn_templates(
+        &self,
+        table: &crate::webhook::templates::TemplateTable,
+        tenant_id: &str,
+        notes: &[crate::webhook::map::TemplateNote],
+    ) {
+        use crate::webhook::portfolio::Learned;
+        for note in notes {
+            match table.learn(tenant_id, note) {
+                Learned::New => self.templates_learned.increment(1),
+                Learned::Known => {}
+                Learned::Full => self.templates_full.increment(1),
             }
         }
     }
@@ -374,6 +396,8 @@ impl Telemetry {
                 send_refused: counter("satpam_webhook_send_refused_total", &[]),
                 portfolios_learned: counter("satpam_webhook_portfolios_learned_total", &[]),
                 portfolios_full: counter("satpam_webhook_portfolio_table_full_total", &[]),
+                templates_learned: counter("satpam_webhook_templates_learned_total", &[]),
+                templates_full: counter("satpam_webhook_template_table_full_total", &[]),
             },
             auth: auth::AuthCounters::register(r),
             handle,

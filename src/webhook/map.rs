@@ -58,6 +58,9 @@ pub struct Mapped {
     /// (WABA id, business portfolio id) of every `account_update` whose
     /// `waba_info` names both.
     pub portfolios: Vec<(String, String)>,
+    /// What the template webhooks (`message_template_status_update`,
+    /// `template_category_update`) said of a template's category.
+    pub templates: Vec<TemplateNote>,
     /// System messages (a user's number or id changed) and echoes of a
     /// deletion (`revoke`): notices, not messages anyone wrote; counted only.
     pub notices: u32,
@@ -72,6 +75,33 @@ impl Mapped {
         let mut events = self.events;
         events.extend(self.statuses.iter().filter_map(StatusRecord::to_event));
         events
+    }
+}
+
+/// A template's category, as a template webhook of a WABA gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateNote {
+    /// `entry[].id`: the WABA that owns the template.
+    pub waba_id: String,
+    /// `message_template_name`.
+    pub name: String,
+    /// `message_template_language`, as sent (`en-US`; the send API says `en_US`).
+    pub language: String,
+    /// Its category now.
+    pub category: pb::TemplateCategory,
+}
+
+/// The category a template webhook names (`MARKETING`, `UTILITY`,
+/// `AUTHENTICATION`, any case); `None` for any other.
+pub fn template_category(name: &str) -> Option<pb::TemplateCategory> {
+    if name.eq_ignore_ascii_case("MARKETING") {
+        Some(pb::TemplateCategory::Marketing)
+    } else if name.eq_ignore_ascii_case("UTILITY") {
+        Some(pb::TemplateCategory::Utility)
+    } else if name.eq_ignore_ascii_case("AUTHENTICATION") {
+        Some(pb::TemplateCategory::Authentication)
+    } else {
+        None
     }
 }
 
@@ -234,6 +264,21 @@ pub fn map_body(body: &Body<'_>, tenant_id: &str) -> Mapped {
             if out.events.len() + out.statuses.len() + out.notices as usize == before {
                 out.other_fields.push(change.field.to_string());
             }
+            if matches!(
+                &*change.field,
+                "message_template_status_update" | "template_category_update"
+            ) && !change.template_name.is_empty()
+                && !entry.waba_id.is_empty()
+            {
+                if let Some(category) = template_category(&change.template_category) {
+                    out.templates.push(TemplateNote {
+                        waba_id: entry.waba_id.to_string(),
+                        name: change.template_name.to_string(),
+                        language: change.template_language.to_string(),
+                        category,
+                    });
+                }
+            }
             if let Some(w) = &change.waba_info {
                 if change.field == "account_update"
                     && !w.waba_id.is_empty()
@@ -311,5 +356,60 @@ mod tests {
         assert_eq!(e.user_id, "ID.9");
         assert_eq!(e.user_country, "ID");
         assert_eq!(e.text, "halo");
+    }
+
+    /// Meta's documented examples of `message_template_status_update`
+    /// (developers.facebook.com/documentation/business-messaging/whatsapp/
+    /// webhooks/reference/message_template_status_update, approved and
+    /// rejected) and a `template_category_update` with a legacy category
+    /// that is none of the three: what each teaches.
+    #[test]
+    fn template_webhooks_name_a_wabas_template_category() {
+        let body = br#"{"entry":[{"id":"102290129340398","time":1751247548,"changes":[
+          {"value":{"event":"APPROVED","message_template_id":1689556908129832,"message_template_name":"order_confirmation",
+            "message_template_language":"en-US","reason":"NONE","message_template_category":"UTILITY"},
+           "field":"message_template_status_update"},
+          {"value":{"event":"REJECTED","message_template_id":1689556908129835,"message_template_name":"abandoned_cart",
+            "message_template_language":"en","reason":"INVALID_FORMAT","message_template_category":"MARKETING",
+            "rejection_info":{"reason":"r","recommendation":"s"}},
+           "field":"message_template_status_update"},
+          {"value":{"message_template_id":7,"message_template_name":"old","message_template_language":"en_US",
+            "previous_category":"UTILITY","new_category":"SHIPPING_UPDATE"},
+           "field":"template_category_update"},
+          {"value":{"message_template_name":"not_a_template_field","message_template_category":"MARKETING"},
+           "field":"account_update"}]}],
+          "object":"whatsapp_business_account"}"#;
+        let m = map_body(&parse_body(body).expect("parses"), "t");
+        let got: Vec<(&str, &str, &str, pb::TemplateCategory)> = m
+            .templates
+            .iter()
+            .map(|t| {
+                (
+                    t.waba_id.as_str(),
+                    t.name.as_str(),
+                    t.language.as_str(),
+                    t.category,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "102290129340398",
+                    "order_confirmation",
+                    "en-US",
+                    pb::TemplateCategory::Utility
+                ),
+                (
+                    "102290129340398",
+                    "abandoned_cart",
+                    "en",
+                    pb::TemplateCategory::Marketing
+                ),
+            ]
+        );
+        assert_eq!(m.other_fields.len(), 4, "each change is still counted");
+        assert!(m.events.is_empty());
     }
 }

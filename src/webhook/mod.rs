@@ -12,6 +12,8 @@
 //! - [`signature`]: `X-Hub-Signature-256` checked in constant time.
 //! - [`portfolio`]: which business portfolio owns a WABA, learned from
 //!   `account_update`s and stamped on the events.
+//! - [`templates`]: which category a WABA's message template is in, learned
+//!   from the template webhooks and stamped on the send-API tap's templates.
 //! - [`send`]: a send-API request body to one outbound event.
 //! - [`render`]: events back to webhook and send-API bodies (load, tests).
 //! - [`country`]: the user's country from a profile, a phone number or a
@@ -30,6 +32,7 @@ pub mod render;
 pub mod send;
 pub mod signature;
 pub mod status;
+pub mod templates;
 
 pub use map::{map_body, Mapped, StatusRecord};
 pub use parse::ParseError;

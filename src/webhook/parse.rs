@@ -74,6 +74,14 @@ pub struct Change<'a> {
     pub event: Cow<'a, str>,
     /// `value.waba_info` of an `account_update`: which business owns a WABA.
     pub waba_info: Option<WabaInfo<'a>>,
+    /// `value.message_template_name` (template webhooks).
+    pub template_name: Cow<'a, str>,
+    /// `value.message_template_language`.
+    pub template_language: Cow<'a, str>,
+    /// `value.message_template_category` (`message_template_status_update`)
+    /// or `value.new_category` (`template_category_update`): the template's
+    /// category now.
+    pub template_category: Cow<'a, str>,
 }
 
 /// `waba_info` of an `account_update`: a WABA and the business portfolio

@@ -145,6 +145,7 @@ impl<'de> FromMap<'de> for ChangeRead<'de> {
 impl<'de> FromMap<'de> for Change<'de> {
     fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut c = Change::default();
+        let mut new_category = Cow::Borrowed("");
         const KEYS: &[&str] = &[
             "metadata",
             "contacts",
@@ -153,6 +154,10 @@ impl<'de> FromMap<'de> for Change<'de> {
             "statuses",
             "event",
             "waba_info",
+            "message_template_name",
+            "message_template_language",
+            "message_template_category",
+            "new_category",
         ];
         while let Some(k) = map.next_key_seed(KeyIn(KEYS))? {
             match k {
@@ -169,11 +174,20 @@ impl<'de> FromMap<'de> for Change<'de> {
                 Some(3) => c.echoes = objects(map.next_value::<Arr<Obj<Message<'de>>>>()?),
                 Some(4) => c.statuses = objects(map.next_value::<Arr<Obj<Status<'de>>>>()?),
                 Some(5) => c.event = map.next_value::<Str<'de>>()?.0,
-                Some(_) => c.waba_info = map.next_value::<Obj<WabaInfo<'de>>>()?.0,
+                Some(6) => c.waba_info = map.next_value::<Obj<WabaInfo<'de>>>()?.0,
+                Some(7) => c.template_name = map.next_value::<Str<'de>>()?.0,
+                Some(8) => c.template_language = map.next_value::<Str<'de>>()?.0,
+                Some(9) => c.template_category = map.next_value::<Str<'de>>()?.0,
+                Some(_) => new_category = map.next_value::<Str<'de>>()?.0,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
+        }
+        // `message_template_category` wins over `new_category`, wherever
+        // either stands in the value.
+        if c.template_category.is_empty() {
+            c.template_category = new_category;
         }
         Ok(c)
     }

@@ -9,6 +9,7 @@ use serde::de::{IgnoredAny, MapAccess};
 use crate::pb::v1 as pb;
 use crate::webhook::country;
 use crate::webhook::lenient::{Arr, FromMap, KeyIn, Obj, Str, StrIn};
+use crate::webhook::templates::TemplateRef;
 
 /// What the request itself does not say.
 #[derive(Debug, Clone, Copy)]
@@ -88,15 +89,18 @@ impl<'de> FromMap<'de> for Component<'de> {
     }
 }
 
-/// The words a template is filled with: its `text` parameters, in order.
+/// A template message: its name and language, and the words it is filled
+/// with (its `text` parameters, in order).
 #[derive(Default)]
-struct Template(String);
+struct Template(String, TemplateRef);
 
 impl<'de> FromMap<'de> for Template {
     fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut t = Template::default();
-        while let Some(k) = map.next_key_seed(KeyIn(&["components"]))? {
+        while let Some(k) = map.next_key_seed(KeyIn(&["name", "language", "components"]))? {
             match k {
+                Some(0) => t.1.name = map.next_value::<Str<'de>>()?.0.into_owned(),
+                Some(1) => t.1.language = map.next_value_seed(StrIn(&["code"]))?.into_owned(),
                 Some(_) => {
                     let words: Vec<Cow<'de, str>> = map
                         .next_value::<Arr<Obj<Component<'de>>>>()?
@@ -160,7 +164,7 @@ struct SendRead<'a> {
     to: Cow<'a, str>,
     recipient: Cow<'a, str>,
     text: Cow<'a, str>,
-    template: String,
+    template: Option<Template>,
     interactive: String,
     /// Captions of image, video and document.
     captions: [Cow<'a, str>; 3],
@@ -183,7 +187,7 @@ impl<'de> FromMap<'de> for SendRead<'de> {
                 Some(2) => r.to = map.next_value::<Str<'de>>()?.0,
                 Some(3) => r.recipient = map.next_value::<Str<'de>>()?.0,
                 Some(4) => r.text = map.next_value_seed(StrIn(&["body"]))?,
-                Some(5) => r.template = map.next_value::<Obj<Template>>()?.0.unwrap_or_default().0,
+                Some(5) => r.template = map.next_value::<Obj<Template>>()?.0,
                 Some(6) => {
                     r.interactive = map
                         .next_value::<Obj<Interactive>>()?
@@ -211,8 +215,23 @@ fn derived_id(phone_number_id: &str, body: &[u8]) -> String {
     format!("send:{:032x}", h.digest128())
 }
 
+/// One send-API request body, mapped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    /// The outbound event.
+    pub event: pb::MessageEvent,
+    /// The template's name and language, for a template message.
+    pub template: Option<TemplateRef>,
+}
+
 /// Maps one send-API request body.
 pub fn map_send(body: &[u8], ctx: &SendContext<'_>) -> Result<pb::MessageEvent, SendError> {
+    map_send_template(body, ctx).map(|s| s.event)
+}
+
+/// [`map_send`], with the template the body names (for
+/// [`crate::webhook::templates::TemplateTable::stamp`]).
+pub fn map_send_template(body: &[u8], ctx: &SendContext<'_>) -> Result<Sent, SendError> {
     let text = std::str::from_utf8(body).map_err(|e| SendError::NotJson(e.to_string()))?;
     let read: Obj<SendRead<'_>> =
         serde_json::from_str(text).map_err(|e| SendError::NotJson(e.to_string()))?;
@@ -226,9 +245,14 @@ pub fn map_send(body: &[u8], ctx: &SendContext<'_>) -> Result<pb::MessageEvent, 
     let to = to.trim().trim_start_matches('+').to_string();
     let ty: &str = if v.ty.is_empty() { "text" } else { &v.ty };
     let [image, video, document] = v.captions;
+    let mut template: Option<TemplateRef> = None;
     let (kind, text) = match ty {
         "text" => (pb::MessageKind::Text, v.text.into_owned()),
-        "template" => (pb::MessageKind::Template, v.template),
+        "template" => {
+            let t = v.template.unwrap_or_default();
+            template = Some(t.1).filter(|r| !r.name.is_empty());
+            (pb::MessageKind::Template, t.0)
+        }
         "interactive" => (pb::MessageKind::Interactive, v.interactive),
         "image" => (pb::MessageKind::Image, image.into_owned()),
         "video" => (pb::MessageKind::Video, video.into_owned()),
@@ -244,7 +268,7 @@ pub fn map_send(body: &[u8], ctx: &SendContext<'_>) -> Result<pb::MessageEvent, 
     } else {
         country::resolve("", &to, "")
     };
-    Ok(pb::MessageEvent {
+    let event = pb::MessageEvent {
         event_id: if ctx.message_id.is_empty() {
             derived_id(ctx.phone_number_id, body)
         } else {
@@ -271,7 +295,8 @@ pub fn map_send(body: &[u8], ctx: &SendContext<'_>) -> Result<pb::MessageEvent, 
         reply_to: v.reply_to.into_owned(),
         delivery: None,
         business_id: String::new(),
-    })
+    };
+    Ok(Sent { event, template })
 }
 
 #[cfg(test)]
@@ -388,5 +413,35 @@ mod tests {
             Err(SendError::NotAMessage(_))
         ));
         assert!(matches!(map_send(b"{", &CTX), Err(SendError::NotJson(_))));
+    }
+
+    #[test]
+    fn a_template_message_names_its_template_and_others_none() {
+        let template = r#"{"messaging_product":"whatsapp","to":"6281234567890","type":"template","template":{"name":"order_update","language":{"policy":"deterministic","code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"Budi"}]}]}}"#;
+        let s = map_send_template(template.as_bytes(), &CTX).expect("maps");
+        assert_eq!(
+            s.template,
+            Some(TemplateRef {
+                name: "order_update".into(),
+                language: "en_US".into()
+            })
+        );
+        assert_eq!(s.event.text, "Budi");
+        assert_eq!(s.event, map(template), "map_send gives the same event");
+        let text = r#"{"messaging_product":"whatsapp","to":"6281234567890","type":"text","text":{"body":"hi"},"template":{"name":"ignored"}}"#;
+        assert_eq!(
+            map_send_template(text.as_bytes(), &CTX)
+                .expect("maps")
+                .template,
+            None
+        );
+        let nameless =
+            r#"{"to":"6281234567890","type":"template","template":{"language":{"code":"id"}}}"#;
+        assert_eq!(
+            map_send_template(nameless.as_bytes(), &CTX)
+                .expect("maps")
+                .template,
+            None
+        );
     }
 }

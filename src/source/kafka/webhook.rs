@@ -19,10 +19,12 @@ use std::sync::Arc;
 use crate::config::{EventsFormat, KafkaSection, WebhookSection};
 use crate::pb::v1 as pb;
 use crate::telemetry::{Source, Telemetry, WebhookResult};
+use crate::webhook::map::template_category;
 use crate::webhook::parse::ParseError;
 use crate::webhook::portfolio::PortfolioTable;
-use crate::webhook::send::{map_send, SendContext, SendError};
+use crate::webhook::send::{map_send_template, SendContext, SendError, Sent};
 use crate::webhook::signature::{find_signer, SignatureError};
+use crate::webhook::templates::TemplateTable;
 use crate::webhook::{map_body, parse_body};
 
 /// The header a record's signature is read from (Meta's HTTP header, lower case).
@@ -39,6 +41,8 @@ pub const MESSAGE_ID_HEADER: &str = "x-satpam-message-id";
 pub const TIMESTAMP_HEADER: &str = "x-satpam-timestamp-ms";
 /// The business portfolio that owns the WABA.
 pub const BUSINESS_ID_HEADER: &str = "x-satpam-business-id";
+/// A template message's category, as the BSP knows it.
+pub const TEMPLATE_CATEGORY_HEADER: &str = "x-satpam-template-category";
 
 /// What satpam reads of a raw-body record's headers (any case; the first of
 /// each name).
@@ -62,6 +66,8 @@ pub struct SendHeaders {
     pub message_id: String,
     /// `x-satpam-business-id` (empty when absent).
     pub business_id: String,
+    /// `x-satpam-template-category` (empty when absent).
+    pub template_category: String,
     /// `x-satpam-timestamp-ms`, else the record's own timestamp; 0 when
     /// neither (the event is then refused by validation).
     pub timestamp_ms: i64,
@@ -98,6 +104,8 @@ impl RecordHeaders {
                 first(&mut send.message_id);
             } else if key.eq_ignore_ascii_case(BUSINESS_ID_HEADER) {
                 first(&mut send.business_id);
+            } else if key.eq_ignore_ascii_case(TEMPLATE_CATEGORY_HEADER) {
+                first(&mut send.template_category);
             } else if key.eq_ignore_ascii_case(TIMESTAMP_HEADER) && stamped.is_none() {
                 stamped = text().parse::<i64>().ok().filter(|t| *t > 0);
             }
@@ -163,6 +171,9 @@ pub struct WebhookRecords {
     /// Which portfolio owns which WABA, as `account_update`s said; shared
     /// by the partitions' workers (a clone shares it).
     portfolios: Arc<PortfolioTable>,
+    /// Which category each WABA's templates are in, as template webhooks
+    /// said; shared like `portfolios`.
+    templates: Arc<TemplateTable>,
 }
 
 impl std::fmt::Debug for WebhookRecords {
@@ -192,6 +203,7 @@ impl WebhookRecords {
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),
             portfolios: Arc::default(),
+            templates: Arc::default(),
         }
     }
 
@@ -253,6 +265,7 @@ impl WebhookRecords {
         w.other_fields.increment(mapped.other_fields.len() as u64);
         w.notices.increment(u64::from(mapped.notices));
         w.learn_portfolios(&self.portfolios, tenant, &mapped.portfolios);
+        w.learn_templates(&self.templates, tenant, &mapped.templates);
         w.request(WebhookResult::Ok).increment(1);
         let mut events = mapped.into_events();
         self.portfolios.stamp(&mut events);
@@ -282,11 +295,19 @@ impl WebhookRecords {
             message_id: &send.message_id,
             timestamp_ms: send.timestamp_ms,
         };
-        match map_send(body, &ctx) {
-            Ok(mut event) => {
+        match map_send_template(body, &ctx) {
+            Ok(Sent {
+                mut event,
+                template,
+            }) => {
                 // The portfolio: as the BSP names it, else as an account_update did.
                 event.business_id = send.business_id.clone();
                 self.portfolios.stamp(std::slice::from_mut(&mut event));
+                // The template's category likewise.
+                if let Some(c) = template_category(&send.template_category) {
+                    event.template_category = c as i32;
+                }
+                self.templates.stamp(&mut event, template.as_ref());
                 w.request(WebhookResult::Ok).increment(1);
                 Ok(vec![event])
             }
@@ -310,6 +331,7 @@ impl WebhookRecords {
 mod tests {
     use super::*;
     use crate::config::WebhookApp;
+    use crate::webhook::send::map_send;
     use crate::webhook::signature::sign;
 
     const BODY: &[u8] = br#"{"object":"whatsapp_business_account","entry":[{"id":"W1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P1"},"messages":[{"id":"wamid.1","from":"6281234567890","timestamp":"1767225600","type":"text","text":{"body":"hi"}}]}}]}]}"#;
@@ -440,6 +462,7 @@ mod tests {
                 waba_id: "W9".into(),
                 message_id: "wamid.9".into(),
                 business_id: "B9".into(),
+                template_category: String::new(),
                 timestamp_ms: 1_767_225_600_123,
             })
         );
@@ -562,5 +585,40 @@ mod tests {
             records("").decode(SEND, &empty, &t),
             Err(RecordRefused::Send(SendError::NotAMessage(_)))
         ));
+    }
+
+    /// A template webhook record teaches the category; a later send-API
+    /// record of that WABA's template carries it, unless the BSP named one;
+    /// another tenant's records learn nothing from it.
+    #[test]
+    fn template_webhook_records_name_the_category_of_later_send_records() {
+        let t = Telemetry::new();
+        let r = records("");
+        let update = br#"{"object":"whatsapp_business_account","entry":[{"id":"W9","changes":[{"field":"template_category_update","value":{"message_template_id":1,"message_template_name":"promo_12","message_template_language":"id","new_category":"MARKETING"}}]}]}"#;
+        let sig = sign(b"secret-a", update);
+        assert_eq!(r.decode(update, &signed(&sig), &t).map(|e| e.len()), Ok(0));
+        let body: &[u8] = br#"{"messaging_product":"whatsapp","to":"6281234567890","type":"template","template":{"name":"promo_12","language":{"code":"id"}}}"#;
+        let category = |secret: &[u8], extra: &[(&'static str, &'static [u8])]| {
+            let mut h = send_headers(&sign(secret, body), extra);
+            if let Some(s) = h.send.as_mut() {
+                s.waba_id = "W9".into();
+            }
+            let events = r.decode(body, &h, &t).expect("maps");
+            events[0].template_category
+        };
+        assert_eq!(
+            category(b"secret-a", &[]),
+            pb::TemplateCategory::Marketing as i32
+        );
+        assert_eq!(
+            category(b"secret-a", &[("x-satpam-template-category", b"utility")]),
+            pb::TemplateCategory::Utility as i32,
+            "the BSP's own category stands"
+        );
+        assert_eq!(
+            category(b"secret-b", &[]),
+            pb::TemplateCategory::Unspecified as i32,
+            "another tenant's WABA W9 is another WABA"
+        );
     }
 }
