@@ -2,8 +2,9 @@
 //! as events, and the same scenario rendered as webhook bodies (inbound,
 //! echoes) and send-API bodies (other outbound) and mapped back, enforce on
 //! the same accounts (throttle, suspend or charge) with the same precision,
-//! recall and legitimate outcomes. The ladder may climb later: the inputs do
-//! not carry the sender, template category or handoff (docs/webhooks.md), so
+//! recall and legitimate outcomes; template categories come back from the
+//! template webhooks. The ladder may climb later: the inputs do not carry
+//! the sender or handoff (docs/webhooks.md), so
 //! within this 6-hour scenario one account reaches THROTTLE rather than
 //! SUSPEND over webhook input (over 12 hours every account's strongest action
 //! is the same); no account gets a stronger action than over events.
@@ -16,19 +17,31 @@ use satpam::decide::{Action, CountryPolicy, Overrides};
 mod common;
 use satpam::eval::{evaluate, EvalRun};
 use satpam::pb::v1 as pb;
-use satpam::webhook::render::{send_body, webhook_body};
-use satpam::webhook::send::{map_send, SendContext};
+use satpam::webhook::render::{send_body, template_category_body, webhook_body};
+use satpam::webhook::send::{map_send_template, SendContext};
+use satpam::webhook::templates::TemplateTable;
 use satpam::webhook::{map_body, parse_body};
 use satpam::RuleSet;
 use satpam_scenario::{Scenario, ScenarioConfig, TextBank};
 
-fn through_webhooks(e: &pb::MessageEvent) -> pb::MessageEvent {
+/// `e` as the BSP's webhook and send-API traffic gives it back. A template
+/// message's category comes from what the WABA's template webhooks said, as
+/// in the receiver: before a WABA's first send of a template, Meta's
+/// `template_category_update` for it is mapped and learned.
+fn through_webhooks(e: &pb::MessageEvent, templates: &TemplateTable) -> pb::MessageEvent {
     let inbound = e.direction == pb::Direction::Inbound as i32;
     if inbound || e.sender == pb::Sender::HumanAgent as i32 {
         let body = webhook_body(std::slice::from_ref(e));
         let mut m = map_body(&parse_body(&body).expect("parses"), &e.tenant_id);
         m.events.pop().expect("one event")
     } else {
+        if e.kind == pb::MessageKind::Template as i32 {
+            let update = template_category_body(e);
+            let m = map_body(&parse_body(&update).expect("parses"), &e.tenant_id);
+            for note in &m.templates {
+                templates.learn(&e.tenant_id, note);
+            }
+        }
         let ctx = SendContext {
             tenant_id: &e.tenant_id,
             phone_number_id: &e.account_id,
@@ -36,7 +49,10 @@ fn through_webhooks(e: &pb::MessageEvent) -> pb::MessageEvent {
             message_id: &e.event_id,
             timestamp_ms: e.timestamp_ms,
         };
-        map_send(&send_body(e), &ctx).expect("maps")
+        let sent = map_send_template(&send_body(e), &ctx).expect("maps");
+        let mut event = sent.event;
+        templates.stamp(&mut event, sent.template.as_ref());
+        event
     }
 }
 
@@ -60,7 +76,27 @@ fn scorecard_over_webhook_input() {
         )
     };
     let direct = run(scenario.events().collect());
-    let webhook = run(scenario.events().map(|e| through_webhooks(&e)).collect());
+    let templates = TemplateTable::default();
+    let through: Vec<pb::MessageEvent> = scenario
+        .events()
+        .map(|e| through_webhooks(&e, &templates))
+        .collect();
+    // Every template's category survives the trip (the scenario's WABAs
+    // learn theirs from the template webhooks).
+    let categories = |events: &mut dyn Iterator<Item = pb::MessageEvent>| -> Vec<i32> {
+        events
+            .filter(|e| e.kind == pb::MessageKind::Template as i32)
+            .map(|e| e.template_category)
+            .collect()
+    };
+    let want = categories(&mut scenario.events());
+    assert!(
+        want.iter()
+            .any(|c| *c != pb::TemplateCategory::Unspecified as i32),
+        "the scenario sends categorised templates"
+    );
+    assert_eq!(categories(&mut through.iter().cloned()), want);
+    let webhook = run(through);
     let acts = |r: &EvalRun| {
         let mut v: Vec<(String, Action)> = r
             .strongest

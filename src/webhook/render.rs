@@ -2,7 +2,8 @@
 //! human-sent outbound events as a webhook body (what Meta would POST),
 //! other outbound events as send-API request bodies (what the BSP would send
 //! Meta). What a webhook cannot carry is listed in `docs/webhooks.md`:
-//! conversation id, sender, template category, handoff, withheld-text
+//! conversation id, sender, template category (a send body names its
+//! template, [`template_category_body`] the category), handoff, withheld-text
 //! length, and sub-second event time.
 
 use serde_json::{json, Map, Value};
@@ -249,6 +250,46 @@ pub fn batch_body(entries: Vec<Value>) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The template name [`send_body`] gives a template event: one per
+/// category (`satpam_marketing`, ...), `t` when it has none.
+pub fn template_name(e: &pb::MessageEvent) -> &'static str {
+    match pb::TemplateCategory::try_from(e.template_category) {
+        Ok(pb::TemplateCategory::Marketing) => "satpam_marketing",
+        Ok(pb::TemplateCategory::Utility) => "satpam_utility",
+        Ok(pb::TemplateCategory::Authentication) => "satpam_authentication",
+        _ => "t",
+    }
+}
+
+/// A `template_category_update` webhook (as Meta sends one when a template
+/// is re-categorised) saying that `waba_id`'s template of `e`
+/// ([`template_name`], language `en-US`) is in `e`'s category: what teaches
+/// the receiver the categories of [`send_body`]'s templates.
+pub fn template_category_body(e: &pb::MessageEvent) -> Vec<u8> {
+    let category = pb::TemplateCategory::try_from(e.template_category)
+        .ok()
+        .and_then(|c| c.as_str_name().strip_prefix("TEMPLATE_CATEGORY_"))
+        .unwrap_or("UNSPECIFIED");
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{
+            "id": e.waba_id,
+            "time": e.timestamp_ms.div_euclid(1000),
+            "changes": [{
+                "field": "template_category_update",
+                "value": {
+                    "message_template_id": 1,
+                    "message_template_name": template_name(e),
+                    "message_template_language": "en-US",
+                    "new_category": category,
+                }
+            }]
+        }]
+    })
+    .to_string()
+    .into_bytes()
+}
+
 /// One send-API request body for an outbound event (sent to
 /// `<send_path>/<account_id>/messages` with `X-Satpam-Message-Id`,
 /// `X-Satpam-Waba-Id` and `X-Satpam-Timestamp-Ms`).
@@ -259,7 +300,7 @@ pub fn send_body(e: &pb::MessageEvent) -> Vec<u8> {
     let (ty, content) = match kind {
         pb::MessageKind::Template => (
             "template",
-            json!({ "name": "t", "language": { "code": "en" },
+            json!({ "name": template_name(e), "language": { "code": "en_US" },
                     "components": [{ "type": "body", "parameters": [{ "type": "text", "text": e.text }] }] }),
         ),
         pb::MessageKind::Interactive => (
