@@ -482,7 +482,8 @@ async fn a_partner_added_update_names_the_portfolio_of_its_wabas_events() {
 /// `my_message_template` in `he` is now MARKETING) makes the send-API tap
 /// count that WABA's later sends of the template as marketing templates; a
 /// category the BSP names (`X-Satpam-Template-Category`) stands; another
-/// template, another language and another WABA stay uncategorised.
+/// template, another language and another WABA stay uncategorised; and a
+/// status that prices an uncategorised send teaches its template.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_webhook_names_the_category_of_the_taps_templates() {
     let dir = tempfile::tempdir().expect("dir");
@@ -533,6 +534,16 @@ async fn a_template_webhook_names_the_category_of_the_taps_templates() {
     ] {
         assert_eq!(send(n, waba, name, lang, category).await, 200);
     }
+    // The tie back from statuses: a template of no known category is
+    // remembered by its wamid; the status that prices it `utility` teaches
+    // it for the next send.
+    assert_eq!(send(7, w, "shipping_note", "id", "").await, 200);
+    let status = br#"{"object":"whatsapp_business_account","entry":[{"id":"57438975935","changes":[{"field":"messages","value":{
+        "metadata":{"phone_number_id":"PT1"},
+        "statuses":[{"id":"wamid.t7","status":"delivered","timestamp":"1767225608","recipient_id":"6281234567890",
+           "pricing":{"billable":true,"pricing_model":"PMP","category":"utility"}}]}}]}]}"#;
+    assert_eq!(post(addr, Some(SECRET_A), status).await.0, 200);
+    assert_eq!(send(8, w, "shipping_note", "id", "").await, 200);
     let (_, acct) = svc
         .shards()
         .find_account("bsp-a", "PT1")
@@ -548,9 +559,9 @@ async fn a_template_webhook_names_the_category_of_the_taps_templates() {
             h[hour::TPL_UTILITY],
             h[hour::TPL_AUTH]
         ),
-        (6, 2, 1, 0)
+        (8, 2, 2, 0)
     );
     let m = metrics(&svc).await;
-    assert_eq!(value(&m, "satpam_webhook_templates_learned_total"), 1.0);
+    assert_eq!(value(&m, "satpam_webhook_templates_learned_total"), 2.0);
     svc.shutdown().await.expect("shutdown");
 }

@@ -309,8 +309,12 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
     t.webhook.notices.increment(u64::from(mapped.notices));
     t.webhook
         .learn_portfolios(&r.portfolios, &app.tenant_id, &mapped.portfolios);
-    t.webhook
-        .learn_templates(&r.templates, &app.tenant_id, &mapped.templates);
+    t.webhook.learn_templates(
+        &r.templates,
+        &app.tenant_id,
+        &mapped.templates,
+        &mapped.statuses,
+    );
     let mut events = mapped.into_events();
     r.portfolios.stamp(&mut events);
     match r.deliver(events).await {
@@ -379,6 +383,7 @@ async fn send_tap(
         event.template_category = c as i32;
     }
     r.templates.stamp(&mut event, template.as_ref());
+    r.templates.remember(&event, template.as_ref());
     match r.deliver(vec![event]).await {
         Ok(()) => {
             r.count(WebhookResult::Ok);

@@ -149,17 +149,23 @@ impl WebhookCounters {
         }
     }
 
-    /// Learns the template categories of one body in `table` and counts
-    /// what happened.
+    /// Learns the template categories of one body in `table` (its template
+    /// webhooks, and the statuses that price a remembered template send) and
+    /// counts what happened.
     pub fn learn_templates(
         &self,
         table: &crate::webhook::templates::TemplateTable,
         tenant_id: &str,
         notes: &[crate::webhook::map::TemplateNote],
+        statuses: &[crate::webhook::StatusRecord],
     ) {
         use crate::webhook::portfolio::Learned;
-        for note in notes {
-            match table.learn(tenant_id, note) {
+        let learned = notes.iter().map(|note| table.learn(tenant_id, note));
+        let priced = statuses
+            .iter()
+            .filter_map(|s| table.learn_from_status(&s.tenant_id, &s.message_id, &s.category));
+        for l in learned.chain(priced) {
+            match l {
                 Learned::New => self.templates_learned.increment(1),
                 Learned::Known => {}
                 Learned::Full => self.templates_full.increment(1),

@@ -8,6 +8,12 @@
 //! authentication counts see what a webhook-fed BSP sends. A category the
 //! BSP names itself (`X-Satpam-Template-Category`) is kept.
 //!
+//! The statuses of a send tie back to it too: a template send the tap could
+//! not categorise is remembered by its wamid (`X-Satpam-Message-Id`), and
+//! the first status that prices it (`pricing.category` `marketing`,
+//! `utility` or `authentication`: Meta prices a template message in its
+//! template's category) teaches the template's category for the sends after.
+//!
 //! Per process and bounded: at most [`MAX_TEMPLATES`] templates (past it new
 //! ones are refused and counted; known ones still update). Languages are
 //! compared as Meta writes them either way (`en-US` in webhooks, `en_US` in
@@ -49,10 +55,39 @@ pub struct TemplateRef {
     pub language: String,
 }
 
+/// The key of a sent message: (tenant, wamid).
+fn message_key(tenant_id: &str, message_id: &str) -> u128 {
+    let mut h = Xxh3::new();
+    h.update(tenant_id.as_bytes());
+    h.update(&[0]);
+    h.update(message_id.as_bytes());
+    h.digest128()
+}
+
+/// The template category a status's `pricing.category` names: Meta prices a
+/// template message in its template's category (`marketing_lite` is
+/// marketing, `authentication_international` authentication); `None` for
+/// `service` and anything else.
+pub fn priced_category(pricing_category: &str) -> Option<pb::TemplateCategory> {
+    match pricing_category {
+        "marketing" | "marketing_lite" => Some(pb::TemplateCategory::Marketing),
+        "utility" => Some(pb::TemplateCategory::Utility),
+        "authentication" | "authentication_international" => {
+            Some(pb::TemplateCategory::Authentication)
+        }
+        _ => None,
+    }
+}
+
 /// (tenant, WABA, template name, language) -> category, shared by the
-/// receiver's requests.
+/// receiver's requests; and the templates of recent sends whose category was
+/// unknown, by wamid, until a status prices one.
 pub struct TemplateTable {
     categories: DashMap<u128, i32>,
+    /// (tenant, wamid) -> the template key of a send the tap could not
+    /// categorise; at most `cap` (then emptied: a status comes within
+    /// minutes of its send, or never).
+    pending: DashMap<u128, u128>,
     cap: usize,
 }
 
@@ -63,10 +98,11 @@ impl Default for TemplateTable {
 }
 
 impl TemplateTable {
-    /// An empty table of at most `cap` templates.
+    /// An empty table of at most `cap` templates (and `cap` pending sends).
     pub fn with_capacity(cap: usize) -> Self {
         TemplateTable {
             categories: DashMap::new(),
+            pending: DashMap::new(),
             cap,
         }
     }
@@ -74,7 +110,51 @@ impl TemplateTable {
     /// Records what `note`, a webhook of `tenant_id`, says.
     pub fn learn(&self, tenant_id: &str, note: &TemplateNote) -> Learned {
         let k = key(tenant_id, &note.waba_id, &note.name, &note.language);
-        let category = note.category as i32;
+        self.learn_key(k, note.category)
+    }
+
+    /// Remembers `event`, a send of `template` the tap could not
+    /// categorise, so that a status pricing its wamid can
+    /// ([`TemplateTable::learn_from_status`]). Sends with a category, no
+    /// WABA or no wamid from the BSP are not remembered.
+    pub fn remember(&self, event: &pb::MessageEvent, template: Option<&TemplateRef>) {
+        let Some(t) = template else { return };
+        if event.template_category != pb::TemplateCategory::Unspecified as i32
+            || event.waba_id.is_empty()
+            || event.event_id.is_empty()
+            || event.event_id.starts_with("send:")
+            || t.name.is_empty()
+        {
+            return;
+        }
+        if self.pending.len() >= self.cap {
+            self.pending.clear();
+        }
+        self.pending.insert(
+            message_key(&event.tenant_id, &event.event_id),
+            key(&event.tenant_id, &event.waba_id, &t.name, &t.language),
+        );
+    }
+
+    /// Learns the category of the template sent as `message_id` from a
+    /// status of it priced `pricing_category`; `None` when the message is
+    /// not a remembered send or the price names no template category.
+    pub fn learn_from_status(
+        &self,
+        tenant_id: &str,
+        message_id: &str,
+        pricing_category: &str,
+    ) -> Option<Learned> {
+        let category = priced_category(pricing_category)?;
+        if self.pending.is_empty() {
+            return None;
+        }
+        let (_, k) = self.pending.remove(&message_key(tenant_id, message_id))?;
+        Some(self.learn_key(k, category))
+    }
+
+    fn learn_key(&self, k: u128, category: pb::TemplateCategory) -> Learned {
+        let category = category as i32;
         if let Some(mut known) = self.categories.get_mut(&k) {
             if *known == category {
                 return Learned::Known;
@@ -104,6 +184,11 @@ impl TemplateTable {
         if let Some(c) = self.categories.get(&k) {
             event.template_category = *c;
         }
+    }
+
+    /// Sends waiting for a status that prices them.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
     }
 
     /// Templates known.
@@ -193,5 +278,60 @@ mod tests {
         let mut e = sent("t1", "w1", Unspecified);
         t.stamp(&mut e, None);
         assert_eq!(e.template_category, Unspecified as i32, "not a template");
+    }
+
+    #[test]
+    fn a_status_that_prices_a_remembered_send_teaches_its_template() {
+        use pb::TemplateCategory::{Marketing, Unspecified, Utility};
+        let t = TemplateTable::with_capacity(3);
+        let send = |id: &str, category: pb::TemplateCategory| pb::MessageEvent {
+            event_id: id.into(),
+            ..sent("t1", "w1", category)
+        };
+        t.remember(&send("wamid.1", Unspecified), Some(&tref("promo", "id")));
+        t.remember(&send("wamid.2", Utility), Some(&tref("known", "id")));
+        t.remember(&send("send:abc", Unspecified), Some(&tref("derived", "id")));
+        t.remember(&send("wamid.3", Unspecified), None);
+        assert_eq!(
+            t.pending(),
+            1,
+            "only an uncategorised template with a wamid"
+        );
+        assert_eq!(
+            t.learn_from_status("t1", "wamid.1", "service"),
+            None,
+            "not a template price"
+        );
+        assert_eq!(
+            t.learn_from_status("t2", "wamid.1", "marketing"),
+            None,
+            "another tenant"
+        );
+        assert_eq!(
+            t.learn_from_status("t1", "wamid.1", "marketing"),
+            Some(Learned::New)
+        );
+        assert_eq!(
+            t.learn_from_status("t1", "wamid.1", "marketing"),
+            None,
+            "once"
+        );
+        let mut e = sent("t1", "w1", Unspecified);
+        t.stamp(&mut e, Some(&tref("promo", "ID")));
+        assert_eq!(e.template_category, Marketing as i32);
+        // Bounded: past the cap the pending sends start over.
+        for i in 0..5 {
+            t.remember(
+                &send(&format!("wamid.x{i}"), Unspecified),
+                Some(&tref("p", "id")),
+            );
+        }
+        assert!(t.pending() <= 3);
+        assert_eq!(
+            priced_category("authentication_international"),
+            Some(pb::TemplateCategory::Authentication)
+        );
+        assert_eq!(priced_category("marketing_lite"), Some(Marketing));
+        assert_eq!(priced_category("referral_conversion"), None);
     }
 }

@@ -265,7 +265,7 @@ impl WebhookRecords {
         w.other_fields.increment(mapped.other_fields.len() as u64);
         w.notices.increment(u64::from(mapped.notices));
         w.learn_portfolios(&self.portfolios, tenant, &mapped.portfolios);
-        w.learn_templates(&self.templates, tenant, &mapped.templates);
+        w.learn_templates(&self.templates, tenant, &mapped.templates, &mapped.statuses);
         w.request(WebhookResult::Ok).increment(1);
         let mut events = mapped.into_events();
         self.portfolios.stamp(&mut events);
@@ -308,6 +308,7 @@ impl WebhookRecords {
                     event.template_category = c as i32;
                 }
                 self.templates.stamp(&mut event, template.as_ref());
+                self.templates.remember(&event, template.as_ref());
                 w.request(WebhookResult::Ok).increment(1);
                 Ok(vec![event])
             }
