@@ -10,7 +10,7 @@ use common::{feature, signals, T0};
 use satpam::clock::ManualClock;
 use satpam::decide::{Action, CountryPolicy};
 use satpam::engine::{Outcome, TOP_NUMBERS};
-use satpam::event::{Country, Direction, MessageKind, Sender};
+use satpam::event::{Country, Direction, MessageKind, Sender, TemplateCategory};
 use satpam::rules::Subject;
 use satpam::state::StateLimits;
 use satpam::{snapshot, Engine, EngineConfig, EngineContext, Event, RuleSet, Scratch};
@@ -420,4 +420,51 @@ rules:
 ";
     let r = RuleSet::from_yaml(with_set, "set.yaml").expect("compiles");
     assert_eq!(r.rules()[0].scope, Subject::Waba);
+}
+
+/// The template shares sum the numbers' templates: four business messages
+/// over two numbers of a WABA, three of them templates (two marketing, one
+/// utility), read on the last; a number of another WABA is not in them.
+#[test]
+fn waba_template_shares_sum_every_number() {
+    let engine = engine();
+    let mut scratch = Scratch::default();
+    let template = |n: u32, account: &str, waba: &str, c: Option<TemplateCategory>| Event {
+        kind: if c.is_some() {
+            MessageKind::Template
+        } else {
+            MessageKind::Text
+        },
+        template_category: c,
+        ..ev(
+            n,
+            "t1",
+            waba,
+            account,
+            "u1",
+            i64::from(n) * MIN,
+            Direction::Outbound,
+        )
+    };
+    let events = [
+        template(1, "n1", "w1", Some(TemplateCategory::Marketing)),
+        template(2, "n2", "w1", Some(TemplateCategory::Marketing)),
+        template(3, "n9", "w9", Some(TemplateCategory::Authentication)),
+        template(4, "n1", "w1", None),
+        template(5, "n2", "w1", Some(TemplateCategory::Utility)),
+    ];
+    for e in &events {
+        engine.process(e, &mut scratch);
+    }
+    let got: Vec<f64> = [
+        "waba.template_share",
+        "waba.marketing_share",
+        "waba.utility_share",
+        "waba.auth_share",
+        "account.template_share",
+    ]
+    .iter()
+    .map(|f| feature(&engine, &scratch, f))
+    .collect();
+    assert_eq!(got, [0.75, 2.0 / 3.0, 1.0 / 3.0, 0.0, 1.0]);
 }

@@ -124,6 +124,10 @@ catalog! {
     WabaReturningShare24h = "waba.returning_share_24h", Number, "Share of the WABA's sessions opened by a returning user, last 24 hours.";
     WabaTextShare = "waba.text_share", Number, "Share of the WABA's user text messages whose text was present, last hour.";
     WabaEventsPerNumber1h = "waba.events_per_number_1h", Number, "Events per number active in the last hour, over the WABA (low when traffic is spread thin).";
+    WabaTemplateShare = "waba.template_share", Number, "Share of the WABA's business messages that are templates, last hour.";
+    WabaMarketingShare = "waba.marketing_share", Number, "Share of the WABA's templates that are marketing, last hour.";
+    WabaUtilityShare = "waba.utility_share", Number, "Share of the WABA's templates that are utility, last hour.";
+    WabaAuthShare = "waba.auth_share", Number, "Share of the WABA's templates that are authentication, last hour.";
     PortfolioNumbersActive1h = "portfolio.numbers_active_1h", Number, "Phone numbers of the event's business portfolio with an event in the last hour (saturates at 128; 0 without a portfolio).";
     PortfolioNumbersActive24h = "portfolio.numbers_active_24h", Number, "Phone numbers of the event's business portfolio with an event in the last 24 hours (saturates at 128; 0 without a portfolio).";
     PortfolioInbound1h = "portfolio.inbound_1h", Number, "User messages to every number of the portfolio, last hour.";
@@ -142,6 +146,10 @@ catalog! {
     PortfolioReturningShare24h = "portfolio.returning_share_24h", Number, "Share of the portfolio's sessions opened by a returning user, last 24 hours.";
     PortfolioTextShare = "portfolio.text_share", Number, "Share of the portfolio's user text messages whose text was present, last hour.";
     PortfolioEventsPerNumber1h = "portfolio.events_per_number_1h", Number, "Events per number active in the last hour, over the portfolio (low when traffic is spread thin).";
+    PortfolioTemplateShare = "portfolio.template_share", Number, "Share of the portfolio's business messages that are templates, last hour.";
+    PortfolioMarketingShare = "portfolio.marketing_share", Number, "Share of the portfolio's templates that are marketing, last hour.";
+    PortfolioUtilityShare = "portfolio.utility_share", Number, "Share of the portfolio's templates that are utility, last hour.";
+    PortfolioAuthShare = "portfolio.auth_share", Number, "Share of the portfolio's templates that are authentication, last hour.";
 }
 
 /// Slots reserved for pattern-set features after the fixed ones:

@@ -79,6 +79,19 @@ pub fn extract_group(
             u64::from(input.numbers_active_1h),
         ),
     );
+    v.set(F::WabaTemplateShare, ratio(h[hour::TEMPLATE], h[hour::OUT]));
+    v.set(
+        F::WabaMarketingShare,
+        ratio(h[hour::TPL_MARKETING], h[hour::TEMPLATE]),
+    );
+    v.set(
+        F::WabaUtilityShare,
+        ratio(h[hour::TPL_UTILITY], h[hour::TEMPLATE]),
+    );
+    v.set(
+        F::WabaAuthShare,
+        ratio(h[hour::TPL_AUTH], h[hour::TEMPLATE]),
+    );
     for (i, side) in pattern_sides.iter().enumerate() {
         let den = match side {
             Side::Inbound => h[hour::IN_SCANNED],
