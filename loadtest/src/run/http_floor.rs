@@ -11,35 +11,14 @@ use std::time::Instant;
 use anyhow::Context;
 use axum::body::Bytes as BodyBytes;
 use bytes::Bytes;
-use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 
-use super::cpu::{self, CpuUse, CpuWatch};
+use super::cpu::{self, CpuWatch};
 use super::latency::round3;
+use super::report::HttpFloorReport;
 use super::webhook::{http_request, parse_head, Rendered, WebhookSettings};
-
-/// What the floor measured.
-#[derive(Debug, Clone, Serialize)]
-pub struct HttpFloorReport {
-    /// What was measured.
-    pub method: String,
-    /// Requests answered 200.
-    pub requests: u64,
-    /// Events (messages) in them.
-    pub events: u64,
-    /// Seconds from the first request to the last answer.
-    pub seconds: f64,
-    /// Requests per second.
-    pub requests_rate: f64,
-    /// Events per second.
-    pub events_rate: f64,
-    /// CPU seconds, by process (loadgen: the client and the null server).
-    pub cpu_s: CpuUse,
-    /// The same, in microseconds per request.
-    pub cpu_us_per_request: CpuUse,
-}
 
 /// Sends `bodies` (one request each, spread over `settings.connections`
 /// connections, each one request at a time) to a null server started here,

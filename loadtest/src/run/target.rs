@@ -13,12 +13,12 @@ use super::args::{Batching, RunArgs, StatusSet, TargetKind};
 use super::baseline::{self, NullServer};
 use super::generator::EventSink;
 use super::grpc::{self, GrpcSettings, GrpcSink, Watch};
-use super::http_floor::{self, HttpFloorReport};
+use super::http_floor;
 use super::kafka::{self, KafkaProbe, KafkaSettings, KafkaSink, SignalReader};
 use super::latency::round3;
 use super::metrics_scrape::MetricsEndpoint;
 use super::phases::{AckCounter, KafkaCounter, PhaseOutcome, Probe, Runner};
-use super::report::BaselineReport;
+use super::report::{BaselineReport, HttpFloorReport};
 use super::shared::Shared;
 use super::webhook::{self, WebhookCounter, WebhookSettings, WebhookSink};
 

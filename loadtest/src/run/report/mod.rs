@@ -209,6 +209,27 @@ impl Machine {
     }
 }
 
+/// What the HTTP floor measured (`super::http_floor`).
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpFloorReport {
+    /// What was measured.
+    pub method: String,
+    /// Requests answered 200.
+    pub requests: u64,
+    /// Events (messages) in them.
+    pub events: u64,
+    /// Seconds from the first request to the last answer.
+    pub seconds: f64,
+    /// Requests per second.
+    pub requests_rate: f64,
+    /// Events per second.
+    pub events_rate: f64,
+    /// CPU seconds, by process (loadgen: the client and the null server).
+    pub cpu_s: CpuUse,
+    /// The same, in microseconds per request.
+    pub cpu_us_per_request: CpuUse,
+}
+
 /// The webhook target's own figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct WebhookFigures {
@@ -230,7 +251,7 @@ pub struct WebhookFigures {
     pub parse_map_rate: Option<f64>,
     /// The same bodies to a null HTTP server: the ceiling this client and
     /// loopback HTTP/1.1 set on this machine.
-    pub http_floor: Option<super::http_floor::HttpFloorReport>,
+    pub http_floor: Option<HttpFloorReport>,
 }
 
 /// Whether the run met the project's targets (`None`: not measured by this run).
