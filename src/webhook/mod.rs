@@ -37,3 +37,14 @@ pub mod templates;
 pub use map::{map_body, Mapped, StatusRecord};
 pub use parse::ParseError;
 pub use read::parse_body;
+
+/// The key of an id within a tenant (a WABA, a wamid) in the receiver's
+/// tables: tenant ids (from the configuration) hold no NUL, so the
+/// separator keeps tenants apart.
+pub(crate) fn tenant_key(tenant_id: &str, id: &str) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(tenant_id.as_bytes());
+    h.update(&[0]);
+    h.update(id.as_bytes());
+    h.digest128()
+}

@@ -14,19 +14,8 @@
 
 use dashmap::DashMap;
 
-use xxhash_rust::xxh3::Xxh3;
-
 use crate::pb::v1 as pb;
-
-/// The table's key of (tenant, WABA): tenant ids (from the configuration)
-/// hold no NUL, so the separator keeps tenants apart.
-fn waba_key(tenant_id: &str, waba_id: &str) -> u128 {
-    let mut h = Xxh3::new();
-    h.update(tenant_id.as_bytes());
-    h.update(&[0]);
-    h.update(waba_id.as_bytes());
-    h.digest128()
-}
+use crate::webhook::tenant_key;
 
 /// WABAs one table holds at most.
 pub const MAX_PORTFOLIO_WABAS: usize = 1_000_000;
@@ -66,7 +55,7 @@ impl PortfolioTable {
 
     /// Records that `business_id` owns `waba_id` of `tenant_id`.
     pub fn learn(&self, tenant_id: &str, waba_id: &str, business_id: &str) -> Learned {
-        let key = waba_key(tenant_id, waba_id);
+        let key = tenant_key(tenant_id, waba_id);
         if let Some(mut owner) = self.owners.get_mut(&key) {
             if &**owner == business_id {
                 return Learned::Known;
@@ -90,7 +79,7 @@ impl PortfolioTable {
             if !e.business_id.is_empty() || e.waba_id.is_empty() {
                 continue;
             }
-            if let Some(owner) = self.owners.get(&waba_key(&e.tenant_id, &e.waba_id)) {
+            if let Some(owner) = self.owners.get(&tenant_key(&e.tenant_id, &e.waba_id)) {
                 e.business_id = owner.to_string();
             }
         }

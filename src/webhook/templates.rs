@@ -25,6 +25,7 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::pb::v1 as pb;
 use crate::webhook::map::TemplateNote;
 use crate::webhook::portfolio::Learned;
+use crate::webhook::{status, tenant_key};
 
 /// Templates one table holds at most.
 pub const MAX_TEMPLATES: usize = 1_000_000;
@@ -55,26 +56,20 @@ pub struct TemplateRef {
     pub language: String,
 }
 
-/// The key of a sent message: (tenant, wamid).
-fn message_key(tenant_id: &str, message_id: &str) -> u128 {
-    let mut h = Xxh3::new();
-    h.update(tenant_id.as_bytes());
-    h.update(&[0]);
-    h.update(message_id.as_bytes());
-    h.digest128()
-}
-
 /// The template category a status's `pricing.category` names: Meta prices a
 /// template message in its template's category (`marketing_lite` is
 /// marketing, `authentication_international` authentication); `None` for
 /// `service` and anything else.
 pub fn priced_category(pricing_category: &str) -> Option<pb::TemplateCategory> {
-    match pricing_category {
-        "marketing" | "marketing_lite" => Some(pb::TemplateCategory::Marketing),
-        "utility" => Some(pb::TemplateCategory::Utility),
-        "authentication" | "authentication_international" => {
-            Some(pb::TemplateCategory::Authentication)
-        }
+    // `marketing_lite` is `OTHER` to the delivery windows, but priced as a
+    // marketing template all the same.
+    if pricing_category == "marketing_lite" {
+        return Some(pb::TemplateCategory::Marketing);
+    }
+    match status::pricing_category(pricing_category) {
+        pb::PricingCategory::Marketing => Some(pb::TemplateCategory::Marketing),
+        pb::PricingCategory::Utility => Some(pb::TemplateCategory::Utility),
+        pb::PricingCategory::Authentication => Some(pb::TemplateCategory::Authentication),
         _ => None,
     }
 }
@@ -84,7 +79,7 @@ pub fn priced_category(pricing_category: &str) -> Option<pb::TemplateCategory> {
 /// unknown, by wamid, until a status prices one.
 pub struct TemplateTable {
     categories: DashMap<u128, i32>,
-    /// (tenant, wamid) -> the template key of a send the tap could not
+    /// (tenant, wamid) ([`tenant_key`]) -> the template key of a send the tap could not
     /// categorise; at most `cap` (then emptied: a status comes within
     /// minutes of its send, or never).
     pending: DashMap<u128, u128>,
@@ -131,7 +126,7 @@ impl TemplateTable {
             self.pending.clear();
         }
         self.pending.insert(
-            message_key(&event.tenant_id, &event.event_id),
+            tenant_key(&event.tenant_id, &event.event_id),
             key(&event.tenant_id, &event.waba_id, &t.name, &t.language),
         );
     }
@@ -149,7 +144,7 @@ impl TemplateTable {
         if self.pending.is_empty() {
             return None;
         }
-        let (_, k) = self.pending.remove(&message_key(tenant_id, message_id))?;
+        let (_, k) = self.pending.remove(&tenant_key(tenant_id, message_id))?;
         Some(self.learn_key(k, category))
     }
 

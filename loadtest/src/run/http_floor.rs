@@ -11,14 +11,14 @@ use std::time::Instant;
 use anyhow::Context;
 use axum::body::Bytes as BodyBytes;
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 
 use super::cpu::{self, CpuWatch};
 use super::latency::round3;
 use super::report::HttpFloorReport;
-use super::webhook::{http_request, parse_head, Rendered, WebhookSettings};
+use super::webhook::{http_request, read_answer, Rendered, WebhookSettings};
 
 /// Sends `bodies` (one request each, spread over `settings.connections`
 /// connections, each one request at a time) to a null server started here,
@@ -67,19 +67,7 @@ pub fn measure(
                 let mut ok = 0u64;
                 for r in list {
                     stream.write_all(&r).await?;
-                    let (status, end) = loop {
-                        if let Some(head) = parse_head(&buf) {
-                            let (status, head_end, len) = head?;
-                            if buf.len() >= head_end + len {
-                                break (status, head_end + len);
-                            }
-                        }
-                        let mut chunk = [0u8; 4096];
-                        let n = stream.read(&mut chunk).await?;
-                        anyhow::ensure!(n > 0, "the null server closed the connection");
-                        buf.extend_from_slice(&chunk[..n]);
-                    };
-                    buf.drain(..end);
+                    let status = read_answer(&mut stream, &mut buf).await?;
                     ok += u64::from(status == 200);
                 }
                 Ok::<u64, anyhow::Error>(ok)

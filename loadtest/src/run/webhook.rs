@@ -312,6 +312,25 @@ pub fn parse_head(buf: &[u8]) -> Option<anyhow::Result<(u16, usize, usize)>> {
     })
 }
 
+/// Reads the next HTTP/1.1 answer on `stream` (what is left of earlier
+/// reads in `buf`, which keeps what follows it) and returns its status.
+pub async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<u16> {
+    let (status, body_end) = loop {
+        if let Some(head) = parse_head(buf) {
+            let (status, head_end, len) = head?;
+            if buf.len() >= head_end + len {
+                break (status, head_end + len);
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "the receiver closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    buf.drain(..body_end);
+    Ok(status)
+}
+
 /// One connection: each request written, its answer read, then the next.
 async fn connection(
     mut stream: TcpStream,
@@ -323,19 +342,7 @@ async fn connection(
     let result = async {
         while let Some(r) = rx.recv().await {
             stream.write_all(&r.bytes).await?;
-            let (status, body_end) = loop {
-                if let Some(head) = parse_head(&buf) {
-                    let (status, head_end, len) = head?;
-                    if buf.len() >= head_end + len {
-                        break (status, head_end + len);
-                    }
-                }
-                let mut chunk = [0u8; 4096];
-                let n = stream.read(&mut chunk).await?;
-                anyhow::ensure!(n > 0, "the receiver closed the connection");
-                buf.extend_from_slice(&chunk[..n]);
-            };
-            buf.drain(..body_end);
+            let status = read_answer(&mut stream, &mut buf).await?;
             let now = Instant::now();
             shared.on_ack(r.phase, r.intended, now);
             stats.requests.fetch_add(1, Ordering::Relaxed);
