@@ -2,15 +2,17 @@
 //! (inbound: the inbound pattern sets and the topics; outbound: the
 //! outbound pattern sets), so each text is scanned once, by the automaton
 //! of its side only. The scan is a hand-written loop over the DFA's
-//! transitions (every match of every term, overlapping), with whole-word
-//! checks out of line at match states; a set's confirming regex runs only after one
-//! of its terms hit.
+//! transitions, copied into a dense table ([`super::dense`]) when the rule
+//! set compiles (every match of every term, overlapping), with whole-word
+//! checks out of line at match states; a set's confirming regex runs only
+//! after one of its terms hit.
 
-use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind, StartKind};
+use aho_corasick::{MatchKind, StartKind};
 use regex::Regex;
 
+use super::dense::DenseDfa;
 use super::structure::is_structured;
 use super::ScanFacts;
 use crate::event::Direction;
@@ -52,17 +54,13 @@ struct Hits {
 }
 
 impl Hits {
-    /// Adds the terms that match, as whole words, where state `sid` (a
-    /// special state: a match or a start state) was reached, just before
-    /// `bytes[end]`.
+    /// Adds the terms that match, as whole words, where match state `sid`
+    /// was reached, just before `bytes[end]`.
     #[inline(never)]
-    fn add(&mut self, m: &SideMatcher, sid: StateID, bytes: &[u8], end: usize) {
-        if !m.dfa.is_match(sid) {
-            return;
-        }
+    fn add(&mut self, m: &SideMatcher, sid: u32, bytes: &[u8], end: usize) {
         let ends_word = bytes.get(end).is_none_or(|&n| !WORD[usize::from(n)]);
-        for k in 0..m.dfa.match_len(sid) {
-            let Some(info) = m.terms.get(m.dfa.match_pattern(sid, k).as_usize()) else {
+        for &term in m.dense.terms(sid) {
+            let Some(info) = m.terms.get(term as usize) else {
                 continue;
             };
             if !(ends_word || info.prefix) {
@@ -81,7 +79,7 @@ impl Hits {
 /// The automaton of one side and what each of its terms feeds.
 #[derive(Debug, Clone)]
 struct SideMatcher {
-    dfa: DFA,
+    dense: DenseDfa,
     terms: Vec<TermInfo>,
     /// Bytes in the longest term.
     max_term_len: usize,
@@ -199,9 +197,20 @@ impl SideMatcher {
                 kind: BuildErrorKind::TooLarge { direction, bytes },
             });
         }
+        let dense = DenseDfa::build(&dfa).map_err(|e| BuildError {
+            kind: BuildErrorKind::Automaton(format!("dense table: {e:?}")),
+        })?;
+        if dense.memory_usage() > MAX_AUTOMATON_BYTES {
+            return Err(BuildError {
+                kind: BuildErrorKind::TooLarge {
+                    direction,
+                    bytes: dense.memory_usage(),
+                },
+            });
+        }
         let max_term_len = patterns.iter().map(String::len).max().unwrap_or(0);
         Ok(Some(SideMatcher {
-            dfa,
+            dense,
             terms,
             max_term_len,
         }))
@@ -214,9 +223,7 @@ impl SideMatcher {
     /// [`SideMatcher::walk_lanes`]); each lane reports exactly the text's
     /// own whole-word matches, and the masks are their union.
     fn scan(&self, bytes: &[u8], facts: &mut ScanFacts) {
-        let Ok(start) = self.dfa.start_state(Anchored::No) else {
-            return;
-        };
+        let start = self.dense.start();
         let mut hits = Hits::default();
         let n = bytes.len();
         // A lane's own part must be longer than the longest term, or the
@@ -239,8 +246,7 @@ impl SideMatcher {
     /// no lane reports a match that is not in the text. The `K` dependent
     /// chains of table loads overlap.
     #[inline(always)]
-    fn walk_lanes<const K: usize>(&self, start: StateID, bytes: &[u8], hits: &mut Hits) {
-        let dfa = &self.dfa;
+    fn walk_lanes<const K: usize>(&self, start: u32, bytes: &[u8], hits: &mut Hits) {
         let n = bytes.len();
         let q = n / K;
         let mut from = [0usize; K];
@@ -252,13 +258,14 @@ impl SideMatcher {
             }
         }
         let common = (0..K).map(|i| to[i] - from[i]).min().unwrap_or(0);
+        let st = self.dense.stepper();
         let mut sid = [start; K];
         for k in 0..common {
             for i in 0..K {
-                let at = from[i] + k;
-                sid[i] = dfa.next_state(Anchored::No, sid[i], bytes[at]);
-                if dfa.is_special(sid[i]) {
-                    hits.add(self, sid[i], bytes, at + 1);
+                // In bounds: from[i] + k < from[i] + common <= to[i] <= n.
+                sid[i] = st.next(sid[i], bytes[from[i] + k]);
+                if st.is_match(sid[i]) {
+                    hits.add(self, sid[i], bytes, from[i] + k + 1);
                 }
             }
         }
@@ -269,14 +276,14 @@ impl SideMatcher {
 
     /// Walks `bytes[from..to]` from state `sid`, adding the matches to `hits`.
     #[inline(always)]
-    fn walk(&self, mut sid: StateID, bytes: &[u8], from: usize, to: usize, hits: &mut Hits) {
-        let dfa = &self.dfa;
+    fn walk(&self, mut sid: u32, bytes: &[u8], from: usize, to: usize, hits: &mut Hits) {
+        let st = self.dense.stepper();
         let Some(part) = bytes.get(from..to) else {
             return;
         };
         for (k, &b) in part.iter().enumerate() {
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) {
+            sid = st.next(sid, b);
+            if st.is_match(sid) {
                 hits.add(self, sid, bytes, from + k + 1);
             }
         }

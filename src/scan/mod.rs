@@ -5,6 +5,7 @@
 //! The matcher is compiled from the rules file's pattern sets (`rules`
 //! builds it and holds it), but the scan runs before any state is touched.
 
+mod dense;
 pub mod matcher;
 pub mod structure;
 
