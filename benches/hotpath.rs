@@ -34,6 +34,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use prost::Message;
 use satpam::clock::ManualClock;
+use satpam::convert::EventDecoder;
 use satpam::decide::CountryPolicy;
 use satpam::pb::v1::MessageEvent;
 use satpam::{Engine, EngineConfig, Event, Outcome, RuleSet, Scratch};
@@ -57,18 +58,24 @@ fn decode(wire: &[u8]) -> Option<Event> {
         .and_then(|m| Event::try_from(m).ok())
 }
 
+/// Decodes one protobuf record the way the Kafka workers do: into the
+/// worker's reused [`EventDecoder`], then validated.
+#[allow(clippy::ptr_arg)] // `hot_path` hands it `&T` of a `[Vec<u8>]`
+fn decode_wire<'d>(wire: &Vec<u8>, d: &'d mut EventDecoder) -> Option<&'d Event> {
+    d.decode(wire).ok()
+}
+
 /// Decode and process every event into `engine` (protobuf records or JSON
 /// lines, by `decode`); returns the signals.
-fn hot_path<T>(
-    engine: &Engine,
-    items: &[T],
-    decode: impl Fn(&T) -> Option<Event>,
-    scratch: &mut Scratch,
-) -> u64 {
+fn hot_path<T, D>(engine: &Engine, items: &[T], decode: D, scratch: &mut Scratch) -> u64
+where
+    D: for<'d> Fn(&T, &'d mut EventDecoder) -> Option<&'d Event>,
+{
+    let mut decoder = EventDecoder::new();
     let mut signals = 0;
     for item in items {
-        if let Some(e) = decode(item) {
-            if let Outcome::Processed(Some(_)) = engine.process(&e, scratch) {
+        if let Some(e) = decode(item, &mut decoder) {
+            if let Outcome::Processed(Some(_)) = engine.process(e, scratch) {
                 signals += 1;
             }
         }
@@ -79,16 +86,16 @@ fn hot_path<T>(
 /// Decode (and validate) every item, nothing else: the baseline groups.
 /// Returns how many of the decoded events `counted` holds for, so the work
 /// cannot be optimised away.
-fn decode_all<T>(
-    items: &[T],
-    decode: impl Fn(&T) -> Option<Event>,
-    counted: impl Fn(&Event) -> bool,
-) -> u64 {
+fn decode_all<T, D>(items: &[T], decode: D, counted: impl Fn(&Event) -> bool) -> u64
+where
+    D: for<'d> Fn(&T, &'d mut EventDecoder) -> Option<&'d Event>,
+{
+    let mut decoder = EventDecoder::new();
     let mut n = 0u64;
     for item in items {
-        if let Some(e) = decode(item) {
-            n += u64::from(counted(&e));
-            black_box(&e);
+        if let Some(e) = decode(item, &mut decoder) {
+            n += u64::from(counted(e));
+            black_box(e);
         }
     }
     n
@@ -111,14 +118,14 @@ fn hotpath(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Elements(text.wire.len() as u64));
     g.bench_function("decode_only", |b| {
-        b.iter(|| decode_all(&text.wire, |w| decode(w), Event::has_text))
+        b.iter(|| decode_all(&text.wire, decode_wire, Event::has_text))
     });
     g.bench_function("text", |b| {
         let mut scratch = Scratch::default();
         b.iter_batched(
             || engine(&rules),
             |e| {
-                hot_path(&e, &text.wire, |w| decode(w), &mut scratch);
+                hot_path(&e, &text.wire, decode_wire, &mut scratch);
                 e
             },
             BatchSize::PerIteration,
@@ -126,14 +133,14 @@ fn hotpath(c: &mut Criterion) {
     });
     g.throughput(Throughput::Elements(metadata.wire.len() as u64));
     g.bench_function("decode_only_metadata", |b| {
-        b.iter(|| decode_all(&metadata.wire, |w| decode(w), |e| e.text_len > 0))
+        b.iter(|| decode_all(&metadata.wire, decode_wire, |e| e.text_len > 0))
     });
     g.bench_function("metadata", |b| {
         let mut scratch = Scratch::default();
         b.iter_batched(
             || engine(&rules),
             |e| {
-                hot_path(&e, &metadata.wire, |w| decode(w), &mut scratch);
+                hot_path(&e, &metadata.wire, decode_wire, &mut scratch);
                 e
             },
             BatchSize::PerIteration,
@@ -143,10 +150,10 @@ fn hotpath(c: &mut Criterion) {
 }
 
 /// Parse one JSON line the way `satpam replay` does, then validate.
-fn decode_json(line: &str) -> Option<Event> {
-    serde_json::from_str::<MessageEvent>(line)
-        .ok()
-        .and_then(|m| Event::try_from(m).ok())
+#[allow(clippy::ptr_arg)] // `hot_path` hands it `&T` of a `[String]`
+fn decode_json<'d>(line: &String, d: &'d mut EventDecoder) -> Option<&'d Event> {
+    let m = serde_json::from_str::<MessageEvent>(line).ok()?;
+    d.convert(m).ok()
 }
 
 fn json(c: &mut Criterion) {
@@ -173,14 +180,14 @@ fn json(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Elements(lines.len() as u64));
     g.bench_function("decode_only", |b| {
-        b.iter(|| decode_all(&lines, |l| decode_json(l), Event::has_text))
+        b.iter(|| decode_all(&lines, decode_json, Event::has_text))
     });
     g.bench_function("text", |b| {
         let mut scratch = Scratch::default();
         b.iter_batched(
             || engine(&rules),
             |e| {
-                hot_path(&e, &lines, |l| decode_json(l), &mut scratch);
+                hot_path(&e, &lines, decode_json, &mut scratch);
                 e
             },
             BatchSize::PerIteration,

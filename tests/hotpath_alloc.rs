@@ -115,3 +115,59 @@ fn events_of_known_conversations_allocate_nothing_unless_they_signal() {
         "{total} allocations over {counted} events ({fired} rule firings)"
     );
 }
+
+#[test]
+fn records_decoded_into_a_reused_event_allocate_nothing_once_warm() {
+    use prost::Message;
+    use satpam::convert::EventDecoder;
+    let engine = Engine::new(
+        Arc::new(RuleSet::default_pack()),
+        CountryPolicy::enforce_everywhere(),
+        Arc::new(ManualClock::new(T0)),
+        EngineConfig::default(),
+    );
+    // The Kafka workers' path: protobuf bytes -> the worker's decoder ->
+    // the engine. Records of the same shape (ids, texts) as the warm half.
+    let records: Vec<Vec<u8>> = traffic(Script::Assistant, "acc", 6, 180, true)
+        .into_iter()
+        .map(|mut m| {
+            m.waba_id = "waba-1".into();
+            m.encode_to_vec()
+        })
+        .collect();
+    let (warm, measured) = records.split_at(records.len() / 2);
+    let mut decoder = EventDecoder::new();
+    let mut scratch = Scratch::default();
+    for r in warm {
+        if let Ok(e) = decoder.decode(r) {
+            engine.process(e, &mut scratch);
+        }
+    }
+    // Each field's two buffers trade places every record: decoding the
+    // measured records twice first grows both to the longest text and id
+    // they will hold; the engine sees none of it.
+    for r in measured.iter().chain(measured) {
+        let _ = decoder.decode(r);
+    }
+    let (mut counted, mut total, mut refused) = (0usize, 0u64, 0usize);
+    for r in measured {
+        let (signalled, n) = allocations(|| match decoder.decode(r) {
+            Ok(e) => Some(matches!(
+                engine.process(e, &mut scratch),
+                Outcome::Processed(Some(_))
+            )),
+            Err(_) => None,
+        });
+        match signalled {
+            None => refused += 1,
+            Some(false) => {
+                counted += 1;
+                total += n;
+            }
+            Some(true) => {}
+        }
+    }
+    assert_eq!(refused, 0, "the scripted records are valid");
+    assert!(counted > 100, "too few records counted: {counted}");
+    assert_eq!(total, 0, "{total} allocations over {counted} records");
+}

@@ -2,7 +2,10 @@
 //! reasons on the way in (here), signal encoding on the way out
 //! ([`signal`]).
 
+mod decoder;
 pub mod signal;
+
+pub use decoder::{DecodeError, EventDecoder};
 
 use crate::event::{
     Country, Delivery, DeliveryState, Direction, Event, MessageKind, PricingCategory, Sender,

@@ -80,7 +80,9 @@ pub(super) enum DenseError {
 impl DenseDfa {
     /// Builds the table of `dfa`'s unanchored automaton.
     pub(super) fn build(dfa: &DFA) -> Result<DenseDfa, DenseError> {
-        let start = dfa.start_state(Anchored::No).map_err(|_| DenseError::NoStart)?;
+        let start = dfa
+            .start_state(Anchored::No)
+            .map_err(|_| DenseError::NoStart)?;
         // Every state the unanchored walk can reach, in the order reached.
         let mut order: Vec<StateID> = vec![start];
         let mut seen: HashMap<StateID, usize> = HashMap::from([(start, 0)]);
@@ -241,7 +243,9 @@ mod tests {
 
     #[test]
     fn the_dense_walk_reports_what_the_dfa_walk_reports() {
-        let terms = ["he", "she", "his", "hers", "as an ai", "ai", "c++", "ümlaut"];
+        let terms = [
+            "he", "she", "his", "hers", "as an ai", "ai", "c++", "ümlaut",
+        ];
         let a = dfa(&terms);
         let d = DenseDfa::build(&a).expect("dense");
         let texts: &[&[u8]] = &[

@@ -66,6 +66,7 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{CommitMode, Consumer as _};
 use rdkafka::message::Message;
 
+use crate::convert::EventDecoder;
 use crate::pipeline::shards::Shards;
 use crate::pipeline::Pipeline;
 use crate::sink::kafka::KafkaSink;
@@ -128,6 +129,7 @@ impl KafkaSource {
                 shared: shared.clone(),
                 parts: HashMap::new(),
                 state: shared.pipeline.worker(),
+                decoder: EventDecoder::new(),
                 queues: Vec::new(),
             };
             let handle = std::thread::Builder::new()

@@ -11,8 +11,7 @@ use rdkafka::message::BorrowedMessage;
 
 use super::shared::{Cmd, Queue, Record, Shared, SnapshotMeta, BATCH};
 use super::webhook::{RecordFormat, WebhookRecords};
-use crate::event::Event;
-use crate::pb::v1 as pb;
+use crate::convert::{DecodeError, EventDecoder};
 use crate::pipeline::{Handled, WorkerState};
 use crate::sink::kafka::{DeadLetterOrigin, Delivery, PartitionEffects};
 use crate::telemetry::spans::{self, Tenants};
@@ -54,6 +53,8 @@ pub(super) struct Worker {
     pub(super) shared: Arc<Shared>,
     pub(super) parts: HashMap<i32, PartState>,
     pub(super) state: WorkerState,
+    /// Reused buffers for the records' events.
+    pub(super) decoder: EventDecoder,
     /// The queues of the partitions this worker owns, read in turn.
     pub(super) queues: Vec<(i32, Box<Queue>)>,
 }
@@ -141,6 +142,7 @@ impl Worker {
             shared,
             parts,
             state,
+            decoder,
             queues,
             ..
         } = self;
@@ -168,7 +170,8 @@ impl Worker {
             let _in_span = span.enter();
             let mut tenants = Tenants::new(&span);
             for m in &batch {
-                process(shared, parts, state, &Record::of(m, webhook), &mut tenants);
+                let record = Record::of(m, webhook);
+                process(shared, parts, state, decoder, &record, &mut tenants);
             }
             tenants.finish(&span);
         }
@@ -245,6 +248,7 @@ fn process(
     shared: &Shared,
     parts: &mut HashMap<i32, PartState>,
     state: &mut WorkerState,
+    decoder: &mut EventDecoder,
     m: &Record<'_>,
     tenants: &mut Tenants,
 ) {
@@ -280,38 +284,33 @@ fn process(
         return;
     }
     counters.events.increment(1);
-    let decoded = <pb::MessageEvent as prost::Message>::decode(m.payload)
-        .map_err(|e| {
-            counters.decode_failures.increment(1);
-            format!("not a satpam.v1.MessageEvent: {e}")
-        })
-        .and_then(|pbm| {
-            Event::try_from(pbm).map_err(|e| {
-                counters.validation_failures.increment(1);
-                format!("invalid event: {e}")
-            })
-        });
-    if let Ok(event) = &decoded {
-        tenants.add(&event.tenant_id);
-    }
-    let refused = match decoded {
-        Ok(event) => match shared.pipeline.handle(
-            &part.engine,
-            &event,
-            Source::Kafka,
-            state,
-            dequeued,
-            || delivery(shared, part),
-        ) {
-            // Outside the shard's event-time window: dead-lettered like a bad message.
-            Handled::Refused(reason) => Some(format!("refused event: {reason}")),
-            Handled::Processed(Some(_)) => {
-                tenants.signal();
-                None
+    let refused = match decoder.decode(m.payload) {
+        Ok(event) => {
+            tenants.add(&event.tenant_id);
+            match shared.pipeline.handle(
+                &part.engine,
+                event,
+                Source::Kafka,
+                state,
+                dequeued,
+                || delivery(shared, part),
+            ) {
+                // Outside the shard's event-time window: dead-lettered like a bad message.
+                Handled::Refused(reason) => Some(format!("refused event: {reason}")),
+                Handled::Processed(Some(_)) => {
+                    tenants.signal();
+                    None
+                }
+                _ => None,
             }
-            _ => None,
-        },
-        Err(reason) => Some(reason),
+        }
+        Err(e) => {
+            match &e {
+                DecodeError::Wire(_) => counters.decode_failures.increment(1),
+                DecodeError::Invalid(_) => counters.validation_failures.increment(1),
+            }
+            Some(e.to_string())
+        }
     };
     match refused {
         None => {}
