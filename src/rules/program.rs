@@ -11,6 +11,13 @@
 //!   written the same way in several places are computed once per event
 //!   and shared, through a small memo on the stack.
 //! - A comparison of a feature with a constant is one node.
+//! - A comparison of a feature with a constant that the top-level `&&`
+//!   chains of two or more rules require (a "leaf", such as
+//!   `account.users_1h >= 2`) is taken out of those chains into one table.
+//!   Each leaf is evaluated once per event, in one loop per operator, into
+//!   a bitmap; a rule needs one mask test before the rest of its chain
+//!   runs. As conditions are pure, evaluating a leaf that a short-circuit
+//!   would have skipped changes no result.
 
 use super::expr::{wilson_lower_bound, ArithOp, BoolExpr, CmpOp, NumExpr};
 
@@ -52,6 +59,38 @@ enum Cond {
     In(Box<Num>, Vec<f64>),
 }
 
+/// Most distinct leaves held in the per-event bitmap; the leaves of a set
+/// with more stay in their chains.
+const MAX_LEAVES: usize = 256;
+/// Words of the per-event leaf bitmap.
+const LEAF_WORDS: usize = MAX_LEAVES / 64;
+
+/// A comparison of a feature with a constant, evaluated once per event.
+#[derive(Debug, Clone, Copy)]
+struct Leaf {
+    op: CmpOp,
+    slot: u16,
+    value: f64,
+}
+
+/// The leaves of one operator, bits `first..first + leaves.len()` of the
+/// bitmap: one loop without a branch on the operator.
+#[derive(Debug, Clone)]
+struct LeafGroup {
+    op: CmpOp,
+    first: usize,
+    /// (feature slot, constant) of each leaf.
+    leaves: Vec<(u16, f64)>,
+}
+
+/// One rule: the leaves it requires (a mask over the leaf bitmap), then
+/// the rest of its condition.
+#[derive(Debug, Clone)]
+struct Rule {
+    must: [u64; LEAF_WORDS],
+    rest: Cond,
+}
+
 /// The values of shared subexpressions computed so far for one event.
 struct Memo {
     values: [f64; MAX_SHARED],
@@ -62,8 +101,13 @@ struct Memo {
 /// `Send + Sync`; evaluation keeps its scratch on the stack.
 #[derive(Debug, Clone, Default)]
 pub struct Program {
-    rules: Vec<Cond>,
+    rules: Vec<Rule>,
     shared: Vec<Num>,
+    /// Distinct leaves, ordered by operator; bit `i` of the bitmap is
+    /// `leaves[i]`.
+    leaves: Vec<Leaf>,
+    /// The same leaves, grouped by operator, for evaluation.
+    groups: Vec<LeafGroup>,
 }
 
 fn feature(f: &[f64], slot: u16) -> f64 {
@@ -338,11 +382,47 @@ impl Program {
         for c in conditions.clone() {
             l.count_bool(c);
         }
-        let rules = conditions.into_iter().map(|c| l.cond(c)).collect();
+        let conds: Vec<Cond> = conditions.into_iter().map(|c| l.cond(c)).collect();
+        let leaves = leaf_table(&conds);
+        let rules = conds
+            .into_iter()
+            .map(|c| split_leaves(c, &leaves))
+            .collect();
+        let mut groups: Vec<LeafGroup> = Vec::new();
+        for (i, l) in leaves.iter().enumerate() {
+            match groups.last_mut() {
+                Some(g) if g.op == l.op => g.leaves.push((l.slot, l.value)),
+                _ => groups.push(LeafGroup {
+                    op: l.op,
+                    first: i,
+                    leaves: vec![(l.slot, l.value)],
+                }),
+            }
+        }
         Program {
             rules,
             shared: l.shared,
+            leaves,
+            groups,
         }
+    }
+
+    /// The bitmap of this event's leaves: bit `i` holds `leaves[i]`.
+    #[inline(always)]
+    fn leaf_bits(&self, f: &[f64]) -> [u64; LEAF_WORDS] {
+        let mut bits = [0u64; LEAF_WORDS];
+        for g in &self.groups {
+            let b = &mut bits;
+            match g.op {
+                CmpOp::Lt => group_bits(f, g, b, |x, v| x < v),
+                CmpOp::Le => group_bits(f, g, b, |x, v| x <= v),
+                CmpOp::Gt => group_bits(f, g, b, |x, v| x > v),
+                CmpOp::Ge => group_bits(f, g, b, |x, v| x >= v),
+                CmpOp::Eq => group_bits(f, g, b, |x, v| x == v),
+                CmpOp::Ne => group_bits(f, g, b, |x, v| x != v),
+            }
+        }
+        bits
     }
 
     /// The value of shared subexpression `i` for this event, computed once.
@@ -369,12 +449,103 @@ impl Program {
             values: [0.0; MAX_SHARED],
             done: 0,
         };
+        let bits = self.leaf_bits(features);
         for (i, r) in self.rules.iter().enumerate() {
-            if r.eval(features, self, &mut memo) {
+            let required = r.must.iter().zip(&bits).all(|(m, b)| b & m == *m);
+            if required && r.rest.eval(features, self, &mut memo) {
                 fired(i);
             }
         }
     }
+
+    /// Number of distinct leaves in the table.
+    pub fn leaf_len(&self) -> usize {
+        self.leaves.len()
+    }
+}
+
+/// Sets the bits of group `g`'s leaves that hold (`holds(feature, constant)`).
+#[inline(always)]
+fn group_bits(
+    f: &[f64],
+    g: &LeafGroup,
+    bits: &mut [u64; LEAF_WORDS],
+    holds: impl Fn(f64, f64) -> bool,
+) {
+    for (k, &(slot, value)) in g.leaves.iter().enumerate() {
+        let i = g.first + k;
+        if let Some(w) = bits.get_mut(i / 64) {
+            *w |= u64::from(holds(feature(f, slot), value)) << (i % 64);
+        }
+    }
+}
+
+/// Whether two leaves are the same comparison (constants compared by bits).
+fn same_leaf(a: &Leaf, op: CmpOp, slot: u16, value: f64) -> bool {
+    a.op == op && a.slot == slot && a.value.to_bits() == value.to_bits()
+}
+
+/// The leaves that two or more rules' top-level chains require (at most
+/// [`MAX_LEAVES`]), ordered by operator. A leaf of one rule only stays in
+/// its chain, where the short-circuit may skip it.
+fn leaf_table(conds: &[Cond]) -> Vec<Leaf> {
+    let mut counted: Vec<(Leaf, u32)> = Vec::new();
+    for c in conds {
+        let ops: &[Cond] = match c {
+            Cond::All(xs) => xs,
+            one @ Cond::FeatureConst(..) => std::slice::from_ref(one),
+            _ => &[],
+        };
+        for x in ops {
+            if let Cond::FeatureConst(op, slot, value) = *x {
+                match counted
+                    .iter_mut()
+                    .find(|(l, _)| same_leaf(l, op, slot, value))
+                {
+                    Some((_, n)) => *n += 1,
+                    None => counted.push((Leaf { op, slot, value }, 1)),
+                }
+            }
+        }
+    }
+    let mut leaves: Vec<Leaf> = counted
+        .into_iter()
+        .filter(|(_, n)| *n >= 2)
+        .map(|(l, _)| l)
+        .take(MAX_LEAVES)
+        .collect();
+    leaves.sort_by_key(|l| l.op as u8);
+    leaves
+}
+
+/// A rule's condition as a leaf mask and the rest of its chain.
+fn split_leaves(c: Cond, leaves: &[Leaf]) -> Rule {
+    let mut must = [0u64; LEAF_WORDS];
+    let mut take = |x: &Cond| -> bool {
+        let Cond::FeatureConst(op, slot, value) = *x else {
+            return false;
+        };
+        match leaves.iter().position(|l| same_leaf(l, op, slot, value)) {
+            Some(i) => {
+                must[i / 64] |= 1 << (i % 64);
+                true
+            }
+            None => false,
+        }
+    };
+    let rest = match c {
+        Cond::All(xs) => {
+            let mut rest: Vec<Cond> = xs.into_iter().filter(|x| !take(x)).collect();
+            match rest.len() {
+                0 => Cond::Const(true),
+                1 => rest.pop().unwrap_or(Cond::Const(true)),
+                _ => Cond::All(rest),
+            }
+        }
+        one @ Cond::FeatureConst(..) if take(&one) => Cond::Const(true),
+        other => other,
+    };
+    Rule { must, rest }
 }
 
 #[cfg(test)]
@@ -409,13 +580,18 @@ mod tests {
         let p = Program::compile(conds.iter());
         // The Wilson bound appears twice; the division once.
         assert_eq!(p.shared_len(), 1);
-        match &p.rules[0] {
-            Cond::All(xs) => {
-                assert_eq!(xs.len(), 2);
-                assert!(matches!(xs[0], Cond::FeatureConst(CmpOp::Ge, _, v) if v == 3.0));
-            }
-            other => panic!("{other:?}"),
-        }
+        // `account.users_1h >= 3` is one leaf, required by the first two
+        // rules; the first rule's chain keeps only its Wilson bound.
+        assert_eq!(p.leaf_len(), 1);
+        assert!(matches!(p.leaves[0], Leaf { op: CmpOp::Ge, value, .. } if value == 3.0));
+        assert_eq!(p.rules[0].must[0], 1);
+        assert_eq!(p.rules[1].must[0], 1);
+        assert_eq!(p.rules[2].must[0], 0);
+        assert!(matches!(
+            p.rules[0].rest,
+            Cond::SharedConst(CmpOp::Ge, 0, _)
+        ));
+        assert!(matches!(p.rules[1].rest, Cond::Any(_)));
     }
 
     /// The default pack's trees and its program, built once.
