@@ -85,12 +85,27 @@ impl EventDecoder {
 
     /// Decodes and validates one record. The event is this decoder's until
     /// the next call.
+    ///
+    /// A refused record's buffers are dropped, not kept: only a valid
+    /// event's sizes are bounded (ids by [`super::MAX_ID_LEN`], text by
+    /// [`super::MAX_TEXT_BYTES`]), so a hostile record cannot leave a
+    /// worker holding megabytes.
     pub fn decode(&mut self, wire: &[u8]) -> Result<&Event, DecodeError> {
         self.message.clear();
-        self.message.merge(wire).map_err(DecodeError::Wire)?;
-        let checked = check(&self.message).map_err(DecodeError::Invalid)?;
-        refill(&mut self.event, &mut self.message, checked, &mut self.spare);
-        Ok(&self.event)
+        let checked = match self.message.merge(wire) {
+            Ok(()) => check(&self.message).map_err(DecodeError::Invalid),
+            Err(e) => Err(DecodeError::Wire(e)),
+        };
+        match checked {
+            Ok(c) => {
+                refill(&mut self.event, &mut self.message, c, &mut self.spare);
+                Ok(&self.event)
+            }
+            Err(e) => {
+                self.message = pb::MessageEvent::default();
+                Err(e)
+            }
+        }
     }
 
     /// Validates a message decoded elsewhere (a JSON line, a gRPC request)
@@ -291,6 +306,22 @@ mod tests {
         assert_eq!(d.decode(&ok).cloned(), reference(&ok));
         let shown = d.decode(&[0xff]).map(|_| ()).unwrap_err().to_string();
         assert!(shown.starts_with("not a satpam.v1.MessageEvent"), "{shown}");
+    }
+
+    #[test]
+    fn a_refused_record_leaves_no_large_buffer_behind() {
+        let mut d = EventDecoder::new();
+        let huge = pb::MessageEvent {
+            text: "x".repeat(super::super::MAX_TEXT_BYTES * 4),
+            ..base()
+        };
+        assert_eq!(
+            d.decode(&huge.encode_to_vec()).map(|_| ()),
+            Err(DecodeError::Invalid(ValidationError::TextTooLong))
+        );
+        assert_eq!(d.message.text.capacity(), 0);
+        let ok = base().encode_to_vec();
+        assert_eq!(d.decode(&ok).cloned(), reference(&ok));
     }
 
     #[test]
