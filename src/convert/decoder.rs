@@ -52,28 +52,33 @@ impl Default for EventDecoder {
     fn default() -> Self {
         EventDecoder {
             message: pb::MessageEvent::default(),
-            event: Event {
-                event_id: String::new(),
-                tenant_id: String::new(),
-                account_id: String::new(),
-                waba_id: String::new(),
-                business_id: String::new(),
-                user_id: String::new(),
-                conversation_id: String::new(),
-                direction: Direction::Inbound,
-                kind: MessageKind::Text,
-                template_category: None,
-                sender: Sender::Unknown,
-                timestamp_ms: 0,
-                text: String::new(),
-                text_len: 0,
-                user_country: Country::UNKNOWN,
-                handoff: false,
-                reply_to: None,
-                delivery: None,
-            },
+            event: blank(),
             spare: String::new(),
         }
+    }
+}
+
+/// An event with empty strings, to be filled by [`refill`].
+pub(super) fn blank() -> Event {
+    Event {
+        event_id: String::new(),
+        tenant_id: String::new(),
+        account_id: String::new(),
+        waba_id: String::new(),
+        business_id: String::new(),
+        user_id: String::new(),
+        conversation_id: String::new(),
+        direction: Direction::Inbound,
+        kind: MessageKind::Text,
+        template_category: None,
+        sender: Sender::Unknown,
+        timestamp_ms: 0,
+        text: String::new(),
+        text_len: 0,
+        user_country: Country::UNKNOWN,
+        handoff: false,
+        reply_to: None,
+        delivery: None,
     }
 }
 
@@ -118,11 +123,12 @@ impl EventDecoder {
     }
 }
 
-/// Fills `e` from the checked message `m`, as [`super::build`] does, by
+/// Fills `e` from the checked message `m` (the one definition of an
+/// event's defaults: [`super::build`] fills a blank event with it), by
 /// swapping strings: `m` is left holding `e`'s old buffers, to be cleared
 /// and reused by the next decode. `spare` keeps the `reply_to` buffer of an
 /// event that has none.
-fn refill(e: &mut Event, m: &mut pb::MessageEvent, c: Checked, spare: &mut String) {
+pub(super) fn refill(e: &mut Event, m: &mut pb::MessageEvent, c: Checked, spare: &mut String) {
     use std::mem::swap;
     swap(&mut e.event_id, &mut m.event_id);
     swap(&mut e.tenant_id, &mut m.tenant_id);
@@ -177,20 +183,7 @@ fn refill(e: &mut Event, m: &mut pb::MessageEvent, c: Checked, spare: &mut Strin
 mod tests {
     use super::*;
 
-    fn base() -> pb::MessageEvent {
-        pb::MessageEvent {
-            event_id: "wamid.1".into(),
-            tenant_id: "bsp".into(),
-            account_id: "acc".into(),
-            user_id: "u1".into(),
-            direction: pb::Direction::Inbound as i32,
-            kind: pb::MessageKind::Text as i32,
-            timestamp_ms: 1_000,
-            text: "héllo".into(),
-            user_country: "ID".into(),
-            ..Default::default()
-        }
-    }
+    use super::super::tests::valid as base;
 
     /// What `Event::try_from` makes of the same bytes.
     fn reference(wire: &[u8]) -> Result<Event, DecodeError> {

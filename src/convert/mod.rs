@@ -235,44 +235,10 @@ fn check(m: &pb::MessageEvent) -> Result<Checked, ValidationError> {
 }
 
 /// Builds the event from a checked message: moves its strings, fails never.
-fn build(m: pb::MessageEvent, c: Checked) -> Event {
-    let conversation_id = if m.conversation_id.is_empty() {
-        let mut id = String::with_capacity(m.account_id.len() + 1 + m.user_id.len());
-        id.push_str(&m.account_id);
-        id.push(':');
-        id.push_str(&m.user_id);
-        id
-    } else {
-        m.conversation_id
-    };
-    let text_len = if m.text.is_empty() {
-        m.text_length
-    } else {
-        u32::try_from(m.text.chars().count()).unwrap_or(u32::MAX)
-    };
-    Event {
-        event_id: m.event_id,
-        tenant_id: m.tenant_id,
-        account_id: m.account_id,
-        waba_id: m.waba_id,
-        business_id: m.business_id,
-        user_id: m.user_id,
-        conversation_id,
-        direction: c.direction,
-        kind: c.kind,
-        template_category: c.template_category,
-        sender: c.sender,
-        timestamp_ms: m.timestamp_ms,
-        text: m.text,
-        text_len,
-        user_country: c.user_country,
-        handoff: m.handoff,
-        reply_to: match m.delivery {
-            Some(d) if !d.message_id.is_empty() => Some(d.message_id),
-            _ => (!m.reply_to.is_empty()).then_some(m.reply_to),
-        },
-        delivery: c.delivery,
-    }
+fn build(mut m: pb::MessageEvent, c: Checked) -> Event {
+    let mut e = decoder::blank();
+    decoder::refill(&mut e, &mut m, c, &mut String::new());
+    e
 }
 
 /// A refused message, handed back untouched with the reason.
@@ -319,7 +285,7 @@ impl TryFrom<pb::MessageEvent> for Event {
 mod tests {
     use super::*;
 
-    fn valid() -> pb::MessageEvent {
+    pub(super) fn valid() -> pb::MessageEvent {
         pb::MessageEvent {
             event_id: "wamid.1".into(),
             tenant_id: "bsp".into(),
