@@ -103,10 +103,7 @@ struct Memo {
 pub struct Program {
     rules: Vec<Rule>,
     shared: Vec<Num>,
-    /// Distinct leaves, ordered by operator; bit `i` of the bitmap is
-    /// `leaves[i]`.
-    leaves: Vec<Leaf>,
-    /// The same leaves, grouped by operator, for evaluation.
+    /// The distinct leaves, grouped by operator (bits in group order).
     groups: Vec<LeafGroup>,
 }
 
@@ -402,12 +399,11 @@ impl Program {
         Program {
             rules,
             shared: l.shared,
-            leaves,
             groups,
         }
     }
 
-    /// The bitmap of this event's leaves: bit `i` holds `leaves[i]`.
+    /// The bitmap of this event's leaves: group `g`'s leaf `k` is bit `g.first + k`.
     #[inline(always)]
     fn leaf_bits(&self, f: &[f64]) -> [u64; LEAF_WORDS] {
         let mut bits = [0u64; LEAF_WORDS];
@@ -460,7 +456,7 @@ impl Program {
 
     /// Number of distinct leaves in the table.
     pub fn leaf_len(&self) -> usize {
-        self.leaves.len()
+        self.groups.iter().map(|g| g.leaves.len()).sum()
     }
 }
 
@@ -583,7 +579,8 @@ mod tests {
         // `account.users_1h >= 3` is one leaf, required by the first two
         // rules; the first rule's chain keeps only its Wilson bound.
         assert_eq!(p.leaf_len(), 1);
-        assert!(matches!(p.leaves[0], Leaf { op: CmpOp::Ge, value, .. } if value == 3.0));
+        assert_eq!(p.groups[0].op, CmpOp::Ge);
+        assert!(matches!(p.groups[0].leaves[..], [(_, value)] if value == 3.0));
         assert_eq!(p.rules[0].must[0], 1);
         assert_eq!(p.rules[1].must[0], 1);
         assert_eq!(p.rules[2].must[0], 0);
