@@ -228,6 +228,8 @@ fn an_event_evaluated_with_the_old_set_is_credited_to_its_own_rules() {
         want.len() >= 2,
         "rules at different indexes in the two sets fired: {want:?}"
     );
+    // A worker folds its counts with its latencies (or at a rule set change).
+    worker.flush(&telemetry);
     let got: BTreeMap<String, u64> = new
         .rules()
         .iter()

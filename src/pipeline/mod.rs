@@ -13,7 +13,7 @@ use crate::engine::Outcome;
 use crate::event::Event;
 use crate::sink::kafka::{Delivery, KafkaSink};
 use crate::sink::{SignalHub, WireSignal};
-use crate::telemetry::{spans, Source, Stage, StageRecorder, Telemetry};
+use crate::telemetry::{spans, RuleHitTally, Source, Stage, StageRecorder, Telemetry};
 use crate::{Engine, Scratch};
 
 pub use fence::Fence;
@@ -36,12 +36,28 @@ pub struct Pipeline {
     pub fence: Fence,
 }
 
-/// A worker's own mutable state: engine scratch and latency recorder.
+/// A worker's own mutable state: engine scratch, and the telemetry it
+/// counts on its own until [`WorkerState::flush`] (or every
+/// [`StageRecorder::FLUSH_EVERY`] events) folds it into the shared metrics.
 pub struct WorkerState {
     /// Engine scratch.
     pub scratch: Scratch,
     /// Stage latency recorder.
     pub latency: StageRecorder,
+    /// Rule hits not yet credited to `satpam_rule_hits_total`.
+    pub rule_hits: RuleHitTally,
+    /// When the last event this worker handled was decided (the clock read
+    /// that ended it): a source that hands the worker records one after
+    /// another passes it as the next one's `dequeued`, one clock read fewer.
+    pub decided: Instant,
+}
+
+impl WorkerState {
+    /// Folds the latencies and rule hits counted so far into `telemetry`.
+    pub fn flush(&mut self, telemetry: &Telemetry) {
+        self.latency.flush(&telemetry.latency);
+        telemetry.absorb_rule_hits(&mut self.rule_hits);
+    }
 }
 
 impl Pipeline {
@@ -50,6 +66,8 @@ impl Pipeline {
         WorkerState {
             scratch: Scratch::default(),
             latency: self.telemetry.latency.recorder(),
+            rule_hits: RuleHitTally::default(),
+            decided: Instant::now(),
         }
     }
 
@@ -57,8 +75,9 @@ impl Pipeline {
     /// sinks and, with Kafka, to the signals topic with `delivery` tracking its
     /// acknowledgement. `dequeued` is when the event left its source queue
     /// (decoding it is recorded as the time from then to now). A signal in
-    /// the fence (produced before a restart) is not produced again. Three
-    /// clock reads per event, four with a signal.
+    /// the fence (produced before a restart) is not produced again. Two
+    /// clock reads per event, three with a signal; the last is kept in
+    /// [`WorkerState::decided`].
     pub fn handle(
         &self,
         engine: &Engine,
@@ -121,12 +140,15 @@ impl Pipeline {
             }
         };
         self.telemetry
-            .count_rule_hits(w.scratch.rule_set(), w.scratch.fired());
+            .tally_rule_hits(&mut w.rule_hits, w.scratch.rule_set(), w.scratch.fired());
         if w.scratch.charged() {
             self.telemetry.charged_messages.increment(1);
         }
         w.latency.record(Stage::InService, done - dequeued);
-        w.latency.tick(&self.telemetry.latency);
+        w.decided = done;
+        if w.latency.tick(&self.telemetry.latency) {
+            self.telemetry.absorb_rule_hits(&mut w.rule_hits);
+        }
         handled
     }
 }

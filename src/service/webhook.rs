@@ -184,7 +184,7 @@ impl Receiver {
         }
         tenants.finish(&span);
         drop(in_span);
-        w.latency.flush(&t.latency);
+        w.flush(t);
         for rx in waits {
             match rx.await {
                 Ok(Ok(())) => {}

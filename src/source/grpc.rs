@@ -366,15 +366,16 @@ impl pb::ingest_server::Ingest for IngestService {
                     break;
                 }
                 telemetry.ingest_batches.increment(1);
-                // Latency counts reach /metrics once per batch (a fold is a
-                // few dozen atomic adds), not only every FLUSH_EVERY events.
-                w.latency.flush(&telemetry.latency);
+                // Latency counts and rule hits reach /metrics once per batch
+                // (a fold is a few dozen atomic adds), not only every
+                // FLUSH_EVERY events.
+                w.flush(&telemetry);
                 if tx.send(Ok(ack)).await.is_err() {
                     break;
                 }
                 drop(span);
             }
-            w.latency.flush(&telemetry.latency);
+            w.flush(&telemetry);
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }

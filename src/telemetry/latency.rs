@@ -201,13 +201,16 @@ impl StageRecorder {
         l.sum_ns = l.sum_ns.saturating_add(ns);
     }
 
-    /// Counts one event; folds when enough have been recorded.
+    /// Counts one event; folds when enough have been recorded, and says
+    /// whether it did.
     #[inline]
-    pub fn tick(&mut self, shared: &StageLatencies) {
+    pub fn tick(&mut self, shared: &StageLatencies) -> bool {
         self.pending += 1;
         if self.pending >= Self::FLUSH_EVERY {
             self.flush(shared);
+            return true;
         }
+        false
     }
 
     /// Folds everything recorded so far into `shared`.

@@ -21,7 +21,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use crate::decide::Action;
 use crate::rules::RuleSet;
 pub use latency::{Stage, StageLatencies, StageRecorder};
-pub use rule_hits::{RuleHitCounters, RuleHits};
+pub use rule_hits::{RuleHitCounters, RuleHitTally, RuleHits};
 pub use series::PartitionLag;
 
 /// Where events come from.
@@ -441,6 +441,19 @@ impl Telemetry {
     #[inline]
     pub fn count_rule_hits(&self, rule_set: u64, fired: &[u16]) {
         self.rule_hits.count(rule_set, fired);
+    }
+
+    /// Counts one event's fired rules in a worker's own `tally` (credited
+    /// to the shared counters when the tally is absorbed, or at once for
+    /// what was counted against another rule set).
+    #[inline]
+    pub fn tally_rule_hits(&self, tally: &mut RuleHitTally, rule_set: u64, fired: &[u16]) {
+        tally.add(rule_set, fired, &self.rule_hits);
+    }
+
+    /// Credits a worker's `tally` to the shared rule-hit counters.
+    pub fn absorb_rule_hits(&self, tally: &mut RuleHitTally) {
+        self.rule_hits.absorb(tally);
     }
 
     /// Hits of each rule of `rules` (by rule id), in rule order.

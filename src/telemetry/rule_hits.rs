@@ -55,6 +55,43 @@ impl RuleHitCounters {
     }
 }
 
+/// One worker's rule hits not yet credited to the shared counters: plain
+/// integers by rule index, counted against one rule set (by its serial),
+/// so the hot path touches no cache line another worker writes. Folded in
+/// by [`RuleHits::absorb`], which the worker calls with its latency fold
+/// and whenever the rule set changes under it.
+#[derive(Debug, Default)]
+pub struct RuleHitTally {
+    serial: u64,
+    counts: Vec<u64>,
+    pending: bool,
+}
+
+impl RuleHitTally {
+    /// Counts one event's fired rules, indexes into the set with serial
+    /// `rule_set`; what was counted against another set is credited to
+    /// `hits` first.
+    #[inline]
+    pub fn add(&mut self, rule_set: u64, fired: &[u16], hits: &RuleHits) {
+        if fired.is_empty() {
+            return;
+        }
+        if rule_set != self.serial {
+            hits.absorb(self);
+            self.serial = rule_set;
+        }
+        for &i in fired {
+            let i = usize::from(i);
+            if i >= self.counts.len() {
+                // Once per rule set size: a `u16` index bounds it.
+                self.counts.resize(i + 1, 0);
+            }
+            self.counts[i] += 1;
+        }
+        self.pending = true;
+    }
+}
+
 /// The hit counters of the rules in force, by rule id, and the handles of
 /// the sets installed last.
 pub struct RuleHits {
@@ -122,18 +159,47 @@ impl RuleHits {
             current.count(fired);
             return;
         }
-        let older = self
-            .recent
-            .lock()
-            .ok()
-            .and_then(|r| r.iter().rev().find(|c| c.serial == rule_set).cloned());
-        match older {
+        match self.older(rule_set) {
             Some(c) => c.count(fired),
             None => {
                 self.unattributed
                     .fetch_add(fired.len() as u64, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Credits what `tally` counted since it was last absorbed, to the set
+    /// it was counted against (found as [`RuleHits::count`] finds it), and
+    /// empties it.
+    pub fn absorb(&self, tally: &mut RuleHitTally) {
+        if !tally.pending {
+            return;
+        }
+        tally.pending = false;
+        let current = self.current.load();
+        let counters = if current.serial == tally.serial {
+            Some(Arc::clone(&current))
+        } else {
+            self.older(tally.serial)
+        };
+        for (i, n) in tally.counts.iter_mut().enumerate() {
+            if *n == 0 {
+                continue;
+            }
+            match counters.as_ref().and_then(|c| c.by_index.get(i)) {
+                Some(c) => c.fetch_add(*n, Ordering::Relaxed),
+                None => self.unattributed.fetch_add(*n, Ordering::Relaxed),
+            };
+            *n = 0;
+        }
+    }
+
+    /// The handles of an older set still kept, by serial (under a lock).
+    fn older(&self, rule_set: u64) -> Option<Arc<RuleHitCounters>> {
+        self.recent
+            .lock()
+            .ok()
+            .and_then(|r| r.iter().rev().find(|c| c.serial == rule_set).cloned())
     }
 
     /// The handles of the set installed last.
@@ -271,6 +337,34 @@ mod tests {
         );
         assert_eq!(hits.counts(&new), [2, 1]);
         assert_eq!(hits.unattributed(), 0);
+    }
+
+    #[test]
+    fn a_worker_tally_is_credited_when_absorbed_and_to_the_set_it_counted() {
+        // `a` is index 0 of the old set and index 1 of the new one.
+        let hits = RuleHits::default();
+        let old = rules(&["a", "b"]);
+        let new = rules(&["b", "a"]);
+        let stray = rules(&["a", "b"]);
+        hits.register(&old);
+        let mut tally = RuleHitTally::default();
+        tally.add(old.serial(), &[0, 0, 1], &hits);
+        tally.add(old.serial(), &[], &hits);
+        assert_eq!(hits.counts(&old), [0, 0], "nothing shared before the fold");
+        hits.register(&new);
+        // The next event was evaluated with `new`: `old`'s counts go first.
+        tally.add(new.serial(), &[1], &hits);
+        assert_eq!(hits.counts(&new), [1, 2]);
+        hits.absorb(&mut tally);
+        assert_eq!(hits.counts(&new), [1, 3]);
+        // Absorbed counts are gone from the tally: a second fold adds nothing.
+        hits.absorb(&mut tally);
+        assert_eq!(hits.counts(&new), [1, 3]);
+        // A set never registered: unattributed, never the set in force.
+        tally.add(stray.serial(), &[0, 1, 1], &hits);
+        hits.absorb(&mut tally);
+        assert_eq!(hits.counts(&new), [1, 3]);
+        assert_eq!(hits.unattributed(), 3);
     }
 
     #[test]

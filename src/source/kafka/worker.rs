@@ -83,9 +83,9 @@ impl Worker {
                 link.heartbeat.beat(now);
             }
             if now >= next_checkpoint {
-                // Latency counts reach /metrics at least once per commit
-                // interval, however slow the traffic.
-                self.state.latency.flush(&self.shared.telemetry.latency);
+                // Latency counts and rule hits reach /metrics at least once
+                // per commit interval, however slow the traffic.
+                self.state.flush(&self.shared.telemetry);
                 let all: Vec<i32> = self.parts.keys().copied().collect();
                 let offsets = self.checkpoint(&all, false);
                 if let Ok(mut ready) = self.shared.ready.lock() {
@@ -98,7 +98,7 @@ impl Worker {
                 std::thread::park_timeout(wait.min(IDLE));
             }
         }
-        self.state.latency.flush(&self.shared.telemetry.latency);
+        self.state.flush(&self.shared.telemetry);
     }
 
     /// Carries out `cmd`; false when the worker is to stop.
@@ -169,9 +169,28 @@ impl Worker {
             let span = spans::engine_batch(batch.len());
             let _in_span = span.enter();
             let mut tenants = Tenants::new(&span);
+            if !webhook {
+                // Once per batch: the counter is shared by every worker.
+                shared
+                    .telemetry
+                    .source(Source::Kafka)
+                    .events
+                    .increment(batch.len() as u64);
+            }
+            // The batch left its queue now; each record after the first
+            // counts as dequeued when the one before it was decided.
+            let mut dequeued = Instant::now();
             for m in &batch {
                 let record = Record::of(m, webhook);
-                process(shared, parts, state, decoder, &record, &mut tenants);
+                dequeued = process(
+                    shared,
+                    parts,
+                    state,
+                    decoder,
+                    &record,
+                    &mut tenants,
+                    dequeued,
+                );
             }
             tenants.finish(&span);
         }
@@ -243,7 +262,9 @@ impl Worker {
     }
 }
 
-/// Processes one record of a partition this worker owns.
+/// Processes one record of a partition this worker owns, taken off its
+/// queue at `dequeued`; returns when it was done with (the next record's
+/// `dequeued`).
 fn process(
     shared: &Shared,
     parts: &mut HashMap<i32, PartState>,
@@ -251,8 +272,8 @@ fn process(
     decoder: &mut EventDecoder,
     m: &Record<'_>,
     tenants: &mut Tenants,
-) {
-    let dequeued = Instant::now();
+    dequeued: Instant,
+) -> Instant {
     let counters = shared.telemetry.source(Source::Kafka);
     let part = parts.entry(m.partition).or_insert_with(|| PartState {
         engine: shared.shards.partition(m.partition),
@@ -281,9 +302,9 @@ fn process(
         process_webhook(shared, part, state, records, m, dequeued);
         part.next_offset = m.offset + 1;
         part.dirty = true;
-        return;
+        return Instant::now();
     }
-    counters.events.increment(1);
+    let mut done = None;
     let refused = match decoder.decode(m.payload) {
         Ok(event) => {
             tenants.add(&event.tenant_id);
@@ -298,10 +319,14 @@ fn process(
                 // Outside the shard's event-time window: dead-lettered like a bad message.
                 Handled::Refused(reason) => Some(format!("refused event: {reason}")),
                 Handled::Processed(Some(_)) => {
+                    done = Some(state.decided);
                     tenants.signal();
                     None
                 }
-                _ => None,
+                _ => {
+                    done = Some(state.decided);
+                    None
+                }
             }
         }
         Err(e) => {
@@ -321,6 +346,7 @@ fn process(
     }
     part.next_offset = m.offset + 1;
     part.dirty = true;
+    done.unwrap_or_else(Instant::now)
 }
 
 /// How a signal of `part` is delivered: tracked by the partition's
