@@ -80,6 +80,35 @@ async fn signals_topic_carries_the_violating_accounts_signals_and_nothing_else()
         serve.metric("satpam_offset_commits_total{result=\"error\"}"),
         Some(0.0)
     );
+    // Every event's stages reach /metrics (a worker folds them at least
+    // once per commit interval), and each event's time in service is its
+    // decode, process and emit times: the clock reads of one event chain.
+    let stage = |s: &str, part: &str| {
+        serve
+            .metric(&format!(
+                "satpam_stage_latency_seconds_{part}{{stage=\"{s}\"}}"
+            ))
+            .unwrap_or(-1.0)
+    };
+    serve.wait_metric(
+        "satpam_stage_latency_seconds_count{stage=\"in_service\"}",
+        Duration::from_secs(10),
+        |v| v == events.len() as f64,
+    );
+    for s in ["decode", "process"] {
+        assert_eq!(stage(s, "count"), events.len() as f64, "{s}");
+    }
+    assert_eq!(
+        stage("emit", "count"),
+        expected.len() as f64,
+        "a signal each"
+    );
+    let parts = stage("decode", "sum") + stage("process", "sum") + stage("emit", "sum");
+    let whole = stage("in_service", "sum");
+    assert!(
+        whole > 0.0 && (whole - parts).abs() <= 1e-6 * whole.max(1.0),
+        "in service {whole} s, decode + process + emit {parts} s"
+    );
     assert!(serve.terminate().success(), "clean exit on SIGTERM");
 }
 
