@@ -246,6 +246,7 @@ impl SideMatcher {
     /// no lane reports a match that is not in the text. The `K` dependent
     /// chains of table loads overlap.
     #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // `k` indexes every lane in step
     fn walk_lanes<const K: usize>(&self, start: u32, bytes: &[u8], hits: &mut Hits) {
         let n = bytes.len();
         let q = n / K;
@@ -258,12 +259,16 @@ impl SideMatcher {
             }
         }
         let common = (0..K).map(|i| to[i] - from[i]).min().unwrap_or(0);
+        // Each lane's common part as a slice of exactly `common` bytes, cut
+        // once: reading byte k of each needs no bounds check in the loop.
+        let Some(lanes) = lane_parts::<K>(bytes, &from, common) else {
+            return self.walk(start, bytes, 0, n, hits);
+        };
         let st = self.dense.stepper();
         let mut sid = [start; K];
         for k in 0..common {
             for i in 0..K {
-                // In bounds: from[i] + k < from[i] + common <= to[i] <= n.
-                sid[i] = st.next(sid[i], bytes[from[i] + k]);
+                sid[i] = st.next(sid[i], lanes[i][k]);
                 if st.is_match(sid[i]) {
                     hits.add(self, sid[i], bytes, from[i] + k + 1);
                 }
@@ -292,6 +297,21 @@ impl SideMatcher {
     fn term_count(&self) -> usize {
         self.terms.len()
     }
+}
+
+/// `bytes[from[i]..from[i] + common]` for each lane (None if one is out of
+/// bounds, which the callers' arithmetic rules out).
+#[inline(always)]
+fn lane_parts<'b, const K: usize>(
+    bytes: &'b [u8],
+    from: &[usize; K],
+    common: usize,
+) -> Option<[&'b [u8]; K]> {
+    let mut lanes: [&[u8]; K] = [&[]; K];
+    for (lane, &f) in lanes.iter_mut().zip(from) {
+        *lane = bytes.get(f..)?.get(..common)?;
+    }
+    Some(lanes)
 }
 
 impl PatternMatcher {
