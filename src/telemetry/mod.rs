@@ -435,10 +435,9 @@ impl Telemetry {
         self.rule_hits.current()
     }
 
-    /// Counts one event's fired rules, indexes into the rule set with
-    /// serial `rule_set` (the hot path: no lock unless a reload happened
-    /// while the event was processed).
-    #[inline]
+    /// Credits one event's fired rules at once, indexes into the rule set
+    /// with serial `rule_set` (workers tally theirs instead: see
+    /// [`Telemetry::tally_rule_hits`]).
     pub fn count_rule_hits(&self, rule_set: u64, fired: &[u16]) {
         self.rule_hits.count(rule_set, fired);
     }

@@ -34,16 +34,6 @@ pub struct RuleHitCounters {
 }
 
 impl RuleHitCounters {
-    /// Counts the rules that fired (indexes into this set's rules).
-    #[inline]
-    pub fn count(&self, fired: &[u16]) {
-        for &i in fired {
-            if let Some(c) = self.by_index.get(usize::from(i)) {
-                c.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
     /// The rule set version these counters belong to.
     pub fn version(&self) -> &str {
         &self.version
@@ -145,32 +135,19 @@ impl RuleHits {
     }
 
     /// Credits the rules in `fired`, indexes into the rule set whose serial
-    /// is `rule_set` (see [`crate::Scratch::rule_set`]). The set in force
-    /// is found without a lock; an older one under a lock (only events in
-    /// flight across a reload). Hits of a set never registered are counted
-    /// as unattributed.
-    #[inline]
+    /// is `rule_set` (see [`crate::Scratch::rule_set`]), at once: a tally
+    /// of one event, absorbed.
     pub fn count(&self, rule_set: u64, fired: &[u16]) {
-        if fired.is_empty() {
-            return;
-        }
-        let current = self.current.load();
-        if current.serial == rule_set {
-            current.count(fired);
-            return;
-        }
-        match self.older(rule_set) {
-            Some(c) => c.count(fired),
-            None => {
-                self.unattributed
-                    .fetch_add(fired.len() as u64, Ordering::Relaxed);
-            }
-        }
+        let mut tally = RuleHitTally::default();
+        tally.add(rule_set, fired, self);
+        self.absorb(&mut tally);
     }
 
-    /// Credits what `tally` counted since it was last absorbed, to the set
-    /// it was counted against (found as [`RuleHits::count`] finds it), and
-    /// empties it.
+    /// Credits what `tally` counted since it was last absorbed to the set
+    /// it was counted against, and empties it. The set in force is found
+    /// without a lock; an older one under a lock (only counts taken across
+    /// a reload). Hits of a set never registered, or no longer kept, are
+    /// counted as unattributed; an index the set does not have is ignored.
     pub fn absorb(&self, tally: &mut RuleHitTally) {
         if !tally.pending {
             return;
@@ -186,10 +163,16 @@ impl RuleHits {
             if *n == 0 {
                 continue;
             }
-            match counters.as_ref().and_then(|c| c.by_index.get(i)) {
-                Some(c) => c.fetch_add(*n, Ordering::Relaxed),
-                None => self.unattributed.fetch_add(*n, Ordering::Relaxed),
-            };
+            match &counters {
+                Some(c) => {
+                    if let Some(h) = c.by_index.get(i) {
+                        h.fetch_add(*n, Ordering::Relaxed);
+                    }
+                }
+                None => {
+                    self.unattributed.fetch_add(*n, Ordering::Relaxed);
+                }
+            }
             *n = 0;
         }
     }

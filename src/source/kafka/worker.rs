@@ -318,12 +318,10 @@ fn process(
             ) {
                 // Outside the shard's event-time window: dead-lettered like a bad message.
                 Handled::Refused(reason) => Some(format!("refused event: {reason}")),
-                Handled::Processed(Some(_)) => {
-                    done = Some(state.decided);
-                    tenants.signal();
-                    None
-                }
-                _ => {
+                handled => {
+                    if matches!(handled, Handled::Processed(Some(_))) {
+                        tenants.signal();
+                    }
                     done = Some(state.decided);
                     None
                 }
