@@ -66,7 +66,10 @@ fn decode_wire<'d>(wire: &Vec<u8>, d: &'d mut EventDecoder) -> Option<&'d Event>
 }
 
 /// Decode and process every event into `engine` (protobuf records or JSON
-/// lines, by `decode`); returns the signals.
+/// lines, by `decode`); returns the signals. Never inlined, so that
+/// callgrind's `--toggle-collect='hotpath::hot_path*'` finds it whatever
+/// the profile's LTO does.
+#[inline(never)]
 fn hot_path<T, D>(engine: &Engine, items: &[T], decode: D, scratch: &mut Scratch) -> u64
 where
     D: for<'d> Fn(&T, &'d mut EventDecoder) -> Option<&'d Event>,
@@ -85,7 +88,8 @@ where
 
 /// Decode (and validate) every item, nothing else: the baseline groups.
 /// Returns how many of the decoded events `counted` holds for, so the work
-/// cannot be optimised away.
+/// cannot be optimised away. Never inlined, as `hot_path`.
+#[inline(never)]
 fn decode_all<T, D>(items: &[T], decode: D, counted: impl Fn(&Event) -> bool) -> u64
 where
     D: for<'d> Fn(&T, &'d mut EventDecoder) -> Option<&'d Event>,
