@@ -20,15 +20,44 @@ pub fn contains<const N: usize>(bits: &[u64; N], hash: u64) -> bool {
 }
 
 /// The linear-counting estimate of the distinct values inserted in `bits`.
+///
+/// The estimate depends only on how many bits are set, so for the bitmap
+/// sizes the state uses (128 and 256 bits: the users of the hour and of the
+/// day) it is read from a table of [`estimate_of`] over every count, filled
+/// once; the hot path runs it several times per event, and a logarithm
+/// and a rounding cost more than the lookup. The table holds the very
+/// values the formula gives, so the two agree to the bit.
 pub fn estimate<const N: usize>(bits: &[u64; N]) -> f64 {
-    let m = (64 * N) as f64;
-    let ones: u32 = bits.iter().map(|w| w.count_ones()).sum();
+    let ones = popcount(bits);
+    let table: &[f64] = match N {
+        2 => &ESTIMATES_128[..],
+        4 => &ESTIMATES_256[..],
+        _ => &[],
+    };
+    match table.get(ones as usize) {
+        Some(&v) => v,
+        None => estimate_of(64 * N as u32, ones),
+    }
+}
+
+/// The linear-counting estimate for a bitmap of `m` bits with `ones` set:
+/// `-m ln(zeros / m)`, rounded, or the ceiling `m ln m` when none is zero.
+pub fn estimate_of(m: u32, ones: u32) -> f64 {
+    let m = f64::from(m);
     let zeros = m - f64::from(ones);
     if zeros <= 0.0 {
         return m * m.ln();
     }
     (-m * (zeros / m).ln()).round()
 }
+
+/// [`estimate_of`] for every count of a 128-bit bitmap.
+static ESTIMATES_128: std::sync::LazyLock<[f64; 129]> =
+    std::sync::LazyLock::new(|| std::array::from_fn(|ones| estimate_of(128, ones as u32)));
+
+/// [`estimate_of`] for every count of a 256-bit bitmap.
+static ESTIMATES_256: std::sync::LazyLock<[f64; 257]> =
+    std::sync::LazyLock::new(|| std::array::from_fn(|ones| estimate_of(256, ones as u32)));
 
 /// The number of set bits (for small universes such as topic masks).
 pub fn popcount<const N: usize>(bits: &[u64; N]) -> u32 {
@@ -70,6 +99,42 @@ mod tests {
                 "n={n} est={est}"
             );
         }
+    }
+
+    /// The tables give what the formula gives, for every count of every
+    /// size they cover, and sizes without a table use the formula.
+    #[test]
+    fn table_lookups_equal_the_formula_to_the_bit() {
+        fn with_ones<const N: usize>(ones: u32) -> [u64; N] {
+            let mut bits = [0u64; N];
+            for i in 0..ones {
+                bits[(i / 64) as usize] |= 1 << (i % 64);
+            }
+            bits
+        }
+        for ones in 0..=128 {
+            let got = estimate(&with_ones::<2>(ones));
+            assert_eq!(
+                got.to_bits(),
+                estimate_of(128, ones).to_bits(),
+                "128: {ones}"
+            );
+        }
+        for ones in 0..=256 {
+            let got = estimate(&with_ones::<4>(ones));
+            assert_eq!(
+                got.to_bits(),
+                estimate_of(256, ones).to_bits(),
+                "256: {ones}"
+            );
+        }
+        for ones in [0, 1, 40, 63, 64] {
+            let got = estimate(&with_ones::<1>(ones));
+            assert_eq!(got.to_bits(), estimate_of(64, ones).to_bits(), "64: {ones}");
+        }
+        // The formula itself, pinned: 10 of 128 set; a full 256-bit map.
+        assert_eq!(estimate_of(128, 10), 10.0);
+        assert_eq!(estimate_of(256, 256), 256.0 * 256f64.ln());
     }
 
     #[test]
