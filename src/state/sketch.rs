@@ -112,26 +112,15 @@ mod tests {
             }
             bits
         }
-        for ones in 0..=128 {
-            let got = estimate(&with_ones::<2>(ones));
-            assert_eq!(
-                got.to_bits(),
-                estimate_of(128, ones).to_bits(),
-                "128: {ones}"
-            );
+        /// `estimate` over an N-word map with `ones` set, against the formula.
+        fn agrees<const N: usize>(ones: u32) {
+            let m = 64 * N as u32;
+            let got = estimate(&with_ones::<N>(ones));
+            assert_eq!(got.to_bits(), estimate_of(m, ones).to_bits(), "{m}: {ones}");
         }
-        for ones in 0..=256 {
-            let got = estimate(&with_ones::<4>(ones));
-            assert_eq!(
-                got.to_bits(),
-                estimate_of(256, ones).to_bits(),
-                "256: {ones}"
-            );
-        }
-        for ones in [0, 1, 40, 63, 64] {
-            let got = estimate(&with_ones::<1>(ones));
-            assert_eq!(got.to_bits(), estimate_of(64, ones).to_bits(), "64: {ones}");
-        }
+        (0..=128).for_each(agrees::<2>);
+        (0..=256).for_each(agrees::<4>);
+        [0, 1, 40, 63, 64].into_iter().for_each(agrees::<1>);
         // The formula itself, pinned: 10 of 128 set; a full 256-bit map.
         assert_eq!(estimate_of(128, 10), 10.0);
         assert_eq!(estimate_of(256, 256), 256.0 * 256f64.ln());
