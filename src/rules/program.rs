@@ -11,13 +11,14 @@
 //!   written the same way in several places are computed once per event
 //!   and shared, through a small memo on the stack.
 //! - A comparison of a feature with a constant is one node.
-//! - A comparison of a feature with a constant that the top-level `&&`
-//!   chains of two or more rules require (a "leaf", such as
-//!   `account.users_1h >= 2`) is taken out of those chains into one table.
-//!   Each leaf is evaluated once per event, in one loop per operator, into
-//!   a bitmap; a rule needs one mask test before the rest of its chain
-//!   runs. As conditions are pure, evaluating a leaf that a short-circuit
-//!   would have skipped changes no result.
+//! - Every distinct comparison of a feature with a constant (a "leaf",
+//!   such as `account.users_1h >= 2`), wherever it is written, is taken
+//!   into one table. Each leaf is evaluated once per event, in one
+//!   branchless loop per operator, into a bitmap. The leaves a rule's
+//!   top-level `&&` chain requires become one mask test before the rest of
+//!   its chain runs; a leaf deeper down (in an `||`, say) is a bit test.
+//!   As conditions are pure, evaluating a leaf that a short-circuit would
+//!   have skipped changes no result.
 
 use super::expr::{wilson_lower_bound, ArithOp, BoolExpr, CmpOp, NumExpr};
 
@@ -51,6 +52,15 @@ enum Cond {
     Any(Vec<Cond>),
     /// `feature op constant`.
     FeatureConst(CmpOp, u16, f64),
+    /// `feature op constant` taken into the leaf table: a bit of the
+    /// event's leaf bitmap, by leaf index.
+    Leaf(u16),
+    /// An `||` chain that starts with leaves of one word of the bitmap:
+    /// some of the bits of `mask` in word `word`, or else the rest.
+    AnyBits(u8, u64, Box<Cond>),
+    /// An `&&` chain that starts with leaves of one word of the bitmap:
+    /// every bit of `mask` in word `word`, and then the rest.
+    AllBits(u8, u64, Box<Cond>),
     /// `shared subexpression op constant`.
     SharedConst(CmpOp, u16, f64),
     Cmp(CmpOp, Box<Num>, Box<Num>),
@@ -74,7 +84,8 @@ struct Leaf {
 }
 
 /// The leaves of one operator, bits `first..first + leaves.len()` of the
-/// bitmap: one loop without a branch on the operator.
+/// bitmap, all in one of its words: one loop without a branch on the
+/// operator, into one word.
 #[derive(Debug, Clone)]
 struct LeafGroup {
     op: CmpOp,
@@ -95,6 +106,22 @@ struct Rule {
 struct Memo {
     values: [f64; MAX_SHARED],
     done: u32,
+    /// The event's leaf bitmap.
+    bits: [u64; LEAF_WORDS],
+}
+
+impl Memo {
+    fn leaf(&self, i: u16) -> bool {
+        let i = usize::from(i);
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| (w >> (i % 64)) & 1 == 1)
+    }
+
+    /// The bits of `mask` that are set in word `word`.
+    fn word(&self, word: u8, mask: u64) -> u64 {
+        self.bits.get(usize::from(word)).map_or(0, |w| w & mask)
+    }
 }
 
 /// Every condition of a rule set, compiled together. Immutable,
@@ -163,6 +190,9 @@ impl Cond {
     #[inline(always)]
     fn eval_leaf(&self, f: &[f64], p: &Program, m: &mut Memo) -> bool {
         match self {
+            Cond::Leaf(i) => m.leaf(*i),
+            Cond::AnyBits(w, mask, rest) => m.word(*w, *mask) != 0 || rest.eval(f, p, m),
+            Cond::AllBits(w, mask, rest) => m.word(*w, *mask) == *mask && rest.eval(f, p, m),
             Cond::FeatureConst(op, s, v) => op.apply(feature(f, *s), *v),
             Cond::SharedConst(op, i, v) => op.apply(p.shared_value(*i, f, m), *v),
             other => other.eval(f, p, m),
@@ -176,6 +206,9 @@ impl Cond {
             Cond::Not(x) => !x.eval(f, p, m),
             Cond::All(xs) => xs.iter().all(|x| x.eval_leaf(f, p, m)),
             Cond::Any(xs) => xs.iter().any(|x| x.eval_leaf(f, p, m)),
+            Cond::Leaf(i) => m.leaf(*i),
+            Cond::AnyBits(w, mask, rest) => m.word(*w, *mask) != 0 || rest.eval(f, p, m),
+            Cond::AllBits(w, mask, rest) => m.word(*w, *mask) == *mask && rest.eval(f, p, m),
             Cond::FeatureConst(op, s, v) => op.apply(feature(f, *s), *v),
             Cond::SharedConst(op, i, v) => op.apply(p.shared_value(*i, f, m), *v),
             Cond::Cmp(op, a, b) => {
@@ -199,7 +232,8 @@ impl Cond {
 
     fn cost(&self) -> u32 {
         match self {
-            Cond::Const(_) => 0,
+            Cond::Const(_) | Cond::Leaf(_) => 0,
+            Cond::AnyBits(_, _, rest) | Cond::AllBits(_, _, rest) => 1 + rest.cost(),
             Cond::Feature(_) | Cond::FeatureConst(..) => 1,
             Cond::SharedConst(..) => 4,
             Cond::Not(x) => x.cost(),
@@ -380,15 +414,25 @@ impl Program {
             l.count_bool(c);
         }
         let conds: Vec<Cond> = conditions.into_iter().map(|c| l.cond(c)).collect();
-        let leaves = leaf_table(&conds);
+        let leaves = leaf_table(&conds, &l.shared);
         let rules = conds
             .into_iter()
-            .map(|c| split_leaves(c, &leaves))
+            .map(|c| split_leaves(to_leaves(c, &leaves)))
+            .map(|r| Rule {
+                must: r.must,
+                rest: to_bits(r.rest),
+            })
+            .collect();
+        let shared = l
+            .shared
+            .into_iter()
+            .map(|n| num_leaves(n, &leaves))
             .collect();
         let mut groups: Vec<LeafGroup> = Vec::new();
         for (i, l) in leaves.iter().enumerate() {
             match groups.last_mut() {
-                Some(g) if g.op == l.op => g.leaves.push((l.slot, l.value)),
+                // A group never crosses a word of the bitmap.
+                Some(g) if g.op == l.op && i % 64 != 0 => g.leaves.push((l.slot, l.value)),
                 _ => groups.push(LeafGroup {
                     op: l.op,
                     first: i,
@@ -398,7 +442,7 @@ impl Program {
         }
         Program {
             rules,
-            shared: l.shared,
+            shared,
             groups,
         }
     }
@@ -444,10 +488,11 @@ impl Program {
         let mut memo = Memo {
             values: [0.0; MAX_SHARED],
             done: 0,
+            bits: self.leaf_bits(features),
         };
-        let bits = self.leaf_bits(features);
         for (i, r) in self.rules.iter().enumerate() {
-            let required = r.must.iter().zip(&bits).all(|(m, b)| b & m == *m);
+            let bits = &memo.bits;
+            let required = r.must.iter().zip(bits).all(|(m, b)| b & m == *m);
             if required && r.rest.eval(features, self, &mut memo) {
                 fired(i);
             }
@@ -468,11 +513,12 @@ fn group_bits(
     bits: &mut [u64; LEAF_WORDS],
     holds: impl Fn(f64, f64) -> bool,
 ) {
+    let mut word = 0u64;
     for (k, &(slot, value)) in g.leaves.iter().enumerate() {
-        let i = g.first + k;
-        if let Some(w) = bits.get_mut(i / 64) {
-            *w |= u64::from(holds(feature(f, slot), value)) << (i % 64);
-        }
+        word |= u64::from(holds(feature(f, slot), value)) << (k % 64);
+    }
+    if let Some(w) = bits.get_mut(g.first / 64) {
+        *w |= word << (g.first % 64);
     }
 }
 
@@ -481,32 +527,75 @@ fn same_leaf(a: &Leaf, op: CmpOp, slot: u16, value: f64) -> bool {
     a.op == op && a.slot == slot && a.value.to_bits() == value.to_bits()
 }
 
-/// The leaves that two or more rules' top-level chains require (at most
-/// [`MAX_LEAVES`]), ordered by operator. A leaf of one rule only stays in
-/// its chain, where the short-circuit may skip it.
-fn leaf_table(conds: &[Cond]) -> Vec<Leaf> {
+/// Calls `visit` on every condition node of `c`, conditions nested in
+/// numeric expressions included.
+fn walk_cond(c: &Cond, visit: &mut impl FnMut(&Cond)) {
+    visit(c);
+    match c {
+        Cond::Not(x) | Cond::AnyBits(_, _, x) | Cond::AllBits(_, _, x) => walk_cond(x, visit),
+        Cond::All(xs) | Cond::Any(xs) => xs.iter().for_each(|x| walk_cond(x, visit)),
+        Cond::Cmp(_, a, b) => {
+            walk_num(a, visit);
+            walk_num(b, visit);
+        }
+        Cond::BoolEq(_, a, b) => {
+            walk_cond(a, visit);
+            walk_cond(b, visit);
+        }
+        Cond::If(c, a, b) => {
+            walk_cond(c, visit);
+            walk_cond(a, visit);
+            walk_cond(b, visit);
+        }
+        Cond::In(x, _) => walk_num(x, visit),
+        Cond::Const(_)
+        | Cond::Feature(_)
+        | Cond::FeatureConst(..)
+        | Cond::Leaf(_)
+        | Cond::SharedConst(..) => {}
+    }
+}
+
+/// [`walk_cond`] over the conditions nested in a numeric expression.
+fn walk_num(n: &Num, visit: &mut impl FnMut(&Cond)) {
+    match n {
+        Num::Neg(x) => walk_num(x, visit),
+        Num::Arith(_, a, b) | Num::WilsonLb(a, b) => {
+            walk_num(a, visit);
+            walk_num(b, visit);
+        }
+        Num::Cond(c, a, b) => {
+            walk_cond(c, visit);
+            walk_num(a, visit);
+            walk_num(b, visit);
+        }
+        Num::Min(xs) | Num::Max(xs) => xs.iter().for_each(|x| walk_num(x, visit)),
+        Num::Const(_) | Num::Feature(_) | Num::Shared(_) => {}
+    }
+}
+
+/// Every distinct comparison of a feature with a constant in the rules and
+/// the shared subexpressions (at most [`MAX_LEAVES`], the most frequent
+/// first), ordered by operator.
+fn leaf_table(conds: &[Cond], shared: &[Num]) -> Vec<Leaf> {
     let mut counted: Vec<(Leaf, u32)> = Vec::new();
-    for c in conds {
-        let ops: &[Cond] = match c {
-            Cond::All(xs) => xs,
-            one @ Cond::FeatureConst(..) => std::slice::from_ref(one),
-            _ => &[],
-        };
-        for x in ops {
-            if let Cond::FeatureConst(op, slot, value) = *x {
-                match counted
-                    .iter_mut()
-                    .find(|(l, _)| same_leaf(l, op, slot, value))
-                {
-                    Some((_, n)) => *n += 1,
-                    None => counted.push((Leaf { op, slot, value }, 1)),
-                }
+    let mut count = |x: &Cond| {
+        if let Cond::FeatureConst(op, slot, value) = *x {
+            match counted
+                .iter_mut()
+                .find(|(l, _)| same_leaf(l, op, slot, value))
+            {
+                Some((_, n)) => *n += 1,
+                None => counted.push((Leaf { op, slot, value }, 1)),
             }
         }
-    }
+    };
+    conds.iter().for_each(|c| walk_cond(c, &mut count));
+    shared.iter().for_each(|n| walk_num(n, &mut count));
+    // Stable: equally frequent leaves keep their first-seen order.
+    counted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let mut leaves: Vec<Leaf> = counted
         .into_iter()
-        .filter(|(_, n)| *n >= 2)
         .map(|(l, _)| l)
         .take(MAX_LEAVES)
         .collect();
@@ -514,16 +603,117 @@ fn leaf_table(conds: &[Cond]) -> Vec<Leaf> {
     leaves
 }
 
-/// A rule's condition as a leaf mask and the rest of its chain.
-fn split_leaves(c: Cond, leaves: &[Leaf]) -> Rule {
+/// `c` with each comparison in `leaves` replaced by its bit, and every
+/// chain's operands ordered again cheapest first (a bit test costs nothing).
+fn to_leaves(c: Cond, leaves: &[Leaf]) -> Cond {
+    let chain = |xs: Vec<Cond>| {
+        let mut xs: Vec<Cond> = xs.into_iter().map(|x| to_leaves(x, leaves)).collect();
+        xs.sort_by_key(Cond::cost);
+        xs
+    };
+    let boxed = |x: Box<Cond>| Box::new(to_leaves(*x, leaves));
+    match c {
+        Cond::FeatureConst(op, slot, value) => {
+            match leaves.iter().position(|l| same_leaf(l, op, slot, value)) {
+                Some(i) => Cond::Leaf(i as u16),
+                None => c,
+            }
+        }
+        Cond::Not(x) => Cond::Not(boxed(x)),
+        Cond::All(xs) => Cond::All(chain(xs)),
+        Cond::Any(xs) => Cond::Any(chain(xs)),
+        Cond::Cmp(op, a, b) => Cond::Cmp(op, num_to_leaves(a, leaves), num_to_leaves(b, leaves)),
+        Cond::BoolEq(eq, a, b) => Cond::BoolEq(eq, boxed(a), boxed(b)),
+        Cond::If(c, a, b) => Cond::If(boxed(c), boxed(a), boxed(b)),
+        Cond::In(x, vs) => Cond::In(num_to_leaves(x, leaves), vs),
+        other @ (Cond::Const(_)
+        | Cond::Feature(_)
+        | Cond::Leaf(_)
+        | Cond::SharedConst(..)
+        | Cond::AnyBits(..)
+        | Cond::AllBits(..)) => other,
+    }
+}
+
+/// `c` with each chain that starts with leaves (ordered cheapest first, so
+/// leaves lead) turned into one mask test over the bitmap word of its first
+/// leaf, and then the rest of the chain.
+fn to_bits(c: Cond) -> Cond {
+    let boxed = |x: Box<Cond>| Box::new(to_bits(*x));
+    match c {
+        Cond::All(xs) => chain_bits(xs, true),
+        Cond::Any(xs) => chain_bits(xs, false),
+        Cond::Not(x) => Cond::Not(boxed(x)),
+        Cond::BoolEq(eq, a, b) => Cond::BoolEq(eq, boxed(a), boxed(b)),
+        Cond::If(c, a, b) => Cond::If(boxed(c), boxed(a), boxed(b)),
+        other => other,
+    }
+}
+
+/// One `&&` (`all`) or `||` chain, for [`to_bits`].
+fn chain_bits(xs: Vec<Cond>, all: bool) -> Cond {
+    let xs: Vec<Cond> = xs.into_iter().map(to_bits).collect();
+    let word = match xs.first() {
+        Some(Cond::Leaf(i)) => usize::from(*i) / 64,
+        _ => return if all { Cond::All(xs) } else { Cond::Any(xs) },
+    };
+    let mut mask = 0u64;
+    let mut rest = Vec::new();
+    for x in xs {
+        match x {
+            Cond::Leaf(i) if usize::from(i) / 64 == word => mask |= 1 << (usize::from(i) % 64),
+            other => rest.push(other),
+        }
+    }
+    let rest = match rest.len() {
+        // An empty `&&` holds; an empty `||` does not.
+        0 => Cond::Const(all),
+        1 => rest.pop().unwrap_or(Cond::Const(all)),
+        _ if all => Cond::All(rest),
+        _ => Cond::Any(rest),
+    };
+    let word = word as u8;
+    if all {
+        Cond::AllBits(word, mask, Box::new(rest))
+    } else {
+        Cond::AnyBits(word, mask, Box::new(rest))
+    }
+}
+
+/// [`to_leaves`] over the conditions nested in a numeric expression.
+fn num_to_leaves(n: Box<Num>, leaves: &[Leaf]) -> Box<Num> {
+    Box::new(num_leaves(*n, leaves))
+}
+
+fn num_leaves(n: Num, leaves: &[Leaf]) -> Num {
+    let each = |xs: Vec<Num>| xs.into_iter().map(|x| num_leaves(x, leaves)).collect();
+    match n {
+        Num::Neg(x) => Num::Neg(num_to_leaves(x, leaves)),
+        Num::Arith(op, a, b) => Num::Arith(op, num_to_leaves(a, leaves), num_to_leaves(b, leaves)),
+        Num::WilsonLb(a, b) => Num::WilsonLb(num_to_leaves(a, leaves), num_to_leaves(b, leaves)),
+        Num::Cond(c, a, b) => Num::Cond(
+            Box::new(to_leaves(*c, leaves)),
+            num_to_leaves(a, leaves),
+            num_to_leaves(b, leaves),
+        ),
+        Num::Min(xs) => Num::Min(each(xs)),
+        Num::Max(xs) => Num::Max(each(xs)),
+        other @ (Num::Const(_) | Num::Feature(_) | Num::Shared(_)) => other,
+    }
+}
+
+/// A rule's condition (its comparisons already leaves) as the mask of the
+/// leaves its top-level chain requires and the rest of that chain.
+fn split_leaves(c: Cond) -> Rule {
     let mut must = [0u64; LEAF_WORDS];
     let mut take = |x: &Cond| -> bool {
-        let Cond::FeatureConst(op, slot, value) = *x else {
+        let Cond::Leaf(i) = *x else {
             return false;
         };
-        match leaves.iter().position(|l| same_leaf(l, op, slot, value)) {
-            Some(i) => {
-                must[i / 64] |= 1 << (i % 64);
+        let i = usize::from(i);
+        match must.get_mut(i / 64) {
+            Some(w) => {
+                *w |= 1 << (i % 64);
                 true
             }
             None => false,
@@ -538,7 +728,7 @@ fn split_leaves(c: Cond, leaves: &[Leaf]) -> Rule {
                 _ => Cond::All(rest),
             }
         }
-        one @ Cond::FeatureConst(..) if take(&one) => Cond::Const(true),
+        one @ Cond::Leaf(_) if take(&one) => Cond::Const(true),
         other => other,
     };
     Rule { must, rest }
@@ -576,19 +766,80 @@ mod tests {
         let p = Program::compile(conds.iter());
         // The Wilson bound appears twice; the division once.
         assert_eq!(p.shared_len(), 1);
-        // `account.users_1h >= 3` is one leaf, required by the first two
-        // rules; the first rule's chain keeps only its Wilson bound.
-        assert_eq!(p.leaf_len(), 1);
-        assert_eq!(p.groups[0].op, CmpOp::Ge);
-        assert!(matches!(p.groups[0].leaves[..], [(_, value)] if value == 3.0));
-        assert_eq!(p.rules[0].must[0], 1);
-        assert_eq!(p.rules[1].must[0], 1);
+        // Two leaves, grouped by operator (`>` before `>=`):
+        // `account.topics_1h > 2` (bit 0), inside an `||`, is a mask test
+        // there; `account.users_1h >= 3` (bit 1) is required by the
+        // first two rules, and the first rule's chain keeps only its Wilson
+        // bound.
+        assert_eq!(p.leaf_len(), 2);
+        assert_eq!(p.groups[0].op, CmpOp::Gt);
+        assert!(matches!(p.groups[0].leaves[..], [(_, value)] if value == 2.0));
+        assert_eq!(p.groups[1].op, CmpOp::Ge);
+        assert!(matches!(p.groups[1].leaves[..], [(_, value)] if value == 3.0));
+        assert_eq!(p.rules[0].must[0], 0b10);
+        assert_eq!(p.rules[1].must[0], 0b10);
         assert_eq!(p.rules[2].must[0], 0);
         assert!(matches!(
             p.rules[0].rest,
             Cond::SharedConst(CmpOp::Ge, 0, _)
         ));
-        assert!(matches!(p.rules[1].rest, Cond::Any(_)));
+        // The second rule's rest is its `||`: bit 0, or else the bound.
+        assert!(
+            matches!(
+                p.rules[1].rest,
+                Cond::AnyBits(0, 1, ref rest) if matches!(**rest, Cond::SharedConst(CmpOp::Ge, 0, _))
+            ),
+            "{:?}",
+            p.rules[1].rest
+        );
+    }
+
+    /// A set with more leaves than one word of the bitmap holds (and more
+    /// than the bitmap holds: those stay in their chains) fires what the
+    /// trees fire, for every value of the two features it reads.
+    #[test]
+    fn leaves_past_the_first_word_fire_as_the_trees() {
+        let c = Catalog::new(["open_domain_task"]);
+        // Five `<=` leaves first, so that no operator's group starts on a
+        // word boundary.
+        let srcs: Vec<String> = (0..5)
+            .map(|k| format!("account.users_1h <= {}", 150 - k))
+            .chain((0..150).map(|k| {
+                format!(
+                    "account.users_1h >= {k} && account.inbound_1h < {} && (account.users_1h > {} || account.inbound_1h > {k})",
+                    k + 3,
+                    k + 1,
+                )
+            }))
+            .collect();
+        let conds: Vec<BoolExpr> = srcs
+            .iter()
+            .map(|s| compile_condition(s, &c).expect("compiles"))
+            .collect();
+        let p = Program::compile(conds.iter());
+        assert_eq!(
+            p.leaf_len(),
+            MAX_LEAVES,
+            "455 distinct leaves, the table full"
+        );
+        assert!(p
+            .groups
+            .iter()
+            .all(|g| g.first / 64 == (g.first + g.leaves.len() - 1) / 64));
+        let users = usize::from(c.lookup("account.users_1h").expect("a feature").0);
+        let inbound = usize::from(c.lookup("account.inbound_1h").expect("a feature").0);
+        let mut f = vec![0.0; c.len()];
+        let mut fired_any = 0;
+        for u in 0..155 {
+            for i in 0..155 {
+                f[users] = f64::from(u);
+                f[inbound] = f64::from(i);
+                let want = tree_fired(&conds, &f);
+                assert_eq!(fired(&p, &f), want, "users {u}, inbound {i}");
+                fired_any += want.len();
+            }
+        }
+        assert!(fired_any > 150, "{fired_any} rules fired");
     }
 
     /// The default pack's trees and its program, built once.
