@@ -12,9 +12,10 @@
 //! activity is still recorded). Everything is event time; signals are
 //! outputs only and never feed back into features.
 
+use super::loaded::Loaded;
 use super::{Engine, Scratch, Wabas};
 use crate::decide::signal::signal_id;
-use crate::decide::{Action, CountryPolicy, Evidence, LadderInput, Signal};
+use crate::decide::{Action, Evidence, LadderInput, Signal};
 use crate::engine::rule_evidence;
 use crate::event::{Direction, Event, Sender};
 use crate::features::catalog::Group;
@@ -152,20 +153,23 @@ impl Engine {
     // order the account's own (in `process`) is written.
     /// Records the level-`g` rules that fired on `e` and steps the
     /// aggregate's ladder; a signal when its action changed.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn decide_group(
         &self,
         g: Group,
         key: u128,
         e: &Event,
-        rules: &RuleSet,
-        policy: &CountryPolicy,
+        loaded: &Loaded,
         scratch: &Scratch,
         now_ms: i64,
     ) -> Option<Box<Signal>> {
+        let Loaded {
+            rules,
+            policy,
+            overrides,
+            ..
+        } = loaded;
         let id = id_of(g, e);
         let subject = Subject::of_group(g);
-        let overrides = self.ctx.overrides.load();
         // An override whose account id is the aggregate's id applies to it.
         let override_in_force = overrides.get_by_key(key_of(&e.tenant_id, id), now_ms);
         let (sessions, users, events) = scratch.group_evidence[g as usize];

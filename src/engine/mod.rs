@@ -24,6 +24,7 @@ use crate::state::{key_of, CapEvictions, StateLimits, StateStore, StoreStats, Wa
 mod delivery;
 mod evidence;
 mod group;
+mod loaded;
 
 pub(crate) use evidence::applied_policy_of;
 pub use evidence::{applied_policy, rule_evidence};
@@ -68,6 +69,8 @@ pub struct Scratch {
     /// The event's WABA, then portfolio, after it: sessions and users
     /// (24 h), events (1 h).
     group_evidence: [(u64, u64, u64); 2],
+    /// The rules, policy and overrides the last event read.
+    loaded: Option<loaded::Loaded>,
 }
 
 impl Scratch {
@@ -149,6 +152,8 @@ pub struct EngineContext {
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     cap_evictions: Arc<CapEvictions>,
+    /// Changed after every swap (see [`loaded`]).
+    version: AtomicU64,
 }
 
 impl EngineContext {
@@ -166,6 +171,7 @@ impl EngineContext {
             clock,
             config,
             cap_evictions: Arc::default(),
+            version: AtomicU64::new(loaded::next_version()),
         }
     }
 
@@ -182,11 +188,13 @@ impl EngineContext {
     /// Swaps in a new rule set (already validated and compiled).
     pub fn swap_rules(&self, rules: Arc<RuleSet>) {
         self.rules.store(rules);
+        self.swapped();
     }
 
     /// Swaps in a new country policy.
     pub fn swap_policy(&self, policy: CountryPolicy) {
         self.policy.store(Arc::new(policy));
+        self.swapped();
     }
 
     /// The country policy in use.
@@ -197,6 +205,7 @@ impl EngineContext {
     /// Swaps in new overrides.
     pub fn swap_overrides(&self, overrides: Overrides) {
         self.overrides.store(Arc::new(overrides));
+        self.swapped();
     }
 
     /// The overrides in force.
@@ -376,9 +385,6 @@ impl Engine {
         limits.check(ts_ms, self.watermark_ms(), self.ctx.clock.now_ms())
     }
 
-    // Long because it is the hot path in the order of the flow (scan, state,
-    // features, rules, WABA, decide), one pass over one event holding the
-    // shard's entries; each stage is a call, the glue between them is here.
     /// Processes one event. An event outside the shard's event-time window
     /// is refused before it touches any state.
     pub fn process(&self, e: &Event, scratch: &mut Scratch) -> Outcome {
@@ -396,7 +402,25 @@ impl Engine {
         if let Some(d) = e.delivery {
             return self.observe_delivery(e, d);
         }
-        let rules = ctx.rules.load();
+        let loaded = ctx.loaded(scratch.loaded.take());
+        let outcome = self.process_message(e, &loaded, now_ms, scratch);
+        scratch.loaded = Some(loaded);
+        outcome
+    }
+
+    // Long because it is the hot path in the order of the flow (scan, state,
+    // features, rules, WABA, decide), one pass over one event holding the
+    // shard's entries; each stage is a call, the glue between them is here.
+    /// Processes one message (inside the event-time window) with the
+    /// shared parts in force.
+    fn process_message(
+        &self,
+        e: &Event,
+        loaded: &loaded::Loaded,
+        now_ms: i64,
+        scratch: &mut Scratch,
+    ) -> Outcome {
+        let rules = &loaded.rules;
         scratch.rule_set = rules.serial();
         let scan = if e.has_text() {
             rules.matcher().scan(&e.text, e.direction)
@@ -435,8 +459,8 @@ impl Engine {
         for g in Group::ALL {
             groups[g as usize] = self.observe_group(g, e, &seen, &rules, scratch);
         }
-        let policy = ctx.policy.load();
-        let overrides = ctx.overrides.load();
+        let policy = &loaded.policy;
+        let overrides = &loaded.overrides;
         let override_in_force = overrides.get_by_key(account_key, now_ms);
         let outcome = self
             .store
@@ -543,9 +567,9 @@ impl Engine {
                 continue;
             };
             outcome = match outcome {
-                Outcome::Processed(None) => Outcome::Processed(
-                    self.decide_group(g, key, e, &rules, &policy, scratch, now_ms),
-                ),
+                Outcome::Processed(None) => {
+                    Outcome::Processed(self.decide_group(g, key, e, loaded, scratch, now_ms))
+                }
                 o @ Outcome::Processed(Some(_)) => {
                     self.record_group(g, key, e, &rules, scratch);
                     o
