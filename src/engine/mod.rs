@@ -457,7 +457,7 @@ impl Engine {
         };
         let mut groups = [None; 2];
         for g in Group::ALL {
-            groups[g as usize] = self.observe_group(g, e, &seen, &rules, scratch);
+            groups[g as usize] = self.observe_group(g, e, &seen, rules, scratch);
         }
         let policy = &loaded.policy;
         let overrides = &loaded.overrides;
@@ -485,13 +485,13 @@ impl Engine {
                 extract_delivery(delivery.as_ref(), &mut scratch.features);
                 rules.evaluate(scratch.features.values(), &mut scratch.fired);
                 acct.slot.activity.record(
-                    &rules,
+                    rules,
                     &scratch.fired,
                     Subject::Account,
                     scratch.features.values(),
                     at_ms,
                 );
-                let score = acct.slot.activity.score(&rules);
+                let score = acct.slot.activity.score(rules);
                 let sessions = totals.sessions_day();
                 let users = totals.users_day_rounded();
                 let country = acct.behaviour.main_country();
@@ -499,7 +499,7 @@ impl Engine {
                 if outbound && e.sender == Sender::MetaBusinessAgent {
                     acct.slot.policy.saw_business_agent(e.timestamp_ms);
                 }
-                let applied = applied_policy(&policy, acct, at_ms);
+                let applied = applied_policy(policy, acct, at_ms);
                 let input = LadderInput {
                     score,
                     sessions,
@@ -524,7 +524,7 @@ impl Engine {
                     None => t.reason.to_string(),
                 };
                 let evidence = Evidence {
-                    rules: rule_evidence(&acct.slot.activity, &rules),
+                    rules: rule_evidence(&acct.slot.activity, rules),
                     conversations: sessions,
                     users,
                     events: totals.events_hour(),
@@ -571,7 +571,7 @@ impl Engine {
                     Outcome::Processed(self.decide_group(g, key, e, loaded, scratch, now_ms))
                 }
                 o @ Outcome::Processed(Some(_)) => {
-                    self.record_group(g, key, e, &rules, scratch);
+                    self.record_group(g, key, e, rules, scratch);
                     o
                 }
                 o => o,

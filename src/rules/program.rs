@@ -622,10 +622,10 @@ fn to_leaves(c: Cond, leaves: &[Leaf]) -> Cond {
         Cond::Not(x) => Cond::Not(boxed(x)),
         Cond::All(xs) => Cond::All(chain(xs)),
         Cond::Any(xs) => Cond::Any(chain(xs)),
-        Cond::Cmp(op, a, b) => Cond::Cmp(op, num_to_leaves(a, leaves), num_to_leaves(b, leaves)),
+        Cond::Cmp(op, a, b) => Cond::Cmp(op, num_to_leaves(*a, leaves), num_to_leaves(*b, leaves)),
         Cond::BoolEq(eq, a, b) => Cond::BoolEq(eq, boxed(a), boxed(b)),
         Cond::If(c, a, b) => Cond::If(boxed(c), boxed(a), boxed(b)),
-        Cond::In(x, vs) => Cond::In(num_to_leaves(x, leaves), vs),
+        Cond::In(x, vs) => Cond::In(num_to_leaves(*x, leaves), vs),
         other @ (Cond::Const(_)
         | Cond::Feature(_)
         | Cond::Leaf(_)
@@ -681,20 +681,22 @@ fn chain_bits(xs: Vec<Cond>, all: bool) -> Cond {
 }
 
 /// [`to_leaves`] over the conditions nested in a numeric expression.
-fn num_to_leaves(n: Box<Num>, leaves: &[Leaf]) -> Box<Num> {
-    Box::new(num_leaves(*n, leaves))
+fn num_to_leaves(n: Num, leaves: &[Leaf]) -> Box<Num> {
+    Box::new(num_leaves(n, leaves))
 }
 
 fn num_leaves(n: Num, leaves: &[Leaf]) -> Num {
     let each = |xs: Vec<Num>| xs.into_iter().map(|x| num_leaves(x, leaves)).collect();
     match n {
-        Num::Neg(x) => Num::Neg(num_to_leaves(x, leaves)),
-        Num::Arith(op, a, b) => Num::Arith(op, num_to_leaves(a, leaves), num_to_leaves(b, leaves)),
-        Num::WilsonLb(a, b) => Num::WilsonLb(num_to_leaves(a, leaves), num_to_leaves(b, leaves)),
+        Num::Neg(x) => Num::Neg(num_to_leaves(*x, leaves)),
+        Num::Arith(op, a, b) => {
+            Num::Arith(op, num_to_leaves(*a, leaves), num_to_leaves(*b, leaves))
+        }
+        Num::WilsonLb(a, b) => Num::WilsonLb(num_to_leaves(*a, leaves), num_to_leaves(*b, leaves)),
         Num::Cond(c, a, b) => Num::Cond(
             Box::new(to_leaves(*c, leaves)),
-            num_to_leaves(a, leaves),
-            num_to_leaves(b, leaves),
+            num_to_leaves(*a, leaves),
+            num_to_leaves(*b, leaves),
         ),
         Num::Min(xs) => Num::Min(each(xs)),
         Num::Max(xs) => Num::Max(each(xs)),
