@@ -11,6 +11,7 @@ pub mod store;
 pub mod summed;
 #[cfg(test)]
 pub(crate) mod test_event;
+pub mod united;
 pub mod window;
 
 pub use account::{AccountBehaviour, AccountTotals};
