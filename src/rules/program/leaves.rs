@@ -121,7 +121,9 @@ pub(super) fn to_leaves(c: Cond, leaves: &[Leaf]) -> Cond {
 
 /// `c` with each chain that starts with leaves (ordered cheapest first, so
 /// leaves lead) turned into one mask test over the bitmap word of its first
-/// leaf, and then the rest of the chain.
+/// leaf, and then the rest of the chain. Chains inside numeric expressions
+/// (a `cond ? a : b`) are left as they are: their leaves are tested one bit
+/// at a time.
 pub(super) fn to_bits(c: Cond) -> Cond {
     let boxed = |x: Box<Cond>| Box::new(to_bits(*x));
     match c {
@@ -131,6 +133,18 @@ pub(super) fn to_bits(c: Cond) -> Cond {
         Cond::BoolEq(eq, a, b) => Cond::BoolEq(eq, boxed(a), boxed(b)),
         Cond::If(c, a, b) => Cond::If(boxed(c), boxed(a), boxed(b)),
         other => other,
+    }
+}
+
+/// The operands `xs` as one `&&` (`all`) or `||` chain: the empty chain's
+/// value (an empty `&&` holds, an empty `||` does not), the one operand
+/// itself, or the chain.
+fn chain_of(mut xs: Vec<Cond>, all: bool) -> Cond {
+    match xs.len() {
+        0 => Cond::Const(all),
+        1 => xs.pop().unwrap_or(Cond::Const(all)),
+        _ if all => Cond::All(xs),
+        _ => Cond::Any(xs),
     }
 }
 
@@ -149,13 +163,7 @@ fn chain_bits(xs: Vec<Cond>, all: bool) -> Cond {
             other => rest.push(other),
         }
     }
-    let rest = match rest.len() {
-        // An empty `&&` holds; an empty `||` does not.
-        0 => Cond::Const(all),
-        1 => rest.pop().unwrap_or(Cond::Const(all)),
-        _ if all => Cond::All(rest),
-        _ => Cond::Any(rest),
-    };
+    let rest = chain_of(rest, all);
     let word = word as u8;
     if all {
         Cond::AllBits(word, mask, Box::new(rest))
@@ -206,14 +214,7 @@ pub(super) fn split_leaves(c: Cond) -> Rule {
         }
     };
     let rest = match c {
-        Cond::All(xs) => {
-            let mut rest: Vec<Cond> = xs.into_iter().filter(|x| !take(x)).collect();
-            match rest.len() {
-                0 => Cond::Const(true),
-                1 => rest.pop().unwrap_or(Cond::Const(true)),
-                _ => Cond::All(rest),
-            }
-        }
+        Cond::All(xs) => chain_of(xs.into_iter().filter(|x| !take(x)).collect(), true),
         one @ Cond::Leaf(_) if take(&one) => Cond::Const(true),
         other => other,
     };
