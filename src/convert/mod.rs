@@ -4,6 +4,7 @@
 
 mod decoder;
 pub mod signal;
+mod wire;
 
 pub use decoder::{DecodeError, EventDecoder};
 
