@@ -170,8 +170,13 @@ impl Engine {
         } = loaded;
         let id = id_of(g, e);
         let subject = Subject::of_group(g);
-        // An override whose account id is the aggregate's id applies to it.
-        let override_in_force = overrides.get_by_key(key_of(&e.tenant_id, id), now_ms);
+        // An override whose account id is the aggregate's id applies to it
+        // (no key to hash when no override is loaded, the usual case).
+        let override_in_force = if overrides.is_empty() {
+            None
+        } else {
+            overrides.get_by_key(key_of(&e.tenant_id, id), now_ms)
+        };
         let (sessions, users, events) = scratch.group_evidence[g as usize];
         self.groups(g).with_waba(key, &e.tenant_id, id, |w| {
             let at_ms = w.behaviour.last_ms();
