@@ -1,8 +1,10 @@
 //! A ring of counters that keeps its own sum over the window, so reading the
 //! window's totals touches one bucket's worth of memory instead of every
-//! bucket: the hot path reads the 1-hour totals of the account and of its
-//! WABA on every event, and with many accounts those buckets are not in the
-//! cache (`cargo bench --bench scale`).
+//! bucket: the hot path reads the 1-hour and 24-hour totals of the account
+//! and of its WABA and portfolio on every event, and with many accounts
+//! those buckets are not in the cache (`cargo bench --bench scale`); the
+//! 24-hour window's 8 buckets of 7 counters were also 56 additions an
+//! event, at each level.
 //!
 //! The buckets are a [`CountRing`]: 16-bit counts until one passes
 //! 65,535, 32-bit after. The sum is derived state: it is neither written
@@ -23,8 +25,9 @@ use super::window::Ring;
 ///
 /// `sum[i]` is the sum of counter `i` over the buckets in the window, modulo
 /// 2^32: it equals the 64-bit fold of the buckets as long as that stays
-/// under 2^32 per hour-sized window (an account would need over a million
-/// messages a second for one counter to reach it).
+/// under 2^32 per window (in the 24-hour window, an account or aggregate
+/// would need about 50,000 messages a second all day for one counter to
+/// reach it; a bucket itself saturates at `u32::MAX`).
 #[derive(Clone)]
 pub struct SummedRing<const N: usize, const B: usize> {
     ring: CountRing<N, B>,
