@@ -58,12 +58,39 @@ pub fn metric(addr: SocketAddr, name: &str) -> Option<f64> {
     metric_in(&get_body(addr, "/metrics").ok()?, name)
 }
 
-/// A free loopback port (bound and released).
+/// The ports [`free_port`] hands out: below Linux's default ephemeral
+/// range (32768-60999), so that no outgoing connection of any process (a
+/// client, the broker, the browser) can be given the port between our
+/// check and the server's bind. `bind("127.0.0.1:0")` picks from the
+/// ephemeral range and lost that race in CI (a metrics listener found its
+/// port taken).
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free loopback port (bound and released), never the same one twice in
+/// this process, from [`PORTS`]. Each process starts at its own offset
+/// (from its pid and the clock), so test binaries run side by side rarely
+/// meet; a port found busy is skipped.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+    static START: OnceLock<u32> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = u32::from(PORTS.end - PORTS.start);
+    let start = *START.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        (std::process::id().wrapping_mul(2_654_435_761) ^ nanos) % span
+    });
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = PORTS.start + ((start + n) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {PORTS:?}");
 }
 
 /// A loopback address on a free port.
@@ -226,4 +253,21 @@ pub fn encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_distinct_bindable_and_outside_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..64).map(|_| free_port()).collect();
+        let mut seen = std::collections::HashSet::new();
+        for p in &ports {
+            assert!(PORTS.contains(p), "{p} outside {PORTS:?}");
+            assert!(*p < 32_768, "{p} is in Linux's ephemeral range");
+            assert!(seen.insert(*p), "{p} handed out twice");
+            TcpListener::bind(("127.0.0.1", *p)).expect("the port is free");
+        }
+    }
 }
