@@ -11,7 +11,8 @@ pub const CONVERSATIONS_PER_ACCOUNT: usize = 10;
 /// Tenants (BSPs) the accounts are spread over, so no tenant reaches the
 /// default per-tenant caps (100k accounts, 1M conversations per shard).
 pub const TENANTS: usize = 32;
-/// Numbers (accounts) per WABA.
+/// Numbers (accounts) per WABA, unless `SATPAM_SCALE_NUMBERS_PER_WABA`
+/// says otherwise (a WABA tracks at most 128 of them).
 pub const NUMBERS_PER_WABA: usize = 10;
 /// Event time of the first pre-fill event (2026-01-01 00:00 UTC).
 pub const START_MS: i64 = 1_767_225_600_000;
@@ -20,12 +21,24 @@ pub const FILL_SPAN_MS: i64 = 2 * 3_600_000;
 
 /// The ids of account `a`: tenant, account, WABA.
 pub fn account_ids(a: usize) -> (String, String, String) {
-    let waba = a / NUMBERS_PER_WABA;
+    let waba = a / numbers_per_waba();
     (
         format!("bsp-{:02}", waba % TENANTS),
         format!("acc-{a:07}"),
         format!("waba-{waba}"),
     )
+}
+
+/// [`NUMBERS_PER_WABA`], or `SATPAM_SCALE_NUMBERS_PER_WABA` when set (read once).
+pub fn numbers_per_waba() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("SATPAM_SCALE_NUMBERS_PER_WABA")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(NUMBERS_PER_WABA)
+    })
 }
 
 /// The user of conversation `c` of account `a`.

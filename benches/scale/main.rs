@@ -6,6 +6,7 @@
 //! SATPAM_SCALE_SIZES=1000,10000 cargo bench --bench scale   # other sizes (accounts)
 //! SATPAM_SCALE_SVG=benches/results/x.svg cargo bench --bench scale   # where the plot goes
 //! SATPAM_SCALE_ROUNDS=2 SATPAM_SCALE_TOUCH=1000 ...   # fewer rounds (profiling); batches from the first N accounts (a control)
+//! SATPAM_SCALE_NUMBERS_PER_WABA=128 cargo bench --bench scale   # bigger WABAs (default 10 numbers each)
 //!
 //! Each size (default 1k, 10k, 100k and 1M accounts; 10x as many
 //! conversations) runs in a child process of its own, so its resident
