@@ -548,6 +548,7 @@ impl<S: AccountSlot> StateStore<S> {
 
 mod delivery;
 mod format;
+mod numbers;
 #[cfg(test)]
 mod tests;
 pub mod waba;
