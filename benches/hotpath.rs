@@ -15,6 +15,14 @@
 //!   JSON lines (canonical proto3 JSON, what `satpam replay` reads), for
 //!   what JSON decoding costs against protobuf.
 //! - `matcher/scan`: the rule matcher alone, one scan per text.
+//! - `matcher/aho_corasick_crate`: the same terms through the aho-corasick
+//!   crate's own searcher (its DFA, the fastest of its automata, which it
+//!   would not pick on its own for the inbound side's 422 terms; its
+//!   prefilters; every overlapping match, no whole-word check): what the crate's best
+//!   general scan costs on these texts, as a floor for any matcher built
+//!   on it. `matcher/aho_corasick_crate_leftmost`: its fastest mode
+//!   (leftmost-first, non-overlapping, so fewer matches than the rules
+//!   need), for the same floor with every shortcut the crate takes.
 //! - `matcher/evaluate`: the compiled conditions alone, over feature
 //!   vectors captured from a replay.
 //! - `state/one_thread`, `state/two_threads`: the engine over decoded
@@ -31,12 +39,15 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use prost::Message;
 use satpam::clock::ManualClock;
 use satpam::convert::EventDecoder;
 use satpam::decide::CountryPolicy;
+use satpam::event::Direction;
 use satpam::pb::v1::MessageEvent;
+use satpam::rules::spec::{RuleFileSpec, SideSpec};
 use satpam::{Engine, EngineConfig, Event, Outcome, RuleSet, Scratch};
 
 /// Accounts and hours of the bench traffic (about 230k events).
@@ -228,6 +239,29 @@ fn matcher(c: &mut Criterion) {
             hits
         })
     });
+    for (name, kind) in [
+        ("aho_corasick_crate", MatchKind::Standard),
+        ("aho_corasick_crate_leftmost", MatchKind::LeftmostFirst),
+    ] {
+        let (inbound, outbound) = crate_searchers(kind);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for ev in &texts {
+                    let ac = match ev.direction {
+                        Direction::Inbound => &inbound,
+                        Direction::Outbound => &outbound,
+                    };
+                    n += match kind {
+                        // Every match, as the rules need.
+                        MatchKind::Standard => ac.find_overlapping_iter(ev.text.as_str()).count(),
+                        _ => ac.find_iter(ev.text.as_str()).count(),
+                    };
+                }
+                n
+            })
+        });
+    }
     g.throughput(Throughput::Elements(features.len() as u64));
     g.bench_function("evaluate", |b| {
         let mut fired = Vec::new();
@@ -241,6 +275,46 @@ fn matcher(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// The default pack's terms per side (inbound: its topics and inbound
+/// pattern sets; outbound: its outbound sets), normalised as the matcher
+/// normalises them, in the aho-corasick crate's own searcher.
+fn crate_searchers(kind: MatchKind) -> (AhoCorasick, AhoCorasick) {
+    let spec: RuleFileSpec =
+        yaml_serde::from_str(include_str!("../rules/default.yaml")).expect("the default pack");
+    let norm = |t: &String| t.trim().trim_end_matches('*').to_lowercase();
+    let mut inbound: Vec<String> = spec
+        .topics
+        .values()
+        .flat_map(|l| l.values().flatten())
+        .map(norm)
+        .collect();
+    let mut outbound = Vec::new();
+    for set in spec.pattern_sets.values() {
+        let terms = set.terms.values().flatten().map(norm);
+        match set.side {
+            SideSpec::Inbound => inbound.extend(terms),
+            SideSpec::Outbound => outbound.extend(terms),
+        }
+    }
+    let build = |terms: &[String]| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(kind)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(terms)
+            .expect("the crate builds the default pack's terms")
+    };
+    let (i, o) = (build(&inbound), build(&outbound));
+    eprintln!(
+        "aho-corasick crate, {kind:?}: {} inbound terms ({:?}), {} outbound ({:?})",
+        inbound.len(),
+        i.kind(),
+        outbound.len(),
+        o.kind()
+    );
+    (i, o)
 }
 
 fn state(c: &mut Criterion) {
