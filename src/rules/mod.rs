@@ -15,6 +15,8 @@ pub mod spec;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// How a rules file's term is read (case, spaces, a trailing `*`).
+pub use crate::scan::matcher::normalise_term;
 pub use decision::{DecisionConfig, MinEvidence};
 pub use error::{Diagnostic, RuleError};
 pub use expr::{BoolExpr, NumExpr};
